@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memvisor: the public embedding API.
+ *
+ * A machine (simulated hardware plus a Linux-like kernel) runs tasks; a task
+ * makes system calls with Linux x86-64 numbers and gets Linux's answers,
+ * negative errno included. Pointers that are arguments of a call (paths,
+ * buffers, ioctl structs) are host pointers; addresses of mapped memory are
+ * simulated addresses in the task's address space.
+ *
+ * Library code never prints and never exits; every error is a return value.
+ */
+#ifndef MEMVISOR_MEMVISOR_H
+#define MEMVISOR_MEMVISOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memvisor/uapi/unistd.h>
+#include <memvisor/uapi/mman.h>
+#include <memvisor/uapi/fcntl.h>
+#include <memvisor/uapi/signal.h>
+#include <memvisor/uapi/sched.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MV_BUILDING_LIBRARY)
+#define MV_API __attribute__((visibility("default")))
+#else
+#define MV_API
+#endif
+#define MV_MUST_CHECK __attribute__((warn_unused_result))
+
+/* ---- version ---- */
+MV_API const char *mv_version(void);   /* "MAJOR.MINOR.PATCH" */
+
+/* ---- machine ---- */
+
+/* Hardware features, named in mv_machine_config.features_off. */
+#define MV_FEAT_SHSTK (1ull << 0)  /* CET user and supervisor shadow stacks */
+#define MV_FEAT_IBT   (1ull << 1)  /* CET indirect branch tracking (state only) */
+#define MV_FEAT_MTE   (1ull << 2)  /* memory tagging for guests */
+#define MV_FEAT_SGX   (1ull << 3)  /* SGX with an EPC */
+#define MV_FEAT_MBEC  (1ull << 4)  /* EPT mode-based execute control */
+#define MV_FEAT_SMEP  (1ull << 5)
+#define MV_FEAT_SMAP  (1ull << 6)
+#define MV_FEAT_ALL   ((1ull << 7) - 1)
+
+#define MV_ABI_MAINLINE 0u   /* mainline Linux/KVM answers (default) */
+#define MV_ABI_SEED     1u   /* the seed revisions' answers where they differ */
+
+struct mv_machine_config {
+	uint64_t ram_bytes;    /* simulated physical memory; lazily backed; 0: 1 GiB */
+	uint64_t features_off; /* MV_FEAT_* the machine lacks */
+	uint64_t epc_bytes;    /* EPC size with MV_FEAT_SGX; 0: 64 MiB */
+	uint32_t abi;          /* MV_ABI_MAINLINE or MV_ABI_SEED */
+	uint64_t seed;         /* seeds every PRNG; same seed, same run */
+};
+
+struct mv_machine;
+struct mv_task;
+
+MV_API MV_MUST_CHECK int mv_machine_create(const struct mv_machine_config *cfg,
+					   struct mv_machine **out);
+MV_API void mv_machine_destroy(struct mv_machine *m);
+
+/*
+ * Tracing: every protection-relevant event is one JSON object per line,
+ * handed to @sink (which must not call back into memvisor). NULL turns
+ * tracing off. Lines carry a sequence number, never host addresses or time.
+ */
+typedef void (*mv_trace_sink)(void *ctx, const char *line, size_t len);
+MV_API void mv_machine_set_trace(struct mv_machine *m, mv_trace_sink sink, void *ctx);
+
+/* Counters a user may want to see: memory in use, TLB behaviour. */
+struct mv_machine_stats {
+	uint64_t ram_bytes;
+	uint64_t frames_total;
+	uint64_t frames_free;
+	uint64_t frame_meta_bytes;   /* bytes of metadata per 4 KiB frame */
+	uint64_t tlb_hits;
+	uint64_t tlb_misses;
+	uint64_t tlb_flushes;
+	uint64_t page_faults;
+};
+MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
+
+/* ---- tasks ---- */
+MV_API MV_MUST_CHECK int mv_task_spawn(struct mv_machine *m, struct mv_task **out);
+MV_API MV_MUST_CHECK long mv_task_clone(struct mv_task *t, unsigned long clone_flags,
+					struct mv_task **out);
+MV_API void mv_task_exit(struct mv_task *t);
+MV_API int mv_task_pid(const struct mv_task *t);
+MV_API long mv_syscall(struct mv_task *t, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		       uint64_t a3, uint64_t a4, uint64_t a5);
+
+/* ---- user memory, as the task's CPU touches it ---- */
+MV_API long mv_user_read(struct mv_task *t, uint64_t uaddr, void *buf, size_t len);
+MV_API long mv_user_write(struct mv_task *t, uint64_t uaddr, const void *buf, size_t len);
+
+struct mv_siginfo {
+	int signo;
+	int code;
+	uint64_t addr;
+};
+/* 1: a signal was pending and is now taken into *out; 0: none. */
+MV_API int mv_task_take_signal(struct mv_task *t, struct mv_siginfo *out);
+
+/* ---- the task's CPU ---- */
+#define MV_REG_RIP 0
+#define MV_REG_RSP 1
+#define MV_REG_SSP 2
+MV_API long mv_cpu_get_reg(struct mv_task *t, int reg, uint64_t *value);
+MV_API long mv_cpu_set_reg(struct mv_task *t, int reg, uint64_t value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* The machine behind the public handle, for the layers' own tools and tests. */
+#ifndef MV_API_API_H
+#define MV_API_API_H
+
+#include <memvisor/memvisor.h>
+
+#include "hw/phys.h"
+#include "kernel/kernel.h"
+
+struct mv_machine {
+	struct hw_machine hw;
+	struct kernel kernel;
+};
+
+struct kernel *mv_machine_kernel(struct mv_machine *m);
+
+#endif

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A simulated CPU: control registers, CET state, privilege, guest mode, its
+ * software TLB, and the one entry point through which every access goes.
+ *
+ * Translation: stage 1 (x86-64 paging, when CR0.PG) then stage 2 (EPT, when
+ * the CPU runs a guest; guest page-table reads are stage-2 translated too).
+ * Permission checks follow the SDM: U/S, R/W with CR0.WP, NX, SMEP, SMAP,
+ * shadow-stack pages (RW=0,D=1) for shadow-stack accesses only; EPT R/W/X,
+ * and user-execute with MBEC. A/D bits are set on the way (stage 1 always,
+ * EPT when the EPTP enables them).
+ */
+#ifndef MV_HW_CPU_H
+#define MV_HW_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/phys.h"
+#include "hw/pgtable.h"
+
+/* ---- control registers and MSRs (architectural bit positions) ---- */
+#define X86_CR0_PE   (1ull << 0)
+#define X86_CR0_WP   (1ull << 16)
+#define X86_CR0_PG   (1ull << 31)
+#define X86_CR4_PAE  (1ull << 5)
+#define X86_CR4_UMIP (1ull << 11)
+#define X86_CR4_FSGSBASE (1ull << 16)
+#define X86_CR4_SMEP (1ull << 20)
+#define X86_CR4_SMAP (1ull << 21)
+#define X86_CR4_CET  (1ull << 23)
+#define X86_EFER_LME (1ull << 8)
+#define X86_EFER_LMA (1ull << 10)
+#define X86_EFER_NXE (1ull << 11)
+/* IA32_U_CET / IA32_S_CET */
+#define X86_CET_SHSTK_EN  (1ull << 0)
+#define X86_CET_WRSS_EN   (1ull << 1)
+#define X86_CET_ENDBR_EN  (1ull << 2)
+
+/* ---- access kinds ---- */
+#define HW_ACC_READ     0u
+#define HW_ACC_WRITE    1u
+#define HW_ACC_FETCH    2u
+#define HW_ACC_TYPE_MASK 3u
+#define HW_ACC_SHSTK    (1u << 2)   /* shadow-stack access: push/pop, WRSS, RSTORSSP... */
+#define HW_ACC_AS_USER  (1u << 3)   /* user access from CPL0 (WRUSS) */
+#define HW_ACC_IMPLICIT (1u << 4)   /* implicit supervisor access (no SMAP exemption) */
+#define HW_ACC_SS_READ  (HW_ACC_READ | HW_ACC_SHSTK)
+#define HW_ACC_SS_WRITE (HW_ACC_WRITE | HW_ACC_SHSTK)
+#define HW_ACC_WRUSS    (HW_ACC_WRITE | HW_ACC_SHSTK | HW_ACC_AS_USER)
+
+/* ---- faults ---- */
+#define X86_VEC_GP 13
+#define X86_VEC_PF 14
+#define X86_VEC_CP 21
+
+/* #PF error code */
+#define X86_PF_P    (1u << 0)
+#define X86_PF_W    (1u << 1)
+#define X86_PF_U    (1u << 2)
+#define X86_PF_RSVD (1u << 3)
+#define X86_PF_I    (1u << 4)
+#define X86_PF_PK   (1u << 5)
+#define X86_PF_SS   (1u << 6)
+
+/* EPT violation exit qualification */
+#define EPT_QUAL_READ       (1ull << 0)
+#define EPT_QUAL_WRITE      (1ull << 1)
+#define EPT_QUAL_FETCH      (1ull << 2)
+#define EPT_QUAL_READABLE   (1ull << 3)
+#define EPT_QUAL_WRITABLE   (1ull << 4)
+#define EPT_QUAL_EXEC       (1ull << 5)
+#define EPT_QUAL_UEXEC      (1ull << 6)
+#define EPT_QUAL_GLA_VALID  (1ull << 7)
+#define EPT_QUAL_GLA_XLATE  (1ull << 8)  /* the access was to the final GPA, not a paging structure */
+#define EPT_QUAL_USER       (1ull << 9)  /* with MBEC / advanced info: user-mode linear address */
+
+enum hw_fault_kind {
+	HW_FAULT_NONE = 0,
+	HW_FAULT_PF,            /* #PF: error_code, addr = faulting linear address (CR2) */
+	HW_FAULT_GP,            /* #GP(0): non-canonical address */
+	HW_FAULT_CP,            /* #CP: error_code is the CP code */
+	HW_FAULT_EPT_VIOLATION, /* exit to the hypervisor: addr = GPA, gla, qualification */
+	HW_FAULT_EPT_MISCONFIG, /* reserved EPT bits / W without R */
+};
+
+struct hw_fault {
+	enum hw_fault_kind kind;
+	uint64_t error_code;
+	uint64_t addr;
+	uint64_t gla;
+	uint64_t qualification;
+};
+
+/* ---- TLB ---- */
+#define HW_TLB_BITS 8
+#define HW_TLB_SIZE (1u << HW_TLB_BITS)
+/* Set in a tag: never matches, since lookups mask bits 3..11 of the address off. */
+#define HW_TLB_INVALID (1ull << 11)
+
+/*
+ * One entry per page. A tag is the page's virtual address when that kind of
+ * access may use the entry without further checks, otherwise it has
+ * HW_TLB_INVALID set, so the fast path is one compare. Shadow-stack
+ * accesses have their own tags; pages that need checks on every access
+ * (tagged, EPC, protected) keep every tag invalid and always walk.
+ */
+struct hw_tlb_entry {
+	uint64_t tag_read;
+	uint64_t tag_write;
+	uint64_t tag_fetch;
+	uint64_t tag_ss_read;
+	uint64_t tag_ss_write;
+	uintptr_t addend;       /* host address = va + addend */
+	uint64_t pa;            /* final physical page */
+	uint64_t pad;
+};
+
+struct hw_tlb_stats {
+	uint64_t hits, misses, flushes, page_flushes;
+};
+
+/*
+ * Per-CPU, direct mapped. One array per privilege (0: supervisor, 1: user)
+ * so a hit never has to look at U/S. Like x86 without PCID, the TLB holds
+ * one context: loading CR3 or entering another VM flushes it, so entries
+ * need no context tag.
+ */
+struct hw_tlb {
+	struct hw_tlb_entry e[2][HW_TLB_SIZE];
+	uint64_t gen;           /* machine tlb_gen last synchronised with */
+	struct hw_tlb_stats stats;
+};
+
+struct hw_cpu {
+	struct hw_machine *m;
+	uint64_t cr0, cr2, cr3, cr4, efer;
+	uint64_t rip, rsp, ssp;
+	uint64_t u_cet, s_cet;           /* IA32_U_CET, IA32_S_CET */
+	uint64_t pl_ssp[4];              /* IA32_PL0_SSP..IA32_PL3_SSP */
+	int cpl;                         /* 0 or 3 */
+	bool rflags_ac;                  /* SMAP override (STAC/CLAC) */
+	/* guest mode: translate guest-physical through EPT */
+	bool guest;
+	uint64_t eptp;                   /* EPT root (pa); bit 6 enables A/D */
+	uint16_t vmid;                   /* which VM the TLB contents belong to */
+	struct hw_tlb tlb;
+};
+
+#define HW_EPTP_AD (1ull << 6)
+
+/* Resets @cpu: real mode off, paging off, CPL 0, empty TLB. */
+void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m);
+
+/* Register writes that affect translation flush the TLB as hardware would. */
+void hw_cpu_write_cr3(struct hw_cpu *cpu, uint64_t cr3);
+void hw_cpu_write_cr0(struct hw_cpu *cpu, uint64_t cr0);
+void hw_cpu_write_cr4(struct hw_cpu *cpu, uint64_t cr4);
+/* Enter/leave guest mode with @eptp (flushes when the VM changes). */
+void hw_cpu_enter_guest(struct hw_cpu *cpu, uint16_t vmid, uint64_t eptp);
+void hw_cpu_leave_guest(struct hw_cpu *cpu);
+/* Convenience: 64-bit paging on, CR3 = @root, at @cpl. */
+void hw_cpu_setup_long_mode(struct hw_cpu *cpu, uint64_t root, int cpl);
+
+/* ---- the one access path ---- */
+
+struct hw_xlate {
+	uint64_t pa;            /* final physical address */
+	void *host;             /* host pointer to it */
+	bool shstk;             /* the page is a shadow-stack page */
+};
+
+/*
+ * Translates @va for one access of kind @acc, checks permissions, sets A/D
+ * bits, fills the TLB. 0 and *out, or -EFAULT with *fault describing what
+ * the hardware raises (#PF, #GP, EPT violation...). The access must not
+ * cross a page; callers split.
+ */
+MV_MUST_CHECK int hw_mmu_translate(struct hw_cpu *cpu, uint64_t va, unsigned int acc,
+				   struct hw_xlate *out, struct hw_fault *fault);
+
+/*
+ * Copy between a host buffer and simulated virtual memory, page by page.
+ * All pages are translated before anything is copied, so a fault changes
+ * nothing. 0, or -EFAULT with *fault set.
+ */
+MV_MUST_CHECK int hw_mmu_read(struct hw_cpu *cpu, uint64_t va, void *buf, size_t len,
+			      unsigned int acc, struct hw_fault *fault);
+MV_MUST_CHECK int hw_mmu_write(struct hw_cpu *cpu, uint64_t va, const void *buf, size_t len,
+			       unsigned int acc, struct hw_fault *fault);
+
+/* Flushes. */
+void hw_tlb_flush_all(struct hw_cpu *cpu);
+void hw_tlb_flush_page(struct hw_cpu *cpu, uint64_t va);      /* INVLPG */
+/* Flush if the CPU currently caches this address space (CR3 root) / VM. */
+void hw_tlb_flush_as(struct hw_cpu *cpu, uint64_t root);
+void hw_tlb_flush_vm(struct hw_cpu *cpu, uint16_t vmid);
+
+/* Fast path helpers, inline so the hit costs one compare. */
+static inline struct hw_tlb_entry *hw_tlb_slot(struct hw_cpu *cpu, uint64_t va, int user)
+{
+	return &cpu->tlb.e[user][(va >> HW_PAGE_SHIFT) & (HW_TLB_SIZE - 1)];
+}
+
+void hw_tlb_sync_slow(struct hw_cpu *cpu, uint64_t gen);
+
+/* Flushes if a machine-wide shootdown happened since the last access. */
+static inline void hw_tlb_sync(struct hw_cpu *cpu)
+{
+	uint64_t gen = __atomic_load_n(&cpu->m->tlb_gen, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(gen != cpu->tlb.gen, 0))
+		hw_tlb_sync_slow(cpu, gen);
+}
+
+/* A checked aligned 8-byte load: TLB hit inline, otherwise the full walk. */
+MV_MUST_CHECK int hw_mmu_load64_slow(struct hw_cpu *cpu, uint64_t va, uint64_t *val,
+				     struct hw_fault *fault);
+static inline MV_MUST_CHECK int hw_mmu_load64(struct hw_cpu *cpu, uint64_t va, uint64_t *val,
+					      struct hw_fault *fault)
+{
+	struct hw_tlb_entry *e;
+
+	hw_tlb_sync(cpu);
+	e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
+	if (__builtin_expect(e->tag_read == (va & (HW_PAGE_MASK | 7)), 1)) {
+		cpu->tlb.stats.hits++;
+		*val = *(const uint64_t *)(uintptr_t)(va + e->addend);
+		return 0;
+	}
+	return hw_mmu_load64_slow(cpu, va, val, fault);
+}
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation wrappers with failure injection. Every allocation in memvisor
+ * that can fail on behalf of the simulated kernel goes through these, so a
+ * test can force "the Nth allocation from now fails" and check that the
+ * -ENOMEM path unwinds cleanly. The countdown is per host thread.
+ */
+#ifndef MV_LIB_ALLOC_H
+#define MV_LIB_ALLOC_H
+
+#include <stddef.h>
+
+void *lib_malloc(size_t size);
+void *lib_zalloc(size_t size);
+void *lib_calloc(size_t n, size_t size);   /* NULL on n*size overflow */
+void *lib_realloc(void *p, size_t size);
+void lib_free(void *p);
+
+/*
+ * Make the @nth allocation (1 = the next one) on this thread fail, through
+ * lib_* and through anything else that consults lib_fail_now() (the frame
+ * allocator does). 0 disarms.
+ */
+void lib_fail_after(unsigned long nth);
+/* Consumes one step of the countdown; true if this allocation must fail. */
+int lib_fail_now(void);
+
+#endif
