@@ -22,16 +22,16 @@ struct fault_arg {
 static void sim_fault_body(void *p, uint64_t iters)
 {
 	struct fault_arg *a = p;
-	uint64_t len = FAULT_PAGES * 4096;
-
 	for (uint64_t i = 0; i < iters; i += FAULT_PAGES) {
+		uint64_t n = iters - i < FAULT_PAGES ? iters - i : FAULT_PAGES;
+		uint64_t len = n * 4096;
 		long addr = mv_syscall(a->t, MV_SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
 		if (addr < 0) {
 			a->err = (int)addr;
 			return;
 		}
-		for (uint64_t pg = 0; pg < FAULT_PAGES; pg++) {
+		for (uint64_t pg = 0; pg < n; pg++) {
 			uint8_t one = 1;
 
 			if (mv_user_write(a->t, (uint64_t)addr + pg * 4096, &one, 1))
@@ -43,15 +43,15 @@ static void sim_fault_body(void *p, uint64_t iters)
 
 static void host_fault_body(void *p, uint64_t iters)
 {
-	size_t len = FAULT_PAGES * 4096;
-
 	(void)p;
 	for (uint64_t i = 0; i < iters; i += FAULT_PAGES) {
+		uint64_t n = iters - i < FAULT_PAGES ? iters - i : FAULT_PAGES;
+		size_t len = n * 4096;
 		volatile uint8_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
 			return;
-		for (size_t pg = 0; pg < FAULT_PAGES; pg++)
+		for (size_t pg = 0; pg < n; pg++)
 			mem[pg * 4096] = 1;
 		munmap((void *)mem, len);
 	}
