@@ -27,7 +27,9 @@ struct lib_itree_node {
 	/* augmentation, maintained by the tree */
 	uint64_t sub_max_end;         /* max end in this subtree */
 	uint64_t sub_lo, sub_hi;      /* min (start - gap_lo), max (end + gap_hi), saturating */
-	uint64_t sub_gap;             /* largest free gap between neighbours inside the subtree */
+	uint64_t sub_gap;             /* largest free gap between neighbours inside the subtree:
+	                               * exact unless a guard gap reaches past a neighbour, an
+	                               * upper bound then (used only to prune gap searches) */
 	int red;
 };
 
@@ -66,7 +68,11 @@ struct lib_itree_node *lib_itree_next_overlap(const struct lib_itree_node *n, ui
  * Free-range search inside [low, high): a range of @len bytes whose start is
  * a multiple of @align (a power of two, >= 1) that overlaps no node nor any
  * node's guard gap. Top-down returns the highest such start, bottom-up the
- * lowest. 0 and *out set, or -ENOMEM if none.
+ * lowest. 0 and *out set, or -ENOMEM if none (also for len 0, low >= high
+ * or len > high - low); -EINVAL if @align is not a power of two. Candidate
+ * gaps are measured exactly, even when a guard gap reaches past neighbours;
+ * the search is O(log n) unless many gaps are too small only because of
+ * @align or of such far-reaching guard gaps.
  */
 int lib_itree_gap_topdown(const struct lib_itree *t, uint64_t len, uint64_t align,
 			  uint64_t low, uint64_t high, uint64_t *out);

@@ -41,10 +41,12 @@ void *lib_radix_erase(struct lib_radix *r, uint64_t index);
  * to i; NULL if none (then *index is unspecified).
  */
 void *lib_radix_find(const struct lib_radix *r, uint64_t *index, uint64_t last);
+/* Like lib_radix_find() but strictly after *index; NULL once *index >= last. */
+void *lib_radix_find_after(const struct lib_radix *r, uint64_t *index, uint64_t last);
 
 /*
  * Stores @item at every index in [first, last]. On -ENOMEM nothing changed.
- * If @item is NULL, erases the range instead.
+ * If @item is NULL, erases the range instead. -EINVAL if first > last.
  */
 MV_MUST_CHECK int lib_radix_store_range(struct lib_radix *r, uint64_t first, uint64_t last,
 					 void *item);
@@ -53,6 +55,7 @@ MV_MUST_CHECK int lib_radix_store_range(struct lib_radix *r, uint64_t first, uin
  * Erases every entry in [first, last], calling @fn (if not NULL) on each
  * removed item in index order. Returns the number erased. Cost is in the
  * number of entries and nodes visited, not the width of the range.
+ * @fn runs while the tree is being changed: it must not use @r.
  */
 typedef void (*lib_radix_fn)(void *item, uint64_t index, void *ctx);
 uint64_t lib_radix_erase_range(struct lib_radix *r, uint64_t first, uint64_t last,
@@ -75,9 +78,13 @@ static inline uint64_t lib_radix_value(const void *item)
 	return (uint64_t)(uintptr_t)item >> 1;
 }
 
-/* Iterate present entries of [first, last] in index order. */
-#define lib_radix_for_each(r, idx, item, first, last)                          \
-	for ((idx) = (first); ((item) = lib_radix_find((r), &(idx), (last))) != NULL; \
-	     (idx)++)
+/*
+ * Iterate present entries of [first, last] in index order (@idx a uint64_t).
+ * Stops after @last without incrementing past it, so last == UINT64_MAX
+ * terminates. @r and @last are evaluated more than once.
+ */
+#define lib_radix_for_each(r, idx, item, first, last)                           \
+	for ((idx) = (first), (item) = lib_radix_find((r), &(idx), (last));      \
+	     (item) != NULL; (item) = lib_radix_find_after((r), &(idx), (last)))
 
 #endif
