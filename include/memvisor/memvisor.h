@@ -109,11 +109,49 @@ struct mv_siginfo {
 MV_API int mv_task_take_signal(struct mv_task *t, struct mv_siginfo *out);
 
 /* ---- the task's CPU ---- */
+/*
+ * 0 on success; a fault returns -EFAULT with the signal pending (SIGSEGV /
+ * SEGV_CPERR for #CP). With shadow stacks off for the task, CALL/RET touch
+ * only the ordinary stack and the shadow-stack instructions behave as the
+ * hardware does (no-ops or #UD -> SIGILL).
+ */
+MV_API long mv_cpu_call(struct mv_task *t, uint64_t return_address);
+MV_API long mv_cpu_ret(struct mv_task *t, uint64_t *return_address);
+MV_API long mv_cpu_rdssp(struct mv_task *t, uint64_t *ssp);
+MV_API long mv_cpu_rstorssp(struct mv_task *t, uint64_t token_address);
+MV_API long mv_cpu_saveprevssp(struct mv_task *t);
+MV_API long mv_cpu_wrss(struct mv_task *t, uint64_t address, uint64_t value);
+MV_API long mv_cpu_incssp(struct mv_task *t, uint32_t count);
+
 #define MV_REG_RIP 0
 #define MV_REG_RSP 1
 #define MV_REG_SSP 2
 MV_API long mv_cpu_get_reg(struct mv_task *t, int reg, uint64_t *value);
 MV_API long mv_cpu_set_reg(struct mv_task *t, int reg, uint64_t value);
+
+/* ---- guests (KVM) ---- */
+struct kvm_run;
+struct mv_guest;
+typedef void (*mv_guest_fn)(struct mv_guest *g, void *arg);
+MV_API long mv_vcpu_set_guest(struct mv_task *vmm, int vcpu_fd, mv_guest_fn fn, void *arg);
+MV_API struct kvm_run *mv_vcpu_run_area(struct mv_task *vmm, int vcpu_fd);
+
+MV_API long mv_guest_read(struct mv_guest *g, uint64_t gva, void *buf, size_t len);
+MV_API long mv_guest_write(struct mv_guest *g, uint64_t gva, const void *buf, size_t len);
+MV_API long mv_guest_fetch(struct mv_guest *g, uint64_t gva, size_t len);
+MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uint64_t a1,
+			       uint64_t a2, uint64_t a3);
+MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value);
+MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value);
+MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva);
+MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag);
+
+struct mv_guest_fault {
+	int vector;
+	uint64_t error_code;
+	uint64_t address;
+};
+MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out);
 
 #ifdef __cplusplus
 }
