@@ -5,6 +5,7 @@
  * zeroed frame, a PTE); the baseline is the host kernel doing the same for
  * a real process in the same run.
  */
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 

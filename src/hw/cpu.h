@@ -82,7 +82,8 @@ enum hw_fault_kind {
 	HW_FAULT_GP,            /* #GP(0): non-canonical address */
 	HW_FAULT_CP,            /* #CP: error_code is the CP code */
 	HW_FAULT_EPT_VIOLATION, /* exit to the hypervisor: addr = GPA, gla, qualification */
-	HW_FAULT_EPT_MISCONFIG, /* reserved EPT bits / W without R */
+	HW_FAULT_EPT_MISCONFIG, /* reserved EPT bits / W without R: addr = GPA */
+	HW_FAULT_BAD_PA,        /* the final physical address is not RAM: addr = PA */
 };
 
 struct hw_fault {
@@ -114,8 +115,14 @@ struct hw_tlb_entry {
 	uint64_t tag_ss_write;
 	uintptr_t addend;       /* host address = va + addend */
 	uint64_t pa;            /* final physical page */
-	uint64_t pad;
+	union {
+		uint64_t pad;
+		uint64_t flags;     /* HW_TLB_F_* */
+	};
 };
+
+#define HW_TLB_F_SHSTK  (1ull << 0)     /* the page is a shadow-stack page */
+#define HW_TLB_F_LEVEL_SHIFT 1          /* bits 1..2: stage-1 leaf level (1..3) */
 
 struct hw_tlb_stats {
 	uint64_t hits, misses, flushes, page_flushes;
@@ -129,9 +136,23 @@ struct hw_tlb_stats {
  */
 struct hw_tlb {
 	struct hw_tlb_entry e[2][HW_TLB_SIZE];
-	uint64_t gen;           /* machine tlb_gen last synchronised with */
+	/*
+	 * What the fast path compares with the machine's tlb_gen: normally the
+	 * generation last synchronised with (synced_gen); HW_TLB_GEN_RECHECK
+	 * forces the next access through hw_tlb_sync_slow(), which also
+	 * flushes if the translation context changed (guest entry/exit).
+	 */
+	uint64_t gen;
+	uint64_t synced_gen;
+	/* the context the entries were filled in */
+	bool ctx_guest;
+	uint16_t ctx_vmid;
+	uint64_t ctx_eptp, ctx_cr3;
+	bool has_large;         /* some entry maps part of a 2 MiB / 1 GiB page */
 	struct hw_tlb_stats stats;
 };
+
+#define HW_TLB_GEN_RECHECK UINT64_MAX
 
 struct hw_cpu {
 	struct hw_machine *m;
@@ -150,17 +171,30 @@ struct hw_cpu {
 
 #define HW_EPTP_AD (1ull << 6)
 
-/* Resets @cpu: real mode off, paging off, CPL 0, empty TLB. */
+/* Resets @cpu: protected mode (CR0.PE), paging off, CPL 0, empty TLB. */
 void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m);
 
 /* Register writes that affect translation flush the TLB as hardware would. */
 void hw_cpu_write_cr3(struct hw_cpu *cpu, uint64_t cr3);
 void hw_cpu_write_cr0(struct hw_cpu *cpu, uint64_t cr0);
 void hw_cpu_write_cr4(struct hw_cpu *cpu, uint64_t cr4);
-/* Enter/leave guest mode with @eptp (flushes when the VM changes). */
+/* EFER: flushes when NXE or LME changes. */
+void hw_cpu_write_efer(struct hw_cpu *cpu, uint64_t efer);
+/*
+ * Enter/leave guest mode with @eptp. The TLB holds one context: the first
+ * access after a switch flushes it unless the context (host/guest, vmid,
+ * eptp, CR3) is the one the TLB was filled in, so re-entering the same VM
+ * keeps its entries (a VMM that swaps CR3 by assignment around entry/exit
+ * gets the same check; other CR3 changes go through hw_cpu_write_cr3()).
+ */
 void hw_cpu_enter_guest(struct hw_cpu *cpu, uint16_t vmid, uint64_t eptp);
 void hw_cpu_leave_guest(struct hw_cpu *cpu);
-/* Convenience: 64-bit paging on, CR3 = @root, at @cpl. */
+/*
+ * Convenience: 4-level paging on (CR0.PE|PG|WP, CR4.PAE, EFER.LME|LMA|NXE),
+ * plus CR4.SMEP / SMAP / CET when the machine has those features (as Linux
+ * enables them), CR3 = @root, at @cpl. Supervisor code that touches user
+ * memory with SMAP on sets rflags_ac (STAC) or uses HW_ACC_AS_USER.
+ */
 void hw_cpu_setup_long_mode(struct hw_cpu *cpu, uint64_t root, int cpl);
 
 /* ---- the one access path ---- */
@@ -174,8 +208,14 @@ struct hw_xlate {
 /*
  * Translates @va for one access of kind @acc, checks permissions, sets A/D
  * bits, fills the TLB. 0 and *out, or -EFAULT with *fault describing what
- * the hardware raises (#PF, #GP, EPT violation...). The access must not
- * cross a page; callers split.
+ * the hardware raises (#PF, #GP, EPT violation...), or -EINVAL for an
+ * impossible @acc (unknown bits, type 3, shadow-stack fetch, implicit user
+ * access). The access must not cross a page; callers split.
+ *
+ * CR0.PG selects 4-level paging (PAE/LME are assumed). MAXPHYADDR is 46.
+ * A/D bits are set only when the access succeeds. With EPTP A/D enabled,
+ * guest paging-structure accesses count as writes for EPT, as on hardware.
+ * A #PF also loads CR2.
  */
 MV_MUST_CHECK int hw_mmu_translate(struct hw_cpu *cpu, uint64_t va, unsigned int acc,
 				   struct hw_xlate *out, struct hw_fault *fault);

@@ -95,7 +95,8 @@ MV_MUST_CHECK int hw_pt_alloc_table(struct hw_machine *m, uint64_t *table_pa);
  * allocated (stage-1 intermediates get P|RW|US, EPT intermediates R|W|X|UX,
  * so permissions are decided at the leaf); without, NULL if absent.
  * ERR_PTR(-ENOMEM) on allocation failure, ERR_PTR(-EEXIST) if a large leaf
- * already covers @va above @level.
+ * already covers @va above @level, ERR_PTR(-EINVAL) for a level outside
+ * 1..3, ERR_PTR(-EFAULT) if the tree points outside RAM.
  */
 uint64_t *hw_pt_entry(struct hw_machine *m, uint64_t root, uint64_t va, int level, bool alloc,
 		      bool ept);
@@ -109,8 +110,10 @@ typedef void (*hw_pt_leaf_fn)(void *ctx, uint64_t va, uint64_t *entry, int level
 void hw_pt_free_tree(struct hw_machine *m, uint64_t root, bool ept, hw_pt_leaf_fn leaf, void *ctx);
 
 /*
- * Calls @fn for each present leaf mapping in [start, end), in address
- * order. Tables that become empty are NOT freed here.
+ * Calls @fn for each present leaf mapping that overlaps [start, end), in
+ * address order (stage-1 addresses are canonical, so the upper half comes
+ * last). @fn may rewrite the entry. Tables that become empty are NOT freed
+ * here.
  */
 void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
 			 uint64_t end, hw_pt_leaf_fn fn, void *ctx);

@@ -60,6 +60,7 @@ struct hw_frame {
 #define HW_FRAME_UNMOVABLE   (1u << 7)
 #define HW_FRAME_UNEVICTABLE (1u << 8)
 #define HW_FRAME_TAGGED      (1u << 9)   /* MTE: allocation tags are valid (PG_mte_tagged) */
+#define HW_FRAME_ZEROED      (1u << 10)  /* free block head only: contents known to be zero */
 #define HW_FRAME_OWNER0      (1u << 16)
 #define HW_FRAME_OWNER1      (1u << 17)
 #define HW_FRAME_OWNER2      (1u << 18)
@@ -83,7 +84,8 @@ struct hw_phys {
 	pthread_mutex_t lock;         /* protects the free lists and counters below */
 	uint32_t free_head[HW_MAX_ORDER + 1];
 	uint64_t nr_free[HW_MAX_ORDER + 1];   /* blocks per order */
-	uint64_t free_frames;
+	uint64_t free_frames;         /* including the uncarved tail */
+	uint64_t carve_pfn;           /* frames from here up are free and on no list */
 	struct hw_phys_stats stats;
 };
 
@@ -125,11 +127,17 @@ void hw_tlb_shootdown(struct hw_machine *m);
 
 /*
  * Allocates 2^order contiguous, naturally aligned frames; the head gets
- * refcount 1 and HW_FRAME_HEAD | @frame_flags. 0 and *pfn, or -ENOMEM.
+ * refcount 1 and HW_FRAME_HEAD | @frame_flags, tails HW_FRAME_TAIL and the
+ * order, and every frame's use fields are zero. 0 and *pfn, -ENOMEM (also
+ * when lib_fail_now() says so), or -EINVAL (order > HW_MAX_ORDER, unknown
+ * alloc flags, or allocator-owned bits in @frame_flags).
  */
 MV_MUST_CHECK int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc_flags,
 				  uint32_t frame_flags, hw_pfn_t *pfn);
-/* Returns a block to the buddy allocator (refcount is not consulted). */
+/*
+ * Returns a block to the buddy allocator (refcount is not consulted). An
+ * invalid pfn or a misaligned block is ignored.
+ */
 void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order);
 
 static inline struct hw_frame *hw_frame(const struct hw_machine *m, hw_pfn_t pfn)
@@ -166,5 +174,9 @@ uint32_t hw_folio_refcount(const struct hw_machine *m, hw_pfn_t pfn);
 void hw_folio_split(struct hw_machine *m, hw_pfn_t head);
 
 uint64_t hw_phys_free_frames(struct hw_machine *m);
+
+/* Set up / tear down RAM (called by hw_machine_init/fini). 0 or -ENOMEM. */
+MV_MUST_CHECK int hw_phys_init(struct hw_phys *p, uint64_t bytes);
+void hw_phys_fini(struct hw_phys *p);
 
 #endif

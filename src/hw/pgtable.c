@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page-table entry encoding and the software side of table management:
+ * allocating tables, finding or creating the entry for an address, walking
+ * leaves in a range, freeing a whole tree. The hardware walker is in mmu.c.
+ */
+#include <string.h>
+
+#include "hw/pgtable.h"
+
+struct x86_pte_view x86_pte_decode(uint64_t pte)
+{
+	struct x86_pte_view v = {
+		.pa = pte & X86_PTE_ADDR,
+		.present = pte & X86_PTE_P,
+		.writable = pte & X86_PTE_RW,
+		.user = pte & X86_PTE_US,
+		.accessed = pte & X86_PTE_A,
+		.dirty = pte & X86_PTE_D,
+		.large = pte & X86_PTE_PS,
+		.nx = pte & X86_PTE_NX,
+	};
+
+	v.shstk = v.present && !v.writable && v.dirty;
+	return v;
+}
+
+uint64_t x86_pte_encode(uint64_t pa, unsigned int perms)
+{
+	uint64_t pte = (pa & X86_PTE_ADDR) | X86_PTE_P;
+
+	if (perms & HW_S1_SHSTK)
+		pte |= X86_PTE_D;
+	else if (perms & HW_S1_WRITE)
+		pte |= X86_PTE_RW;
+	if (perms & HW_S1_USER)
+		pte |= X86_PTE_US;
+	if (!(perms & HW_S1_EXEC))
+		pte |= X86_PTE_NX;
+	if (perms & HW_S1_DIRTY)
+		pte |= X86_PTE_D;
+	if (perms & HW_S1_ACCESSED)
+		pte |= X86_PTE_A;
+	return pte;
+}
+
+struct ept_view ept_decode(uint64_t epte)
+{
+	struct ept_view v = {
+		.pa = epte & EPT_ADDR,
+		.r = epte & EPT_R,
+		.w = epte & EPT_W,
+		.x = epte & EPT_X,
+		.ux = epte & EPT_UX,
+		.large = epte & EPT_PS,
+		.accessed = epte & EPT_A,
+		.dirty = epte & EPT_D,
+	};
+	return v;
+}
+
+uint64_t ept_encode(uint64_t pa, bool r, bool w, bool x, bool ux)
+{
+	uint64_t e = (pa & EPT_ADDR) | EPT_MT_WB;
+
+	if (r)
+		e |= EPT_R;
+	if (w)
+		e |= EPT_W;
+	if (x)
+		e |= EPT_X;
+	if (ux)
+		e |= EPT_UX;
+	return e;
+}
+
+int hw_pt_alloc_table(struct hw_machine *m, uint64_t *table_pa)
+{
+	hw_pfn_t pfn;
+	int ret;
+
+	ret = hw_frames_alloc(m, 0, HW_ALLOC_ZERO, HW_FRAME_PGTABLE | HW_FRAME_UNMOVABLE, &pfn);
+	if (ret)
+		return ret;
+	*table_pa = pfn << HW_PAGE_SHIFT;
+	return 0;
+}
+
+static inline bool hw_pt_present(uint64_t e, bool ept)
+{
+	return ept ? (e & (EPT_R | EPT_W | EPT_X | EPT_UX)) : (e & X86_PTE_P);
+}
+
+static inline bool hw_pt_is_leaf(uint64_t e, int level, bool ept)
+{
+	return level == 1 || ((level == 2 || level == 3) && (e & (ept ? EPT_PS : X86_PTE_PS)));
+}
+
+static inline uint64_t hw_pt_next(uint64_t e, bool ept)
+{
+	return e & (ept ? EPT_ADDR : X86_PTE_ADDR);
+}
+
+/* A table pointer outside RAM is never dereferenced. */
+static uint64_t *hw_pt_table(struct hw_machine *m, uint64_t table_pa)
+{
+	if (table_pa + HW_PAGE_SIZE > m->phys.bytes)
+		return NULL;
+	return hw_pa_to_host(m, table_pa & HW_PAGE_MASK);
+}
+
+uint64_t *hw_pt_entry(struct hw_machine *m, uint64_t root, uint64_t va, int level, bool alloc,
+		      bool ept)
+{
+	uint64_t *table = hw_pt_table(m, root);
+
+	if (level < 1 || level > 3)
+		return lib_err_ptr(-EINVAL);
+	if (!table)
+		return lib_err_ptr(-EFAULT);
+	for (int l = HW_PT_LEVELS; l > level; l--) {
+		uint64_t *ep = &table[hw_pt_index(va, l)];
+		uint64_t e = __atomic_load_n(ep, __ATOMIC_ACQUIRE);
+
+		if (!hw_pt_present(e, ept)) {
+			uint64_t pa;
+
+			if (!alloc)
+				return NULL;
+			if (hw_pt_alloc_table(m, &pa))
+				return lib_err_ptr(-ENOMEM);
+			e = pa | (ept ? (EPT_R | EPT_W | EPT_X | EPT_UX)
+				      : (X86_PTE_P | X86_PTE_RW | X86_PTE_US));
+			__atomic_store_n(ep, e, __ATOMIC_RELEASE);
+		} else if (hw_pt_is_leaf(e, l, ept)) {
+			return lib_err_ptr(-EEXIST);
+		}
+		table = hw_pt_table(m, hw_pt_next(e, ept));
+		if (!table)
+			return lib_err_ptr(-EFAULT);
+	}
+	return &table[hw_pt_index(va, level)];
+}
+
+/* Sign-extends bit 47 for stage 1, so callbacks see canonical addresses. */
+static inline uint64_t hw_pt_va(uint64_t va, bool ept)
+{
+	if (ept || !(va & (1ull << 47)))
+		return va;
+	return va | 0xffff000000000000ull;
+}
+
+struct hw_pt_iter {
+	struct hw_machine *m;
+	bool ept;
+	uint64_t first, last;       /* inclusive */
+	hw_pt_leaf_fn fn;
+	void *ctx;
+	bool free_tables;
+};
+
+static void hw_pt_walk(struct hw_pt_iter *it, uint64_t table_pa, int level, uint64_t base)
+{
+	uint64_t *table = hw_pt_table(it->m, table_pa);
+	uint64_t size = hw_pt_level_size(level);
+
+	if (!table)
+		return;
+	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
+		uint64_t va = hw_pt_va(base + i * size, it->ept);
+		uint64_t e = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE);
+
+		if (va > it->last || va + (size - 1) < it->first)
+			continue;
+		if (!hw_pt_present(e, it->ept))
+			continue;
+		if (hw_pt_is_leaf(e, level, it->ept)) {
+			if (it->fn)
+				it->fn(it->ctx, va, &table[i], level);
+			continue;
+		}
+		hw_pt_walk(it, hw_pt_next(e, it->ept), level - 1, base + i * size);
+		if (it->free_tables) {
+			uint64_t child = hw_pt_next(e, it->ept);
+
+			__atomic_store_n(&table[i], 0, __ATOMIC_RELEASE);
+			if (child + HW_PAGE_SIZE <= it->m->phys.bytes)
+				hw_folio_put(it->m, child >> HW_PAGE_SHIFT);
+		}
+	}
+}
+
+void hw_pt_free_tree(struct hw_machine *m, uint64_t root, bool ept, hw_pt_leaf_fn leaf, void *ctx)
+{
+	struct hw_pt_iter it = {
+		.m = m, .ept = ept, .first = 0, .last = UINT64_MAX,
+		.fn = leaf, .ctx = ctx, .free_tables = true,
+	};
+
+	if (!root)
+		return;
+	hw_pt_walk(&it, root, HW_PT_LEVELS, 0);
+	if (root + HW_PAGE_SIZE <= m->phys.bytes)
+		hw_folio_put(m, root >> HW_PAGE_SHIFT);
+}
+
+void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
+			 uint64_t end, hw_pt_leaf_fn fn, void *ctx)
+{
+	struct hw_pt_iter it = {
+		.m = m, .ept = ept, .first = start, .last = end - 1,
+		.fn = fn, .ctx = ctx, .free_tables = false,
+	};
+
+	if (!root || end <= start)
+		return;
+	hw_pt_walk(&it, root, HW_PT_LEVELS, 0);
+}

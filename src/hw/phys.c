@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulated RAM and its buddy allocator.
+ *
+ * Free blocks of order 0..HW_MAX_ORDER sit on per-order doubly linked lists
+ * threaded through hw_frame.buddy as 32-bit pfns (pfn 0 is reserved, so 0
+ * ends a list). RAM above phys.carve_pfn has never been handed out: it is
+ * free but on no list, and is carved into max-order blocks on demand, so a
+ * large machine touches no metadata for memory it never uses.
+ *
+ * A free block head may carry HW_FRAME_ZEROED: its host pages were dropped
+ * (or never touched) and read back as zero, so HW_ALLOC_ZERO costs nothing.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "hw/phys.h"
+#include "lib/alloc.h"
+
+_Static_assert(sizeof(struct hw_frame) == 16, "per-frame metadata must stay 16 bytes");
+
+/* Blocks at least this large are zeroed by dropping their host pages. */
+#define HW_ZERO_DROP_ORDER HW_MAX_ORDER
+
+static inline uint32_t hw_order_bits(unsigned int order)
+{
+	return (uint32_t)order << HW_FRAME_ORDER_SHIFT;
+}
+
+static void hw_free_list_add(struct hw_phys *p, hw_pfn_t pfn, unsigned int order, bool zeroed)
+{
+	struct hw_frame *f = &p->frames[pfn];
+	uint32_t head = p->free_head[order];
+
+	f->flags = HW_FRAME_FREE | hw_order_bits(order) | (zeroed ? HW_FRAME_ZEROED : 0);
+	f->refcount = 0;
+	f->buddy.prev = 0;
+	f->buddy.next = head;
+	if (head)
+		p->frames[head].buddy.prev = (uint32_t)pfn;
+	p->free_head[order] = (uint32_t)pfn;
+	p->nr_free[order]++;
+}
+
+static void hw_free_list_del(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
+{
+	struct hw_frame *f = &p->frames[pfn];
+
+	if (f->buddy.prev)
+		p->frames[f->buddy.prev].buddy.next = f->buddy.next;
+	else
+		p->free_head[order] = f->buddy.next;
+	if (f->buddy.next)
+		p->frames[f->buddy.next].buddy.prev = f->buddy.prev;
+	f->flags = 0;
+	f->buddy.next = f->buddy.prev = 0;
+	p->nr_free[order]--;
+}
+
+static void hw_host_drop(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
+{
+	/* Private anonymous memory reads back as zero after MADV_DONTNEED. */
+	(void)madvise(p->base + (pfn << HW_PAGE_SHIFT), HW_PAGE_SIZE << order, MADV_DONTNEED);
+}
+
+int hw_phys_init(struct hw_phys *p, uint64_t bytes)
+{
+	size_t meta;
+
+	memset(p, 0, sizeof(*p));
+	p->bytes = bytes;
+	p->nr_frames = bytes >> HW_PAGE_SHIFT;
+	p->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p->base == MAP_FAILED)
+		goto err;
+	meta = p->nr_frames * sizeof(struct hw_frame);
+	p->frames = mmap(NULL, meta, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p->frames == MAP_FAILED)
+		goto err_unmap_ram;
+	if (pthread_mutex_init(&p->lock, NULL))
+		goto err_unmap_meta;
+
+	p->frames[0].flags = HW_FRAME_RESERVED;
+	/* The first max-order block minus pfn 0: one block of each smaller order. */
+	for (unsigned int order = 0; order < HW_MAX_ORDER; order++)
+		hw_free_list_add(p, 1ull << order, order, true);
+	p->carve_pfn = 1ull << HW_MAX_ORDER;
+	p->free_frames = p->nr_frames - 1;
+	return 0;
+
+err_unmap_meta:
+	munmap(p->frames, meta);
+err_unmap_ram:
+	munmap(p->base, bytes);
+err:
+	p->base = NULL;
+	p->frames = NULL;
+	return -ENOMEM;
+}
+
+void hw_phys_fini(struct hw_phys *p)
+{
+	if (!p->base)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	munmap(p->frames, p->nr_frames * sizeof(struct hw_frame));
+	munmap(p->base, p->bytes);
+	p->base = NULL;
+	p->frames = NULL;
+}
+
+/* Takes a free block of at least @order off the lists (or carves one). Locked. */
+static int hw_take_block_locked(struct hw_phys *p, unsigned int order, hw_pfn_t *pfn,
+				unsigned int *got, bool *zeroed)
+{
+	for (unsigned int o = order; o <= HW_MAX_ORDER; o++) {
+		uint32_t head = p->free_head[o];
+
+		if (!head)
+			continue;
+		*zeroed = p->frames[head].flags & HW_FRAME_ZEROED;
+		hw_free_list_del(p, head, o);
+		*pfn = head;
+		*got = o;
+		return 0;
+	}
+	if (p->carve_pfn + (1ull << HW_MAX_ORDER) > p->nr_frames)
+		return -ENOMEM;
+	*pfn = p->carve_pfn;
+	*got = HW_MAX_ORDER;
+	*zeroed = true;
+	p->carve_pfn += 1ull << HW_MAX_ORDER;
+	return 0;
+}
+
+int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc_flags,
+		    uint32_t frame_flags, hw_pfn_t *pfn)
+{
+	struct hw_phys *p = &m->phys;
+	unsigned int got;
+	hw_pfn_t block;
+	bool zeroed;
+	int ret;
+
+	if (order > HW_MAX_ORDER || (alloc_flags & ~HW_ALLOC_ZERO) ||
+	    (frame_flags & (HW_FRAME_FREE | HW_FRAME_HEAD | HW_FRAME_TAIL | HW_FRAME_ZEROED |
+			    (0xfu << HW_FRAME_ORDER_SHIFT))))
+		return -EINVAL;
+
+	pthread_mutex_lock(&p->lock);
+	ret = lib_fail_now() ? -ENOMEM : hw_take_block_locked(p, order, &block, &got, &zeroed);
+	if (ret) {
+		p->stats.alloc_failures++;
+		pthread_mutex_unlock(&p->lock);
+		return ret;
+	}
+	while (got > order) {
+		got--;
+		hw_free_list_add(p, block + (1ull << got), got, zeroed);
+		p->stats.splits++;
+	}
+	p->free_frames -= 1ull << order;
+	p->stats.allocs++;
+	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed)
+		p->stats.zeroed_bytes += HW_PAGE_SIZE << order;
+	pthread_mutex_unlock(&p->lock);
+
+	/* The block is ours now: metadata and contents need no lock. */
+	for (uint64_t i = 1; i < (1ull << order); i++) {
+		struct hw_frame *t = &p->frames[block + i];
+
+		memset(t, 0, sizeof(*t));
+		t->flags = HW_FRAME_TAIL | hw_order_bits(order);
+	}
+	memset(&p->frames[block], 0, sizeof(struct hw_frame));
+	p->frames[block].flags = HW_FRAME_HEAD | frame_flags | hw_order_bits(order);
+	__atomic_store_n(&p->frames[block].refcount, 1, __ATOMIC_RELEASE);
+
+	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed) {
+		if (order >= HW_ZERO_DROP_ORDER)
+			hw_host_drop(p, block, order);
+		else
+			memset(hw_pfn_to_host(m, block), 0, HW_PAGE_SIZE << order);
+	}
+	*pfn = block;
+	return 0;
+}
+
+void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
+{
+	struct hw_phys *p = &m->phys;
+	bool zeroed = false;
+
+	if (!hw_pfn_valid(m, pfn) || order > HW_MAX_ORDER || (pfn & ((1ull << order) - 1)))
+		return;
+	for (uint64_t i = 1; i < (1ull << order); i++)
+		p->frames[pfn + i].flags = 0;
+	if (order >= HW_ZERO_DROP_ORDER) {
+		hw_host_drop(p, pfn, order);
+		zeroed = true;
+	}
+
+	pthread_mutex_lock(&p->lock);
+	p->frames[pfn].flags = 0;
+	p->free_frames += 1ull << order;
+	p->stats.frees++;
+	while (order < HW_MAX_ORDER) {
+		hw_pfn_t buddy = pfn ^ (1ull << order);
+		uint32_t bflags;
+
+		if (buddy >= p->carve_pfn)
+			break;
+		/* Owners may touch an allocated head's flags without our lock. */
+		bflags = __atomic_load_n(&p->frames[buddy].flags, __ATOMIC_RELAXED);
+		if ((bflags & ~HW_FRAME_ZEROED) != (HW_FRAME_FREE | hw_order_bits(order)))
+			break;
+		zeroed = zeroed && (bflags & HW_FRAME_ZEROED);
+		hw_free_list_del(p, buddy, order);
+		pfn &= ~(1ull << order);
+		order++;
+		p->stats.merges++;
+	}
+	hw_free_list_add(p, pfn, order, zeroed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+hw_pfn_t hw_folio_head(const struct hw_machine *m, hw_pfn_t pfn)
+{
+	const struct hw_frame *f = hw_frame(m, pfn);
+
+	if (!(f->flags & HW_FRAME_TAIL))
+		return pfn;
+	return pfn & ~((1ull << hw_frame_order(f)) - 1);
+}
+
+void hw_folio_get(struct hw_machine *m, hw_pfn_t pfn)
+{
+	__atomic_fetch_add(&hw_frame(m, hw_folio_head(m, pfn))->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void hw_folio_put(struct hw_machine *m, hw_pfn_t pfn)
+{
+	hw_pfn_t head = hw_folio_head(m, pfn);
+	struct hw_frame *f = hw_frame(m, head);
+
+	if (__atomic_sub_fetch(&f->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		hw_frames_free(m, head, hw_frame_order(f));
+}
+
+uint32_t hw_folio_refcount(const struct hw_machine *m, hw_pfn_t pfn)
+{
+	return __atomic_load_n(&hw_frame(m, hw_folio_head(m, pfn))->refcount, __ATOMIC_ACQUIRE);
+}
+
+void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
+{
+	struct hw_frame *h = hw_frame(m, head);
+	unsigned int order = hw_frame_order(h);
+	uint32_t flags = h->flags & ~(0xfu << HW_FRAME_ORDER_SHIFT);
+
+	if (!(h->flags & HW_FRAME_HEAD))
+		return;
+	h->flags = flags;
+	__atomic_store_n(&h->refcount, 1, __ATOMIC_RELEASE);
+	for (uint64_t i = 1; i < (1ull << order); i++) {
+		struct hw_frame *t = hw_frame(m, head + i);
+
+		t->flags = flags;
+		__atomic_store_n(&t->refcount, 1, __ATOMIC_RELEASE);
+	}
+}
+
+uint64_t hw_phys_free_frames(struct hw_machine *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->phys.lock);
+	n = m->phys.free_frames;
+	pthread_mutex_unlock(&m->phys.lock);
+	return n;
+}
