@@ -10,7 +10,7 @@ endif()
 file(GLOB pcdirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
 list(GET pcdirs 0 pcdir)
 set(ENV{PKG_CONFIG_PATH} ${pcdir})
-execute_process(COMMAND pkg-config --cflags --libs --static memvisor
+execute_process(COMMAND pkg-config --cflags --libs memvisor
 	OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
 	message(FATAL_ERROR "pkg-config does not know memvisor")
@@ -20,22 +20,35 @@ set(san "")
 if(SANITIZE)
 	set(san -fsanitize=${SANITIZE})
 endif()
-# Link the static archive so the test does not depend on the loader path.
-execute_process(COMMAND ${CC} -std=gnu11 -Wall -Wextra -Werror ${san}
-		${SOURCE_DIR}/examples/hello.c -o ${BUILD_DIR}/hello
-		-static-libgcc ${flags}
-	RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "building hello.c failed:\n${err}")
-endif()
-# And the shared library with its versioned soname.
-file(GLOB sonames ${prefix}/lib*/libmemvisor.so.[0-9]*)
+# Built twice: against the shared library (found through its versioned
+# soname at run time) and against the static archive.
+execute_process(COMMAND pkg-config --variable=libdir memvisor
+	OUTPUT_VARIABLE libdir OUTPUT_STRIP_TRAILING_WHITESPACE)
+file(GLOB sonames ${libdir}/libmemvisor.so.[0-9]*)
 if(NOT sonames)
-	message(FATAL_ERROR "no versioned libmemvisor.so.N installed")
+	message(FATAL_ERROR "no versioned libmemvisor.so.N installed in ${libdir}")
 endif()
-execute_process(COMMAND ${BUILD_DIR}/hello RESULT_VARIABLE rc
-	OUTPUT_VARIABLE out ERROR_VARIABLE out)
-message("${out}")
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "hello exited ${rc}")
-endif()
+foreach(kind shared static)
+	if(kind STREQUAL "static")
+		set(link ${libdir}/libmemvisor.a -lpthread)
+		execute_process(COMMAND pkg-config --cflags memvisor
+			OUTPUT_VARIABLE cflags OUTPUT_STRIP_TRAILING_WHITESPACE)
+		separate_arguments(cflags UNIX_COMMAND "${cflags}")
+		set(link ${cflags} ${link})
+	else()
+		set(link ${flags})
+	endif()
+	execute_process(COMMAND ${CC} -std=gnu11 -Wall -Wextra -Werror ${san}
+			${SOURCE_DIR}/examples/hello.c -o ${BUILD_DIR}/hello-${kind} ${link}
+		RESULT_VARIABLE rc ERROR_VARIABLE err)
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "building hello.c (${kind}) failed:\n${err}")
+	endif()
+	set(ENV{LD_LIBRARY_PATH} ${libdir})
+	execute_process(COMMAND ${BUILD_DIR}/hello-${kind} RESULT_VARIABLE rc
+		OUTPUT_VARIABLE out ERROR_VARIABLE out)
+	message("${kind}: ${out}")
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "hello (${kind}) exited ${rc}")
+	endif()
+endforeach()

@@ -7,6 +7,7 @@
 #ifndef MV_TESTS_MVTEST_H
 #define MV_TESTS_MVTEST_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
