@@ -11,6 +11,8 @@
 
 int kernel_init(struct kernel *k, struct hw_machine *hw)
 {
+	int ret;
+
 	memset(k, 0, sizeof(*k));
 	k->hw = hw;
 	k->next_pid = 1;
@@ -18,7 +20,10 @@ int kernel_init(struct kernel *k, struct hw_machine *hw)
 	lib_list_init(&k->tasks);
 	if (pthread_mutex_init(&k->lock, NULL))
 		return -ENOMEM;
-	return 0;
+	ret = kernel_register_builtin_devices(k);
+	if (ret)
+		pthread_mutex_destroy(&k->lock);
+	return ret;
 }
 
 void kernel_fini(struct kernel *k)

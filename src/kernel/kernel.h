@@ -93,6 +93,29 @@ struct file *file_alloc(struct kernel *k, const struct file_ops *ops, unsigned i
 			void *private_data);
 void file_get(struct file *f);
 void file_put(struct file *f);
+/* A fresh inode number, unique in @k. */
+uint64_t kernel_alloc_ino(struct kernel *k);
+
+/*
+ * Credentials of every task: an unprivileged user (so creating names in
+ * the root-owned device directory is -EACCES, as it would be for uid 1000).
+ */
+#define K_TASK_UID 1000u
+#define K_TASK_GID 1000u
+
+/*
+ * Syscall buffers are host pointers. Nothing is ever mapped in the first
+ * page, so a pointer there faults (-EFAULT) where Linux's copy would; so does
+ * a range that wraps or runs past the top of user space (access_ok).
+ */
+static inline bool k_host_range_faults(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	if (len == 0)
+		return false;
+	return a < K_PAGE_SIZE || a + len < a || a + len > K_TASK_SIZE;
+}
 
 /*
  * A file's page cache: folios indexed by page offset in a radix tree, and
@@ -133,6 +156,7 @@ struct fdtable {
 #define VM_DONTCOPY    (1ul << 17)
 #define VM_DONTEXPAND  (1ul << 18)
 #define VM_NORESERVE   (1ul << 21)
+#define VM_WIPEONFORK  (1ul << 25)   /* MADV_WIPEONFORK: the child gets zeroes */
 #define VM_DONTDUMP    (1ul << 26)
 #define VM_SHADOW_STACK (1ul << 33)
 #define VM_STACK       VM_GROWSDOWN
@@ -216,6 +240,11 @@ struct mm {
 /* ------------------------------------------------------------ tasks */
 
 #define K_SIGQUEUE 16
+#define K_RLIM_NLIMITS 16
+
+struct k_rlimit {
+	uint64_t cur, max;            /* soft, hard; ~0 is RLIM_INFINITY */
+};
 
 struct mv_task {
 	struct kernel *k;
@@ -223,8 +252,9 @@ struct mv_task {
 	struct mm *mm;
 	struct fdtable *files;
 	struct hw_cpu cpu;            /* this task's CPU: its TLB, registers */
-	uint64_t rlimit_stack;        /* RLIMIT_STACK soft, bytes */
-	uint64_t rlimit_nofile;
+	uint64_t rlimit_stack;        /* RLIMIT_STACK soft, bytes (mirrors rlim[3].cur) */
+	uint64_t rlimit_nofile;       /* RLIMIT_NOFILE soft (mirrors rlim[7].cur) */
+	struct k_rlimit rlim[K_RLIM_NLIMITS];  /* all limits; sys_task.c keeps threads in step */
 	/* pending signals, oldest first */
 	struct mv_siginfo sigq[K_SIGQUEUE];
 	unsigned int sig_head, sig_count;
@@ -297,7 +327,10 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end);
 long mm_get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 			  unsigned long map_flags);
 
-/* Zap the PTEs of [start, end) in every VMA of @mapping (truncate, punch). */
+/*
+ * Zap the PTEs of file pages [first_pgoff, last_pgoff] (inclusive) in every
+ * VMA of @mapping (truncate, punch). Called without mapping->lock.
+ */
 void mapping_unmap_range(struct mapping *mapping, uint64_t first_pgoff, uint64_t last_pgoff);
 
 /* ---- faults and GUP (fault.c, gup.c) ---- */
@@ -337,8 +370,22 @@ long uaccess_write(struct mv_task *t, uint64_t uaddr, const void *buf, size_t le
 struct fdtable *fdtable_create(void);
 MV_MUST_CHECK int fdtable_copy(struct fdtable *old, struct fdtable **out);
 void fdtable_put(struct fdtable *ft);                     /* closes all on last put */
-/* Installs @f (taking over the caller's reference) at the lowest free fd. */
+/*
+ * Installs @f (taking over the caller's reference) at the lowest free fd
+ * below RLIMIT_NOFILE, close-on-exec if @o_flags has O_CLOEXEC. Returns the
+ * fd; on -EMFILE / -ENOMEM the caller still owns its reference.
+ */
 MV_MUST_CHECK int fd_install(struct mv_task *t, struct file *f, unsigned int o_flags);
+/* The two halves of fd_install, for opens that must claim the fd first. */
+MV_MUST_CHECK int fd_reserve(struct mv_task *t, unsigned int o_flags);
+void fd_install_reserved(struct mv_task *t, int fd, struct file *f);
+void fd_unreserve(struct mv_task *t, int fd);
+/* dup2/dup3 core: @newfd, -EBADF, -EBUSY, -ENOMEM. */
+MV_MUST_CHECK int fd_dup_to(struct mv_task *t, unsigned int oldfd, unsigned int newfd,
+			    unsigned int o_flags);
+int fd_set_cloexec(struct mv_task *t, int fd, bool on);  /* 0, -EBADF */
+int fd_get_cloexec(struct mv_task *t, int fd);           /* 1, 0, -EBADF */
+void fdtable_get(struct fdtable *ft);                     /* CLONE_FILES */
 /* Takes a reference; NULL if @fd is not open. */
 struct file *fd_get(struct mv_task *t, int fd);
 MV_MUST_CHECK int fd_close(struct mv_task *t, int fd);
@@ -354,9 +401,16 @@ MV_MUST_CHECK int mapping_get_page(struct mapping *mapping, uint64_t index, bool
 				   hw_pfn_t *pfn);
 /* Drops the pages of [first, last] (unmapping them from every VMA first). */
 void mapping_truncate_range(struct mapping *mapping, uint64_t first, uint64_t last);
-/* A shmem file of @size bytes (memfd_create, MAP_SHARED|MAP_ANONYMOUS). */
+/* A shmem file of @size bytes (MAP_SHARED|MAP_ANONYMOUS, /dev/zero). NULL: -ENOMEM. */
 struct file *shmem_file_create(struct kernel *k, uint64_t size, unsigned int f_flags);
+/* The same with a name ("memfd:x") and permission bits (0777, 0666). */
+struct file *shmem_file_setup(struct kernel *k, const char *name, uint64_t size,
+			      unsigned int f_flags, unsigned int mode);
 bool file_is_shmem(const struct file *f);
+
+/* ---- built-in devices (devices.c) ---- */
+/* /dev/null and /dev/zero; kernel_init calls it. */
+MV_MUST_CHECK int kernel_register_builtin_devices(struct kernel *k);
 
 /* ---- syscalls (syscall.c and the sys_*.c files) ---- */
 typedef long (*ksyscall_fn)(struct mv_task *t, const uint64_t a[6]);

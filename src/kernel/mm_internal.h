@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the memory half of the kernel (mm.c, vma.c, fault.c, gup.c,
+ * uaccess.c, sys_mm.c, task.c): PTE encoding rules, VMA tree helpers and the
+ * two halves of mmap (placement, then region creation) so that sys_mmap can
+ * run Linux's checks between them in Linux's order.
+ *
+ * Page references: every present user PTE holds one reference on the folio
+ * it maps. Anonymous frames carry HW_FRAME_ANON; anything else mapped by a
+ * PTE is a page-cache page whose mapping holds its own reference.
+ *
+ * PROT_NONE: x86 keeps such PTEs non-present with a software bit; memvisor
+ * keeps them present with U/S = 0 instead, so the page-table walkers (which
+ * only report present leaves) still see the frame for fork and teardown,
+ * and every user access faults with a protection #PF.
+ */
+#ifndef MV_KERNEL_MM_INTERNAL_H
+#define MV_KERNEL_MM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/pgtable.h"
+#include "kernel/kernel.h"
+
+/* getrlimit/setrlimit resources (Linux x86-64 values). */
+#define K_RLIMIT_STACK   3
+#define K_RLIMIT_NOFILE  7
+#define K_RLIM_INFINITY  (~0ull)
+
+/* Legacy bottom-up base (TASK_UNMAPPED_BASE) for the top-down fallback. */
+#define K_TASK_UNMAPPED_BASE (K_PAGE_ALIGN(K_TASK_SIZE / 3))
+/* MAP_32BIT window on x86-64. */
+#define K_MAP32_BASE 0x40000000ull
+#define K_MAP32_END  0x80000000ull
+
+/* ---- PTEs ---- */
+
+static inline hw_pfn_t pte_pfn(uint64_t pte)
+{
+	return (pte & X86_PTE_ADDR) >> HW_PAGE_SHIFT;
+}
+
+static inline bool pte_present(uint64_t pte)
+{
+	return pte & X86_PTE_P;
+}
+
+/* A shadow-stack leaf: RW=0, D=1. */
+static inline bool pte_shstk(uint64_t pte)
+{
+	return (pte & (X86_PTE_RW | X86_PTE_D)) == X86_PTE_D;
+}
+
+/* Write-protects, moving D into SAVED_DIRTY so RW=0 never pairs with D=1. */
+static inline uint64_t pte_wrprotect(uint64_t pte)
+{
+	pte &= ~X86_PTE_RW;
+	if (pte & X86_PTE_D)
+		pte = (pte & ~X86_PTE_D) | X86_PTE_SAVED_DIRTY;
+	return pte;
+}
+
+/* True when @pte already allows the writes @vma permits (RW, or shstk). */
+bool vma_pte_writable(const struct vma *vma, uint64_t pte);
+/* Makes @pte writable the way @vma wants (ordinary RW or shadow stack). */
+uint64_t vma_pte_mkwrite(const struct vma *vma, uint64_t pte);
+/* A fresh leaf for @pfn in @vma. @write: map it writable (VM_WRITE needed). */
+uint64_t vma_mk_pte(const struct vma *vma, hw_pfn_t pfn, bool write, bool dirty);
+/* Re-derives U/S and NX from the VMA flags; write-protects if !VM_WRITE. */
+uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte);
+
+/* ---- VMAs (vma.c). Called with mmap_lock held for write unless noted. ---- */
+
+/* Guard bytes a VMA with @vm_flags wants below and above itself. */
+void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above);
+bool vma_is_anonymous(const struct vma *vma);
+struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long flags,
+		      uint64_t pgoff, struct file *file);
+/* Drops what the VMA holds (close, file reference) and frees it; unlinked. */
+void vma_free(struct vma *vma);
+void vma_link(struct mm *mm, struct vma *vma);
+void vma_unlink(struct mm *mm, struct vma *vma);
+/* Splits @vma at @addr; the new upper part is returned (NULL: -ENOMEM). */
+struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr);
+/* Merges @vma with compatible neighbours; returns the surviving VMA. */
+struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma);
+struct vma *vma_next(const struct vma *vma);
+struct vma *vma_prev(const struct vma *vma);
+struct vma *vma_first_overlap(struct mm *mm, uint64_t start, uint64_t end);
+/* Sets vma->flags and keeps the tree's guard gaps in step. */
+void vma_set_flags(struct mm *mm, struct vma *vma, unsigned long flags);
+
+/*
+ * __get_unmapped_area: 0..TASK_SIZE checks, search or MAP_FIXED, alignment
+ * and mmap_min_addr. Returns the address or -ENOMEM/-EINVAL/-EPERM.
+ */
+long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long map_flags,
+		     unsigned long vm_flags);
+/* mmap_region: MAP_FIXED replaces, shared anonymous gets shmem, ->mmap runs. */
+long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
+			  unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff);
+
+/* ---- page tables of an mm (mm.c) ---- */
+
+void mm_notify_start(struct mm *mm, uint64_t start, uint64_t end);
+void mm_notify_end(struct mm *mm, uint64_t start, uint64_t end);
+/*
+ * Clears the PTEs of [start, end) and drops their folio references, with
+ * notifier brackets and a TLB shootdown. @file_only keeps anonymous pages
+ * (private COW copies survive a hole punch). Takes pt_lock.
+ */
+void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only);
+/* Re-derives the PTE permissions of [start, end) from @vma. Takes pt_lock. */
+void mm_reprotect_range(struct mm *mm, struct vma *vma, uint64_t start, uint64_t end);
+
+#endif

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMAs: the interval tree of an address space, split and merge, placement
+ * of new mappings (top-down from mmap_base, keeping guard gaps), the
+ * kernel-internal mmap/munmap, and reverse mapping for the page cache.
+ *
+ * Guard gaps live in the tree (node.gap_lo/gap_hi) and come from one
+ * function, vma_guard_gap(), so every kind of VMA that wants room around
+ * it (stacks today, shadow stacks next) is described in one place.
+ *
+ * Unless a comment says otherwise, functions here are called with
+ * mm->mmap_lock held for write.
+ */
+#include <string.h>
+
+#include "kernel/mm_internal.h"
+#include "lib/alloc.h"
+
+void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above)
+{
+	*below = 0;
+	*above = 0;
+	if (vm_flags & VM_GROWSDOWN)
+		*below = K_STACK_GUARD_GAP;
+	if (vm_flags & VM_SHADOW_STACK) {
+		if (*below < K_PAGE_SIZE)
+			*below = K_PAGE_SIZE;
+		*above = K_PAGE_SIZE;
+	}
+}
+
+bool vma_is_anonymous(const struct vma *vma)
+{
+	return !vma->file && !vma->ops;
+}
+
+static void vma_update_gaps(struct vma *vma)
+{
+	vma_guard_gap(vma->flags, &vma->node.gap_lo, &vma->node.gap_hi);
+}
+
+struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long flags,
+		      uint64_t pgoff, struct file *file)
+{
+	struct vma *vma = lib_zalloc(sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	vma->node.start = start;
+	vma->node.end = end;
+	vma->mm = mm;
+	vma->flags = flags;
+	vma->pgoff = pgoff;
+	vma->file = file;
+	if (file)
+		file_get(file);
+	lib_list_init(&vma->mapping_link);
+	vma_update_gaps(vma);
+	return vma;
+}
+
+void vma_free(struct vma *vma)
+{
+	if (vma->ops && vma->ops->close)
+		vma->ops->close(vma);
+	if (vma->file)
+		file_put(vma->file);
+	lib_free(vma);
+}
+
+/* Takes mapping->lock (nested inside mmap_lock). */
+void vma_link(struct mm *mm, struct vma *vma)
+{
+	struct mapping *mapping = vma->file ? vma->file->mapping : NULL;
+
+	vma_update_gaps(vma);
+	lib_itree_insert(&mm->vmas, &vma->node);
+	mm->map_count++;
+	if (mapping) {
+		pthread_mutex_lock(&mapping->lock);
+		lib_list_add_tail(&vma->mapping_link, &mapping->vmas);
+		pthread_mutex_unlock(&mapping->lock);
+	}
+}
+
+void vma_unlink(struct mm *mm, struct vma *vma)
+{
+	struct mapping *mapping = vma->file ? vma->file->mapping : NULL;
+
+	if (mapping) {
+		pthread_mutex_lock(&mapping->lock);
+		lib_list_del(&vma->mapping_link);
+		pthread_mutex_unlock(&mapping->lock);
+	}
+	lib_itree_remove(&mm->vmas, &vma->node);
+	mm->map_count--;
+}
+
+static struct vma *node_vma(struct lib_itree_node *node)
+{
+	return node ? lib_itree_entry(node, struct vma, node) : NULL;
+}
+
+struct vma *vma_next(const struct vma *vma)
+{
+	return node_vma(lib_itree_next(&vma->node));
+}
+
+struct vma *vma_prev(const struct vma *vma)
+{
+	return node_vma(lib_itree_prev(&vma->node));
+}
+
+/* Called with mmap_lock held (read or write). */
+struct vma *vma_find(struct mm *mm, uint64_t addr)
+{
+	return node_vma(lib_itree_find(&mm->vmas, addr));
+}
+
+struct vma *vma_first_overlap(struct mm *mm, uint64_t start, uint64_t end)
+{
+	return node_vma(lib_itree_first_overlap(&mm->vmas, start, end));
+}
+
+void vma_set_flags(struct mm *mm, struct vma *vma, unsigned long flags)
+{
+	vma->flags = flags;
+	vma_update_gaps(vma);
+	lib_itree_update(&mm->vmas, &vma->node);
+}
+
+struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr)
+{
+	uint64_t pgoff = vma->pgoff + ((addr - vma_start(vma)) >> HW_PAGE_SHIFT);
+	struct vma *nv = vma_alloc(mm, addr, vma_end(vma), vma->flags, pgoff, vma->file);
+
+	if (!nv)
+		return NULL;
+	nv->ops = vma->ops;
+	nv->private_data = vma->private_data;
+	if (nv->ops && nv->ops->open)
+		nv->ops->open(nv);
+	vma->node.end = addr;
+	lib_itree_update(&mm->vmas, &vma->node);
+	vma_link(mm, nv);
+	return nv;
+}
+
+#define VM_NOMERGE (VM_IO | VM_PFNMAP | VM_DONTEXPAND)
+
+/* @a directly below @b, same everything, contiguous file offsets. */
+static bool vma_can_merge(const struct vma *a, const struct vma *b)
+{
+	uint64_t pages = (vma_end(a) - vma_start(a)) >> HW_PAGE_SHIFT;
+
+	if (vma_end(a) != vma_start(b) || a->flags != b->flags || (a->flags & VM_NOMERGE))
+		return false;
+	if (a->file != b->file || a->ops != b->ops || a->private_data != b->private_data)
+		return false;
+	if (a->ops && a->ops->close)
+		return false;
+	return a->pgoff + pages == b->pgoff;
+}
+
+/* Folds @b into @a (a directly below b). */
+static void vma_absorb(struct mm *mm, struct vma *a, struct vma *b)
+{
+	uint64_t end = vma_end(b);
+
+	vma_unlink(mm, b);
+	vma_free(b);
+	a->node.end = end;
+	lib_itree_update(&mm->vmas, &a->node);
+}
+
+struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma)
+{
+	struct vma *prev = vma_prev(vma), *next;
+
+	if (prev && vma_can_merge(prev, vma)) {
+		vma_absorb(mm, prev, vma);
+		vma = prev;
+	}
+	next = vma_next(vma);
+	if (next && vma_can_merge(vma, next))
+		vma_absorb(mm, vma, next);
+	return vma;
+}
+
+/* ---------------------------------------------------------- placement */
+
+static bool vma_range_free(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t out;
+
+	return lib_itree_gap_topdown(&mm->vmas, len, K_PAGE_SIZE, addr, addr + len, &out) == 0;
+}
+
+/*
+ * The search behind get_unmapped_area. A usable hint wins; otherwise the
+ * highest hole below mmap_base, then (like x86) bottom-up from the legacy
+ * base. The new mapping's own guard gaps are kept free at placement time.
+ */
+static long vma_search(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
+		       unsigned long map_flags, unsigned long vm_flags)
+{
+	uint64_t below, above, need, out;
+
+	vma_guard_gap(vm_flags, &below, &above);
+	need = len + below + above;
+	if (need < len || len > K_TASK_SIZE)
+		return -ENOMEM;
+	hint &= HW_PAGE_MASK;
+	if (map_flags & MAP_32BIT) {
+		if (hint && hint <= K_MAP32_END - len && vma_range_free(mm, hint, len))
+			return (long)hint;
+		if (!lib_itree_gap_bottomup(&mm->vmas, need, K_PAGE_SIZE, K_MAP32_BASE, K_MAP32_END,
+					    &out))
+			return (long)(out + below);
+		return -ENOMEM;
+	}
+	if (hint && hint <= K_TASK_SIZE - len && vma_range_free(mm, hint, len))
+		return (long)hint;
+	if (!lib_itree_gap_topdown(&mm->vmas, need, K_PAGE_SIZE, low, mm->mmap_base, &out))
+		return (long)(out + below);
+	if (!lib_itree_gap_bottomup(&mm->vmas, need, K_PAGE_SIZE, K_TASK_UNMAPPED_BASE, K_TASK_SIZE,
+				    &out))
+		return (long)(out + below);
+	return -ENOMEM;
+}
+
+/* Called with mmap_lock held (read or write). */
+long mm_get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
+			  unsigned long map_flags)
+{
+	return vma_search(mm, hint, len, low ? low : K_MMAP_MIN_ADDR, map_flags, 0);
+}
+
+long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long map_flags,
+		     unsigned long vm_flags)
+{
+	if (map_flags & MAP_FIXED_NOREPLACE)
+		map_flags |= MAP_FIXED;
+	if (len > K_TASK_SIZE)
+		return -ENOMEM;
+	if (!(map_flags & MAP_FIXED)) {
+		long found = vma_search(mm, addr, len, K_MMAP_MIN_ADDR, map_flags, vm_flags);
+
+		if (found < 0)
+			return found;
+		addr = (uint64_t)found;
+	}
+	if (addr > K_TASK_SIZE - len)
+		return -ENOMEM;
+	if (addr & ~HW_PAGE_MASK)
+		return -EINVAL;
+	if (addr < K_MMAP_MIN_ADDR)
+		return -EPERM;
+	if ((map_flags & MAP_FIXED_NOREPLACE) && vma_first_overlap(mm, addr, addr + len))
+		return -EEXIST;
+	return (long)addr;
+}
+
+/* ------------------------------------------------------------ map/unmap */
+
+long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
+			  unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff)
+{
+	struct mm *mm = t->mm;
+	struct file *shm = NULL;
+	struct vma *vma;
+	long ret;
+
+	if ((map_flags & MAP_FIXED) && !(map_flags & MAP_FIXED_NOREPLACE)) {
+		ret = mm_unmap_locked(mm, addr, addr + len);
+		if (ret)
+			return ret;
+	}
+	if (!file && (vm_flags & VM_SHARED)) {
+		/* Shared anonymous memory is a shmem file, so fork shares it. */
+		shm = shmem_file_create(mm->k, len, O_RDWR);
+		if (lib_is_err_or_null(shm))
+			return shm ? lib_ptr_err(shm) : -ENOMEM;
+		file = shm;
+		pgoff = 0;
+	} else if (!file) {
+		pgoff = addr >> HW_PAGE_SHIFT;
+	}
+	ret = -ENOMEM;
+	vma = vma_alloc(mm, addr, addr + len, vm_flags, pgoff, file);
+	if (!vma)
+		goto out;
+	if (file && file->ops->mmap) {
+		ret = file->ops->mmap(t, file, vma);
+		if (ret) {
+			vma->ops = NULL;   /* never opened: nothing to close */
+			vma_free(vma);
+			goto out;
+		}
+		/* ->mmap may turn it anonymous (private /dev/zero). */
+		if (vma_is_anonymous(vma) && !(vm_flags & VM_SHARED))
+			vma->pgoff = addr >> HW_PAGE_SHIFT;
+	}
+	vma_link(mm, vma);
+	vma_merge_neighbours(mm, vma);
+	ret = (long)addr;
+out:
+	if (shm)
+		file_put(shm);
+	return ret;
+}
+
+long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
+		   unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff)
+{
+	long placed = mm_place_locked(t->mm, addr, len, map_flags, vm_flags);
+
+	if (placed < 0)
+		return placed;
+	return mm_map_region_locked(t, file, (uint64_t)placed, len, vm_flags, map_flags, pgoff);
+}
+
+int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *vma = vma_first_overlap(mm, start, end), *last, *next;
+
+	if (!vma)
+		return 0;
+	if (vma_start(vma) < start) {
+		/* Cutting a hole in the middle makes one more VMA. */
+		if (vma_end(vma) > end && mm->map_count >= K_MAX_MAP_COUNT)
+			return -ENOMEM;
+		vma = vma_split(mm, vma, start);
+		if (!vma)
+			return -ENOMEM;
+	}
+	for (last = vma; (next = vma_next(last)) && vma_start(next) < end; last = next)
+		;
+	if (vma_end(last) > end && !vma_split(mm, last, end))
+		return -ENOMEM;
+	mm_zap_range(mm, start, end, false);
+	while (vma && vma_start(vma) < end) {
+		next = vma_next(vma);
+		vma_unlink(mm, vma);
+		vma_free(vma);
+		vma = next;
+	}
+	return 0;
+}
+
+/*
+ * Called without mmap_lock and without mapping->lock (truncate, hole punch):
+ * takes mapping->lock, which keeps every VMA on the list alive, then each
+ * mm's pt_lock. Private COW copies are anonymous and survive.
+ */
+void mapping_unmap_range(struct mapping *mapping, uint64_t first_pgoff, uint64_t last_pgoff)
+{
+	struct vma *vma;
+
+	pthread_mutex_lock(&mapping->lock);
+	lib_list_for_each_entry(vma, &mapping->vmas, mapping_link) {
+		uint64_t vfirst = vma->pgoff;
+		uint64_t vlast = vfirst + ((vma_end(vma) - vma_start(vma)) >> HW_PAGE_SHIFT) - 1;
+		uint64_t f = first_pgoff > vfirst ? first_pgoff : vfirst;
+		uint64_t l = last_pgoff < vlast ? last_pgoff : vlast;
+
+		if (f > l)
+			continue;
+		mm_zap_range(vma->mm, vma_start(vma) + ((f - vfirst) << HW_PAGE_SHIFT),
+			     vma_start(vma) + ((l - vfirst + 1) << HW_PAGE_SHIFT), true);
+	}
+	pthread_mutex_unlock(&mapping->lock);
+}
