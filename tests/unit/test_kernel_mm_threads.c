@@ -110,6 +110,10 @@ static void test_mm_threads_store_racing_mprotect_lands_or_faults(void **state)
 				       CLONE_THREAD, &writer), 0);
 	f.t = t;
 	f.addr = (uint64_t)a;
+	/* One store before the race starts, so the test never depends on scheduling. */
+	last = 0x5eed;
+	assert_int_equal(mv_user_write(writer, a, &last, sizeof(last)), 0);
+	landed = 1;
 	assert_int_equal(pthread_create(&th, NULL, protect_flipper, &f), 0);
 	for (uint64_t i = 1; !__atomic_load_n(&f.stop, __ATOMIC_ACQUIRE); i++) {
 		long ret = mv_user_write(writer, a, &i, sizeof(i));
