@@ -232,7 +232,7 @@ static long shmem_write(struct mv_task *t, struct file *f, const void *buf, size
 	long ret;
 
 	pthread_mutex_lock(&mapping->lock);
-	if (f->f_flags & O_APPEND)
+	if (__atomic_load_n(&f->f_flags, __ATOMIC_RELAXED) & O_APPEND)
 		p = mapping->size;
 	ret = 0;
 	if (len == 0)

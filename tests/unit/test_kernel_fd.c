@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 #include "mvtest.h"
+#include "api/api.h"
 #include "kernel/kernel.h"
+#include "lib/alloc.h"
 
 struct fdtest {
 	struct mv_machine *m;
@@ -259,6 +261,41 @@ static void test_fd_table_grows_past_its_first_size(void **state)
 	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_dup, 299), 150);
 }
 
+/* Every allocation failure inside an open gives -ENOMEM and leaves no fd behind. */
+static void test_fd_enomem_leaves_no_fd_behind(void **state)
+{
+	struct fdtest *ft = *state;
+	struct mv_machine_stats before, after;
+	unsigned long nth;
+	long ret = -ENOMEM;
+
+	assert_int_equal(open_null(ft->t, O_RDONLY), 0);
+	mv_machine_get_stats(ft->m, &before);
+	for (nth = 1; ret == -ENOMEM && nth < 100; nth++) {
+		lib_fail_after(nth);
+		ret = MVTEST_SYSCALL(ft->t, MV_SYS_memfd_create, "x", 0);
+		lib_fail_after(0);
+		if (ret == -ENOMEM)
+			assert_int_equal(open_null(ft->t, O_RDONLY), 1);
+		else
+			assert_int_equal(ret, 1);
+		assert_int_equal(MVTEST_SYSCALL(ft->t, MV_SYS_close, 1), 0);
+	}
+	assert_true(nth > 2);   /* at least one failure was injected */
+	for (nth = 1, ret = -ENOMEM; ret == -ENOMEM && nth < 100; nth++) {
+		lib_fail_after(nth);
+		ret = MVTEST_SYSCALL(ft->t, MV_SYS_openat, AT_FDCWD, "/dev", O_RDONLY);
+		lib_fail_after(0);
+		assert_true(ret == -ENOMEM || ret == 1);
+		assert_int_equal(open_null(ft->t, O_RDONLY), ret == 1 ? 2 : 1);
+		assert_int_equal(MVTEST_SYSCALL(ft->t, MV_SYS_close, ret == 1 ? 2 : 1), 0);
+		if (ret == 1)
+			assert_int_equal(MVTEST_SYSCALL(ft->t, MV_SYS_close, 1), 0);
+	}
+	mv_machine_get_stats(ft->m, &after);
+	assert_int_equal(after.frames_free, before.frames_free);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +317,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fd_fork_inherits_a_copy, fdtest_setup,
 						fdtest_teardown),
 		cmocka_unit_test_setup_teardown(test_fd_table_grows_past_its_first_size, fdtest_setup,
+						fdtest_teardown),
+		cmocka_unit_test_setup_teardown(test_fd_enomem_leaves_no_fd_behind, fdtest_setup,
 						fdtest_teardown),
 	};
 
