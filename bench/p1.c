@@ -208,6 +208,8 @@ int bench_suite_p1(struct bench_ctx *ctx)
 		     bench_measure(ctx, p1_frames, &a, 20000), "malloc+free 4 KiB", mall,
 		     "frees drop host pages");
 	ret = (p->failed || a.failed) ? -EFAULT : 0;
+	if (!ret)
+		ret = bench_p1_faults(ctx);
 	hw_machine_fini(&p->m);
 out_free:
 	free(p);

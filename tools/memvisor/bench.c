@@ -31,17 +31,17 @@ static void bench_progress(void *cookie, const char *suite, const char *name)
 
 static void print_table(const struct bench_ctx *ctx)
 {
-	printf("%-6s %-40s %12s  %-24s %12s %9s  %s\n", "suite", "case", "ns/op", "baseline",
+	printf("%-6s %-40s %12s  %-34s %12s %9s  %s\n", "suite", "case", "ns/op", "baseline",
 	       "base ns/op", "ratio", "note");
 	for (unsigned int i = 0; i < ctx->nr_results; i++) {
 		const struct bench_result *r = &ctx->results[i];
 
 		if (r->baseline[0])
-			printf("%-6s %-40s %12.2f  %-24s %12.2f %8.2fx  %s\n", r->suite, r->name,
+			printf("%-6s %-40s %12.2f  %-34s %12.2f %8.2fx  %s\n", r->suite, r->name,
 			       r->ns_per_op, r->baseline, r->baseline_ns,
 			       r->baseline_ns > 0 ? r->ns_per_op / r->baseline_ns : 0.0, r->note);
 		else
-			printf("%-6s %-40s %12.2f  %-24s %12s %9s  %s\n", r->suite, r->name,
+			printf("%-6s %-40s %12.2f  %-34s %12s %9s  %s\n", r->suite, r->name,
 			       r->ns_per_op, "(baseline)", "", "", r->note);
 	}
 }
