@@ -52,6 +52,7 @@ struct mm;
 struct vma;
 struct file;
 struct mapping;
+struct shstk_state;
 
 /* ---------------------------------------------------------------- files */
 
@@ -261,6 +262,7 @@ struct mv_task {
 	pthread_mutex_t sig_lock;
 	struct lib_list link;         /* in kernel->tasks */
 	bool exited;
+	struct shstk_state *shstk;    /* shadow-stack state (shstk.c); NULL until first used */
 };
 
 /* Device paths that openat() knows, registered by the layers above. */
@@ -412,6 +414,30 @@ bool file_is_shmem(const struct file *f);
 /* /dev/null and /dev/zero; kernel_init calls it. */
 MV_MUST_CHECK int kernel_register_builtin_devices(struct kernel *k);
 
+/* ---- shadow stacks (shstk.c, shstk_cpu.c) ---- */
+/*
+ * Task hooks: clone gives a CLONE_VM thread its own shadow stack and a fork
+ * a copy of the state (the memory is copied with the mm); exit unmaps the
+ * thread's shadow stack and frees the state. Called without mmap_lock.
+ */
+MV_MUST_CHECK int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags);
+void shstk_exit(struct mv_task *t);
+/* mmap(PROT_SHADOW_STACK) in a process that opted in: the alternative design. */
+bool shstk_mmap_wanted(struct mv_task *t, uint64_t prot);
+long shstk_mmap(struct mv_task *t, uint64_t addr, uint64_t len, uint64_t prot,
+		unsigned long flags, int fd, uint64_t off);
+long shstk_set_prot_option(struct mv_task *t, bool enable);
+/* The task's CPU (shstk_cpu.c): 0, or -EFAULT with a signal pending. */
+long shstk_cpu_call(struct mv_task *t, uint64_t return_address);
+long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address);
+long shstk_cpu_rdssp(struct mv_task *t, uint64_t *ssp);
+long shstk_cpu_rstorssp(struct mv_task *t, uint64_t token_address);
+long shstk_cpu_saveprevssp(struct mv_task *t);
+long shstk_cpu_wrss(struct mv_task *t, uint64_t address, uint64_t value);
+long shstk_cpu_incssp(struct mv_task *t, uint32_t count);
+long shstk_signal_deliver(struct mv_task *t, int signo, uint64_t handler, uint64_t restorer);
+long shstk_sigreturn(struct mv_task *t);
+
 /* ---- syscalls (syscall.c and the sys_*.c files) ---- */
 typedef long (*ksyscall_fn)(struct mv_task *t, const uint64_t a[6]);
 long kernel_syscall(struct mv_task *t, long nr, const uint64_t a[6]);
@@ -427,6 +453,10 @@ long sys_gettid(struct mv_task *t, const uint64_t a[6]);
 long sys_getrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_setrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_prlimit64(struct mv_task *t, const uint64_t a[6]);
+/* shadow stacks (shstk.c) */
+long sys_arch_prctl(struct mv_task *t, const uint64_t a[6]);
+long sys_map_shadow_stack(struct mv_task *t, const uint64_t a[6]);
+long sys_map_shadow_stack_seed(struct mv_task *t, const uint64_t a[6]);   /* 451 */
 /* files (sys_file.c) */
 long sys_read(struct mv_task *t, const uint64_t a[6]);
 long sys_write(struct mv_task *t, const uint64_t a[6]);

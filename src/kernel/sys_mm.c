@@ -321,8 +321,18 @@ static long madvise_remove(struct mv_task *t, struct vma *vma, uint64_t start, u
 				 end - start);
 }
 
-static long madvise_populate(struct mm *mm, uint64_t start, uint64_t end, bool write)
+/*
+ * MADV_POPULATE_READ/WRITE: fault in like GUP without FOLL_FORCE. A VMA that
+ * GUP would refuse is -EINVAL (Linux's faultin path), a failed fault -EFAULT.
+ */
+static long madvise_populate(struct mm *mm, struct vma *vma, uint64_t start, uint64_t end,
+			     bool write)
 {
+	unsigned long f = vma->flags;
+
+	if ((f & (VM_IO | VM_PFNMAP)) || (write && (!(f & VM_WRITE) || (f & VM_SHADOW_STACK))) ||
+	    (!write && !(f & VM_READ)))
+		return -EINVAL;
 	for (uint64_t a = start; a < end; a += K_PAGE_SIZE) {
 		hw_pfn_t pfn;
 		long ret = gup_one_locked(mm, a, write ? FOLL_WRITE : 0, &pfn);
@@ -383,9 +393,7 @@ static long madvise_vma(struct mv_task *t, struct vma **vmap, uint64_t start, ui
 		return madvise_flags(mm, vmap, start, end, vma->flags & ~VM_DONTDUMP);
 	case MADV_POPULATE_READ_:
 	case MADV_POPULATE_WRITE_:
-		if (vma->flags & (VM_IO | VM_PFNMAP))
-			return -EINVAL;
-		return madvise_populate(mm, start, end, advice == MADV_POPULATE_WRITE_);
+		return madvise_populate(mm, vma, start, end, advice == MADV_POPULATE_WRITE_);
 	default:   /* hints with nothing to do in memvisor */
 		return 0;
 	}

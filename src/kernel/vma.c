@@ -212,6 +212,8 @@ static long vma_search(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 		return -ENOMEM;
 	hint &= HW_PAGE_MASK;
 	if (map_flags & MAP_32BIT) {
+		if (need > K_MAP32_END - K_MAP32_BASE)
+			return -ENOMEM;
 		if (hint && hint <= K_MAP32_END - len && vma_range_free(mm, hint, len))
 			return (long)hint;
 		if (!lib_itree_gap_bottomup(&mm->vmas, need, K_PAGE_SIZE, K_MAP32_BASE, K_MAP32_END,
