@@ -16,5 +16,7 @@ struct cli_verb {
 
 int cli_tour(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_trace(int argc, char **argv);
 
 #endif

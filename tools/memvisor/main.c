@@ -11,6 +11,8 @@
 static const struct cli_verb verbs[] = {
 	{ "tour", "walk through what memvisor models, step by step", cli_tour },
 	{ "bench", "run the benchmark suites (ratios against same-run baselines)", cli_bench },
+	{ "run", "run scenario files and check every expectation", cli_run },
+	{ "trace", "summarise a trace written by 'run --trace'", cli_trace },
 };
 
 static void usage(FILE *out)

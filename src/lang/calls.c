@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The calls a scenario can make: every system call memvisor's kernel
+ * dispatches, by its Linux name, with what each argument is (so the checker
+ * can refuse a string where a length goes, and the executor knows which
+ * arguments are host buffers), and the pseudo-calls for what is not a
+ * system call (machine configuration, tasks, user memory).
+ *
+ * A syscall listed here that the kernel does not implement yet answers
+ * -ENOSYS, as Linux built without it would.
+ */
+#include <string.h>
+
+#include <memvisor/memvisor.h>
+#if __has_include(<memvisor/uapi/kvm.h>)
+#include <memvisor/uapi/kvm.h>
+#endif
+#if __has_include(<memvisor/uapi/sgx.h>)
+#include <memvisor/uapi/sgx.h>
+#endif
+
+#include "lang/lang.h"
+
+#define A_INT(n)         { n, LA_INT, NULL, -1 }
+#define A_FD(n)          { n, LA_FD, NULL, -1 }
+#define A_STR(n)         { n, LA_STR, NULL, -1 }
+#define A_IN(n, ty)      { n, LA_IN, ty, -1 }
+#define A_INBUF(n)       { n, LA_IN, NULL, -1 }
+#define A_OUT(n, ty)     { n, LA_OUT, ty, -1 }
+#define A_OUTBUF(n, len) { n, LA_OUT, NULL, len }
+
+#define SYSCALL(n, ...) .name = #n, .type = LC_SYSCALL, .nr = MV_SYS_##n, .ret = LRK_VALUE, \
+	.nargs = sizeof((struct lang_arg_desc[]){ __VA_ARGS__ }) / sizeof(struct lang_arg_desc), \
+	.args = { __VA_ARGS__ }
+
+#define CPU(n, o, r, ...) .name = #n, .type = LC_CPU, .op = o, .ret = r, \
+	.nargs = sizeof((struct lang_arg_desc[]){ __VA_ARGS__ }) / sizeof(struct lang_arg_desc), \
+	.args = { __VA_ARGS__ }
+
+static const struct lang_call_desc lang_calls[] = {
+	/* files */
+	{ SYSCALL(read, A_FD("fd"), A_OUTBUF("buf", 2), A_INT("count")) },
+	{ SYSCALL(write, A_FD("fd"), A_INBUF("buf"), A_INT("count")) },
+	{ SYSCALL(pread64, A_FD("fd"), A_OUTBUF("buf", 2), A_INT("count"), A_INT("offset")) },
+	{ SYSCALL(pwrite64, A_FD("fd"), A_INBUF("buf"), A_INT("count"), A_INT("offset")) },
+	{ SYSCALL(close, A_FD("fd")) },
+	{ SYSCALL(fstat, A_FD("fd"), A_OUT("statbuf", "stat")) },
+	{ SYSCALL(ioctl, A_FD("fd"), A_INT("cmd"), { "arg", LA_IOCTL, NULL, -1 }) },
+	{ SYSCALL(dup, A_FD("oldfd")) },
+	{ SYSCALL(dup2, A_FD("oldfd"), A_FD("newfd")) },
+	{ SYSCALL(dup3, A_FD("oldfd"), A_FD("newfd"), A_INT("flags")) },
+	{ SYSCALL(ftruncate, A_FD("fd"), A_INT("length")) },
+	{ SYSCALL(openat, A_FD("dirfd"), A_STR("pathname"), A_INT("flags"), A_INT("mode")),
+	  .min_args = 3 },
+	{ SYSCALL(fallocate, A_FD("fd"), A_INT("mode"), A_INT("offset"), A_INT("len")) },
+	{ SYSCALL(memfd_create, A_STR("name"), A_INT("flags")) },
+	{ SYSCALL(memfd_restricted, A_INT("flags")) },
+	/* memory */
+	{ SYSCALL(mmap, A_INT("addr"), A_INT("length"), A_INT("prot"), A_INT("flags"), A_FD("fd"),
+		  A_INT("offset")) },
+	{ SYSCALL(mprotect, A_INT("addr"), A_INT("len"), A_INT("prot")) },
+	{ SYSCALL(munmap, A_INT("addr"), A_INT("length")) },
+	{ SYSCALL(madvise, A_INT("addr"), A_INT("length"), A_INT("advice")) },
+	{ SYSCALL(map_shadow_stack, A_INT("addr"), A_INT("size"), A_INT("flags")) },
+	/* the seed revision's number (451), answered only with abi = seed */
+	{ SYSCALL(map_shadow_stack_seed, A_INT("addr"), A_INT("size"), A_INT("flags")) },
+	/* process */
+	{ .name = "getpid", .type = LC_SYSCALL, .nr = MV_SYS_getpid, .ret = LRK_VALUE },
+	{ .name = "gettid", .type = LC_SYSCALL, .nr = MV_SYS_gettid, .ret = LRK_VALUE },
+	{ SYSCALL(getrlimit, A_INT("resource"), A_OUT("rlim", "rlimit")) },
+	{ SYSCALL(setrlimit, A_INT("resource"), A_IN("rlim", "rlimit")) },
+	{ SYSCALL(prlimit64, A_INT("pid"), A_INT("resource"), A_IN("new_limit", "rlimit"),
+		  A_OUT("old_limit", "rlimit")) },
+	/* arg2 is a value (ENABLE's feature bits) or where STATUS writes the mask */
+	{ SYSCALL(arch_prctl, A_INT("code"), A_OUT("addr", "u64")) },
+
+	/* pseudo-calls */
+	{ .name = "machine", .type = LC_MACHINE, .nargs = -1, .ret = LRK_NONE },
+	{ .name = "spawn", .type = LC_SPAWN, .ret = LRK_TASK },
+	{ .name = "clone", .type = LC_CLONE, .nargs = 2, .ret = LRK_TASK,
+	  .args = { { "task", LA_TASK, NULL, -1 }, A_INT("flags") } },
+	{ .name = "exit", .type = LC_EXIT, .nargs = 1, .ret = LRK_NONE,
+	  .args = { { "task", LA_TASK, NULL, -1 } } },
+	{ .name = "write_mem", .type = LC_WRITE_MEM, .nargs = 2, .ret = LRK_VALUE,
+	  .args = { A_INT("addr"), { "data", LA_BYTES, NULL, -1 } } },
+	{ .name = "read_mem", .type = LC_READ_MEM, .nargs = 2, .ret = LRK_BYTES,
+	  .args = { A_INT("addr"), A_INT("len") } },
+	/* 8-byte loads and stores, for values that depend on addresses (tokens) */
+	{ CPU(read_u64, LCPU_LOAD64, LRK_VALUE, A_INT("addr")) },
+	{ CPU(write_u64, LCPU_STORE64, LRK_VALUE, A_INT("addr"), A_INT("value")) },
+#if LANG_HAVE_CPU
+	/* the task's CPU: shadow-stack instructions, registers, signal frames */
+	{ CPU(call, LCPU_CALL, LRK_VALUE, A_INT("return_address")) },
+	{ .name = "ret", .type = LC_CPU, .op = LCPU_RET, .ret = LRK_VALUE },
+	{ .name = "rdssp", .type = LC_CPU, .op = LCPU_RDSSP, .ret = LRK_VALUE },
+	{ CPU(rstorssp, LCPU_RSTORSSP, LRK_VALUE, A_INT("token_address")) },
+	{ .name = "saveprevssp", .type = LC_CPU, .op = LCPU_SAVEPREVSSP, .ret = LRK_VALUE },
+	{ CPU(wrss, LCPU_WRSS, LRK_VALUE, A_INT("address"), A_INT("value")) },
+	{ CPU(incssp, LCPU_INCSSP, LRK_VALUE, A_INT("count")) },
+	{ CPU(get_reg, LCPU_GET_REG, LRK_VALUE, A_INT("reg")) },
+	{ CPU(set_reg, LCPU_SET_REG, LRK_VALUE, A_INT("reg"), A_INT("value")) },
+	{ CPU(deliver_signal, LCPU_SIGNAL, LRK_VALUE, A_INT("signo"), A_INT("handler"),
+	      A_INT("restorer")) },
+	{ .name = "sigreturn", .type = LC_CPU, .op = LCPU_SIGRETURN, .ret = LRK_VALUE },
+	/* another party's access through GUP: process_vm_*, ptrace, /proc/pid/mem */
+	{ CPU(remote_read, LCPU_REMOTE_READ, LRK_BYTES, A_INT("addr"), A_INT("len"),
+	      A_INT("flags")) },
+	{ CPU(remote_write, LCPU_REMOTE_WRITE, LRK_VALUE, A_INT("addr"),
+	      { "data", LA_BYTES, NULL, -1 }, A_INT("flags")) },
+	{ CPU(prot_shadow_stack, LCPU_PROT_SHSTK, LRK_VALUE, A_INT("enable")) },
+#endif
+	/*
+	 * Extension point for the KVM work: guest programs run by KVM_RUN, e.g.
+	 * kvm_run(r5, guest(write(0x1000, x"00"), hypercall(12, ...))), are a
+	 * new lang_call_type here with its executor in exec.c.
+	 */
+};
+
+static const size_t lang_ncalls = sizeof(lang_calls) / sizeof(lang_calls[0]);
+
+const struct lang_call_desc *lang_call_find(const char *name)
+{
+	for (size_t i = 0; i < lang_ncalls; i++) {
+		if (!strcmp(lang_calls[i].name, name))
+			return &lang_calls[i];
+	}
+	return NULL;
+}
+
+const char *lang_call_suggest(const char *name)
+{
+	const char *best = NULL;
+	int dist = 1 << 20, len = (int)strlen(name);
+
+	for (size_t i = 0; i < lang_ncalls; i++) {
+		int d = lang_edit_distance(name, lang_calls[i].name);
+
+		if (d < dist) {
+			dist = d;
+			best = lang_calls[i].name;
+		}
+	}
+	return dist <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+}
+
+/* ioctl commands that take a struct; any other command takes an integer. */
+static const struct lang_ioctl_desc lang_ioctls[] = {
+#ifdef KVM_CREATE_GUEST_MEMFD
+	{ "KVM_CREATE_GUEST_MEMFD", KVM_CREATE_GUEST_MEMFD, LA_IN, "kvm_create_guest_memfd" },
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION
+	{ "KVM_SET_USER_MEMORY_REGION", KVM_SET_USER_MEMORY_REGION, LA_IN,
+	  "kvm_userspace_memory_region" },
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION2
+	{ "KVM_SET_USER_MEMORY_REGION2", KVM_SET_USER_MEMORY_REGION2, LA_IN,
+	  "kvm_userspace_memory_region2" },
+#endif
+#ifdef KVM_SET_MEMORY_ATTRIBUTES
+	{ "KVM_SET_MEMORY_ATTRIBUTES", KVM_SET_MEMORY_ATTRIBUTES, LA_IN, "kvm_memory_attributes" },
+#endif
+#ifdef KVM_ENABLE_CAP
+	{ "KVM_ENABLE_CAP", KVM_ENABLE_CAP, LA_IN, "kvm_enable_cap" },
+#endif
+#ifdef KVM_ARM_MTE_COPY_TAGS
+	{ "KVM_ARM_MTE_COPY_TAGS", KVM_ARM_MTE_COPY_TAGS, LA_IN, "kvm_arm_copy_mte_tags" },
+#endif
+#ifdef KVM_GET_REGS
+	{ "KVM_GET_REGS", KVM_GET_REGS, LA_OUT, "kvm_regs" },
+	{ "KVM_SET_REGS", KVM_SET_REGS, LA_IN, "kvm_regs" },
+#endif
+#ifdef KVM_GET_SREGS
+	{ "KVM_GET_SREGS", KVM_GET_SREGS, LA_OUT, "kvm_sregs" },
+	{ "KVM_SET_SREGS", KVM_SET_SREGS, LA_IN, "kvm_sregs" },
+#endif
+	{ NULL, 0, LA_INT, NULL },
+};
+
+const struct lang_ioctl_desc *lang_ioctl_find(uint64_t cmd)
+{
+	for (size_t i = 0; lang_ioctls[i].cmd_name; i++) {
+		if (lang_ioctls[i].cmd == cmd)
+			return &lang_ioctls[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checker: resolves every name of a parsed program before anything
+ * runs (calls, constants, struct fields, results rN, tasks tN) and checks
+ * that each argument is of the kind its call takes, so a typo is reported
+ * with its position and the closest known name, never half-way through a
+ * run.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lang/lang.h"
+
+#define LANG_MAX_SLOTS 256
+
+struct lang_checker {
+	struct lang_program *p;
+	struct lang_diag *diag;
+	const char *prefix_hint;   /* "MV_FEAT_" in machine(features_off=MTE) */
+};
+
+__attribute__((format(printf, 3, 4)))
+static int ck_error(struct lang_checker *ck, struct lang_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	ck->diag->line = pos.line;
+	ck->diag->col = pos.col;
+	va_start(ap, fmt);
+	vsnprintf(ck->diag->msg, sizeof(ck->diag->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int ck_slot_find(const char **names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], name))
+			return i;
+	}
+	return -1;
+}
+
+/* "r12" with prefix 'r': a result name. */
+static bool ck_is_slot_name(const char *name, char prefix)
+{
+	if (name[0] != prefix || !name[1])
+		return false;
+	for (const char *s = name + 1; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
+static const char *ck_expr_what(const struct lang_expr *e)
+{
+	switch (e->kind) {
+	case LE_STRING: return "a string";
+	case LE_BYTES: return "a byte buffer";
+	case LE_STRUCT: return "a struct literal";
+	case LE_BLANK: return "'_'";
+	case LE_CALL: return "a call";
+	default: return "an integer";
+	}
+}
+
+/* A constant, trying the hinted prefix too: MTE -> MV_FEAT_MTE, seed -> MV_ABI_SEED. */
+static int ck_const(struct lang_checker *ck, const char *name, uint64_t *value)
+{
+	char buf[96];
+	size_t n;
+
+	if (!lang_const_lookup(name, value))
+		return 0;
+	if (!ck->prefix_hint)
+		return -ENOENT;
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%s", ck->prefix_hint, name);
+	for (size_t i = 0; i < n && i < sizeof(buf); i++)
+		buf[i] = (char)toupper((unsigned char)buf[i]);
+	return lang_const_lookup(buf, value);
+}
+
+static int ck_name(struct lang_checker *ck, struct lang_expr *e)
+{
+	struct lang_program *p = ck->p;
+	const char *hint;
+
+	e->slot = ck_slot_find(p->value_names, p->nvalues, e->name);
+	if (e->slot >= 0) {
+		e->ref = LR_RESULT;
+		return 0;
+	}
+	if (ck_slot_find(p->task_names, p->ntasks, e->name) >= 0)
+		return ck_error(ck, e->pos, "'%s' is a task, not a value", e->name);
+	if (!ck_const(ck, e->name, &e->ival)) {
+		e->ref = LR_CONST;
+		return 0;
+	}
+	if (ck->prefix_hint && !strcmp(ck->prefix_hint, "MV_FEAT_"))
+		return ck_error(ck, e->pos, "unknown feature '%s': expected SHSTK, IBT, MTE, SGX, "
+				"MBEC, SMEP, SMAP or ALL", e->name);
+	if (ck->prefix_hint)
+		return ck_error(ck, e->pos, "unknown abi '%s': expected mainline or seed", e->name);
+	if (ck_is_slot_name(e->name, 'r'))
+		return ck_error(ck, e->pos, "'%s' is not defined yet: expected a result named "
+				"earlier by '%s = call(...)'", e->name, e->name);
+	hint = lang_const_suggest(e->name);
+	if (hint)
+		return ck_error(ck, e->pos, "unknown name '%s' (did you mean '%s'?)", e->name, hint);
+	return ck_error(ck, e->pos, "unknown name '%s'", e->name);
+}
+
+/* An integer expression: literals, constants, results, | + - of those. */
+static int ck_int(struct lang_checker *ck, struct lang_expr *e, const char *what)
+{
+	switch (e->kind) {
+	case LE_INT:
+		return 0;
+	case LE_NAME:
+		return ck_name(ck, e);
+	case LE_NEG:
+		return ck_int(ck, e->l, what);
+	case LE_BINOP:
+		return ck_int(ck, e->l, what) ?: ck_int(ck, e->r, what);
+	default:
+		return ck_error(ck, e->pos, "expected an integer for %s, found %s", what,
+				ck_expr_what(e));
+	}
+}
+
+/* Fields of a struct literal of type @type. */
+static int ck_struct(struct lang_checker *ck, struct lang_expr *e, const char *type)
+{
+	const struct lang_struct_desc *s = type ? lang_struct_find(type) : NULL;
+
+	if (!s)
+		return ck_error(ck, e->pos, "a struct literal does not fit here: expected an "
+				"integer, a string or x\"hex\"");
+	e->type = s;
+	for (size_t i = 0; i < e->nargs; i++) {
+		struct lang_arg *a = &e->args[i];
+		const char *hint;
+
+		a->field = lang_struct_field(s, a->key);
+		if (!a->field) {
+			hint = lang_struct_field_suggest(s, a->key);
+			return ck_error(ck, a->pos, "struct %s has no field '%s'%s%s%s", s->name,
+					a->key, hint ? " (did you mean '" : "", hint ? hint : "",
+					hint ? "'?)" : "");
+		}
+		if (ck_int(ck, a->val, a->key))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The value of an expression made of constants only (an ioctl command). */
+static bool ck_const_value(const struct lang_expr *e, uint64_t *v)
+{
+	uint64_t l, r;
+
+	switch (e->kind) {
+	case LE_INT:
+		*v = e->ival;
+		return true;
+	case LE_NAME:
+		*v = e->ival;
+		return e->ref == LR_CONST;
+	case LE_NEG:
+		if (!ck_const_value(e->l, &l))
+			return false;
+		*v = -l;
+		return true;
+	case LE_BINOP:
+		if (!ck_const_value(e->l, &l) || !ck_const_value(e->r, &r))
+			return false;
+		*v = e->op == '|' ? (l | r) : e->op == '+' ? l + r : l - r;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int ck_ioctl_arg(struct lang_checker *ck, struct lang_step *s, struct lang_expr *e)
+{
+	const struct lang_ioctl_desc *io = NULL;
+	uint64_t cmd;
+
+	if (ck_const_value(s->args[1].val, &cmd))
+		io = lang_ioctl_find(cmd);
+	if (e->kind == LE_STRUCT) {
+		if (!io)
+			return ck_error(ck, e->pos, "this ioctl command takes no struct: expected an "
+					"integer argument");
+		return ck_struct(ck, e, io->type);
+	}
+	if (e->kind == LE_STRING || e->kind == LE_BYTES || (e->kind == LE_BLANK && io))
+		return 0;
+	return ck_int(ck, e, "the ioctl argument");
+}
+
+static int ck_arg(struct lang_checker *ck, struct lang_step *s, size_t i)
+{
+	const struct lang_arg_desc *d = &s->desc->args[i];
+	struct lang_expr *e = s->args[i].val;
+	char what[64];
+
+	snprintf(what, sizeof(what), "'%s'", d->name);
+	switch (d->kind) {
+	case LA_STR:
+		return e->kind == LE_STRING ? 0 : ck_int(ck, e, what);
+	case LA_BYTES:
+		if (e->kind == LE_STRING || e->kind == LE_BYTES)
+			return 0;
+		return ck_error(ck, e->pos, "expected \"string\" or x\"hex\" bytes for %s, found %s",
+				what, ck_expr_what(e));
+	case LA_IN:
+	case LA_OUT:
+		if (e->kind == LE_STRUCT)
+			return ck_struct(ck, e, d->type);
+		if (e->kind == LE_STRING || e->kind == LE_BYTES)
+			return 0;
+		if (e->kind == LE_BLANK && d->kind == LA_OUT)
+			return 0;
+		return ck_int(ck, e, what);
+	case LA_IOCTL:
+		return ck_ioctl_arg(ck, s, e);
+	case LA_TASK:
+		if (e->kind == LE_NAME) {
+			e->slot = ck_slot_find(ck->p->task_names, ck->p->ntasks, e->name);
+			e->ref = LR_TASK;
+			if (e->slot >= 0)
+				return 0;
+		}
+		return ck_error(ck, e->pos, "expected a task (t0, or one named by "
+				"'tN = spawn()' or 'tN = clone(...)') for %s", what);
+	default:
+		return ck_int(ck, e, what);
+	}
+}
+
+/* "addr, length, prot" for messages. */
+static const char *ck_arg_names(const struct lang_call_desc *d, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < d->nargs && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
+					d->args[i].name);
+	return buf;
+}
+
+static const char *const ck_machine_keys[] = { "ram", "features_off", "epc", "abi", "seed" };
+
+static int ck_machine(struct lang_checker *ck, struct lang_step *s, size_t index)
+{
+	if (index != 0)
+		return ck_error(ck, s->call_pos, "machine(...) must be the first step of a scenario");
+	if (s->task_name || s->result_name || s->expect)
+		return ck_error(ck, s->pos, "machine(...) takes no task, result or expectation");
+	for (size_t i = 0; i < s->nargs; i++) {
+		struct lang_arg *a = &s->args[i];
+		bool known = false;
+		uint64_t v;
+
+		if (!a->key)
+			return ck_error(ck, a->pos, "expected key=value in machine(...): keys are "
+					"ram, features_off, epc, abi, seed");
+		for (size_t k = 0; k < sizeof(ck_machine_keys) / sizeof(ck_machine_keys[0]); k++)
+			known |= !strcmp(a->key, ck_machine_keys[k]);
+		if (!known)
+			return ck_error(ck, a->pos, "unknown machine key '%s': expected ram, "
+					"features_off, epc, abi or seed", a->key);
+		ck->prefix_hint = !strcmp(a->key, "features_off") ? "MV_FEAT_" :
+				  !strcmp(a->key, "abi") ? "MV_ABI_" : NULL;
+		if (ck_int(ck, a->val, a->key))
+			return -EINVAL;
+		ck->prefix_hint = NULL;
+		if (!ck_const_value(a->val, &v))
+			return ck_error(ck, a->pos, "machine '%s' must be a constant", a->key);
+	}
+	return 0;
+}
+
+static int ck_signal_expect(struct lang_checker *ck, struct lang_expr *e)
+{
+	if (e->nargs < 2 || e->nargs > 3)
+		return ck_error(ck, e->pos, "expected signal(SIGNO, CODE) or signal(SIGNO, CODE, addr)");
+	for (size_t i = 0; i < e->nargs; i++) {
+		if (e->args[i].key)
+			return ck_error(ck, e->args[i].pos, "signal(...) takes no named arguments");
+		if (ck_int(ck, e->args[i].val, i == 0 ? "the signal number" :
+			   i == 1 ? "the signal code" : "the fault address"))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int ck_expect(struct lang_checker *ck, struct lang_step *s)
+{
+	struct lang_expr *e = s->expect;
+	enum lang_ret_kind ret = s->desc->ret;
+
+	if (!e)
+		return 0;
+	if (ret == LRK_NONE)
+		return ck_error(ck, s->expect_pos, "%s(...) has no result to expect", s->call);
+	if (e->kind == LE_CALL) {
+		if (!strcmp(e->name, "signal"))
+			return ck_signal_expect(ck, e);
+		return ck_error(ck, e->pos, "unknown expectation '%s(...)': expected "
+				"signal(SIGNO, CODE[, addr])", e->name);
+	}
+	if (ret == LRK_BYTES) {
+		if (e->kind == LE_STRING || e->kind == LE_BYTES)
+			return 0;
+		return ck_error(ck, e->pos, "%s gives bytes: expected \"string\", x\"hex\" or "
+				"signal(...) as its expectation", s->call);
+	}
+	if (e->kind == LE_STRING || e->kind == LE_BYTES)
+		return ck_error(ck, e->pos, "%s gives a number: expected a value, -ERRNO or "
+				"signal(...) as its expectation", s->call);
+	return ck_int(ck, e, "the expected result");
+}
+
+/* Binds "r0 =" / "t1 =" after the step's own arguments are checked. */
+static int ck_result(struct lang_checker *ck, struct lang_step *s)
+{
+	struct lang_program *p = ck->p;
+	bool task = s->desc->ret == LRK_TASK;
+	const char **names = task ? p->task_names : p->value_names;
+	int *n = task ? &p->ntasks : &p->nvalues;
+
+	if (!s->result_name)
+		return 0;
+	if (s->desc->ret == LRK_BYTES || s->desc->ret == LRK_NONE)
+		return ck_error(ck, s->result_pos, "%s(...) has no value to name", s->call);
+	if (!ck_is_slot_name(s->result_name, task ? 't' : 'r'))
+		return ck_error(ck, s->result_pos, "expected a %s name like '%s' for the result "
+				"of %s, found '%s'", task ? "task" : "result", task ? "t1" : "r0",
+				s->call, s->result_name);
+	if (task && !strcmp(s->result_name, "t0"))
+		return ck_error(ck, s->result_pos, "t0 is the first task; name new tasks t1, t2, ...");
+	s->result_slot = ck_slot_find(names, *n, s->result_name);
+	if (s->result_slot >= 0)
+		return 0;
+	if (*n >= LANG_MAX_SLOTS)
+		return ck_error(ck, s->result_pos, "too many names (at most %d)", LANG_MAX_SLOTS);
+	names[*n] = s->result_name;
+	s->result_slot = (*n)++;
+	return 0;
+}
+
+static int ck_call(struct lang_checker *ck, struct lang_step *s)
+{
+	const char *hint;
+
+	s->desc = lang_call_find(s->call);
+	if (s->desc)
+		return 0;
+	hint = lang_call_suggest(s->call);
+	if (hint)
+		return ck_error(ck, s->call_pos, "unknown call '%s' (did you mean '%s'?)", s->call,
+				hint);
+	return ck_error(ck, s->call_pos, "unknown call '%s'", s->call);
+}
+
+static int ck_step(struct lang_checker *ck, struct lang_step *s, size_t index)
+{
+	struct lang_program *p = ck->p;
+	char names[128];
+
+	if (ck_call(ck, s))
+		return -EINVAL;
+	if (s->desc->type == LC_MACHINE)
+		return ck_machine(ck, s, index);
+	s->task_slot = 0;
+	if (s->task_name) {
+		s->task_slot = ck_slot_find(p->task_names, p->ntasks, s->task_name);
+		if (s->task_slot < 0)
+			return ck_error(ck, s->task_pos, "unknown task '%s': expected t0 or a task "
+					"named earlier by '%s = spawn()' or '%s = clone(...)'",
+					s->task_name, s->task_name, s->task_name);
+	}
+	if ((int)s->nargs > s->desc->nargs ||
+	    (int)s->nargs < (s->desc->min_args ? s->desc->min_args : s->desc->nargs))
+		return ck_error(ck, s->nargs ? s->args[0].pos : s->call_pos,
+				"%s takes %d argument%s (%s), got %zu", s->call, s->desc->nargs,
+				s->desc->nargs == 1 ? "" : "s", ck_arg_names(s->desc, names, sizeof(names)),
+				s->nargs);
+	for (size_t i = 0; i < s->nargs; i++) {
+		if (s->args[i].key)
+			return ck_error(ck, s->args[i].pos, "named arguments are only for machine(...): "
+					"expected a value for '%s'", s->desc->args[i].name);
+		if (ck_arg(ck, s, i))
+			return -EINVAL;
+	}
+	return ck_expect(ck, s) ?: ck_result(ck, s);
+}
+
+int lang_check(struct lang_program *p, struct lang_diag *diag)
+{
+	struct lang_checker ck = { .p = p, .diag = diag };
+
+	p->value_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
+	p->task_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
+	if (!p->value_names || !p->task_names) {
+		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
+		return -ENOMEM;
+	}
+	p->task_names[0] = "t0";
+	p->ntasks = 1;
+	for (size_t i = 0; i < p->nsteps; i++) {
+		if (ck_step(&ck, &p->steps[i], i))
+			return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every constant name a scenario may use, with Linux's value: the uAPI names
+ * memvisor implements (mmap, open, fallocate, memfd, madvise, clone,
+ * signals, rlimits, stat modes), machine features and ABIs, errno names, and
+ * whatever the shadow-stack, KVM and SGX headers define once they exist
+ * (guarded, so this builds before and after they land).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <memvisor/memvisor.h>
+#if __has_include(<memvisor/uapi/kvm.h>)
+#include <memvisor/uapi/kvm.h>
+#endif
+#if __has_include(<memvisor/uapi/prctl.h>)
+#include <memvisor/uapi/prctl.h>
+#endif
+#if __has_include(<memvisor/uapi/sgx.h>)
+#include <memvisor/uapi/sgx.h>
+#endif
+
+#include "lang/lang.h"
+#include "lib/err.h"
+
+struct lang_const {
+	const char *name;
+	uint64_t value;
+};
+
+#define LC(x) { #x, (uint64_t)(x) }
+
+static const struct lang_const lang_consts[] = {
+	LC(PROT_NONE), LC(PROT_READ), LC(PROT_WRITE), LC(PROT_EXEC), LC(PROT_SEM),
+	LC(PROT_GROWSDOWN), LC(PROT_GROWSUP),
+	LC(MAP_SHARED), LC(MAP_PRIVATE), LC(MAP_SHARED_VALIDATE), LC(MAP_TYPE), LC(MAP_FIXED),
+	LC(MAP_ANONYMOUS), { "MAP_ANON", MAP_ANONYMOUS }, LC(MAP_32BIT), LC(MAP_GROWSDOWN),
+	LC(MAP_DENYWRITE), LC(MAP_EXECUTABLE), LC(MAP_LOCKED), LC(MAP_NORESERVE),
+	LC(MAP_POPULATE), LC(MAP_NONBLOCK), LC(MAP_STACK), LC(MAP_HUGETLB), LC(MAP_SYNC),
+	LC(MAP_FIXED_NOREPLACE), LC(MAP_UNINITIALIZED),
+	LC(MADV_NORMAL), LC(MADV_RANDOM), LC(MADV_SEQUENTIAL), LC(MADV_WILLNEED),
+	LC(MADV_DONTNEED), LC(MADV_FREE), LC(MADV_REMOVE), LC(MADV_DONTFORK), LC(MADV_DOFORK),
+	LC(O_RDONLY), LC(O_WRONLY), LC(O_RDWR), LC(O_ACCMODE), LC(O_CREAT), LC(O_EXCL),
+	LC(O_NOCTTY), LC(O_TRUNC), LC(O_APPEND), LC(O_NONBLOCK), LC(O_CLOEXEC),
+	LC(O_DIRECTORY), LC(O_PATH),
+	LC(AT_FDCWD),
+	LC(FALLOC_FL_KEEP_SIZE), LC(FALLOC_FL_PUNCH_HOLE), LC(FALLOC_FL_NO_HIDE_STALE),
+	LC(FALLOC_FL_COLLAPSE_RANGE), LC(FALLOC_FL_ZERO_RANGE), LC(FALLOC_FL_INSERT_RANGE),
+	LC(FALLOC_FL_UNSHARE_RANGE),
+	LC(MFD_CLOEXEC), LC(MFD_ALLOW_SEALING), LC(MFD_HUGETLB), LC(MFD_NOEXEC_SEAL), LC(MFD_EXEC),
+	LC(CSIGNAL), LC(CLONE_VM), LC(CLONE_FS), LC(CLONE_FILES), LC(CLONE_SIGHAND),
+	LC(CLONE_VFORK), LC(CLONE_THREAD),
+	LC(SIGILL), LC(SIGBUS), LC(SIGSEGV),
+	LC(SEGV_MAPERR), LC(SEGV_ACCERR), LC(SEGV_BNDERR), LC(SEGV_PKUERR), LC(SEGV_MTEAERR),
+	LC(SEGV_MTESERR), LC(SEGV_CPERR),
+	LC(BUS_ADRALN), LC(BUS_ADRERR), LC(BUS_OBJERR),
+	LC(ILL_ILLOPC), LC(ILL_ILLOPN),
+	/* resource numbers: the same on every Linux architecture memvisor models */
+	{ "RLIMIT_CPU", 0 }, { "RLIMIT_FSIZE", 1 }, { "RLIMIT_DATA", 2 }, { "RLIMIT_STACK", 3 },
+	{ "RLIMIT_CORE", 4 }, { "RLIMIT_RSS", 5 }, { "RLIMIT_NPROC", 6 }, { "RLIMIT_NOFILE", 7 },
+	{ "RLIMIT_MEMLOCK", 8 }, { "RLIMIT_AS", 9 }, { "RLIMIT_LOCKS", 10 },
+	{ "RLIMIT_SIGPENDING", 11 }, { "RLIMIT_MSGQUEUE", 12 }, { "RLIMIT_NICE", 13 },
+	{ "RLIMIT_RTPRIO", 14 }, { "RLIMIT_RTTIME", 15 }, { "RLIM_INFINITY", UINT64_MAX },
+	LC(S_IFMT), LC(S_IFSOCK), LC(S_IFLNK), LC(S_IFREG), LC(S_IFBLK), LC(S_IFDIR),
+	LC(S_IFCHR), LC(S_IFIFO),
+	LC(MV_FEAT_SHSTK), LC(MV_FEAT_IBT), LC(MV_FEAT_MTE), LC(MV_FEAT_SGX), LC(MV_FEAT_MBEC),
+	LC(MV_FEAT_SMEP), LC(MV_FEAT_SMAP), LC(MV_FEAT_ALL),
+	LC(MV_ABI_MAINLINE), LC(MV_ABI_SEED),
+#ifdef SHADOW_STACK_SET_TOKEN
+	LC(SHADOW_STACK_SET_TOKEN),
+#endif
+#ifdef ARCH_SHSTK_ENABLE
+	LC(ARCH_SHSTK_ENABLE), LC(ARCH_SHSTK_DISABLE), LC(ARCH_SHSTK_LOCK),
+	LC(ARCH_SHSTK_UNLOCK), LC(ARCH_SHSTK_STATUS),
+#endif
+#ifdef ARCH_SHSTK_SHSTK
+	LC(ARCH_SHSTK_SHSTK), LC(ARCH_SHSTK_WRSS),
+#endif
+#ifdef PROT_SHADOW_STACK
+	LC(PROT_SHADOW_STACK),
+#endif
+#ifdef MV_REMOTE_FORCE
+	LC(MV_REMOTE_WRITE), LC(MV_REMOTE_FORCE),
+#endif
+	LC(MV_REG_RIP), LC(MV_REG_RSP), LC(MV_REG_SSP),
+	{ "SI_KERNEL", 0x80 },
+#include "lang/consts_kvm.h"
+};
+
+static const size_t lang_nconsts = sizeof(lang_consts) / sizeof(lang_consts[0]);
+
+int lang_const_lookup(const char *name, uint64_t *value)
+{
+	int err;
+
+	for (size_t i = 0; i < lang_nconsts; i++) {
+		if (!strcmp(lang_consts[i].name, name)) {
+			*value = lang_consts[i].value;
+			return 0;
+		}
+	}
+	/* errno names stand for their positive value: -EBADF is -9 */
+	err = lib_errno_from_name(name);
+	if (err > 0) {
+		*value = (uint64_t)err;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *lang_const_name(const char *prefix, uint64_t value)
+{
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 0; i < lang_nconsts; i++) {
+		if (lang_consts[i].value == value && !strncmp(lang_consts[i].name, prefix, plen))
+			return lang_consts[i].name;
+	}
+	return NULL;
+}
+
+int lang_edit_distance(const char *a, const char *b)
+{
+	enum { MAXLEN = 64 };
+	int prev[MAXLEN + 1], cur[MAXLEN + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > MAXLEN || lb > MAXLEN)
+		return MAXLEN;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			int del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+	return prev[lb];
+}
+
+/* Keeps the closer of @best and @cand; ties keep the first. */
+static void lang_suggest_one(const char *name, const char *cand, const char **best, int *dist)
+{
+	int d = lang_edit_distance(name, cand);
+
+	if (d < *dist) {
+		*dist = d;
+		*best = cand;
+	}
+}
+
+/* Close enough to be a typo: at most a third of the name wrong. */
+static bool lang_suggest_close(const char *name, int dist)
+{
+	int len = (int)strlen(name);
+
+	return dist <= (len < 6 ? 2 : len / 3 + 1);
+}
+
+const char *lang_const_suggest(const char *name)
+{
+	const char *best = NULL;
+	int dist = 1 << 20;
+
+	for (size_t i = 0; i < lang_nconsts; i++)
+		lang_suggest_one(name, lang_consts[i].name, &best, &dist);
+	for (long e = 1; e < 4096; e++) {
+		const char *en = lib_errno_name(e);
+
+		if (en)
+			lang_suggest_one(name, en, &best, &dist);
+	}
+	return best && lang_suggest_close(name, dist) ? best : NULL;
+}

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor: runs a checked program on a fresh machine, step by step,
+ * and judges each step against its expectation. Every step is also a
+ * "step" event in the trace, between the machine's own events, all under
+ * one sequence so that a scenario and a seed always give the same bytes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lang/exec_int.h"
+#include "lib/alloc.h"
+
+/* Every trace line, the machine's and ours, renumbered into one sequence. */
+static void lang_trace_forward(void *ctx, const char *line, size_t len)
+{
+	struct lang_exec *x = ctx;
+	struct lang_run_opts *o = x->opts;
+	char head[40];
+	size_t skip = 0, n;
+
+	if (len > 7 && !memcmp(line, "{\"seq\":", 7)) {
+		for (skip = 7; skip < len && line[skip] != ','; skip++)
+			;
+		skip++;
+	}
+	if (skip > len)
+		return;
+	n = (size_t)snprintf(head, sizeof(head), "{\"seq\":%llu,", (unsigned long long)o->trace_seq++);
+	o->trace(o->trace_ctx, head, n);
+	o->trace(o->trace_ctx, line + skip, len - skip);
+}
+
+static void lang_trace_step(struct lang_exec *x, const struct lang_step_report *r)
+{
+	const struct lang_step *s = r->step;
+	static const char *const status[] = {
+		[LANG_STEP_OK] = "ok", [LANG_STEP_NOTE] = "note", [LANG_STEP_FAILED] = "failed",
+	};
+	struct lib_trace_ev ev;
+
+	if (!lib_trace_begin(&ev, &x->steptr, "step"))
+		return;
+	lib_trace_i64(&ev, "line", s->pos.line);
+	lib_trace_str(&ev, "task", s->task_name ? s->task_name : "t0");
+	lib_trace_str(&ev, "call", s->call);
+	lib_trace_str(&ev, "result", r->got);
+	lib_trace_str(&ev, "status", status[r->status]);
+	if (r->status == LANG_STEP_FAILED)
+		lib_trace_str(&ev, "expected", r->want);
+	lib_trace_emit(&ev);
+}
+
+static void lang_machine_from_step(const struct lang_exec *x, const struct lang_step *s,
+				   struct lang_machine_opts *mo)
+{
+	for (size_t i = 0; i < s->nargs; i++) {
+		const char *k = s->args[i].key;
+		uint64_t v = lang_eval(x, s->args[i].val);
+
+		if (!strcmp(k, "ram")) {
+			mo->cfg.ram_bytes = v;
+			mo->ram_set = true;
+		} else if (!strcmp(k, "features_off")) {
+			mo->cfg.features_off = v;
+			mo->features_set = true;
+		} else if (!strcmp(k, "epc")) {
+			mo->cfg.epc_bytes = v;
+			mo->epc_set = true;
+		} else if (!strcmp(k, "abi")) {
+			mo->cfg.abi = (uint32_t)v;
+			mo->abi_set = true;
+		} else if (!strcmp(k, "seed")) {
+			mo->cfg.seed = v;
+			mo->seed_set = true;
+		}
+	}
+}
+
+void lang_machine_opts_merge(struct lang_machine_opts *base, const struct lang_machine_opts *over)
+{
+	if (over->ram_set)
+		base->cfg.ram_bytes = over->cfg.ram_bytes;
+	if (over->features_set)
+		base->cfg.features_off = over->cfg.features_off;
+	if (over->epc_set)
+		base->cfg.epc_bytes = over->cfg.epc_bytes;
+	if (over->abi_set)
+		base->cfg.abi = over->cfg.abi;
+	if (over->seed_set)
+		base->cfg.seed = over->cfg.seed;
+	base->ram_set |= over->ram_set;
+	base->features_set |= over->features_set;
+	base->epc_set |= over->epc_set;
+	base->abi_set |= over->abi_set;
+	base->seed_set |= over->seed_set;
+}
+
+int lang_machine_opts_parse(const char *text, struct lang_machine_opts *opts,
+			    struct lang_diag *diag)
+{
+	size_t len = strlen(text);
+	char *src = lib_malloc(len + 16);
+	struct lang_program *p;
+	struct lang_exec x;
+	int ret;
+
+	memset(opts, 0, sizeof(*opts));
+	if (!src)
+		return -ENOMEM;
+	snprintf(src, len + 16, "machine(%s)\n", text);
+	ret = lang_parse("--machine", src, len + 10, &p, diag);
+	if (!ret && (p->nsteps != 1 || p->steps[0].desc->type != LC_MACHINE)) {
+		snprintf(diag->msg, sizeof(diag->msg), "expected key=value,... for --machine");
+		ret = -EINVAL;
+	}
+	if (!ret) {
+		memset(&x, 0, sizeof(x));
+		lang_machine_from_step(&x, &p->steps[0], opts);
+	}
+	/* columns count from the user's text, not our "machine(" */
+	if (ret && diag->col > 8)
+		diag->col -= 8;
+	lang_program_free(p);
+	lib_free(src);
+	return ret;
+}
+
+/* The task a step runs in, or NULL and the reason. */
+static struct mv_task *lang_step_task(struct lang_exec *x, int slot, const char *name,
+				      struct lang_step_report *r)
+{
+	if (slot >= 0 && x->tasks[slot])
+		return x->tasks[slot];
+	snprintf(r->why, sizeof(r->why), "task %s %s", name ? name : "t0",
+		 slot >= 0 && x->task_gone[slot] ? "has exited (or was never created)" :
+		 "does not exist");
+	return NULL;
+}
+
+static long lang_do_task_call(struct lang_exec *x, const struct lang_step *s,
+			      struct mv_task *t, struct lang_step_report *r)
+{
+	struct mv_task *nt = NULL;
+	long ret;
+	int slot;
+
+	switch (s->desc->type) {
+	case LC_SPAWN:
+		ret = mv_task_spawn(x->m, &nt);
+		break;
+	case LC_CLONE:
+		slot = s->args[0].val->slot;
+		t = lang_step_task(x, slot, s->args[0].val->name, r);
+		if (!t)
+			return -ESRCH;
+		ret = mv_task_clone(t, (unsigned long)lang_eval(x, s->args[1].val), &nt);
+		break;
+	default:   /* LC_EXIT */
+		slot = s->args[0].val->slot;
+		t = lang_step_task(x, slot, s->args[0].val->name, r);
+		if (!t)
+			return -ESRCH;
+		mv_task_exit(t);
+		x->tasks[slot] = NULL;
+		x->task_gone[slot] = true;
+		return 0;
+	}
+	if (s->result_slot >= 0) {
+		x->tasks[s->result_slot] = ret ? NULL : nt;
+		x->task_gone[s->result_slot] = ret != 0;
+	}
+	return ret;
+}
+
+static long lang_do_mem(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+			struct lang_outcome *o, struct lang_step_report *r)
+{
+	uint64_t addr = lang_eval(x, s->args[0].val);
+	const struct lang_expr *data = s->args[1].val;
+	uint64_t len;
+
+	if (s->desc->type == LC_WRITE_MEM)
+		return mv_user_write(t, addr, data->bytes, data->nbytes);
+	len = lang_eval(x, data);
+	if (len > LANG_READ_MAX) {
+		snprintf(r->why, sizeof(r->why), "read_mem of %llu bytes: at most %u",
+			 (unsigned long long)len, LANG_READ_MAX);
+		return -E2BIG;
+	}
+	o->bytes = lib_zalloc(len ? len : 1);
+	if (!o->bytes) {
+		snprintf(r->why, sizeof(r->why), "out of memory");
+		return -ENOMEM;
+	}
+	o->nbytes = len;
+	return mv_user_read(t, addr, o->bytes, len);
+}
+
+/* Runs the step's call; false if it could not be run at all (r->why says why). */
+static bool lang_do_step(struct lang_exec *x, const struct lang_step *s, struct lang_outcome *o,
+			 struct lang_step_report *r)
+{
+	struct mv_task *t = NULL;
+	uint64_t a[LANG_MAX_ARGS];
+
+	/* spawn, clone and exit name their tasks; the others run in the step's task */
+	if (s->desc->type == LC_SYSCALL || s->desc->type == LC_WRITE_MEM ||
+	    s->desc->type == LC_READ_MEM || s->desc->type == LC_CPU) {
+		t = lang_step_task(x, s->task_slot, s->task_name, r);
+		if (!t)
+			return false;
+	}
+	switch (s->desc->type) {
+	case LC_SYSCALL:
+		if (lang_build_args(x, s, a, r))
+			return false;
+		o->ret = mv_syscall(t, s->desc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		break;
+	case LC_WRITE_MEM:
+	case LC_READ_MEM:
+		o->ret = lang_do_mem(x, s, t, o, r);
+		if (r->why[0])
+			return false;
+		break;
+	case LC_CPU:
+		o->ret = lang_do_cpu(x, s, t, o, r);
+		if (r->why[0])
+			return false;
+		break;
+	default:
+		o->ret = lang_do_task_call(x, s, t, r);
+		if (r->why[0])
+			return false;
+		break;
+	}
+	if (t)
+		o->have_signal = mv_task_take_signal(t, &o->si) == 1;
+	return true;
+}
+
+/* Compares the outcome with the step's expectation; fills r. */
+static void lang_judge(struct lang_exec *x, const struct lang_step *s, const struct lang_outcome *o,
+		       struct lang_step_report *r)
+{
+	const struct lang_expr *e = s->expect;
+
+	lang_fmt_outcome(r->got, sizeof(r->got), s, o);
+	if (!e) {
+		if (o->have_signal) {
+			r->status = LANG_STEP_FAILED;
+			snprintf(r->why, sizeof(r->why), "unexpected signal: the task crashed");
+		} else {
+			r->status = o->ret < 0 ? LANG_STEP_NOTE : LANG_STEP_OK;
+		}
+		return;
+	}
+	lang_fmt_expect(x, r->want, sizeof(r->want), e);
+	r->status = LANG_STEP_FAILED;
+	if (e->kind == LE_CALL) {
+		if (!o->have_signal)
+			snprintf(r->why, sizeof(r->why), "no signal was delivered");
+		else if (o->si.signo != (int)lang_eval(x, e->args[0].val) ||
+			 o->si.code != (int)lang_eval(x, e->args[1].val) ||
+			 (e->nargs > 2 && o->si.addr != lang_eval(x, e->args[2].val)))
+			snprintf(r->why, sizeof(r->why), "a different signal was delivered");
+		else
+			r->status = LANG_STEP_OK;
+		return;
+	}
+	if (o->have_signal) {
+		snprintf(r->why, sizeof(r->why), "unexpected signal: the task crashed");
+	} else if (e->kind == LE_STRING || e->kind == LE_BYTES) {
+		if (o->ret < 0)
+			snprintf(r->why, sizeof(r->why), "the read failed");
+		else if (o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes))
+			snprintf(r->why, sizeof(r->why), "different bytes");
+		else
+			r->status = LANG_STEP_OK;
+	} else if ((uint64_t)o->ret != lang_eval(x, e)) {
+		snprintf(r->why, sizeof(r->why), "a different result");
+	} else {
+		r->status = LANG_STEP_OK;
+	}
+	if (r->status == LANG_STEP_OK && !lang_check_outputs(x, s, r))
+		r->status = LANG_STEP_FAILED;
+}
+
+static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
+{
+	struct lang_step_report r;
+	struct lang_outcome o;
+
+	memset(&r, 0, sizeof(r));
+	memset(&o, 0, sizeof(o));
+	r.step = s;
+	r.file = x->p->file;
+	if (!lang_do_step(x, s, &o, &r)) {
+		r.status = LANG_STEP_FAILED;
+		snprintf(r.got, sizeof(r.got), "not run");
+		if (s->expect)
+			lang_fmt_expect(x, r.want, sizeof(r.want), s->expect);
+	} else {
+		lang_judge(x, s, &o, &r);
+		/* outputs are checked for successful calls without an expectation too */
+		if (!s->expect && r.status == LANG_STEP_OK && !lang_check_outputs(x, s, &r))
+			r.status = LANG_STEP_FAILED;
+		if (s->result_slot >= 0 && s->desc->ret == LRK_VALUE)
+			x->values[s->result_slot] = (uint64_t)o.ret;
+	}
+	lang_free_bufs(x);
+	lib_free(o.bytes);
+	x->res->steps++;
+	x->res->failed += r.status == LANG_STEP_FAILED;
+	x->res->notes += r.status == LANG_STEP_NOTE;
+	lang_trace_step(x, &r);
+	if (x->opts->on_step)
+		x->opts->on_step(x->opts->step_ctx, &r);
+}
+
+static int lang_exec_setup(struct lang_exec *x, struct lang_diag *diag)
+{
+	const struct lang_program *p = x->p;
+	struct lang_machine_opts mo;
+	int ret;
+
+	memset(&mo, 0, sizeof(mo));
+	if (p->nsteps && p->steps[0].desc->type == LC_MACHINE)
+		lang_machine_from_step(x, &p->steps[0], &mo);
+	lang_machine_opts_merge(&mo, &x->opts->machine);
+	ret = mv_machine_create(&mo.cfg, &x->m);
+	if (ret) {
+		snprintf(diag->msg, sizeof(diag->msg), "cannot create the machine (%s): check "
+			 "ram, features_off, epc and abi", ret == -EINVAL ? "EINVAL" : "ENOMEM");
+		return ret;
+	}
+	lib_trace_init(&x->steptr);
+	if (x->opts->trace) {
+		mv_machine_set_trace(x->m, lang_trace_forward, x);
+		lib_trace_set_sink(&x->steptr, lang_trace_forward, x);
+	}
+	ret = mv_task_spawn(x->m, &x->tasks[0]);
+	if (ret) {
+		snprintf(diag->msg, sizeof(diag->msg), "cannot spawn the first task t0");
+		return ret;
+	}
+	return 0;
+}
+
+static void lang_trace_scenario(struct lang_exec *x, const char *what)
+{
+	struct lib_trace_ev ev;
+
+	if (!lib_trace_begin(&ev, &x->steptr, what))
+		return;
+	lib_trace_str(&ev, "file", x->p->file);
+	if (!strcmp(what, "scenario_end")) {
+		lib_trace_i64(&ev, "steps", x->res->steps);
+		lib_trace_i64(&ev, "failed", x->res->failed);
+	}
+	lib_trace_emit(&ev);
+}
+
+int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
+	     struct lang_run_result *res, struct lang_diag *diag)
+{
+	struct lang_exec x;
+	int ret = -ENOMEM;
+
+	memset(res, 0, sizeof(*res));
+	memset(diag, 0, sizeof(*diag));
+	diag->file = p->file;
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.opts = opts;
+	x.res = res;
+	x.diag = diag;
+	x.tasks = lib_calloc((size_t)p->ntasks, sizeof(*x.tasks));
+	x.task_gone = lib_calloc((size_t)p->ntasks, sizeof(*x.task_gone));
+	x.values = lib_calloc((size_t)(p->nvalues ? p->nvalues : 1), sizeof(*x.values));
+	if (!x.tasks || !x.task_gone || !x.values) {
+		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
+		goto out_free;
+	}
+	ret = lang_exec_setup(&x, diag);
+	if (ret)
+		goto out_machine;
+	lang_trace_scenario(&x, "scenario");
+	for (size_t i = 0; i < p->nsteps; i++) {
+		if (p->steps[i].desc->type != LC_MACHINE)
+			lang_run_step(&x, &p->steps[i]);
+	}
+	lang_trace_scenario(&x, "scenario_end");
+out_machine:
+	if (x.m) {
+		mv_machine_set_trace(x.m, NULL, NULL);
+		mv_machine_destroy(x.m);
+		lib_trace_destroy(&x.steptr);
+	}
+out_free:
+	lib_free(x.values);
+	lib_free(x.task_gone);
+	lib_free(x.tasks);
+	return ret;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the executor's files (exec*.c, format.c): not for tools. */
+#ifndef MV_LANG_EXEC_INT_H
+#define MV_LANG_EXEC_INT_H
+
+#include "lang/lang.h"
+#include "lib/trace.h"
+
+#define LANG_OUTBUF_MAX (64u << 20)   /* the largest scratch buffer a call may get */
+#define LANG_READ_MAX   (1u << 20)    /* read_mem's largest length */
+
+/* A host buffer made for one argument of one step. */
+struct lang_buf {
+	uint8_t *data;
+	size_t len;
+	const struct lang_expr *pattern;   /* LA_OUT: what the call must have written */
+	const char *arg_name;
+};
+
+struct lang_exec {
+	const struct lang_program *p;
+	struct lang_run_opts *opts;
+	struct lang_run_result *res;
+	struct lang_diag *diag;
+	struct mv_machine *m;
+	struct mv_task **tasks;
+	bool *task_gone;                   /* exited, or its clone failed */
+	uint64_t *values;
+	struct lib_trace steptr;           /* formats step events; its sink renumbers */
+	struct lang_buf bufs[LANG_MAX_ARGS];
+	int nbufs;
+};
+
+/* What one step did. */
+struct lang_outcome {
+	long ret;
+	bool have_signal;
+	struct mv_siginfo si;
+	uint8_t *bytes;                    /* read_mem's result (heap) */
+	size_t nbytes;
+};
+
+uint64_t lang_eval(const struct lang_exec *x, const struct lang_expr *e);
+/* Builds the six argument registers; buffers go to x->bufs. -errno + diag on failure. */
+int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
+		    struct lang_step_report *r);
+void lang_free_bufs(struct lang_exec *x);
+/* false and r->why filled if an output buffer does not hold what the step expects. */
+bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_step_report *r);
+
+/* exec_cpu.c: a LC_CPU step in task @t */
+long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		 struct lang_outcome *o, struct lang_step_report *r);
+
+/* format.c */
+void lang_fmt_value(char *buf, size_t size, long v);
+void lang_fmt_bytes(char *buf, size_t size, const uint8_t *b, size_t n);
+void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr, uint64_t addr);
+void lang_fmt_outcome(char *buf, size_t size, const struct lang_step *s,
+		      const struct lang_outcome *o);
+void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const struct lang_expr *e);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How results and expectations read in reports and traces: in the
+ * language's own syntax, so a failing step's "got" can be pasted back as
+ * its expectation. Numbers below 4096 (counts, fds) in decimal, others
+ * (addresses) in hex; errors as -ENAME; signals with their constant
+ * names; bytes as "text" or x"hex".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lang/exec_int.h"
+#include "lib/err.h"
+
+void lang_fmt_value(char *buf, size_t size, long v)
+{
+	const char *name = v < 0 && v >= -LIB_MAX_ERRNO ? lib_errno_name(v) : NULL;
+
+	if (name)
+		snprintf(buf, size, "-%s", name);
+	else if (v > -4096 && v < 4096)
+		snprintf(buf, size, "%ld", v);
+	else
+		snprintf(buf, size, "0x%llx", (unsigned long long)v);
+}
+
+static bool lang_printable(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] < 0x20 || b[i] > 0x7e || b[i] == '"' || b[i] == '\\')
+			return false;
+	}
+	return true;
+}
+
+void lang_fmt_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
+{
+	size_t show = n > 64 ? 64 : n, off;
+	bool text = lang_printable(b, show);
+
+	off = (size_t)snprintf(buf, size, "%s\"", text ? "" : "x");
+	for (size_t i = 0; i < show && off + 4 < size; i++) {
+		if (text)
+			buf[off++] = (char)b[i];
+		else
+			off += (size_t)snprintf(buf + off, size - off, "%02x", b[i]);
+	}
+	if (off < size)
+		snprintf(buf + off, size - off, "\"%s", show < n ? "..." : "");
+}
+
+static const char *lang_code_prefix(int signo)
+{
+	return signo == SIGSEGV ? "SEGV_" : signo == SIGBUS ? "BUS_" : signo == SIGILL ? "ILL_" : "";
+}
+
+void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr, uint64_t addr)
+{
+	const char *sname = lang_const_name("SIG", (uint64_t)signo);
+	const char *cname = *lang_code_prefix(signo) ?
+			    lang_const_name(lang_code_prefix(signo), (uint64_t)code) : NULL;
+	char s[24], c[24];
+	size_t off;
+
+	if (!cname)
+		cname = lang_const_name("SI_", (uint64_t)code);
+	snprintf(s, sizeof(s), "%d", signo);
+	snprintf(c, sizeof(c), "%d", code);
+	off = (size_t)snprintf(buf, size, "signal(%s, %s", sname ? sname : s, cname ? cname : c);
+	if (off < size)
+		snprintf(buf + off, size - off, with_addr ? ", 0x%llx)" : ")",
+			 (unsigned long long)addr);
+}
+
+void lang_fmt_outcome(char *buf, size_t size, const struct lang_step *s,
+		      const struct lang_outcome *o)
+{
+	if (o->have_signal)
+		lang_fmt_signal(buf, size, o->si.signo, o->si.code, true, o->si.addr);
+	else if (s->desc->ret == LRK_BYTES && o->ret >= 0)
+		lang_fmt_bytes(buf, size, o->bytes, o->nbytes);
+	else if (s->desc->ret == LRK_NONE)
+		snprintf(buf, size, "done");
+	else
+		lang_fmt_value(buf, size, o->ret);
+}
+
+void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const struct lang_expr *e)
+{
+	if (e->kind == LE_STRING || e->kind == LE_BYTES) {
+		lang_fmt_bytes(buf, size, e->bytes, e->nbytes);
+	} else if (e->kind == LE_CALL) {
+		lang_fmt_signal(buf, size, (int)lang_eval(x, e->args[0].val),
+				(int)lang_eval(x, e->args[1].val), e->nargs > 2,
+				e->nargs > 2 ? lang_eval(x, e->args[2].val) : 0);
+	} else {
+		lang_fmt_value(buf, size, (long)lang_eval(x, e));
+	}
+}

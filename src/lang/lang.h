@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scenario language: syzkaller-style syscall programs with expectations,
+ * parsed, checked and run against a memvisor machine.
+ *
+ *	r1 = mmap(0, 0x2000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+ *	mprotect(r1, 0x2000, PROT_READ)        = 0
+ *	write_mem(r1+8, x"00ff")               = signal(SIGSEGV, SEGV_ACCERR, r1+8)
+ *
+ * Layering: the lexer turns text into tokens, the parser builds steps, the
+ * checker resolves every name (constants, calls, struct fields, results)
+ * before anything runs, and the executor drives the public API. This code is
+ * library code: it never prints; every problem is a struct lang_diag with a
+ * position, and every step result goes to the caller's callback.
+ * docs/scenario-language.md is the user's reference.
+ */
+#ifndef MV_LANG_LANG_H
+#define MV_LANG_LANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memvisor/memvisor.h>
+
+#define LANG_MSG_MAX 320
+
+/* A parse, check or runtime problem: where, and what was expected. */
+struct lang_diag {
+	const char *file;
+	int line;
+	int col;
+	char msg[LANG_MSG_MAX];
+};
+
+struct lang_pos {
+	int line;
+	int col;
+};
+
+/* ---- lexer ---- */
+
+enum lang_tok_kind {
+	LT_EOF,
+	LT_NEWLINE,
+	LT_IDENT,
+	LT_INT,
+	LT_STRING,    /* "..." with C escapes */
+	LT_BYTES,     /* x"00ff..." */
+	LT_LPAREN,
+	LT_RPAREN,
+	LT_LBRACE,
+	LT_RBRACE,
+	LT_COMMA,
+	LT_EQ,
+	LT_PIPE,
+	LT_PLUS,
+	LT_MINUS,
+	LT_COLON,
+};
+
+struct lang_tok {
+	enum lang_tok_kind kind;
+	struct lang_pos pos;
+	const char *text;      /* into the source */
+	size_t text_len;
+	uint64_t ival;         /* LT_INT */
+	uint8_t *bytes;        /* LT_STRING, LT_BYTES: decoded; owned by the arena */
+	size_t nbytes;
+};
+
+struct lang_arena;
+
+struct lang_lexer {
+	const char *src;
+	size_t len;
+	size_t off;
+	int line;
+	int col;
+	int depth;             /* ( and { nesting: newlines inside do not end a step */
+	struct lang_arena *arena;
+};
+
+void lang_lex_init(struct lang_lexer *lx, const char *src, size_t len, struct lang_arena *arena);
+/* 0 and the next token, or -EINVAL with @diag filled (line/col, message). */
+int lang_lex_next(struct lang_lexer *lx, struct lang_tok *tok, struct lang_diag *diag);
+const char *lang_tok_kind_name(enum lang_tok_kind kind);
+
+/* ---- arena: every allocation of a program, freed at once ---- */
+struct lang_arena *lang_arena_create(void);
+void lang_arena_destroy(struct lang_arena *a);
+void *lang_arena_alloc(struct lang_arena *a, size_t size);   /* zeroed; NULL on ENOMEM */
+char *lang_arena_strndup(struct lang_arena *a, const char *s, size_t n);
+
+/* ---- syntax tree ---- */
+
+enum lang_expr_kind {
+	LE_INT,
+	LE_NAME,       /* constant, result (rN) or task (tN) */
+	LE_STRING,
+	LE_BYTES,
+	LE_STRUCT,     /* {field=value, ...} */
+	LE_BINOP,      /* | + - */
+	LE_NEG,
+	LE_BLANK,      /* _ : a scratch output buffer */
+	LE_CALL,       /* signal(...), exit(...): only as expectations */
+};
+
+struct lang_expr;
+
+/* An argument (key NULL) or a named argument / struct field (key = value). */
+struct lang_arg {
+	const char *key;
+	struct lang_pos pos;
+	struct lang_expr *val;
+	/* checker: the described field of a struct literal */
+	const struct lang_field_desc *field;
+};
+
+/* How the checker resolved a name. */
+enum lang_ref_kind {
+	LR_NONE,
+	LR_CONST,
+	LR_RESULT,     /* value slot */
+	LR_TASK,       /* task slot */
+};
+
+struct lang_expr {
+	enum lang_expr_kind kind;
+	struct lang_pos pos;
+	uint64_t ival;                 /* LE_INT; LE_NAME resolved to a constant */
+	const char *name;              /* LE_NAME, LE_CALL */
+	const uint8_t *bytes;          /* LE_STRING, LE_BYTES */
+	size_t nbytes;
+	char op;                       /* LE_BINOP: '|', '+', '-' */
+	struct lang_expr *l, *r;       /* LE_BINOP; LE_NEG uses l */
+	struct lang_arg *args;         /* LE_STRUCT fields, LE_CALL arguments */
+	size_t nargs;
+	enum lang_ref_kind ref;        /* LE_NAME, after checking */
+	int slot;
+	const struct lang_struct_desc *type;   /* LE_STRUCT, after checking */
+};
+
+struct lang_call_desc;
+
+struct lang_step {
+	struct lang_pos pos;
+	const char *line_text;         /* the source line, for reports */
+	size_t line_len;
+	const char *task_name;         /* "t1" of "t1: ..."; NULL: t0 */
+	struct lang_pos task_pos;
+	int task_slot;
+	const char *result_name;       /* "r0" of "r0 = ..." */
+	struct lang_pos result_pos;
+	int result_slot;               /* value or task slot, -1: none */
+	const char *call;
+	struct lang_pos call_pos;
+	struct lang_arg *args;
+	size_t nargs;
+	struct lang_expr *expect;      /* NULL: record the result only */
+	struct lang_pos expect_pos;
+	const struct lang_call_desc *desc;     /* after checking */
+};
+
+struct lang_program {
+	const char *file;
+	struct lang_arena *arena;
+	struct lang_step *steps;
+	size_t nsteps;
+	size_t cap;
+	int nvalues;                   /* value slots (rN) */
+	int ntasks;                    /* task slots; t0 is slot 0 */
+	const char **value_names;
+	const char **task_names;
+};
+
+/*
+ * Parses and checks @src. On success *out is a program the caller frees
+ * with lang_program_free; on error (-EINVAL, or -ENOMEM) @diag says where
+ * and what was expected. @file is kept (not copied) for messages.
+ */
+int lang_parse(const char *file, const char *src, size_t len, struct lang_program **out,
+	       struct lang_diag *diag);
+void lang_program_free(struct lang_program *p);
+
+/* parser.c internals shared with check.c */
+int lang_parse_syntax(struct lang_program *p, const char *src, size_t len, struct lang_diag *diag);
+int lang_check(struct lang_program *p, struct lang_diag *diag);
+
+/* ---- names: constants, calls, structs ---- */
+
+/* 0 and *value for a constant name memvisor implements (errno names too). */
+int lang_const_lookup(const char *name, uint64_t *value);
+/* The known constant closest to @name (edit distance), or NULL. */
+const char *lang_const_suggest(const char *name);
+/* Name of a constant of @value whose name starts with @prefix ("SIG", "SEGV_"), or NULL. */
+const char *lang_const_name(const char *prefix, uint64_t value);
+/* Edit distance, capped; for suggestions. */
+int lang_edit_distance(const char *a, const char *b);
+
+enum lang_arg_kind {
+	LA_INT,        /* an integer (values, flags, lengths, addresses) */
+	LA_FD,         /* an integer file descriptor */
+	LA_STR,        /* host string: a string literal, or an integer pointer */
+	LA_IN,         /* input buffer/struct: literal -> host copy; integer -> pointer */
+	LA_OUT,        /* output buffer/struct: _ scratch, literal = expected output */
+	LA_IOCTL,      /* ioctl argument: typed by the command (lang_ioctl_find) */
+	LA_TASK,       /* a task name (pseudo-calls) */
+	LA_BYTES,      /* bytes to write (pseudo-calls): string or x"" literal */
+};
+
+enum lang_call_type {
+	LC_SYSCALL,
+	LC_MACHINE,
+	LC_SPAWN,
+	LC_CLONE,
+	LC_EXIT,
+	LC_WRITE_MEM,
+	LC_READ_MEM,
+	LC_CPU,        /* the task's CPU and remote access: lang_cpu_op */
+	/* Extension point: the KVM work adds guest programs for KVM_RUN here. */
+};
+
+/*
+ * CPU instructions and CPU-side events, present when the shadow-stack
+ * API has landed (memvisor.h then defines SHADOW_STACK_SET_TOKEN, and
+ * src/api/cpu.c implements mv_cpu_*).
+ */
+#if defined(SHADOW_STACK_SET_TOKEN)
+#define LANG_HAVE_CPU 1
+#else
+#define LANG_HAVE_CPU 0
+#endif
+
+enum lang_cpu_op {
+	LCPU_CALL,
+	LCPU_RET,
+	LCPU_RDSSP,
+	LCPU_RSTORSSP,
+	LCPU_SAVEPREVSSP,
+	LCPU_WRSS,
+	LCPU_INCSSP,
+	LCPU_GET_REG,
+	LCPU_SET_REG,
+	LCPU_SIGNAL,
+	LCPU_SIGRETURN,
+	LCPU_REMOTE_READ,
+	LCPU_REMOTE_WRITE,
+	LCPU_PROT_SHSTK,
+	LCPU_LOAD64,       /* read_u64: an 8-byte load, always available */
+	LCPU_STORE64,      /* write_u64 */
+};
+
+enum lang_ret_kind {
+	LRK_VALUE,     /* a number (or -errno) */
+	LRK_TASK,      /* a task: the result is named tN */
+	LRK_BYTES,     /* bytes read */
+	LRK_NONE,
+};
+
+struct lang_arg_desc {
+	const char *name;
+	enum lang_arg_kind kind;
+	const char *type;      /* LA_IN / LA_OUT: struct name, NULL: raw bytes */
+	int len_arg;           /* LA_OUT without type: index of the length argument */
+};
+
+#define LANG_MAX_ARGS 6
+
+struct lang_call_desc {
+	const char *name;
+	enum lang_call_type type;
+	long nr;                       /* LC_SYSCALL */
+	int nargs;
+	struct lang_arg_desc args[LANG_MAX_ARGS];
+	enum lang_ret_kind ret;
+	int min_args;          /* trailing integers may be left out (as 0) from here; 0: all needed */
+	enum lang_cpu_op op;   /* LC_CPU */
+};
+
+const struct lang_call_desc *lang_call_find(const char *name);
+const char *lang_call_suggest(const char *name);
+
+struct lang_field_desc {
+	const char *name;
+	size_t offset;
+	size_t size;
+};
+
+struct lang_struct_desc {
+	const char *name;
+	size_t size;
+	const struct lang_field_desc *fields;
+	size_t nfields;
+};
+
+const struct lang_struct_desc *lang_struct_find(const char *name);
+const struct lang_field_desc *lang_struct_field(const struct lang_struct_desc *s,
+						const char *name);
+const char *lang_struct_field_suggest(const struct lang_struct_desc *s, const char *name);
+
+/* ioctl commands whose argument is a struct: direction and type. */
+struct lang_ioctl_desc {
+	const char *cmd_name;
+	uint64_t cmd;
+	enum lang_arg_kind dir;        /* LA_IN or LA_OUT */
+	const char *type;
+};
+const struct lang_ioctl_desc *lang_ioctl_find(uint64_t cmd);
+
+/* ---- running ---- */
+
+/* Machine settings: from machine(...), overridden by the command line. */
+struct lang_machine_opts {
+	struct mv_machine_config cfg;
+	bool ram_set, features_set, epc_set, abi_set, seed_set;
+};
+
+/* Parses "ram=0x4000000,features_off=MTE|SGX,abi=seed,seed=7". */
+int lang_machine_opts_parse(const char *text, struct lang_machine_opts *opts,
+			    struct lang_diag *diag);
+/* Fields set in @over replace those of @base. */
+void lang_machine_opts_merge(struct lang_machine_opts *base, const struct lang_machine_opts *over);
+
+enum lang_step_status {
+	LANG_STEP_OK,          /* met its expectation (or had none and succeeded) */
+	LANG_STEP_NOTE,        /* no expectation, and the call failed: reported only */
+	LANG_STEP_FAILED,      /* expectation not met, or an unexpected signal */
+};
+
+/* One step's outcome, handed to the caller as it happens. */
+struct lang_step_report {
+	const struct lang_step *step;
+	const char *file;
+	enum lang_step_status status;
+	char got[LANG_MSG_MAX];        /* "0x7f0000000000", "-EBADF", "signal(SIGSEGV, ...)" */
+	char want[LANG_MSG_MAX];       /* empty without an expectation */
+	char why[LANG_MSG_MAX];        /* what differed, for failures */
+};
+
+typedef void (*lang_step_fn)(void *ctx, const struct lang_step_report *r);
+
+struct lang_run_opts {
+	struct lang_machine_opts machine;  /* command-line overrides */
+	mv_trace_sink trace;               /* every trace line, renumbered; NULL: none */
+	void *trace_ctx;
+	lang_step_fn on_step;              /* NULL: silent */
+	void *step_ctx;
+	uint64_t trace_seq;                /* in/out: next sequence number of the trace */
+};
+
+struct lang_run_result {
+	int steps;
+	int failed;
+	int notes;
+};
+
+/*
+ * Runs @p on a new machine. Returns 0 when the program ran to its end (its
+ * failures are counted in @res), or a negative errno if it could not run at
+ * all (@diag says why: a bad machine configuration, out of memory).
+ */
+int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
+	     struct lang_run_result *res, struct lang_diag *diag);
+
+#endif

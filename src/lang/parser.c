@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scenario parser: tokens to steps. One step per line:
+ *
+ *	step  := [task ':'] [result '='] name '(' [args] ')' ['=' expr]
+ *	args  := arg {',' arg}          arg := [name '='] expr
+ *	expr  := sum {'|' sum}          sum := unary {('+' | '-') unary}
+ *	unary := '-' unary | primary
+ *	primary := INT | STRING | x"HEX" | '_' | name ['(' [args] ')']
+ *	         | '{' [name '=' expr {',' name '=' expr}] '}' | '(' expr ')'
+ *
+ * Names are only parsed here; check.c resolves them. Every error says what
+ * was expected and what was found, at the found token's position.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lang/lang.h"
+#include "lib/alloc.h"
+
+struct lang_parser {
+	struct lang_lexer lx;
+	struct lang_tok cur;
+	struct lang_tok next;
+	struct lang_program *p;
+	struct lang_diag *diag;
+	int err;               /* first error, sticky */
+	int depth;             /* expression nesting, bounded against garbage input */
+	struct lang_pos prev_pos;  /* where the token before cur started */
+};
+
+#define PS_MAX_DEPTH 64
+
+static int ps_fill(struct lang_parser *ps, struct lang_tok *tok)
+{
+	int ret = lang_lex_next(&ps->lx, tok, ps->diag);
+
+	if (ret)
+		ps->err = ret;
+	return ret;
+}
+
+static int ps_advance(struct lang_parser *ps)
+{
+	if (ps->err)
+		return ps->err;
+	ps->prev_pos = ps->cur.pos;
+	ps->cur = ps->next;
+	if (ps->cur.kind == LT_EOF)
+		return 0;
+	return ps_fill(ps, &ps->next);
+}
+
+/* Describes a token for "found X". */
+static void ps_describe(const struct lang_tok *tok, char *buf, size_t size)
+{
+	switch (tok->kind) {
+	case LT_IDENT:
+		snprintf(buf, size, "'%.*s'", (int)(tok->text_len > 40 ? 40 : tok->text_len), tok->text);
+		break;
+	case LT_INT:
+		snprintf(buf, size, "integer %.*s", (int)(tok->text_len > 40 ? 40 : tok->text_len),
+			 tok->text);
+		break;
+	default:
+		snprintf(buf, size, "%s", lang_tok_kind_name(tok->kind));
+		break;
+	}
+}
+
+/* "expected WHAT, found X" at the current token. */
+static int ps_expected(struct lang_parser *ps, const char *what)
+{
+	char found[64];
+
+	if (ps->err)
+		return ps->err;
+	ps_describe(&ps->cur, found, sizeof(found));
+	ps->diag->line = ps->cur.pos.line;
+	ps->diag->col = ps->cur.pos.col;
+	snprintf(ps->diag->msg, sizeof(ps->diag->msg), "expected %s, found %s", what, found);
+	ps->err = -EINVAL;
+	return ps->err;
+}
+
+/*
+ * A list that does not end where it should. When the next token is on a
+ * later line (newlines inside brackets do not end a step), the bracket was
+ * left open: say so at the bracket, which is where the mistake is.
+ */
+static int ps_unclosed(struct lang_parser *ps, struct lang_pos open, enum lang_tok_kind close)
+{
+	const char *what = close == LT_RPAREN ? "')' after argument list" : "'}' after struct fields";
+	char found[64];
+
+	if (ps->cur.kind != LT_EOF && ps->cur.pos.line == open.line)
+		return ps_expected(ps, what);
+	ps_describe(&ps->cur, found, sizeof(found));
+	ps->diag->line = open.line;
+	ps->diag->col = open.col;
+	snprintf(ps->diag->msg, sizeof(ps->diag->msg), "'%c' is never closed: expected %s, "
+		 "found %s at %d:%d", close == LT_RPAREN ? '(' : '{', what, found,
+		 ps->cur.pos.line, ps->cur.pos.col);
+	ps->err = -EINVAL;
+	return ps->err;
+}
+
+static void *ps_alloc(struct lang_parser *ps, size_t size)
+{
+	void *p = lang_arena_alloc(ps->p->arena, size);
+
+	if (!p && !ps->err) {
+		ps->diag->line = ps->cur.pos.line;
+		ps->diag->col = ps->cur.pos.col;
+		snprintf(ps->diag->msg, sizeof(ps->diag->msg), "out of memory");
+		ps->err = -ENOMEM;
+	}
+	return p;
+}
+
+static char *ps_name(struct lang_parser *ps, const struct lang_tok *tok)
+{
+	char *s = lang_arena_strndup(ps->p->arena, tok->text, tok->text_len);
+
+	if (!s)
+		ps_alloc(ps, SIZE_MAX);   /* records -ENOMEM */
+	return s;
+}
+
+static struct lang_expr *ps_expr(struct lang_parser *ps);
+static int ps_args(struct lang_parser *ps, enum lang_tok_kind close, bool fields,
+		   struct lang_arg **out, size_t *nout);
+
+static struct lang_expr *ps_new(struct lang_parser *ps, enum lang_expr_kind kind,
+				struct lang_pos pos)
+{
+	struct lang_expr *e = ps_alloc(ps, sizeof(*e));
+
+	if (e) {
+		e->kind = kind;
+		e->pos = pos;
+		e->slot = -1;
+	}
+	return e;
+}
+
+/* A name, possibly called: signal(...), exit(...). */
+static struct lang_expr *ps_name_expr(struct lang_parser *ps)
+{
+	struct lang_tok tok = ps->cur;
+	struct lang_expr *e;
+	bool blank = tok.text_len == 1 && tok.text[0] == '_';
+
+	e = ps_new(ps, blank ? LE_BLANK : LE_NAME, tok.pos);
+	if (!e || ps_advance(ps))
+		return NULL;
+	e->name = ps_name(ps, &tok);
+	if (!blank && ps->cur.kind == LT_LPAREN) {
+		e->kind = LE_CALL;
+		if (ps_advance(ps) || ps_args(ps, LT_RPAREN, false, &e->args, &e->nargs))
+			return NULL;
+	}
+	return e;
+}
+
+static struct lang_expr *ps_primary(struct lang_parser *ps)
+{
+	struct lang_tok tok = ps->cur;
+	struct lang_expr *e;
+
+	switch (tok.kind) {
+	case LT_INT:
+	case LT_STRING:
+	case LT_BYTES:
+		e = ps_new(ps, tok.kind == LT_INT ? LE_INT : tok.kind == LT_STRING ? LE_STRING : LE_BYTES,
+			   tok.pos);
+		if (!e)
+			return NULL;
+		e->ival = tok.ival;
+		e->bytes = tok.bytes;
+		e->nbytes = tok.nbytes;
+		return ps_advance(ps) ? NULL : e;
+	case LT_IDENT:
+		return ps_name_expr(ps);
+	case LT_LBRACE:
+		e = ps_new(ps, LE_STRUCT, tok.pos);
+		if (!e || ps_advance(ps) || ps_args(ps, LT_RBRACE, true, &e->args, &e->nargs))
+			return NULL;
+		return e;
+	case LT_LPAREN:
+		if (ps_advance(ps))
+			return NULL;
+		e = ps_expr(ps);
+		if (!e)
+			return NULL;
+		if (ps->cur.kind != LT_RPAREN) {
+			ps_expected(ps, "')' to close the parenthesis");
+			return NULL;
+		}
+		return ps_advance(ps) ? NULL : e;
+	default:
+		ps_expected(ps, "a value (integer, name, \"string\", x\"hex\", {struct} or _)");
+		return NULL;
+	}
+}
+
+static struct lang_expr *ps_unary(struct lang_parser *ps)
+{
+	struct lang_expr *e;
+	struct lang_pos pos = ps->cur.pos;
+
+	if (ps->cur.kind != LT_MINUS)
+		return ps_primary(ps);
+	if (ps->depth >= PS_MAX_DEPTH) {
+		ps_expected(ps, "a simpler value (nested too deeply)");
+		return NULL;
+	}
+	if (ps_advance(ps))
+		return NULL;
+	e = ps_new(ps, LE_NEG, pos);
+	if (!e)
+		return NULL;
+	ps->depth++;
+	e->l = ps_unary(ps);
+	ps->depth--;
+	return e->l ? e : NULL;
+}
+
+static struct lang_expr *ps_binary(struct lang_parser *ps, bool sum)
+{
+	struct lang_expr *l = sum ? ps_unary(ps) : ps_binary(ps, true);
+
+	while (l && (sum ? ps->cur.kind == LT_PLUS || ps->cur.kind == LT_MINUS :
+		     ps->cur.kind == LT_PIPE)) {
+		struct lang_expr *e = ps_new(ps, LE_BINOP, ps->cur.pos);
+
+		if (!e)
+			return NULL;
+		e->op = ps->cur.kind == LT_PLUS ? '+' : ps->cur.kind == LT_MINUS ? '-' : '|';
+		if (ps_advance(ps))
+			return NULL;
+		e->l = l;
+		e->r = sum ? ps_unary(ps) : ps_binary(ps, true);
+		if (!e->r)
+			return NULL;
+		l = e;
+	}
+	return l;
+}
+
+static struct lang_expr *ps_expr(struct lang_parser *ps)
+{
+	struct lang_expr *e;
+
+	if (ps->depth >= PS_MAX_DEPTH) {
+		ps_expected(ps, "a simpler value (nested too deeply)");
+		return NULL;
+	}
+	ps->depth++;
+	e = ps_binary(ps, false);
+	ps->depth--;
+	return e;
+}
+
+static int ps_one_arg(struct lang_parser *ps, bool field, struct lang_arg *a)
+{
+	a->pos = ps->cur.pos;
+	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_EQ) {
+		a->key = ps_name(ps, &ps->cur);
+		if (!a->key || ps_advance(ps) || ps_advance(ps))
+			return ps->err;
+	} else if (field) {
+		return ps_expected(ps, ps->cur.kind == LT_IDENT ? "'=' after the field name" :
+				   "a field name (field=value)");
+	}
+	a->val = ps_expr(ps);
+	return a->val ? 0 : ps->err;
+}
+
+/* Arguments up to @close, the opening token already taken. */
+static int ps_args(struct lang_parser *ps, enum lang_tok_kind close, bool fields,
+		   struct lang_arg **out, size_t *nout)
+{
+	struct lang_pos open = ps->prev_pos;
+	struct lang_arg buf[32];
+	size_t n = 0;
+
+	while (ps->cur.kind != close) {
+		if (n == sizeof(buf) / sizeof(buf[0]))
+			return ps_expected(ps, fields ? "'}' (at most 32 fields)" :
+					   "')' (at most 32 arguments)");
+		memset(&buf[n], 0, sizeof(buf[n]));
+		if (ps_one_arg(ps, fields, &buf[n]))
+			return ps->err;
+		n++;
+		if (ps->cur.kind == LT_COMMA) {
+			if (ps_advance(ps))
+				return ps->err;
+			continue;
+		}
+		if (ps->cur.kind != close)
+			return ps_unclosed(ps, open, close);
+	}
+	*nout = n;
+	*out = n ? ps_alloc(ps, n * sizeof(**out)) : NULL;
+	if (n && !*out)
+		return ps->err;
+	if (n)
+		memcpy(*out, buf, n * sizeof(**out));
+	return ps_advance(ps);
+}
+
+static struct lang_step *ps_new_step(struct lang_parser *ps)
+{
+	struct lang_program *p = ps->p;
+
+	if (p->nsteps == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct lang_step *s = ps_alloc(ps, cap * sizeof(*s));
+
+		if (!s)
+			return NULL;
+		if (p->nsteps)
+			memcpy(s, p->steps, p->nsteps * sizeof(*s));
+		p->steps = s;
+		p->cap = cap;
+	}
+	memset(&p->steps[p->nsteps], 0, sizeof(p->steps[0]));
+	p->steps[p->nsteps].result_slot = -1;
+	return &p->steps[p->nsteps++];
+}
+
+static void ps_step_line(struct lang_parser *ps, struct lang_step *s, const struct lang_tok *first)
+{
+	const char *start = first->text, *end;
+	const char *src = ps->lx.src, *lim = ps->lx.src + ps->lx.len;
+	bool in_string = false;
+
+	while (start > src && start[-1] != '\n')
+		start--;
+	/* the step without its trailing comment; '#' inside a string is text */
+	for (end = start; end < lim && *end != '\n' && (in_string || *end != '#'); end++) {
+		if (*end == '"')
+			in_string = !in_string;
+		else if (*end == '\\' && in_string && end + 1 < lim && end[1] != '\n')
+			end++;
+	}
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	s->line_text = start;
+	s->line_len = (size_t)(end - start);
+}
+
+/* The prefix "t1:" and the result "r0 =", then the call name. */
+static int ps_step_head(struct lang_parser *ps, struct lang_step *s)
+{
+	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_COLON) {
+		s->task_name = ps_name(ps, &ps->cur);
+		s->task_pos = ps->cur.pos;
+		if (!s->task_name || ps_advance(ps) || ps_advance(ps))
+			return ps->err;
+	}
+	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_EQ) {
+		s->result_name = ps_name(ps, &ps->cur);
+		s->result_pos = ps->cur.pos;
+		if (!s->result_name || ps_advance(ps) || ps_advance(ps))
+			return ps->err;
+	}
+	if (ps->cur.kind != LT_IDENT)
+		return ps_expected(ps, s->result_name ? "a call name after '='" : "a call name");
+	s->call = ps_name(ps, &ps->cur);
+	s->call_pos = ps->cur.pos;
+	if (!s->call || ps_advance(ps))
+		return ps->err;
+	if (ps->cur.kind != LT_LPAREN) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "'(' after the call name '%.40s'", s->call);
+		return ps_expected(ps, what);
+	}
+	return ps_advance(ps);
+}
+
+static int ps_step(struct lang_parser *ps)
+{
+	struct lang_step *s = ps_new_step(ps);
+
+	if (!s)
+		return ps->err;
+	s->pos = ps->cur.pos;
+	ps_step_line(ps, s, &ps->cur);
+	if (ps_step_head(ps, s) || ps_args(ps, LT_RPAREN, false, &s->args, &s->nargs))
+		return ps->err;
+	if (ps->cur.kind == LT_EQ) {
+		if (ps_advance(ps))
+			return ps->err;
+		s->expect_pos = ps->cur.pos;
+		s->expect = ps_expr(ps);
+		if (!s->expect)
+			return ps->err;
+	}
+	if (ps->cur.kind != LT_NEWLINE && ps->cur.kind != LT_EOF)
+		return ps_expected(ps, s->expect ? "end of line after the expectation" :
+				   "'=' and an expectation, or end of line");
+	return 0;
+}
+
+int lang_parse_syntax(struct lang_program *p, const char *src, size_t len, struct lang_diag *diag)
+{
+	struct lang_parser ps;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.p = p;
+	ps.diag = diag;
+	lang_lex_init(&ps.lx, src, len, p->arena);
+	if (ps_fill(&ps, &ps.next) || ps_advance(&ps))
+		return ps.err;
+	while (ps.cur.kind != LT_EOF) {
+		if (ps.cur.kind == LT_NEWLINE) {
+			if (ps_advance(&ps))
+				return ps.err;
+			continue;
+		}
+		if (ps_step(&ps))
+			return ps.err;
+	}
+	return 0;
+}
+
+int lang_parse(const char *file, const char *src, size_t len, struct lang_program **out,
+	       struct lang_diag *diag)
+{
+	struct lang_program *p;
+	char *copy;
+	int ret = -ENOMEM;
+
+	memset(diag, 0, sizeof(*diag));
+	diag->file = file;
+	*out = NULL;
+	p = lib_zalloc(sizeof(*p));
+	if (!p)
+		goto err_nomem;
+	p->file = file;
+	p->arena = lang_arena_create();
+	if (!p->arena)
+		goto err_free;
+	copy = lang_arena_strndup(p->arena, src, len);
+	if (!copy)
+		goto err_free;
+	ret = lang_parse_syntax(p, copy, len, diag);
+	if (!ret)
+		ret = lang_check(p, diag);
+	if (ret)
+		goto err_free;
+	*out = p;
+	return 0;
+
+err_free:
+	lang_program_free(p);
+err_nomem:
+	if (ret == -ENOMEM && !diag->msg[0])
+		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
+	return ret;
+}
+
+void lang_program_free(struct lang_program *p)
+{
+	if (!p)
+		return;
+	lang_arena_destroy(p->arena);
+	lib_free(p);
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Struct layouts a scenario can write as {field=value, ...}: the uAPI
+ * structs that system calls and ioctls take or fill, by Linux field name.
+ * The layouts come from the headers themselves (offsetof/sizeof), so they
+ * cannot drift from what the kernel side reads.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <memvisor/memvisor.h>
+#if __has_include(<memvisor/uapi/kvm.h>)
+#include <memvisor/uapi/kvm.h>
+#endif
+
+#include "lang/lang.h"
+
+#define FIELD(type, f) { #f, offsetof(type, f), sizeof(((type *)0)->f) }
+#define STRUCT(name, type, fields) \
+	{ name, sizeof(type), fields, sizeof(fields) / sizeof(fields[0]) }
+
+/* struct rlimit / rlimit64 on x86-64: two u64 */
+struct lang_rlimit {
+	uint64_t rlim_cur;
+	uint64_t rlim_max;
+};
+
+/* A single u64 written through a pointer (arch_prctl(ARCH_SHSTK_STATUS)). */
+struct lang_u64 {
+	uint64_t val;
+};
+
+static const struct lang_field_desc lang_rlimit_fields[] = {
+	FIELD(struct lang_rlimit, rlim_cur),
+	FIELD(struct lang_rlimit, rlim_max),
+};
+
+static const struct lang_field_desc lang_u64_fields[] = {
+	FIELD(struct lang_u64, val),
+};
+
+static const struct lang_field_desc lang_stat_fields[] = {
+	FIELD(struct stat, st_dev), FIELD(struct stat, st_ino), FIELD(struct stat, st_nlink),
+	FIELD(struct stat, st_mode), FIELD(struct stat, st_uid), FIELD(struct stat, st_gid),
+	FIELD(struct stat, st_rdev), FIELD(struct stat, st_size), FIELD(struct stat, st_blksize),
+	FIELD(struct stat, st_blocks),
+};
+
+#ifdef KVM_CREATE_GUEST_MEMFD
+static const struct lang_field_desc lang_gmem_fields[] = {
+	FIELD(struct kvm_create_guest_memfd, size),
+	FIELD(struct kvm_create_guest_memfd, flags),
+};
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION
+static const struct lang_field_desc lang_region_fields[] = {
+	FIELD(struct kvm_userspace_memory_region, slot),
+	FIELD(struct kvm_userspace_memory_region, flags),
+	FIELD(struct kvm_userspace_memory_region, guest_phys_addr),
+	FIELD(struct kvm_userspace_memory_region, memory_size),
+	FIELD(struct kvm_userspace_memory_region, userspace_addr),
+};
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION2
+static const struct lang_field_desc lang_region2_fields[] = {
+	FIELD(struct kvm_userspace_memory_region2, slot),
+	FIELD(struct kvm_userspace_memory_region2, flags),
+	FIELD(struct kvm_userspace_memory_region2, guest_phys_addr),
+	FIELD(struct kvm_userspace_memory_region2, memory_size),
+	FIELD(struct kvm_userspace_memory_region2, userspace_addr),
+	FIELD(struct kvm_userspace_memory_region2, guest_memfd_offset),
+	FIELD(struct kvm_userspace_memory_region2, guest_memfd),
+};
+#endif
+#ifdef KVM_SET_MEMORY_ATTRIBUTES
+static const struct lang_field_desc lang_attr_fields[] = {
+	FIELD(struct kvm_memory_attributes, address),
+	FIELD(struct kvm_memory_attributes, size),
+	FIELD(struct kvm_memory_attributes, attributes),
+	FIELD(struct kvm_memory_attributes, flags),
+};
+#endif
+#ifdef KVM_ENABLE_CAP
+static const struct lang_field_desc lang_cap_fields[] = {
+	FIELD(struct kvm_enable_cap, cap),
+	FIELD(struct kvm_enable_cap, flags),
+	{ "args0", offsetof(struct kvm_enable_cap, args), 8 },
+	{ "args1", offsetof(struct kvm_enable_cap, args) + 8, 8 },
+	{ "args2", offsetof(struct kvm_enable_cap, args) + 16, 8 },
+	{ "args3", offsetof(struct kvm_enable_cap, args) + 24, 8 },
+};
+#endif
+#ifdef KVM_ARM_MTE_COPY_TAGS
+static const struct lang_field_desc lang_mte_fields[] = {
+	FIELD(struct kvm_arm_copy_mte_tags, guest_ipa),
+	FIELD(struct kvm_arm_copy_mte_tags, length),
+	FIELD(struct kvm_arm_copy_mte_tags, addr),
+	FIELD(struct kvm_arm_copy_mte_tags, flags),
+};
+#endif
+
+#ifdef KVM_GET_REGS
+static const struct lang_field_desc lang_regs_fields[] = {
+	FIELD(struct kvm_regs, rax), FIELD(struct kvm_regs, rbx), FIELD(struct kvm_regs, rcx),
+	FIELD(struct kvm_regs, rdx), FIELD(struct kvm_regs, rsi), FIELD(struct kvm_regs, rdi),
+	FIELD(struct kvm_regs, rsp), FIELD(struct kvm_regs, rbp), FIELD(struct kvm_regs, r8),
+	FIELD(struct kvm_regs, r9), FIELD(struct kvm_regs, r10), FIELD(struct kvm_regs, r11),
+	FIELD(struct kvm_regs, r12), FIELD(struct kvm_regs, r13), FIELD(struct kvm_regs, r14),
+	FIELD(struct kvm_regs, r15), FIELD(struct kvm_regs, rip), FIELD(struct kvm_regs, rflags),
+};
+#endif
+#ifdef KVM_GET_SREGS
+/* the control registers; segments and tables stay zero in a literal */
+static const struct lang_field_desc lang_sregs_fields[] = {
+	FIELD(struct kvm_sregs, cr0), FIELD(struct kvm_sregs, cr2), FIELD(struct kvm_sregs, cr3),
+	FIELD(struct kvm_sregs, cr4), FIELD(struct kvm_sregs, cr8), FIELD(struct kvm_sregs, efer),
+	FIELD(struct kvm_sregs, apic_base),
+};
+#endif
+
+static const struct lang_struct_desc lang_structs[] = {
+	STRUCT("rlimit", struct lang_rlimit, lang_rlimit_fields),
+	STRUCT("u64", struct lang_u64, lang_u64_fields),
+	STRUCT("stat", struct stat, lang_stat_fields),
+#ifdef KVM_CREATE_GUEST_MEMFD
+	STRUCT("kvm_create_guest_memfd", struct kvm_create_guest_memfd, lang_gmem_fields),
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION
+	STRUCT("kvm_userspace_memory_region", struct kvm_userspace_memory_region,
+	       lang_region_fields),
+#endif
+#ifdef KVM_SET_USER_MEMORY_REGION2
+	STRUCT("kvm_userspace_memory_region2", struct kvm_userspace_memory_region2,
+	       lang_region2_fields),
+#endif
+#ifdef KVM_SET_MEMORY_ATTRIBUTES
+	STRUCT("kvm_memory_attributes", struct kvm_memory_attributes, lang_attr_fields),
+#endif
+#ifdef KVM_ENABLE_CAP
+	STRUCT("kvm_enable_cap", struct kvm_enable_cap, lang_cap_fields),
+#endif
+#ifdef KVM_ARM_MTE_COPY_TAGS
+	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
+#endif
+#ifdef KVM_GET_REGS
+	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
+#endif
+#ifdef KVM_GET_SREGS
+	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
+#endif
+};
+
+const struct lang_struct_desc *lang_struct_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(lang_structs) / sizeof(lang_structs[0]); i++) {
+		if (!strcmp(lang_structs[i].name, name))
+			return &lang_structs[i];
+	}
+	return NULL;
+}
+
+const struct lang_field_desc *lang_struct_field(const struct lang_struct_desc *s,
+						const char *name)
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		if (!strcmp(s->fields[i].name, name))
+			return &s->fields[i];
+	}
+	return NULL;
+}
+
+const char *lang_struct_field_suggest(const struct lang_struct_desc *s, const char *name)
+{
+	const char *best = NULL;
+	int dist = 1 << 20;
+
+	for (size_t i = 0; i < s->nfields; i++) {
+		int d = lang_edit_distance(name, s->fields[i].name);
+
+		if (d < dist) {
+			dist = d;
+			best = s->fields[i].name;
+		}
+	}
+	return dist <= 3 ? best : NULL;
+}

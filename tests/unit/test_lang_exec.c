@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* Running scenarios: results, expectations met and missed, named results, tasks, traces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mvtest.h"
+#include "lang/lang.h"
+
+#define MAX_REPORTS 64
+
+struct collected {
+	int n;
+	enum lang_step_status status[MAX_REPORTS];
+	char got[MAX_REPORTS][LANG_MSG_MAX];
+	char want[MAX_REPORTS][LANG_MSG_MAX];
+	char why[MAX_REPORTS][LANG_MSG_MAX];
+};
+
+static void collect(void *ctx, const struct lang_step_report *r)
+{
+	struct collected *c = ctx;
+
+	if (c->n == MAX_REPORTS)
+		return;
+	c->status[c->n] = r->status;
+	strcpy(c->got[c->n], r->got);
+	strcpy(c->want[c->n], r->want);
+	strcpy(c->why[c->n], r->why);
+	c->n++;
+}
+
+struct tracebuf {
+	char *data;
+	size_t len;
+};
+
+static void trace_to_buf(void *ctx, const char *line, size_t len)
+{
+	struct tracebuf *t = ctx;
+
+	t->data = realloc(t->data, t->len + len + 1);
+	assert_non_null(t->data);
+	memcpy(t->data + t->len, line, len);
+	t->len += len;
+	t->data[t->len] = '\0';
+}
+
+/* Parses and runs @src on a 64 MiB machine; returns the result counts. */
+static struct lang_run_result run_src(const char *src, struct collected *c, struct tracebuf *tb)
+{
+	struct lang_run_opts opts;
+	struct lang_run_result res;
+	struct lang_program *p;
+	struct lang_diag d;
+
+	if (lang_parse("x.mvs", src, strlen(src), &p, &d))
+		fail_msg("parse: %d:%d: %s", d.line, d.col, d.msg);
+	memset(&opts, 0, sizeof(opts));
+	opts.machine.cfg.ram_bytes = 64 << 20;
+	opts.machine.ram_set = true;
+	opts.on_step = collect;
+	opts.step_ctx = c;
+	if (tb) {
+		opts.trace = trace_to_buf;
+		opts.trace_ctx = tb;
+	}
+	assert_int_equal(lang_run(p, &opts, &res, &d), 0);
+	lang_program_free(p);
+	return res;
+}
+
+static void test_lang_exec_memory_and_signals(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r1 = mmap(0, 0x2000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"write_mem(r1, \"hello\") = 0\n"
+		"read_mem(r1, 5) = \"hello\"\n"
+		"mprotect(r1, 0x2000, PROT_READ) = 0\n"
+		"write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)\n"
+		"read_mem(r1+1, 3) = x\"656c6c\"\n"
+		"munmap(r1, 0x2000) = 0\n"
+		"read_mem(r1, 1) = signal(SIGSEGV, SEGV_MAPERR)\n", c, NULL);
+
+	assert_int_equal(res.steps, 8);
+	assert_int_equal(res.failed, 0);
+	assert_string_equal(c->got[2], "\"hello\"");
+	assert_string_equal(c->got[5], "\"ell\"");
+	assert_memory_equal(c->got[4], "signal(SIGSEGV, SEGV_ACCERR, 0x", 31);
+	test_free(c);
+}
+
+static void test_lang_exec_failures_say_what_and_why(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r0 = openat(AT_FDCWD, \"/dev/null\", O_RDWR)\n"
+		"close(r0) = -EBADF\n"                               /* wrong: it succeeds */
+		"close(r0)\n"                                        /* fails, no expectation: a note */
+		"r1 = mmap(0, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"write_mem(r1, \"x\")\n"                             /* unexpected signal: a crash */
+		"write_mem(r1, \"x\") = signal(SIGSEGV, SEGV_MAPERR)\n"  /* wrong code */
+		"read_mem(r1, 2) = \"ab\"\n"                         /* wrong bytes */
+		"getpid() = signal(SIGSEGV, SEGV_ACCERR)\n", c, NULL);   /* no signal */
+
+	assert_int_equal(res.steps, 8);
+	assert_int_equal(res.failed, 5);
+	assert_int_equal(res.notes, 1);
+	assert_int_equal(c->status[1], LANG_STEP_FAILED);
+	assert_string_equal(c->want[1], "-EBADF");
+	assert_string_equal(c->got[1], "0");
+	assert_string_equal(c->why[1], "a different result");
+	assert_int_equal(c->status[2], LANG_STEP_NOTE);
+	assert_string_equal(c->got[2], "-EBADF");
+	assert_int_equal(c->status[4], LANG_STEP_FAILED);
+	assert_string_equal(c->why[4], "unexpected signal: the task crashed");
+	assert_string_equal(c->why[5], "a different signal was delivered");
+	assert_string_equal(c->want[6], "\"ab\"");
+	assert_string_equal(c->got[6], "x\"0000\"");
+	assert_string_equal(c->why[7], "no signal was delivered");
+	test_free(c);
+}
+
+static void test_lang_exec_output_structs_and_buffers(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r0 = memfd_create(\"m\", 0)\n"
+		"write(r0, \"abcdef\", 6) = 6\n"
+		"fstat(r0, {st_size=6}) = 0\n"
+		"pread64(r0, \"bcd\", 3, 1) = 3\n"
+		"pread64(r0, \"zzz\", 3, 1) = 3\n"
+		"fstat(r0, 0) = -EFAULT\n"
+		"getrlimit(RLIMIT_NOFILE, _) = 0\n"
+		"fstat(r0, {st_size=7}) = 0\n", c, NULL);
+
+	assert_int_equal(res.failed, 2);
+	assert_int_equal(c->status[4], LANG_STEP_FAILED);
+	assert_string_equal(c->why[4], "buf holds \"bcd\", expected \"zzz\"");
+	assert_int_equal(c->status[7], LANG_STEP_FAILED);
+	assert_string_equal(c->why[7], "statbuf.st_size is 0x6, expected 0x7");
+	test_free(c);
+}
+
+static void test_lang_exec_tasks_fork_and_exit(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r1 = mmap(0, 0x1000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"write_mem(r1, \"parent\") = 0\n"
+		"t1 = clone(t0, 0) = 0\n"
+		"t1: write_mem(r1, \"child!\") = 0\n"
+		"read_mem(r1, 6) = \"parent\"\n"
+		"t1: read_mem(r1, 6) = \"child!\"\n"
+		"t2 = spawn()\n"
+		"t2: read_mem(r1, 1) = signal(SIGSEGV, SEGV_MAPERR, r1)\n"
+		"exit(t1)\n"
+		"t1: getpid()\n", c, NULL);
+
+	assert_int_equal(res.steps, 10);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(c->status[9], LANG_STEP_FAILED);
+	assert_string_equal(c->got[9], "not run");
+	assert_string_equal(c->why[9], "task t1 has exited (or was never created)");
+	test_free(c);
+}
+
+static void test_lang_exec_u64_and_cpu_values(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r1 = mmap(0, 0x1000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"write_u64(r1+8, 0x1122334455667788) = 0\n"
+		"read_mem(r1+8, 2) = x\"8877\"\n"
+		"read_u64(r1+8) = 0x1122334455667788\n"
+		"read_u64(r1+0x1000) = signal(SIGSEGV, SEGV_MAPERR, r1+0x1000)\n"
+#if LANG_HAVE_CPU
+		"arch_prctl(ARCH_SHSTK_ENABLE, ARCH_SHSTK_SHSTK) = 0\n"
+		"call(0x401000) = 0\n"
+		"ret() = 0x401000\n"
+		"set_reg(MV_REG_SSP, 0) = -EPERM\n"
+#endif
+		, c, NULL);
+
+	assert_int_equal(res.failed, 0);
+	assert_string_equal(c->got[3], "0x1122334455667788");
+	test_free(c);
+}
+
+static const char det_src[] =
+	"machine(seed=7)\n"
+	"r1 = mmap(0, 0x3000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+	"write_mem(r1+0x1000, \"abc\") = 0\n"
+	"t1 = clone(t0, 0)\n"
+	"t1: write_mem(r1+0x1000, \"x\") = 0\n"
+	"mprotect(r1, 0x3000, PROT_NONE) = 0\n"
+	"read_mem(r1, 1) = signal(SIGSEGV, SEGV_ACCERR, r1)\n"
+	"close(9) = -EBADF\n";
+
+static void test_lang_exec_same_seed_same_trace(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct tracebuf a = { 0 }, b = { 0 };
+
+	run_src(det_src, c, &a);
+	c->n = 0;
+	run_src(det_src, c, &b);
+	assert_non_null(a.data);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	/* one sequence: the machine's events and the steps, numbered from 0 */
+	assert_memory_equal(a.data, "{\"seq\":0,\"ev\":\"scenario\"", 24);
+	assert_non_null(strstr(a.data, "\"ev\":\"step\""));
+	assert_non_null(strstr(a.data, "\"ev\":\"signal\""));
+	assert_non_null(strstr(a.data, "\"ev\":\"hw_fault\""));
+	free(a.data);
+	free(b.data);
+	test_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lang_exec_memory_and_signals),
+		cmocka_unit_test(test_lang_exec_failures_say_what_and_why),
+		cmocka_unit_test(test_lang_exec_output_structs_and_buffers),
+		cmocka_unit_test(test_lang_exec_tasks_fork_and_exit),
+		cmocka_unit_test(test_lang_exec_u64_and_cpu_values),
+		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

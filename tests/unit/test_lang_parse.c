@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* The scenario lexer, parser and checker: tokens, trees, and every error's position and words. */
+#include <string.h>
+
+#include "mvtest.h"
+#include "lang/lang.h"
+
+static struct lang_program *parse_ok(const char *src)
+{
+	struct lang_program *p;
+	struct lang_diag d;
+	int ret = lang_parse("t.mvs", src, strlen(src), &p, &d);
+
+	if (ret)
+		fail_msg("parse failed: %d:%d: %s", d.line, d.col, d.msg);
+	return p;
+}
+
+static void test_lang_lexer_tokens(void **state)
+{
+	static const char src[] = "r0 = f(0x10, -7, \"a\\n\\x41\", x\"00 ff\", A|B+1) # c\n{}:";
+	static const enum lang_tok_kind want[] = {
+		LT_IDENT, LT_EQ, LT_IDENT, LT_LPAREN, LT_INT, LT_COMMA, LT_MINUS, LT_INT, LT_COMMA,
+		LT_STRING, LT_COMMA, LT_BYTES, LT_COMMA, LT_IDENT, LT_PIPE, LT_IDENT, LT_PLUS,
+		LT_INT, LT_RPAREN, LT_NEWLINE, LT_LBRACE, LT_RBRACE, LT_COLON, LT_EOF,
+	};
+	struct lang_arena *a = lang_arena_create();
+	struct lang_lexer lx;
+	struct lang_tok tok;
+	struct lang_diag d;
+
+	lang_lex_init(&lx, src, strlen(src), a);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(lang_lex_next(&lx, &tok, &d), 0);
+		assert_int_equal(tok.kind, want[i]);
+		if (i == 4)
+			assert_int_equal(tok.ival, 16);
+		if (i == 9) {
+			assert_int_equal(tok.nbytes, 3);
+			assert_memory_equal(tok.bytes, "a\nA", 3);
+		}
+		if (i == 11) {
+			assert_int_equal(tok.nbytes, 2);
+			assert_memory_equal(tok.bytes, "\x00\xff", 2);
+		}
+		if (i == 20) {
+			assert_int_equal(tok.pos.line, 2);
+			assert_int_equal(tok.pos.col, 1);
+		}
+	}
+	lang_arena_destroy(a);
+}
+
+static void test_lang_lexer_newline_inside_brackets_continues(void **state)
+{
+	struct lang_program *p = parse_ok("r0 = mmap(0,\n  0x1000, PROT_READ,\n"
+					  "  MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nclose(0)\n");
+
+	assert_int_equal(p->nsteps, 2);
+	assert_int_equal(p->steps[1].pos.line, 4);
+	lang_program_free(p);
+}
+
+static void test_lang_parse_step_shape(void **state)
+{
+	struct lang_program *p = parse_ok(
+		"# comment only\n\n"
+		"machine(ram=0x4000000, features_off=MTE|SGX, abi=seed, seed=7)\n"
+		"r1 = mmap(0, 0x2000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"t1 = clone(t0, 0)\n"
+		"t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)\n"
+		"close(3) = -EBADF\n");
+	const struct lang_step *s;
+
+	assert_int_equal(p->nsteps, 5);
+	s = &p->steps[1];
+	assert_string_equal(s->call, "mmap");
+	assert_string_equal(s->result_name, "r1");
+	assert_int_equal(s->nargs, 6);
+	assert_int_equal(s->args[2].val->kind, LE_BINOP);
+	s = &p->steps[3];
+	assert_string_equal(s->task_name, "t1");
+	assert_int_equal(s->task_slot, 1);
+	assert_int_equal(s->expect->kind, LE_CALL);
+	assert_int_equal(s->expect->nargs, 3);
+	assert_int_equal(s->pos.line, 6);
+	assert_int_equal(s->line_len, strlen("t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)"));
+	s = &p->steps[4];
+	assert_int_equal(s->expect->kind, LE_NEG);
+	assert_int_equal(s->expect->l->ival, EBADF);
+	lang_program_free(p);
+}
+
+static void test_lang_parse_errors_name_position_and_expectation(void **state)
+{
+	static const struct {
+		const char *src;
+		int line, col;
+		const char *msg;
+	} rows[] = {
+		{ "close(1 2)", 1, 9, "expected ')' after argument list, found integer 2" },
+		{ "r0 = mmap(0, 0x1000", 1, 10,
+		  "'(' is never closed: expected ')' after argument list, found end of file at 1:20" },
+		{ "mmapp(0)", 1, 1, "unknown call 'mmapp' (did you mean 'mmap'?)" },
+		{ "mprotect(0, 1, PROT_RAED) = 0", 1, 16,
+		  "unknown name 'PROT_RAED' (did you mean 'PROT_READ'?)" },
+		{ "close(r3)", 1, 7,
+		  "'r3' is not defined yet: expected a result named earlier by 'r3 = call(...)'" },
+		{ "close(1) = \"x\"", 1, 12,
+		  "close gives a number: expected a value, -ERRNO or signal(...) as its expectation" },
+		{ "close(1) 5", 1, 10, "expected '=' and an expectation, or end of line, found integer 5" },
+		{ "close(\"a\")", 1, 7, "expected an integer for 'fd', found a string" },
+		{ "fstat(1, {st_sise=1})", 1, 11, "struct stat has no field 'st_sise' (did you mean 'st_size'?)" },
+		{ "close(1)\nmachine(ram=2)", 2, 1, "machine(...) must be the first step of a scenario" },
+		{ "close(1) = sig(1, 2)", 1, 12,
+		  "unknown expectation 'sig(...)': expected signal(SIGNO, CODE[, addr])" },
+		{ "write_mem(0, \"abc", 1, 18, "unterminated string: expected '\"' before end of file" },
+		{ "write_mem(0, x\"abc\")", 1, 19, "odd number of hex digits in x\"...\": expected pairs" },
+		{ "close(0x)", 1, 9, "expected a hex digit, found ')'" },
+		{ "close(99999999999999999999999)", 1, 7, "integer does not fit in 64 bits" },
+		{ "close(1 ]", 1, 9, "unexpected ']'" },
+		{ "t5: close(1)", 1, 1, "unknown task 't5': expected t0 or a task named earlier by "
+		  "'t5 = spawn()' or 't5 = clone(...)'" },
+		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom': expected ram, features_off, epc, abi or seed" },
+		{ "r0 = spawn()", 1, 1, "expected a task name like 't1' for the result of spawn, found 'r0'" },
+		{ "close(1) = -EBADFF", 1, 13, "unknown name 'EBADFF' (did you mean 'EBADF'?)" },
+		{ "close(1, 2)", 1, 7, "close takes 1 argument (fd), got 2" },
+		{ "{", 1, 1, "expected a call name, found '{'" },
+		{ "close", 1, 6, "expected '(' after the call name 'close', found end of file" },
+		{ "read_mem(0, 1) = 5", 1, 18,
+		  "read_mem gives bytes: expected \"string\", x\"hex\" or signal(...) as its expectation" },
+		{ "write_mem(0, 5)", 1, 14, "expected \"string\" or x\"hex\" bytes for 'data', found an integer" },
+		{ "close(1) = \"a\\q\"", 1, 14,
+		  "unknown escape in string: expected one of \\n \\t \\r \\0 \\\\ \\\" \\xHH" },
+		{ "close(1) @", 1, 10, "unexpected '@'" },
+	};
+	struct lang_program *p;
+	struct lang_diag d;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int ret = lang_parse("e.mvs", rows[i].src, strlen(rows[i].src), &p, &d);
+
+		if (ret != -EINVAL)
+			fail_msg("row %zu (%s): parsed, want an error", i, rows[i].src);
+		if (d.line != rows[i].line || d.col != rows[i].col || strcmp(d.msg, rows[i].msg))
+			fail_msg("row %zu (%s):\n got %d:%d: %s\nwant %d:%d: %s", i, rows[i].src,
+				 d.line, d.col, d.msg, rows[i].line, rows[i].col, rows[i].msg);
+		assert_null(p);
+		assert_string_equal(d.file, "e.mvs");
+	}
+}
+
+static void test_lang_parse_machine_overrides(void **state)
+{
+	struct lang_machine_opts mo, base;
+	struct lang_diag d;
+
+	assert_int_equal(lang_machine_opts_parse("ram=0x4000000,features_off=MTE|sgx,abi=seed",
+						 &mo, &d), 0);
+	assert_true(mo.ram_set && mo.features_set && mo.abi_set && !mo.seed_set);
+	assert_int_equal(mo.cfg.ram_bytes, 0x4000000);
+	assert_int_equal(mo.cfg.features_off, MV_FEAT_MTE | MV_FEAT_SGX);
+	assert_int_equal(mo.cfg.abi, MV_ABI_SEED);
+	memset(&base, 0, sizeof(base));
+	base.cfg.seed = 9;
+	base.seed_set = true;
+	lang_machine_opts_merge(&base, &mo);
+	assert_int_equal(base.cfg.seed, 9);
+	assert_int_equal(base.cfg.abi, MV_ABI_SEED);
+	assert_int_equal(lang_machine_opts_parse("rom=1", &mo, &d), -EINVAL);
+	assert_int_equal(d.col, 1);
+	assert_int_equal(lang_machine_opts_parse("ram=1)", &mo, &d), -EINVAL);
+}
+
+static void test_lang_consts_known_names(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(lang_const_lookup("MAP_FIXED_NOREPLACE", &v), 0);
+	assert_int_equal(v, 0x100000);
+	assert_int_equal(lang_const_lookup("AT_FDCWD", &v), 0);
+	assert_int_equal((int64_t)v, -100);
+	assert_int_equal(lang_const_lookup("ENOSPC", &v), 0);
+	assert_int_equal(v, ENOSPC);
+	assert_int_equal(lang_const_lookup("NOPE_NOT_A_NAME", &v), -ENOENT);
+	assert_string_equal(lang_const_name("SEGV_", 10), "SEGV_CPERR");
+	assert_string_equal(lang_const_suggest("MAP_PRIVTE"), "MAP_PRIVATE");
+	assert_null(lang_const_suggest("QQQQQQQQQQQQQQQQ"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lang_lexer_tokens),
+		cmocka_unit_test(test_lang_lexer_newline_inside_brackets_continues),
+		cmocka_unit_test(test_lang_parse_step_shape),
+		cmocka_unit_test(test_lang_parse_errors_name_position_and_expectation),
+		cmocka_unit_test(test_lang_parse_machine_overrides),
+		cmocka_unit_test(test_lang_consts_known_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memvisor run: runs scenario files (docs/scenario-language.md) and reports
+ * every step that did not do what the scenario expects, with the step's
+ * source line, what was expected and what happened. Exit 0 when every step
+ * of every file met its expectation, 1 otherwise, 2 on a usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lang/lang.h"
+
+#define RUN_FILE_MAX (16u << 20)
+
+struct run_ctx {
+	bool quiet;
+	FILE *trace;
+	const char *trace_path;
+	bool trace_error;
+};
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: memvisor run [--trace FILE] [--seed N] [--machine KEY=VALUE,...]\n"
+		"                    [--quiet] FILE...\n"
+		"\n"
+		"Runs scenario files: syscall programs with expectations, in syzkaller's\n"
+		"syntax (see docs/scenario-language.md). Each file runs on a new machine.\n"
+		"\n"
+		"  --trace FILE     write every protection-relevant event and every step\n"
+		"                   as JSON lines; same scenario and seed, same bytes\n"
+		"  --seed N         seed the machine's PRNGs (overrides machine(seed=...))\n"
+		"  --machine LIST   override machine(...) settings: ram=BYTES,\n"
+		"                   features_off=MTE|SGX|..., epc=BYTES, abi=mainline|seed\n"
+		"  --quiet          print only failures\n"
+		"  --help           this text\n"
+		"\n"
+		"exit status: 0 all expectations met, 1 a step failed or a file did not\n"
+		"parse, 2 usage error\n");
+}
+
+/* The whole file, NUL-terminated; NULL and a message on error. */
+static char *run_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (!f) {
+		fprintf(stderr, "memvisor run: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(RUN_FILE_MAX + 1);
+	if (buf) {
+		n = fread(buf, 1, RUN_FILE_MAX + 1, f);
+		if (ferror(f) || n > RUN_FILE_MAX) {
+			fprintf(stderr, "memvisor run: %s: %s\n", path,
+				n > RUN_FILE_MAX ? "file too large" : strerror(errno));
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/*
+ * The source line @line of @src with a caret under column @col: at most 120
+ * columns around the caret; tabs shown as spaces and other control or
+ * non-ASCII bytes as '?', so the caret lines up and garbage stays harmless.
+ */
+static void run_show_line(const char *src, size_t len, int line, int col)
+{
+	const char *p = src, *end = src + len, *eol;
+	size_t from = 0, n;
+
+	for (int l = 1; l < line && p < end; p++) {
+		if (*p == '\n')
+			l++;
+	}
+	for (eol = p; eol < end && *eol != '\n'; eol++)
+		;
+	n = (size_t)(eol - p);
+	if (col > 100)
+		from = (size_t)col - 60;
+	if (from > n)
+		from = n;
+	if (n - from > 120)
+		n = from + 120;
+	fputs("  ", stderr);
+	for (size_t i = from; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		fputc(c == '\t' ? ' ' : c < 0x20 || c >= 0x7f ? '?' : c, stderr);
+	}
+	fprintf(stderr, "\n  %*s^\n", col > 0 ? col - 1 - (int)from : 0, "");
+}
+
+static void run_on_step(void *ctx, const struct lang_step_report *r)
+{
+	struct run_ctx *rc = ctx;
+	const struct lang_step *s = r->step;
+
+	if (r->status == LANG_STEP_FAILED) {
+		printf("%s:%d: step failed: %.*s\n", r->file, s->pos.line, (int)s->line_len,
+		       s->line_text);
+		if (r->want[0])
+			printf("  expected: %s\n", r->want);
+		printf("  got:      %s\n", r->got);
+		if (r->why[0])
+			printf("  (%s)\n", r->why);
+	} else if (!rc->quiet && r->status == LANG_STEP_NOTE) {
+		printf("%s:%d: note: %.*s -> %s (no expectation; the call failed)\n", r->file,
+		       s->pos.line, (int)s->line_len, s->line_text, r->got);
+	} else if (!rc->quiet) {
+		printf("  ok %4d  %-60.*s -> %s\n", s->pos.line, (int)s->line_len, s->line_text,
+		       r->got);
+	}
+}
+
+static void run_trace_sink(void *ctx, const char *line, size_t len)
+{
+	struct run_ctx *rc = ctx;
+
+	if (fwrite(line, 1, len, rc->trace) != len)
+		rc->trace_error = true;
+}
+
+/* One file: parse, run, report. Returns CLI_OK or CLI_FAIL. */
+static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx *rc)
+{
+	struct lang_program *p;
+	struct lang_run_result res;
+	struct lang_diag diag;
+	size_t len;
+	char *src = run_read_file(path, &len);
+	int ret;
+
+	if (!src)
+		return CLI_FAIL;
+	ret = lang_parse(path, src, len, &p, &diag);
+	if (ret) {
+		fprintf(stderr, "%s:%d:%d: error: %s\n", path, diag.line, diag.col, diag.msg);
+		if (diag.line > 0)
+			run_show_line(src, len, diag.line, diag.col);
+		free(src);
+		return CLI_FAIL;
+	}
+	if (!rc->quiet)
+		printf("%s\n", path);
+	ret = lang_run(p, opts, &res, &diag);
+	if (ret)
+		fprintf(stderr, "%s: error: %s\n", path, diag.msg);
+	else if (!rc->quiet || res.failed)
+		printf("%s: %d step%s, %d failed\n", path, res.steps, res.steps == 1 ? "" : "s",
+		       res.failed);
+	lang_program_free(p);
+	free(src);
+	return ret || res.failed ? CLI_FAIL : CLI_OK;
+}
+
+static int run_options(int argc, char **argv, struct lang_run_opts *opts, struct run_ctx *rc)
+{
+	static const struct option longopts[] = {
+		{ "trace", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "machine", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lang_machine_opts mo;
+	struct lang_diag diag;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:s:m:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			rc->trace_path = optarg;
+			break;
+		case 's':
+			errno = 0;
+			opts->machine.cfg.seed = strtoull(optarg, &end, 0);
+			if (errno || !*optarg || *end) {
+				fprintf(stderr, "memvisor run: --seed wants a number, got '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			opts->machine.seed_set = true;
+			break;
+		case 'm':
+			if (lang_machine_opts_parse(optarg, &mo, &diag)) {
+				fprintf(stderr, "memvisor run: --machine: column %d: %s\n", diag.col,
+					diag.msg);
+				return CLI_USAGE;
+			}
+			lang_machine_opts_merge(&opts->machine, &mo);
+			break;
+		case 'q':
+			rc->quiet = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return -1;
+		default:
+			run_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	return CLI_OK;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct lang_run_opts opts;
+	struct run_ctx rc;
+	int ret, failed = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&rc, 0, sizeof(rc));
+	ret = run_options(argc, argv, &opts, &rc);
+	if (ret)
+		return ret < 0 ? CLI_OK : ret;
+	if (optind >= argc) {
+		fprintf(stderr, "memvisor run: no scenario file given\n");
+		run_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (rc.trace_path) {
+		rc.trace = fopen(rc.trace_path, "w");
+		if (!rc.trace) {
+			fprintf(stderr, "memvisor run: %s: %s\n", rc.trace_path, strerror(errno));
+			return CLI_FAIL;
+		}
+		opts.trace = run_trace_sink;
+		opts.trace_ctx = &rc;
+	}
+	opts.on_step = run_on_step;
+	opts.step_ctx = &rc;
+	for (int i = optind; i < argc; i++)
+		failed += run_file(argv[i], &opts, &rc) != CLI_OK;
+	if (rc.trace && (fclose(rc.trace) || rc.trace_error)) {
+		fprintf(stderr, "memvisor run: %s: write error\n", rc.trace_path);
+		failed++;
+	}
+	if (argc - optind > 1 && (!rc.quiet || failed))
+		printf("%d file%s, %d failed\n", argc - optind, argc - optind == 1 ? "" : "s", failed);
+	return failed ? CLI_FAIL : CLI_OK;
+}
