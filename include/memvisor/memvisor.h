@@ -21,6 +21,7 @@
 #include <memvisor/uapi/fcntl.h>
 #include <memvisor/uapi/signal.h>
 #include <memvisor/uapi/sched.h>
+#include <memvisor/uapi/shstk.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,6 +129,42 @@ MV_API long mv_cpu_incssp(struct mv_task *t, uint32_t count);
 #define MV_REG_SSP 2
 MV_API long mv_cpu_get_reg(struct mv_task *t, int reg, uint64_t *value);
 MV_API long mv_cpu_set_reg(struct mv_task *t, int reg, uint64_t value);
+
+/*
+ * Signals, as the kernel delivers them to the task's CPU. Delivery builds a
+ * frame on the ordinary stack (below the 128-byte red zone: the restorer as
+ * the return address, then signo, the interrupted RIP and RSP), pushes the
+ * shadow-stack signal token (the old SSP with bit 63 set) and the restorer
+ * on the shadow stack when shadow stacks are on, and sets RIP = @handler.
+ * The handler returns with mv_cpu_ret (to the restorer), which then calls
+ * mv_cpu_sigreturn: the frame is read back and the token checked (8-byte
+ * aligned, below TASK_SIZE, in a shadow-stack mapping). Failures are what
+ * Linux does: delivery -> SIGSEGV (si_code SI_KERNEL) pending, sigreturn on
+ * a bad frame or token -> the same; both then return -EFAULT.
+ */
+MV_API long mv_cpu_signal_deliver(struct mv_task *t, int signo, uint64_t handler,
+				  uint64_t restorer);
+MV_API long mv_cpu_sigreturn(struct mv_task *t);
+
+/*
+ * Another party touching the task's memory through GUP, as the kernel does
+ * for process_vm_readv/writev (no flags beyond MV_REMOTE_WRITE: a write to a
+ * read-only or shadow-stack mapping is -EFAULT) and for ptrace or
+ * /proc/<pid>/mem (MV_REMOTE_FORCE: private read-only and shadow-stack
+ * memory is written through a copy-on-write copy; nothing copied is -EIO).
+ * Returns the bytes copied.
+ */
+#define MV_REMOTE_WRITE (1u << 0)
+#define MV_REMOTE_FORCE (1u << 1)
+MV_API long mv_task_access_remote(struct mv_task *t, uint64_t addr, void *buf, size_t len,
+				  unsigned int flags);
+
+/*
+ * Opt-in, per process (all its threads; inherited by fork): give
+ * mmap(PROT_SHADOW_STACK) the meaning of the reviewer's alternative to
+ * map_shadow_stack. Not mainline Linux; off by default. 0 or -EINVAL.
+ */
+MV_API long mv_task_set_prot_shadow_stack(struct mv_task *t, int enable);
 
 /* ---- guests (KVM) ---- */
 struct kvm_run;

@@ -30,6 +30,9 @@
 
 /* Legacy bottom-up base (TASK_UNMAPPED_BASE) for the top-down fallback. */
 #define K_TASK_UNMAPPED_BASE (K_PAGE_ALIGN(K_TASK_SIZE / 3))
+/* x86's MAP_ABOVE4G (kernel-internal: shadow stacks are placed with it). */
+#define K_MAP_ABOVE4G 0x80
+#define K_ABOVE4G_LOW (1ull << 32)
 /* MAP_32BIT window on x86-64. */
 #define K_MAP32_BASE 0x40000000ull
 #define K_MAP32_END  0x80000000ull

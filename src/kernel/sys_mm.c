@@ -154,6 +154,9 @@ long sys_mmap(struct mv_task *t, const uint64_t a[6])
 	struct file *file = NULL;
 	long ret;
 
+	/* The PROT_SHADOW_STACK alternative, only where the process opted in. */
+	if (shstk_mmap_wanted(t, prot))
+		return shstk_mmap(t, addr, len, prot, flags, (int)(unsigned int)a[4], off);
 	if (off & ~HW_PAGE_MASK)
 		return -EINVAL;
 	if (!(flags & MAP_ANONYMOUS)) {

@@ -33,6 +33,10 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_getrlimit]    = sys_getrlimit,
 	[MV_SYS_setrlimit]    = sys_setrlimit,
 	[MV_SYS_prlimit64]    = sys_prlimit64,
+	/* shadow stacks (shstk.c); 451 answers only with abi = seed */
+	[MV_SYS_arch_prctl]   = sys_arch_prctl,
+	[MV_SYS_map_shadow_stack] = sys_map_shadow_stack,
+	[MV_SYS_map_shadow_stack_seed] = sys_map_shadow_stack_seed,
 };
 
 /**

@@ -58,6 +58,7 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 
 static void task_free(struct mv_task *t)
 {
+	shstk_exit(t);   /* unmaps the thread shadow stack: needs t->mm */
 	if (t->files)
 		fdtable_put(t->files);
 	if (t->mm)
@@ -178,6 +179,8 @@ long task_clone(struct mv_task *t, unsigned long flags, struct mv_task **out)
 		goto err;
 	}
 	task_copy_cpu(c, t, !thread);
+	if ((ret = shstk_clone(t, c, flags)))
+		goto err;
 	task_publish(t->k, c, thread ? t->tgid : 0);
 	*out = c;
 	return 0;

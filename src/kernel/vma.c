@@ -211,6 +211,8 @@ static long vma_search(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 	if (need < len || len > K_TASK_SIZE)
 		return -ENOMEM;
 	hint &= HW_PAGE_MASK;
+	if ((map_flags & K_MAP_ABOVE4G) && low < K_ABOVE4G_LOW)
+		low = K_ABOVE4G_LOW;   /* the search only; a hint is still a hint */
 	if (map_flags & MAP_32BIT) {
 		if (need > K_MAP32_END - K_MAP32_BASE)
 			return -ENOMEM;
