@@ -2,7 +2,8 @@
 # One command from a fresh Debian 12 clone to a result:
 #   scripts/bootstrap.sh tour   install what is missing, build, run the tour
 #   scripts/bootstrap.sh test   install what is missing, build, run every test:
-#                               the plain build, then ASan+UBSan, then TSan
+#                               the plain build, then ASan+UBSan, then TSan,
+#                               then a fixed-seed replay of the fuzzers
 # Installing packages needs root (it uses sudo when not root).
 set -euo pipefail
 
@@ -11,7 +12,9 @@ mode=${1:-tour}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 need_pkgs=()
-for p in cmake ninja-build gcc libcmocka-dev pkg-config; do
+pkgs=(cmake ninja-build gcc libcmocka-dev pkg-config)
+[[ $mode == test ]] && pkgs+=(clang libclang-rt-14-dev)
+for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
@@ -50,6 +53,10 @@ test)
 	# random bits; setarch -R turns randomisation off for the test run only.
 	TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
 		ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L threads --no-tests=error
+	echo "== fuzz harnesses, fixed-seed replay (clang, libFuzzer, ASan+UBSan)"
+	build build-fuzz -DCMAKE_C_COMPILER=clang -DMEMVISOR_FUZZ=ON -DMEMVISOR_TESTS=OFF \
+		-DMEMVISOR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+	ctest --test-dir build-fuzz --output-on-failure -L fuzz --no-tests=error
 	;;
 *)
 	echo "usage: $0 tour|test" >&2

@@ -52,7 +52,7 @@ static long mmap_file_checks(struct file *file, uint64_t prot, unsigned long fla
 	case MAP_SHARED:
 		/* Plain MAP_SHARED silently drops what it does not know. */
 		flags &= K_LEGACY_MAP_MASK;
-		/* fallthrough */
+		__attribute__((fallthrough));
 	case MAP_SHARED_VALIDATE:
 		if (flags & ~(unsigned long)K_LEGACY_MAP_MASK)
 			return -EOPNOTSUPP;
@@ -61,7 +61,7 @@ static long mmap_file_checks(struct file *file, uint64_t prot, unsigned long fla
 		*vm_flags |= VM_SHARED | VM_MAYSHARE;
 		if (!file->writable)
 			*vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
-		/* fallthrough */
+		__attribute__((fallthrough));
 	case MAP_PRIVATE:
 		if (!file->readable)
 			return -EACCES;

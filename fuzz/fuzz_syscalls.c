@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer harness for the kernel core: the input is a program of system
+ * calls, memory accesses, forks and exits with arguments drawn from the
+ * bytes, biased towards values that reach deep paths (page-aligned
+ * addresses inside earlier mappings, small lengths, valid fds).
+ *
+ * Beyond "no crash, no sanitizer report", it checks one invariant that
+ * catches reference-counting bugs: once every task has exited, every frame
+ * the tasks used is free again.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memvisor/memvisor.h>
+
+#define FZ_TASKS 4
+#define FZ_ADDRS 16
+#define FZ_PAGE  4096ull
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fz {
+	const uint8_t *p;
+	size_t left;
+	struct mv_task *t[FZ_TASKS];
+	uint64_t addr[FZ_ADDRS];
+	unsigned int naddr;
+};
+
+static uint64_t fz_u(struct fz *f, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	while (bytes-- && f->left) {
+		v = (v << 8) | *f->p++;
+		f->left--;
+	}
+	return v;
+}
+
+static struct mv_task *fz_task(struct fz *f)
+{
+	unsigned int i = (unsigned int)fz_u(f, 1) % FZ_TASKS;
+
+	for (unsigned int n = 0; n < FZ_TASKS; n++, i = (i + 1) % FZ_TASKS)
+		if (f->t[i])
+			return f->t[i];
+	return NULL;
+}
+
+/* An address: mostly near something mapped earlier, sometimes anything. */
+static uint64_t fz_addr(struct fz *f)
+{
+	uint64_t sel = fz_u(f, 1);
+
+	if (f->naddr && sel < 200)
+		return f->addr[sel % f->naddr] + (fz_u(f, 1) % 8) * FZ_PAGE + (sel & 1 ? 0 : fz_u(f, 1));
+	return fz_u(f, 6);
+}
+
+static uint64_t fz_len(struct fz *f)
+{
+	uint64_t v = fz_u(f, 1);
+
+	return v < 240 ? (v % 8 + 1) * FZ_PAGE : fz_u(f, 4);
+}
+
+static void fz_remember(struct fz *f, long ret)
+{
+	if (ret > 0 && ((uint64_t)ret & (FZ_PAGE - 1)) == 0)
+		f->addr[f->naddr++ % FZ_ADDRS] = (uint64_t)ret;
+	if (f->naddr > FZ_ADDRS)
+		f->naddr = FZ_ADDRS;
+}
+
+static const uint64_t fz_prots[] = {
+	PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC, 0x7, 0x10, 0x40,
+};
+static const uint64_t fz_maps[] = {
+	MAP_PRIVATE | MAP_ANONYMOUS, MAP_SHARED | MAP_ANONYMOUS,
+	MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+	MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+};
+static const uint64_t fz_advice[] = {
+	MADV_DONTNEED, MADV_NORMAL, MADV_DONTFORK, MADV_DOFORK, MADV_FREE, MADV_REMOVE, 99,
+};
+
+#define PICK(f, arr) ((arr)[fz_u((f), 1) % (sizeof(arr) / sizeof((arr)[0]))])
+
+static void fz_memory(struct fz *f, struct mv_task *t, unsigned int op)
+{
+	uint8_t buf[3 * FZ_PAGE];
+	struct mv_siginfo si;
+	uint64_t len;
+
+	switch (op) {
+	case 0:
+		fz_remember(f, mv_syscall(t, MV_SYS_mmap, fz_u(f, 1) < 128 ? 0 : fz_addr(f),
+					  fz_len(f), PICK(f, fz_prots), PICK(f, fz_maps),
+					  fz_u(f, 1) % 8, (fz_u(f, 1) % 4) * FZ_PAGE));
+		break;
+	case 1:
+		mv_syscall(t, MV_SYS_munmap, fz_addr(f), fz_len(f), 0, 0, 0, 0);
+		break;
+	case 2:
+		mv_syscall(t, MV_SYS_mprotect, fz_addr(f), fz_len(f), PICK(f, fz_prots), 0, 0, 0);
+		break;
+	case 3:
+		mv_syscall(t, MV_SYS_madvise, fz_addr(f), fz_len(f), PICK(f, fz_advice), 0, 0, 0);
+		break;
+	case 4:
+		len = fz_u(f, 2) % sizeof(buf);
+		memset(buf, (int)len, len);
+		mv_user_write(t, fz_addr(f), buf, len);
+		break;
+	case 5:
+		mv_user_read(t, fz_addr(f), buf, fz_u(f, 2) % sizeof(buf));
+		break;
+	default:
+		while (mv_task_take_signal(t, &si) == 1)
+			;
+		break;
+	}
+}
+
+static void fz_files(struct fz *f, struct mv_task *t, unsigned int op)
+{
+	uint8_t buf[512];
+	int fd = (int)(fz_u(f, 1) % 10) - 1;
+
+	switch (op) {
+	case 0:
+		mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD,
+			   (uint64_t)(uintptr_t)(fz_u(f, 1) & 1 ? "/dev/zero" : "/dev/null"),
+			   fz_u(f, 1) % 4, 0, 0, 0);
+		break;
+	case 1:
+		mv_syscall(t, MV_SYS_memfd_create, (uint64_t)(uintptr_t)"fz", fz_u(f, 1) % 4, 0, 0,
+			   0, 0);
+		break;
+	case 2:
+		mv_syscall(t, MV_SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+		break;
+	case 3:
+		mv_syscall(t, MV_SYS_dup2, (uint64_t)fd, fz_u(f, 1) % 12, 0, 0, 0, 0);
+		break;
+	case 4:
+		mv_syscall(t, MV_SYS_write, (uint64_t)fd, (uint64_t)(uintptr_t)buf,
+			   fz_u(f, 2) % sizeof(buf), 0, 0, 0);
+		break;
+	case 5:
+		mv_syscall(t, MV_SYS_pread64, (uint64_t)fd, (uint64_t)(uintptr_t)buf,
+			   fz_u(f, 2) % sizeof(buf), fz_u(f, 2), 0, 0);
+		break;
+	case 6:
+		mv_syscall(t, MV_SYS_ftruncate, (uint64_t)fd, fz_u(f, 3), 0, 0, 0, 0);
+		break;
+	default:
+		mv_syscall(t, MV_SYS_fallocate, (uint64_t)fd, fz_u(f, 1) % 4, fz_u(f, 3) & ~0xfffull,
+			   fz_len(f), 0, 0);
+		break;
+	}
+}
+
+static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
+{
+	uint64_t v = 0;
+
+	switch (op) {
+	case 0: /* fork or thread into a free slot */
+		for (unsigned int i = 0; i < FZ_TASKS; i++) {
+			if (!f->t[i]) {
+				if (mv_task_clone(t, fz_u(f, 1) & 1 ? CLONE_VM : 0, &f->t[i]))
+					f->t[i] = NULL;
+				break;
+			}
+		}
+		break;
+	case 1: /* exit any task but the first */
+		for (unsigned int i = 1; i < FZ_TASKS; i++) {
+			if (f->t[i] == t) {
+				mv_task_exit(t);
+				f->t[i] = NULL;
+			}
+		}
+		break;
+	case 2:
+		fz_remember(f, mv_syscall(t, MV_SYS_map_shadow_stack, fz_u(f, 1) < 200 ? 0 : fz_addr(f),
+					  fz_len(f), fz_u(f, 1) % 3, 0, 0, 0));
+		break;
+	case 3:
+		mv_syscall(t, MV_SYS_arch_prctl, ARCH_SHSTK_ENABLE, 1ull << (fz_u(f, 1) % 3), 0, 0, 0,
+			   0);
+		break;
+	case 4:
+		mv_cpu_call(t, fz_u(f, 8));
+		break;
+	default:
+		mv_cpu_ret(t, &v);
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mv_machine_config cfg = { .ram_bytes = 16ull << 20 };
+	struct mv_machine_stats before, after;
+	struct fz f = { .p = data, .left = size };
+	struct mv_machine *m = NULL;
+
+	if (mv_machine_create(&cfg, &m))
+		abort();
+	mv_machine_get_stats(m, &before);
+	if (mv_task_spawn(m, &f.t[0]))
+		abort();
+	while (f.left) {
+		struct mv_task *t = fz_task(&f);
+		unsigned int op = (unsigned int)fz_u(&f, 1);
+
+		if (!t)
+			break;
+		switch (op % 3) {
+		case 0:
+			fz_memory(&f, t, (op / 3) % 7);
+			break;
+		case 1:
+			fz_files(&f, t, (op / 3) % 8);
+			break;
+		default:
+			fz_tasks(&f, t, (op / 3) % 6);
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < FZ_TASKS; i++)
+		if (f.t[i])
+			mv_task_exit(f.t[i]);
+	mv_machine_get_stats(m, &after);
+	if (after.frames_free != before.frames_free)
+		abort();   /* a frame outlived every task that could reach it */
+	mv_machine_destroy(m);
+	return 0;
+}
