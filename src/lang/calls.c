@@ -25,7 +25,7 @@
 #define A_FD(n)          { n, LA_FD, NULL, -1 }
 #define A_STR(n)         { n, LA_STR, NULL, -1 }
 #define A_IN(n, ty)      { n, LA_IN, ty, -1 }
-#define A_INBUF(n)       { n, LA_IN, NULL, -1 }
+#define A_INBUF(n, len)  { n, LA_IN, NULL, len }
 #define A_OUT(n, ty)     { n, LA_OUT, ty, -1 }
 #define A_OUTBUF(n, len) { n, LA_OUT, NULL, len }
 
@@ -40,9 +40,9 @@
 static const struct lang_call_desc lang_calls[] = {
 	/* files */
 	{ SYSCALL(read, A_FD("fd"), A_OUTBUF("buf", 2), A_INT("count")) },
-	{ SYSCALL(write, A_FD("fd"), A_INBUF("buf"), A_INT("count")) },
+	{ SYSCALL(write, A_FD("fd"), A_INBUF("buf", 2), A_INT("count")) },
 	{ SYSCALL(pread64, A_FD("fd"), A_OUTBUF("buf", 2), A_INT("count"), A_INT("offset")) },
-	{ SYSCALL(pwrite64, A_FD("fd"), A_INBUF("buf"), A_INT("count"), A_INT("offset")) },
+	{ SYSCALL(pwrite64, A_FD("fd"), A_INBUF("buf", 2), A_INT("count"), A_INT("offset")) },
 	{ SYSCALL(close, A_FD("fd")) },
 	{ SYSCALL(fstat, A_FD("fd"), A_OUT("statbuf", "stat")) },
 	{ SYSCALL(ioctl, A_FD("fd"), A_INT("cmd"), { "arg", LA_IOCTL, NULL, -1 }) },
@@ -143,8 +143,24 @@ const char *lang_call_suggest(const char *name)
 	return dist <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
 }
 
-/* ioctl commands that take a struct; any other command takes an integer. */
+/*
+ * ioctl commands memvisor knows: those that take a struct, and those whose
+ * argument is a plain integer (LA_INT). Any other command is only given an
+ * integer below 4096, which the kernel treats as a bad pointer: the
+ * scenario language never hands the kernel a host address it did not
+ * allocate, so a scenario cannot crash the process it runs in.
+ */
 static const struct lang_ioctl_desc lang_ioctls[] = {
+	{ "FIOCLEX", 0x5451, LA_INT, NULL },
+	{ "FIONCLEX", 0x5450, LA_INT, NULL },
+#ifdef KVM_GET_API_VERSION
+	{ "KVM_GET_API_VERSION", KVM_GET_API_VERSION, LA_INT, NULL },
+	{ "KVM_CREATE_VM", KVM_CREATE_VM, LA_INT, NULL },
+	{ "KVM_CHECK_EXTENSION", KVM_CHECK_EXTENSION, LA_INT, NULL },
+	{ "KVM_GET_VCPU_MMAP_SIZE", KVM_GET_VCPU_MMAP_SIZE, LA_INT, NULL },
+	{ "KVM_CREATE_VCPU", KVM_CREATE_VCPU, LA_INT, NULL },
+	{ "KVM_RUN", KVM_RUN, LA_INT, NULL },
+#endif
 #ifdef KVM_CREATE_GUEST_MEMFD
 	{ "KVM_CREATE_GUEST_MEMFD", KVM_CREATE_GUEST_MEMFD, LA_IN, "kvm_create_guest_memfd" },
 #endif

@@ -80,12 +80,42 @@ static void lang_fill_struct(const struct lang_exec *x, const struct lang_expr *
 	}
 }
 
-/* An input: bytes or a struct literal, copied to the host. */
+/*
+ * A pointer-sized argument given as an integer. Only the NULL page passes:
+ * the kernel answers -EFAULT for it as Linux does for a bad pointer, while
+ * any other host address could be memory of this process.
+ */
+static int lang_int_pointer(struct lang_exec *x, const struct lang_expr *e, const char *name,
+			    uint64_t *reg, struct lang_step_report *r)
+{
+	uint64_t v = lang_eval(x, e);
+
+	if (v >= LANG_BAD_POINTER_MAX) {
+		snprintf(r->why, sizeof(r->why), "'%s' is a host pointer: give a literal, _ or an "
+			 "address below %#x (a bad pointer), not %#llx", name,
+			 LANG_BAD_POINTER_MAX, (unsigned long long)v);
+		return -EINVAL;
+	}
+	*reg = v;
+	return 0;
+}
+
+/*
+ * An input: bytes or a struct literal, copied to the host. @need is how many
+ * bytes the call will read (its count argument), or SIZE_MAX if it reads a
+ * C string or a struct of known size.
+ */
 static int lang_in_arg(struct lang_exec *x, const struct lang_expr *e, const char *name,
-		       uint64_t *reg, struct lang_step_report *r)
+		       size_t need, uint64_t *reg, struct lang_step_report *r)
 {
 	struct lang_buf *b;
 
+	if ((e->kind == LE_STRING || e->kind == LE_BYTES) && need != SIZE_MAX &&
+	    need > e->nbytes) {
+		snprintf(r->why, sizeof(r->why), "'%s' has %zu bytes but the call reads %zu",
+			 name, e->nbytes, need);
+		return -EINVAL;
+	}
 	if (e->kind == LE_STRING || e->kind == LE_BYTES) {
 		/* one spare zero byte: a string is also a C string */
 		b = lang_new_buf(x, e->nbytes + 1, name, r);
@@ -98,8 +128,7 @@ static int lang_in_arg(struct lang_exec *x, const struct lang_expr *e, const cha
 			return -ENOMEM;
 		lang_fill_struct(x, e, b->data);
 	} else {
-		*reg = lang_eval(x, e);
-		return 0;
+		return lang_int_pointer(x, e, name, reg, r);
 	}
 	*reg = (uint64_t)(uintptr_t)b->data;
 	return 0;
@@ -112,10 +141,8 @@ static int lang_out_arg(struct lang_exec *x, const struct lang_expr *e, size_t s
 	struct lang_buf *b;
 
 	if (e->kind != LE_BLANK && e->kind != LE_STRING && e->kind != LE_BYTES &&
-	    e->kind != LE_STRUCT) {
-		*reg = lang_eval(x, e);
-		return 0;
-	}
+	    e->kind != LE_STRUCT)
+		return lang_int_pointer(x, e, name, reg, r);
 	if ((e->kind == LE_STRING || e->kind == LE_BYTES) && e->nbytes > size)
 		size = e->nbytes;
 	b = lang_new_buf(x, size, name, r);
@@ -131,13 +158,21 @@ static int lang_ioctl_reg(struct lang_exec *x, const struct lang_step *s, const 
 			  uint64_t *reg, struct lang_step_report *r)
 {
 	const struct lang_ioctl_desc *io = lang_ioctl_find(lang_eval(x, s->args[1].val));
-	const struct lang_struct_desc *t = io ? lang_struct_find(io->type) : NULL;
+	const struct lang_struct_desc *t = io && io->type ? lang_struct_find(io->type) : NULL;
 
-	if (t && io->dir == LA_OUT)
+	if (io && io->dir == LA_INT) {
+		*reg = lang_eval(x, e);
+		return 0;
+	}
+	if (!t)
+		return e->kind == LE_STRING || e->kind == LE_BYTES || e->kind == LE_STRUCT ?
+		       lang_in_arg(x, e, "arg", SIZE_MAX, reg, r) :
+		       lang_int_pointer(x, e, "arg", reg, r);
+	if (io->dir == LA_OUT)
 		return lang_out_arg(x, e, t->size, "arg", reg, r);
 	if (t && e->kind == LE_BLANK)
 		return lang_out_arg(x, e, t->size, "arg", reg, r);
-	return lang_in_arg(x, e, "arg", reg, r);
+	return lang_in_arg(x, e, "arg", SIZE_MAX, reg, r);
 }
 
 int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
@@ -156,7 +191,9 @@ int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[L
 		case LA_STR:
 		case LA_IN:
 		case LA_BYTES:
-			ret = lang_in_arg(x, e, d->name, &a[i], r);
+			size = d->len_arg >= 0 ? (size_t)lang_eval(x, s->args[d->len_arg].val) :
+			       SIZE_MAX;
+			ret = lang_in_arg(x, e, d->name, size, &a[i], r);
 			break;
 		case LA_OUT:
 			size = t ? t->size : d->len_arg >= 0 ?

@@ -6,7 +6,8 @@
 #include "lang/lang.h"
 #include "lib/trace.h"
 
-#define LANG_OUTBUF_MAX (64u << 20)   /* the largest scratch buffer a call may get */
+#define LANG_OUTBUF_MAX (16u << 20)   /* the largest scratch buffer a call may get */
+#define LANG_BAD_POINTER_MAX 4096u   /* integers below this may stand for a host pointer */
 #define LANG_READ_MAX   (1u << 20)    /* read_mem's largest length */
 
 /* A host buffer made for one argument of one step. */

@@ -121,6 +121,36 @@ static void test_lang_exec_failures_say_what_and_why(void **state)
 	test_free(c);
 }
 
+/*
+ * Bad input never crashes: a count larger than the buffer given, or an
+ * integer where a host pointer goes, fails the step with a reason instead
+ * of letting the kernel touch memory the scenario does not own. Integers
+ * below 4096 stay allowed: they are how a scenario asks for -EFAULT.
+ */
+static void test_lang_exec_host_pointers_are_never_forged(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r0 = memfd_create(\"m\", 0)\n"
+		"write(r0, \"hello\", 68)\n"
+		"write(r0, 0x41414141, 4)\n"
+		"read(r0, 0x7fff0000, 4)\n"
+		"fstat(r0, 0x12345678)\n"
+		"write(r0, 8, 4) = -EFAULT\n"
+		"write(r0, \"hello\", 5) = 5\n", c, NULL);
+
+	assert_int_equal(res.steps, 7);
+	assert_int_equal(res.failed, 4);
+	assert_string_equal(c->why[1], "'buf' has 5 bytes but the call reads 68");
+	assert_memory_equal(c->why[2], "'buf' is a host pointer", 23);
+	assert_memory_equal(c->why[3], "'buf' is a host pointer", 23);
+	assert_int_equal(c->status[3], LANG_STEP_FAILED);
+	assert_int_equal(c->status[4], LANG_STEP_FAILED);
+	assert_int_equal(c->status[5], LANG_STEP_OK);
+	assert_int_equal(c->status[6], LANG_STEP_OK);
+	test_free(c);
+}
+
 static void test_lang_exec_output_structs_and_buffers(void **state)
 {
 	struct collected *c = test_calloc(1, sizeof(*c));
@@ -224,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_lang_exec_memory_and_signals),
 		cmocka_unit_test(test_lang_exec_failures_say_what_and_why),
 		cmocka_unit_test(test_lang_exec_output_structs_and_buffers),
+		cmocka_unit_test(test_lang_exec_host_pointers_are_never_forged),
 		cmocka_unit_test(test_lang_exec_tasks_fork_and_exit),
 		cmocka_unit_test(test_lang_exec_u64_and_cpu_values),
 		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
