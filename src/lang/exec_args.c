@@ -172,7 +172,7 @@ static int lang_ioctl_reg(struct lang_exec *x, const struct lang_step *s, const 
 		return lang_out_arg(x, e, t->size, "arg", reg, r);
 	if (t && e->kind == LE_BLANK)
 		return lang_out_arg(x, e, t->size, "arg", reg, r);
-	return lang_in_arg(x, e, "arg", SIZE_MAX, reg, r);
+	return lang_in_arg(x, e, "arg", t->size, reg, r);
 }
 
 int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
@@ -192,7 +192,7 @@ int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[L
 		case LA_IN:
 		case LA_BYTES:
 			size = d->len_arg >= 0 ? (size_t)lang_eval(x, s->args[d->len_arg].val) :
-			       SIZE_MAX;
+			       t ? t->size : SIZE_MAX;
 			ret = lang_in_arg(x, e, d->name, size, &a[i], r);
 			break;
 		case LA_OUT:

@@ -137,10 +137,12 @@ static void test_lang_exec_host_pointers_are_never_forged(void **state)
 		"read(r0, 0x7fff0000, 4)\n"
 		"fstat(r0, 0x12345678)\n"
 		"write(r0, 8, 4) = -EFAULT\n"
-		"write(r0, \"hello\", 5) = 5\n", c, NULL);
+		"write(r0, \"hello\", 5) = 5\n"
+		"setrlimit(RLIMIT_NOFILE, \"ab\")\n", c, NULL);
 
-	assert_int_equal(res.steps, 7);
-	assert_int_equal(res.failed, 4);
+	assert_int_equal(res.steps, 8);
+	assert_int_equal(res.failed, 5);
+	assert_string_equal(c->why[7], "'rlim' has 2 bytes but the call reads 16");
 	assert_string_equal(c->why[1], "'buf' has 5 bytes but the call reads 68");
 	assert_memory_equal(c->why[2], "'buf' is a host pointer", 23);
 	assert_memory_equal(c->why[3], "'buf' is a host pointer", 23);
