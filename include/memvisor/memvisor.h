@@ -22,6 +22,7 @@
 #include <memvisor/uapi/signal.h>
 #include <memvisor/uapi/sched.h>
 #include <memvisor/uapi/shstk.h>
+#include <memvisor/uapi/kvm.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,10 +7,12 @@
 
 #include "hw/phys.h"
 #include "kernel/kernel.h"
+#include "kvm/kvm.h"
 
 struct mv_machine {
 	struct hw_machine hw;
 	struct kernel kernel;
+	struct kvm_subsys kvm;
 };
 
 struct kernel *mv_machine_kernel(struct mv_machine *m);

@@ -59,9 +59,14 @@ MV_API int mv_machine_create(const struct mv_machine_config *cfg, struct mv_mach
 	ret = kernel_init(&m->kernel, &m->hw);
 	if (ret)
 		goto err_hw;
+	ret = kvm_init(&m->kvm, &m->kernel);
+	if (ret)
+		goto err_kernel;
 	*out = m;
 	return 0;
 
+err_kernel:
+	kernel_fini(&m->kernel);
 err_hw:
 	hw_machine_fini(&m->hw);
 err_free:
@@ -73,6 +78,7 @@ MV_API void mv_machine_destroy(struct mv_machine *m)
 {
 	if (!m)
 		return;
+	kvm_fini(&m->kvm);
 	kernel_fini(&m->kernel);
 	hw_machine_fini(&m->hw);
 	lib_free(m);

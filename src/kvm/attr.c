@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-GFN memory attributes: a radix tree from gfn to a value entry holding
+ * the attribute bits (KVM_MEMORY_ATTRIBUTE_PRIVATE, and later the Heki
+ * permission bits). A gfn without an entry has no attributes. Writers take
+ * attr_lock; so do readers, which keeps the tree simple (the fault path
+ * reads one gfn at a time).
+ *
+ * Not yet reachable from user space: KVM_SET_MEMORY_ATTRIBUTES arrives
+ * with private memory (KVM_CAP_MEMORY_ATTRIBUTES answers 0 until then).
+ */
+#include "kvm/kvm.h"
+
+int kvm_attr_init(struct kvm *kvm)
+{
+	if (pthread_mutex_init(&kvm->attr_lock, NULL))
+		return -ENOMEM;
+	lib_radix_init(&kvm->mem_attr);
+	return 0;
+}
+
+void kvm_attr_destroy(struct kvm *kvm)
+{
+	lib_radix_destroy(&kvm->mem_attr);
+	pthread_mutex_destroy(&kvm->attr_lock);
+}
+
+uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn)
+{
+	void *item;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	item = lib_radix_lookup(&kvm->mem_attr, gfn);
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return item ? lib_radix_value(item) : 0;
+}
+
+/* All-or-nothing: the radix store of a range either fully succeeds or changes nothing. */
+int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t attrs)
+{
+	int ret;
+
+	if (start >= end || (attrs >> 62))
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->attr_lock);
+	ret = lib_radix_store_range(&kvm->mem_attr, start, end - 1,
+				    attrs ? lib_radix_mkvalue(attrs) : NULL);
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return ret;
+}
+
+bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
+		       uint64_t attrs)
+{
+	bool ok = true;
+
+	if (attrs & ~mask)
+		return false;
+	pthread_mutex_lock(&kvm->attr_lock);
+	if (!attrs) {
+		/* no entry in the range carries a masked bit */
+		uint64_t idx;
+		void *item;
+
+		lib_radix_for_each(&kvm->mem_attr, idx, item, start, end - 1) {
+			if (lib_radix_value(item) & mask) {
+				ok = false;
+				break;
+			}
+		}
+	} else {
+		for (uint64_t g = start; g < end && ok; g++) {
+			void *item = lib_radix_lookup(&kvm->mem_attr, g);
+
+			ok = item && (lib_radix_value(item) & mask) == attrs;
+		}
+	}
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return ok;
+}

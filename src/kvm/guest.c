@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest programs: C functions running as coroutines on their own stacks,
+ * one per vCPU. KVM_RUN switches to the guest; the guest switches back
+ * when it needs user space (MMIO, a hypercall exit, a memory fault) or
+ * when its function returns (HLT). The next KVM_RUN resumes it right after
+ * the switch, which is where the interrupted access is completed or
+ * retried. Everything a guest touches goes through the vCPU's hw_cpu:
+ * stage 1 (its own page tables, once it enables paging) and stage 2 (EPT).
+ *
+ * The stack switch is hand-written for x86-64 (callee-saved registers and
+ * the stack pointer, nothing else: no signal-mask system call), with a
+ * ucontext fallback elsewhere. AddressSanitizer and ThreadSanitizer are
+ * told about every switch (their fiber interfaces); without that they
+ * report nonsense about the foreign stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kvm/kvm.h"
+#include "lib/alloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KVM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KVM_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define KVM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KVM_TSAN 1
+#endif
+#endif
+#ifdef KVM_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef KVM_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#if !defined(__x86_64__)
+#define KVM_GUEST_UCONTEXT 1
+#include <ucontext.h>
+#endif
+
+#ifdef KVM_ASAN
+#define KVM_GUEST_STACK (1024u * 1024)
+#else
+#define KVM_GUEST_STACK (256u * 1024)
+#endif
+
+struct mv_guest {
+	struct kvm_vcpu *vcpu;
+	mv_guest_fn fn;
+	void *arg;
+	void *stack;
+	size_t stack_size;
+#ifdef KVM_GUEST_UCONTEXT
+	ucontext_t guest_uc, host_uc;
+#else
+	void *guest_sp;            /* saved stack pointer of the suspended guest */
+	void *host_sp;             /* saved stack pointer of KVM_RUN's caller */
+#endif
+	bool done;
+	bool in_guest;             /* the guest's stack is the one running */
+	long run_ret;              /* what KVM_RUN returns for this exit */
+	bool has_fault;
+	struct mv_guest_fault fault;
+	/* sanitizer bookkeeping */
+	void *asan_fake_host, *asan_fake_guest;
+	const void *host_bottom;
+	size_t host_size;
+	void *tsan_fiber, *tsan_host;
+};
+
+/* ---- the stack switch ---- */
+
+#ifndef KVM_GUEST_UCONTEXT
+/*
+ * kvm_coro_switch(save, load): pushes the callee-saved registers, stores
+ * the stack pointer in *save, loads @load and pops the other side's. A new
+ * stack is prepared so that the first switch "returns" into
+ * kvm_coro_start with the guest in %rbx.
+ */
+__attribute__((visibility("hidden"))) void kvm_coro_switch(void **save, void *load);
+__attribute__((visibility("hidden"))) void kvm_coro_start(void);
+__attribute__((visibility("hidden"))) void kvm_guest_entry(struct mv_guest *g);
+
+__asm__(".text\n"
+	".globl kvm_coro_switch\n"
+	".hidden kvm_coro_switch\n"
+	".type kvm_coro_switch,@function\n"
+	"kvm_coro_switch:\n"
+	"\tpushq %rbp\n\tpushq %rbx\n\tpushq %r12\n\tpushq %r13\n\tpushq %r14\n\tpushq %r15\n"
+	"\tmovq %rsp, (%rdi)\n"
+	"\tmovq %rsi, %rsp\n"
+	"\tpopq %r15\n\tpopq %r14\n\tpopq %r13\n\tpopq %r12\n\tpopq %rbx\n\tpopq %rbp\n"
+	"\tret\n"
+	".size kvm_coro_switch, .-kvm_coro_switch\n"
+	".globl kvm_coro_start\n"
+	".hidden kvm_coro_start\n"
+	".type kvm_coro_start,@function\n"
+	"kvm_coro_start:\n"
+	"\tmovq %rbx, %rdi\n"
+	"\tcall kvm_guest_entry\n"
+	"\tud2\n"
+	".size kvm_coro_start, .-kvm_coro_start\n");
+
+static void kvm_coro_prepare(struct mv_guest *g)
+{
+	uintptr_t top = ((uintptr_t)g->stack + g->stack_size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 7 * sizeof(uint64_t));
+
+	memset(sp, 0, 7 * sizeof(uint64_t));
+	sp[4] = (uint64_t)(uintptr_t)g;                 /* popped into %rbx */
+	sp[6] = (uint64_t)(uintptr_t)kvm_coro_start;    /* the return address */
+	g->guest_sp = sp;
+}
+#else
+static void kvm_guest_entry(struct mv_guest *g);
+
+static void kvm_coro_uc_entry(unsigned int hi, unsigned int lo)
+{
+	kvm_guest_entry((struct mv_guest *)(((uintptr_t)hi << 32) | lo));
+}
+
+static void kvm_coro_prepare(struct mv_guest *g)
+{
+	uintptr_t p = (uintptr_t)g;
+
+	getcontext(&g->guest_uc);
+	g->guest_uc.uc_stack.ss_sp = g->stack;
+	g->guest_uc.uc_stack.ss_size = g->stack_size;
+	g->guest_uc.uc_link = NULL;
+	makecontext(&g->guest_uc, (void (*)(void))kvm_coro_uc_entry, 2, (unsigned int)(p >> 32),
+		    (unsigned int)p);
+}
+#endif
+
+/* Host (KVM_RUN) -> guest. Returns when the guest hands the vCPU back. */
+static void kvm_switch_to_guest(struct mv_guest *g)
+{
+#ifdef KVM_TSAN
+	g->tsan_host = __tsan_get_current_fiber();
+#endif
+#ifdef KVM_ASAN
+	__sanitizer_start_switch_fiber(&g->asan_fake_host, g->stack, g->stack_size);
+#endif
+#ifdef KVM_TSAN
+	__tsan_switch_to_fiber(g->tsan_fiber, 0);
+#endif
+#ifdef KVM_GUEST_UCONTEXT
+	swapcontext(&g->host_uc, &g->guest_uc);
+#else
+	kvm_coro_switch(&g->host_sp, g->guest_sp);
+#endif
+#ifdef KVM_ASAN
+	__sanitizer_finish_switch_fiber(g->asan_fake_host, NULL, NULL);
+#endif
+}
+
+/* Runs on the guest stack each time the guest (re)gains the CPU. */
+static void kvm_guest_arrived(struct mv_guest *g, bool first)
+{
+#ifdef KVM_ASAN
+	__sanitizer_finish_switch_fiber(first ? NULL : g->asan_fake_guest, &g->host_bottom,
+					&g->host_size);
+#else
+	(void)g;
+	(void)first;
+#endif
+}
+
+/* Guest -> host. @final: the guest will never run again. */
+static void kvm_switch_to_host(struct mv_guest *g, bool final)
+{
+#ifdef KVM_ASAN
+	__sanitizer_start_switch_fiber(final ? NULL : &g->asan_fake_guest, g->host_bottom,
+				       g->host_size);
+#endif
+#ifdef KVM_TSAN
+	__tsan_switch_to_fiber(g->tsan_host, 0);
+#endif
+#ifdef KVM_GUEST_UCONTEXT
+	swapcontext(&g->guest_uc, &g->host_uc);
+#else
+	kvm_coro_switch(&g->guest_sp, g->host_sp);
+#endif
+	if (!final)
+		kvm_guest_arrived(g, false);
+}
+
+#ifndef KVM_GUEST_UCONTEXT
+void kvm_guest_entry(struct mv_guest *g)
+#else
+static void kvm_guest_entry(struct mv_guest *g)
+#endif
+{
+	struct kvm_run *run = g->vcpu->run;
+
+	kvm_guest_arrived(g, true);
+	g->fn(g, g->arg);
+	g->done = true;
+	run->exit_reason = KVM_EXIT_HLT;
+	g->run_ret = 0;
+	for (;;)   /* KVM_RUN never switches to a finished guest */
+		kvm_switch_to_host(g, true);
+}
+
+/* ---- lifetime and KVM_RUN ---- */
+
+/*
+ * Guest stacks are host mappings with an inaccessible page below them, so
+ * a guest program that overflows its stack crashes loudly instead of
+ * corrupting the heap. Failure injection applies as to any allocation.
+ */
+static void *kvm_stack_alloc(size_t size)
+{
+	uint8_t *p;
+
+	if (lib_fail_now())
+		return NULL;
+	p = mmap(NULL, size + K_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p, K_PAGE_SIZE, PROT_NONE)) {
+		munmap(p, size + K_PAGE_SIZE);
+		return NULL;
+	}
+	return p + K_PAGE_SIZE;
+}
+
+static void kvm_stack_free(void *stack, size_t size)
+{
+	if (!stack)
+		return;
+#ifdef KVM_ASAN
+	/* frames that lived there left redzones in the shadow */
+	__asan_unpoison_memory_region(stack, size);
+#endif
+	munmap((uint8_t *)stack - K_PAGE_SIZE, size + K_PAGE_SIZE);
+}
+
+void kvm_guest_destroy(struct mv_guest *g)
+{
+	if (!g)
+		return;
+#ifdef KVM_TSAN
+	__tsan_destroy_fiber(g->tsan_fiber);
+#endif
+	kvm_stack_free(g->stack, g->stack_size);
+	lib_free(g);
+}
+
+/* Called with vcpu->mutex held. */
+int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg)
+{
+	struct mv_guest *g = lib_zalloc(sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	g->stack_size = KVM_GUEST_STACK;
+	g->stack = kvm_stack_alloc(g->stack_size);
+	if (!g->stack) {
+		lib_free(g);
+		return -ENOMEM;
+	}
+	g->vcpu = vcpu;
+	g->fn = fn;
+	g->arg = arg;
+#ifdef KVM_TSAN
+	g->tsan_fiber = __tsan_create_fiber(0);
+#endif
+	kvm_coro_prepare(g);
+	kvm_guest_destroy(vcpu->guest);
+	vcpu->guest = g;
+	return 0;
+}
+
+/* One JSON-lines event per exit to user space (when tracing is on). */
+static void kvm_trace_exit(const struct kvm_vcpu *vcpu, long ret)
+{
+	const struct kvm_run *run = vcpu->run;
+	struct lib_trace_ev ev;
+
+	if (!lib_trace_begin(&ev, &vcpu->kvm->hw->trace, "kvm_exit"))
+		return;
+	lib_trace_u64(&ev, "vm", vcpu->kvm->vmid);
+	lib_trace_u64(&ev, "vcpu", (uint64_t)vcpu->vcpu_id);
+	lib_trace_u64(&ev, "reason", run->exit_reason);
+	lib_trace_i64(&ev, "ret", ret);
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		lib_trace_hex(&ev, "gpa", run->mmio.phys_addr);
+		lib_trace_u64(&ev, "len", run->mmio.len);
+		lib_trace_bool(&ev, "write", run->mmio.is_write);
+	} else if (run->exit_reason == KVM_EXIT_MEMORY_FAULT) {
+		lib_trace_hex(&ev, "gpa", run->memory_fault.gpa);
+	} else if (run->exit_reason == KVM_EXIT_HYPERCALL) {
+		lib_trace_u64(&ev, "nr", run->hypercall.nr);
+	}
+	lib_trace_emit(&ev);
+}
+
+/* KVM_RUN: called with vcpu->mutex held. */
+long kvm_guest_run(struct kvm_vcpu *vcpu)
+{
+	struct mv_guest *g = vcpu->guest;
+
+	if (!g || g->done) {   /* nothing to run: the CPU sits in HLT */
+		vcpu->run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	g->run_ret = 0;
+	g->in_guest = true;
+	kvm_switch_to_guest(g);
+	g->in_guest = false;
+	vcpu->exits++;
+	kvm_trace_exit(vcpu, g->run_ret);
+	return g->run_ret;
+}
+
+void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret)
+{
+	g->run_ret = run_ret;
+	kvm_switch_to_host(g, false);
+}
+
+struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g)
+{
+	return g->vcpu;
+}
+
+bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu)
+{
+	return (vcpu->cpu.efer & X86_EFER_LMA) && (vcpu->cpu.cr0 & X86_CR0_PG);
+}
+
+/* The mv_guest_* calls are only meaningful on the guest's own stack, under KVM_RUN. */
+static bool kvm_guest_usable(const struct mv_guest *g)
+{
+	return g && g->in_guest;
+}
+
+/* ---- faults delivered to the guest ---- */
+
+#define X86_VEC_UD 6
+
+static long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr)
+{
+	g->fault = (struct mv_guest_fault){ .vector = vector, .error_code = error_code,
+					    .address = addr };
+	g->has_fault = true;
+	return -EFAULT;
+}
+
+MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out)
+{
+	if (!g || !out)
+		return -EINVAL;
+	if (!g->has_fault)
+		return 0;
+	*out = g->fault;
+	return 1;
+}
+
+/* ---- memory accesses ---- */
+
+enum kvm_acc { KVM_ACC_RETRY, KVM_ACC_FAULT, KVM_ACC_MMIO };
+
+enum kvm_hw_op { KVM_HW_PROBE, KVM_HW_READ, KVM_HW_WRITE };
+
+/*
+ * One hardware access inside the vCPU's bracket: zaps wait for the bracket
+ * to close before they free pages (see kvm_flush_remote_tlbs).
+ */
+static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void *buf, size_t n,
+			unsigned int acc, struct hw_fault *f)
+{
+	struct kvm_vcpu *v = g->vcpu;
+	/* only this vCPU's thread writes access_seq: stores, no read-modify-write */
+	uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_RELAXED);
+	struct hw_xlate x;
+	int r;
+
+	if (__builtin_expect(v->kvm->sys->asym_fence, 1)) {
+		/* the flusher's membarrier orders this store before its loads */
+		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	} else {
+		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_SEQ_CST);
+		(void)__atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_SEQ_CST);   /* pairs with the flush */
+	}
+	/* @n never crosses a page: one translation covers the copy */
+	r = hw_mmu_translate(&v->cpu, va, op == KVM_HW_WRITE ? (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE
+							    : acc, &x, f);
+	if (!r && op == KVM_HW_READ)
+		memcpy(buf, x.host, n);
+	else if (!r && op == KVM_HW_WRITE)
+		memcpy(x.host, buf, n);
+	__atomic_store_n(&v->access_seq, seq + 2, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* KVM could not emulate: KVM_EXIT_INTERNAL_ERROR; the access is retried on resume. */
+static void kvm_guest_emulation_failure(struct mv_guest *g, uint64_t gpa)
+{
+	struct kvm_run *run = g->vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->internal.ndata = 1;
+	run->internal.data[0] = gpa;
+	kvm_guest_exit_to_user(g, 0);
+}
+
+/* What the vCPU does with a fault the hardware raised. */
+static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f)
+{
+	struct kvm_run *run = g->vcpu->run;
+
+	switch (f->kind) {
+	case HW_FAULT_PF:
+		kvm_guest_raise(g, X86_VEC_PF, f->error_code, f->addr);
+		return KVM_ACC_FAULT;
+	case HW_FAULT_GP:
+		kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+		return KVM_ACC_FAULT;
+	case HW_FAULT_CP:
+		kvm_guest_raise(g, X86_VEC_CP, f->error_code, 0);
+		return KVM_ACC_FAULT;
+	case HW_FAULT_EPT_VIOLATION:
+		break;
+	default:
+		kvm_guest_emulation_failure(g, f->addr);
+		return KVM_ACC_RETRY;
+	}
+	switch (kvm_mmu_page_fault(g->vcpu, f->addr, f->qualification)) {
+	case KVM_PF_FIXED:
+		return KVM_ACC_RETRY;
+	case KVM_PF_MMIO:
+		if (f->qualification & EPT_QUAL_GLA_XLATE)
+			return KVM_ACC_MMIO;
+		/* the guest's page tables live where no memory is: cannot emulate */
+		kvm_guest_emulation_failure(g, f->addr);
+		return KVM_ACC_RETRY;
+	case KVM_PF_EFAULT:
+		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		run->memory_fault.flags = 0;
+		run->memory_fault.gpa = f->addr & HW_PAGE_MASK;
+		run->memory_fault.size = K_PAGE_SIZE;
+		kvm_guest_exit_to_user(g, -EFAULT);
+		return KVM_ACC_RETRY;
+	default:
+		kvm_guest_exit_to_user(g, -ENOMEM);
+		return KVM_ACC_RETRY;
+	}
+}
+
+/* MMIO: exits of at most 8 bytes each; a read completes from run->mmio.data on resume. */
+static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_t n, bool write)
+{
+	struct kvm_run *run = g->vcpu->run;
+
+	for (size_t off = 0; off < n;) {
+		size_t piece = n - off < 8 ? n - off : 8;
+
+		run->exit_reason = KVM_EXIT_MMIO;
+		run->mmio.phys_addr = gpa + off;
+		run->mmio.len = (uint32_t)piece;
+		run->mmio.is_write = write;
+		memset(run->mmio.data, 0, sizeof(run->mmio.data));
+		if (write)
+			memcpy(run->mmio.data, buf + off, piece);
+		kvm_guest_exit_to_user(g, 0);
+		if (!write)
+			memcpy(buf + off, run->mmio.data, piece);
+		off += piece;
+	}
+}
+
+/* One page-bounded piece: fault in stage 2 as needed, then copy (or only check). */
+static int kvm_guest_page(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, uint8_t *buf,
+			  size_t n, unsigned int acc)
+{
+	for (;;) {
+		struct hw_fault f;
+		int r = kvm_guest_hw(g, op, va, buf, n, acc, &f);
+
+		if (r != -EFAULT)
+			return r;
+		switch (kvm_guest_fault(g, &f)) {
+		case KVM_ACC_RETRY:
+			continue;
+		case KVM_ACC_MMIO:
+			if (op == KVM_HW_PROBE)
+				return 0;
+			if ((acc & HW_ACC_TYPE_MASK) == HW_ACC_FETCH) {
+				kvm_guest_emulation_failure(g, f.addr);
+				continue;
+			}
+			kvm_guest_mmio(g, f.addr, buf, n, op == KVM_HW_WRITE);
+			return 0;
+		default:
+			return -EFAULT;
+		}
+	}
+}
+
+/*
+ * The whole access: every page is checked first, so a fault the guest sees
+ * (#PF, #GP) leaves memory untouched; then each page is copied, or turned
+ * into MMIO exits where no RAM backs it.
+ */
+static long kvm_guest_access(struct mv_guest *g, uint64_t gva, void *buf, size_t len,
+			     unsigned int acc, enum kvm_hw_op op)
+{
+	uint8_t *p = buf;
+	int r;
+
+	if (!kvm_guest_usable(g) || (!buf && len && op != KVM_HW_PROBE))
+		return -EINVAL;
+	/* within one page there is nothing to check first: the copy is all or nothing */
+	if (len && (gva & (K_PAGE_SIZE - 1)) + len <= K_PAGE_SIZE)
+		return kvm_guest_page(g, op, gva, p, len, acc);
+	for (int pass = 0; pass < 2; pass++) {
+		enum kvm_hw_op pop = pass == 0 ? KVM_HW_PROBE : op;
+
+		if (pass == 1 && op == KVM_HW_PROBE)
+			break;
+		for (size_t off = 0; off < len;) {
+			uint64_t va = gva + off;
+			size_t n = K_PAGE_SIZE - (va & (K_PAGE_SIZE - 1));
+
+			if (n > len - off)
+				n = len - off;
+			r = kvm_guest_page(g, pop, va, p ? p + off : NULL, n, acc);
+			if (r)
+				return r;
+			off += n;
+		}
+	}
+	return 0;
+}
+
+MV_API long mv_guest_read(struct mv_guest *g, uint64_t gva, void *buf, size_t len)
+{
+	return kvm_guest_access(g, gva, buf, len, HW_ACC_READ, KVM_HW_READ);
+}
+
+MV_API long mv_guest_write(struct mv_guest *g, uint64_t gva, const void *buf, size_t len)
+{
+	return kvm_guest_access(g, gva, (void *)(uintptr_t)buf, len, HW_ACC_WRITE, KVM_HW_WRITE);
+}
+
+MV_API long mv_guest_fetch(struct mv_guest *g, uint64_t gva, size_t len)
+{
+	return kvm_guest_access(g, gva, NULL, len, HW_ACC_FETCH, KVM_HW_PROBE);
+}
+
+/* ---- control registers ---- */
+
+#define X86_CR0_NW (1ull << 29)
+#define X86_CR0_CD (1ull << 30)
+#define KVM_GUEST_CR4_BASE 0x7ffull   /* VME..OSXMMEXCPT: state only */
+
+static long kvm_guest_write_cr0(struct mv_guest *g, uint64_t v)
+{
+	struct hw_cpu *cpu = &g->vcpu->cpu;
+	uint64_t efer = cpu->efer;
+
+	if (v >> 32)
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (((v & X86_CR0_PG) && !(v & X86_CR0_PE)) || ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (!(v & X86_CR0_WP) && (cpu->cr4 & X86_CR4_CET))
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	/* memvisor models long mode only: paging needs CR4.PAE and turns on EFER.LMA */
+	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG)) {
+		if (!(cpu->cr4 & X86_CR4_PAE))
+			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+		efer |= X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+	} else if (!(v & X86_CR0_PG)) {
+		efer &= ~X86_EFER_LMA;
+	}
+	hw_cpu_write_efer(cpu, efer);
+	hw_cpu_write_cr0(cpu, v);
+	return 0;
+}
+
+static long kvm_guest_write_cr4(struct mv_guest *g, uint64_t v)
+{
+	struct hw_cpu *cpu = &g->vcpu->cpu;
+	const struct hw_machine *m = cpu->m;
+	uint64_t ok = KVM_GUEST_CR4_BASE | X86_CR4_PAE | X86_CR4_UMIP | X86_CR4_FSGSBASE;
+
+	ok |= hw_has(m, MV_FEAT_SMEP) ? X86_CR4_SMEP : 0;
+	ok |= hw_has(m, MV_FEAT_SMAP) ? X86_CR4_SMAP : 0;
+	ok |= hw_has(m, MV_FEAT_SHSTK) ? X86_CR4_CET : 0;
+	if (v & ~ok)
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if ((v & X86_CR4_CET) && !(cpu->cr0 & X86_CR0_WP))
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	hw_cpu_write_cr4(cpu, v);
+	return 0;
+}
+
+MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value)
+{
+	if (!kvm_guest_usable(g))
+		return -EINVAL;
+	switch (cr) {
+	case 0:
+		return kvm_guest_write_cr0(g, value);
+	case 2:
+		g->vcpu->cpu.cr2 = value;
+		return 0;
+	case 3:
+		if (value >> 46)
+			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+		hw_cpu_write_cr3(&g->vcpu->cpu, value);
+		return 0;
+	case 4:
+		return kvm_guest_write_cr4(g, value);
+	case 8:
+		if (value > 15)
+			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+		g->vcpu->cr8 = value;
+		return 0;
+	default:
+		return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	}
+}
+
+MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value)
+{
+	const struct hw_cpu *cpu;
+
+	if (!kvm_guest_usable(g) || !value)
+		return -EINVAL;
+	cpu = &g->vcpu->cpu;
+	switch (cr) {
+	case 0:
+		*value = cpu->cr0;
+		return 0;
+	case 2:
+		*value = cpu->cr2;
+		return 0;
+	case 3:
+		*value = cpu->cr3;
+		return 0;
+	case 4:
+		*value = cpu->cr4;
+		return 0;
+	case 8:
+		*value = g->vcpu->cr8;
+		return 0;
+	default:
+		return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	}
+}
+
+/*
+ * Allocation tags need MTE enabled on the VM (KVM_CAP_ARM_MTE), which
+ * memvisor does not offer yet: the tag instructions are undefined (#UD).
+ */
+MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva)
+{
+	if (!kvm_guest_usable(g))
+		return -EINVAL;
+	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+}
+
+MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag)
+{
+	if (!kvm_guest_usable(g) || !tag)
+		return -EINVAL;
+	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+}
+
+MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uint64_t a1,
+			       uint64_t a2, uint64_t a3)
+{
+	const uint64_t a[4] = { a0, a1, a2, a3 };
+
+	if (!kvm_guest_usable(g))
+		return -EINVAL;
+	return kvm_emulate_hypercall(g, nr, a);
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /dev/kvm: the device, its system ioctls (KVM_GET_API_VERSION,
+ * KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE) and the one
+ * capability table that the device and VM fds both answer from.
+ */
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+
+#define KVM_MINOR 232
+#define MISC_MAJOR 10
+
+/*
+ * KVM_CHECK_EXTENSION: what memvisor implements answers as x86 KVM does;
+ * everything else is 0, as a kernel without it. @kvm is NULL on /dev/kvm.
+ */
+long kvm_check_extension(struct kvm *kvm, long cap)
+{
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_USER_MEMORY2:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_INTERNAL_ERROR_DATA:
+	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_ENABLE_CAP:
+	case KVM_CAP_SYNC_MMU:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_MEMORY_FAULT_INFO:
+	case KVM_CAP_READONLY_MEM:
+		return 1;
+	case KVM_CAP_NR_VCPUS:      /* Linux: min(online CPUs, max); memvisor has no host CPU count */
+	case KVM_CAP_MAX_VCPUS:
+		return KVM_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return KVM_MAX_VCPU_IDS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVM_USER_MEM_SLOTS;
+	case KVM_CAP_VM_TYPES:
+		return (long)KVM_SUPPORTED_VM_TYPES;
+	case KVM_CAP_EXIT_HYPERCALL:
+		return (long)KVM_EXIT_HYPERCALL_VALID_MASK;
+	default:
+		return 0;
+	}
+}
+
+static long kvm_dev_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
+{
+	struct kvm_subsys *s = f->private_data;
+
+	switch (cmd) {
+	case KVM_GET_API_VERSION:
+		return arg ? -EINVAL : KVM_API_VERSION;
+	case KVM_CREATE_VM:
+		return kvm_vm_create(t, s, arg);
+	case KVM_CHECK_EXTENSION:
+		return kvm_check_extension(NULL, (long)arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return arg ? -EINVAL : (long)(KVM_VCPU_MMAP_PAGES * K_PAGE_SIZE);
+	default:
+		return -EINVAL;   /* kvm_arch_dev_ioctl on x86 */
+	}
+}
+
+static int kvm_dev_fstat(struct file *f, struct stat *st)
+{
+	st->st_dev = makedev(0, 5);
+	st->st_mode = S_IFCHR | 0666;
+	st->st_nlink = 1;
+	st->st_rdev = makedev(MISC_MAJOR, KVM_MINOR);
+	return 0;
+}
+
+static const struct file_ops kvm_dev_ops = {
+	.name = "kvm",
+	.ioctl = kvm_dev_ioctl,
+	.fstat = kvm_dev_fstat,
+};
+
+static long kvm_dev_open(struct mv_task *t, void *ctx, unsigned int f_flags, struct file **out)
+{
+	struct kvm_subsys *s = ctx;
+	struct file *f = file_alloc(t->k, &kvm_dev_ops, f_flags, s);
+
+	if (!f)
+		return -ENOMEM;
+	f->ino = s->dev_ino;
+	*out = f;
+	return 0;
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define KVM_NO_ASYM_FENCE 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KVM_NO_ASYM_FENCE 1
+#endif
+#endif
+
+#define KVM_MEMBARRIER_PRIVATE_EXPEDITED          (1 << 3)
+#define KVM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+
+/*
+ * Registers this process for expedited private membarrier (idempotent).
+ * ThreadSanitizer does not model it, so sanitizer builds keep the
+ * symmetric seq_cst protocol.
+ */
+static bool kvm_asym_fence_setup(void)
+{
+#if defined(SYS_membarrier) && !defined(KVM_NO_ASYM_FENCE)
+	return syscall(SYS_membarrier, KVM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+	return false;
+#endif
+}
+
+void kvm_asym_fence_heavy(void)
+{
+#if defined(SYS_membarrier)
+	syscall(SYS_membarrier, KVM_MEMBARRIER_PRIVATE_EXPEDITED, 0, 0);
+#endif
+}
+
+/**
+ * kvm_init - set up the hypervisor layer of a machine and register /dev/kvm
+ * @s: the layer's state, owned by the machine
+ * @k: the kernel it runs in
+ */
+int kvm_init(struct kvm_subsys *s, struct kernel *k)
+{
+	memset(s, 0, sizeof(*s));
+	s->k = k;
+	s->hw = k->hw;
+	s->dev_ino = kernel_alloc_ino(k);
+	s->asym_fence = kvm_asym_fence_setup();
+	return kernel_register_device(k, "/dev/kvm", kvm_dev_open, s);
+}
+
+/* VMs live as long as their fds; the kernel closes those before this runs. */
+void kvm_fini(struct kvm_subsys *s)
+{
+	(void)s;
+}

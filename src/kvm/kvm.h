@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hypervisor layer: /dev/kvm, VMs, vCPUs running guest coroutines,
+ * memslots, memory attributes, the stage-2 (EPT) MMU and exits. It sits on
+ * src/kernel (VM and vCPU fds are files there) and src/hw (EPT tables in
+ * simulated memory, one hw_cpu per vCPU).
+ *
+ * Lock order (outer first), as KVM's:
+ *   vcpu->mutex                 (one KVM_RUN / vCPU ioctl at a time)
+ *   kvm->lock                   (vCPU creation, capabilities)
+ *   kvm->slots_lock             (memslot updates, dirty log; a mutex)
+ *   kvm->srcu (read side)       (readers of kvm->memslots; never blocks)
+ *   mm->mmap_lock               (GUP of the VMM's memory, MMU notifiers run under it)
+ *   notifier stub lock          (kvm_mn.lock: VM vs mm lifetime)
+ *   kvm->mmu_lock (rwlock)      (stage-2 tables, the invalidation count/range/seq)
+ *   kvm->mn_lock                (active MMU-notifier count vs memslot publication)
+ *   hw phys lock                (inside hw)
+ * The SRCU-like scheme: readers bump a per-epoch counter and never wait;
+ * a memslot update publishes a new array and waits until every reader of
+ * the old epoch has left, then frees the old array (kvm_srcu_synchronize).
+ * A vCPU's guest memory access (hw TLB hit or walk plus the copy) is a
+ * "bracket": stage-2 zaps bump the machine TLB generation and wait for
+ * every vCPU to leave its bracket before the pages can be freed, as
+ * KVM's remote TLB flush waits for the IPI acknowledgements.
+ */
+#ifndef MV_KVM_KVM_H
+#define MV_KVM_KVM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <memvisor/memvisor.h>
+
+#include "hw/cpu.h"
+#include "kernel/kernel.h"
+#include "lib/radix.h"
+
+#define KVM_MAX_VCPUS        1024u         /* CONFIG_KVM_MAX_NR_VCPUS default */
+#define KVM_MAX_VCPU_IDS     (KVM_MAX_VCPUS * 4)
+#define KVM_MEM_SLOTS_NUM    0x7fffu       /* SHRT_MAX */
+#define KVM_INTERNAL_MEM_SLOTS 3u
+#define KVM_USER_MEM_SLOTS   (KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS)
+#define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
+#define KVM_NR_ADDRESS_SPACES 1u           /* no SMM */
+#define KVM_MEMSLOT_INVALID  (1u << 16)    /* internal: being deleted or moved */
+#define KVM_VCPU_MMAP_PAGES  3u            /* run page, PIO page, coalesced MMIO ring */
+#define KVM_SUPPORTED_VM_TYPES ((1ull << KVM_X86_DEFAULT_VM) | (1ull << KVM_X86_SW_PROTECTED_VM))
+#define KVM_EXIT_HYPERCALL_VALID_MASK (1ull << KVM_HC_MAP_GPA_RANGE)
+
+struct kvm;
+struct kvm_vcpu;
+
+/* The layer's per-machine state, initialised by mv_machine_create. */
+struct kvm_subsys {
+	struct kernel *k;
+	struct hw_machine *hw;
+	uint64_t dev_ino;          /* /dev/kvm's inode */
+	uint32_t next_vmid;        /* atomic */
+	/*
+	 * The host gives us membarrier(PRIVATE_EXPEDITED): stage-2 flushes
+	 * pay for a full barrier on every thread, so a guest access opens
+	 * its bracket with a plain store (see kvm_flush_remote_tlbs).
+	 */
+	bool asym_fence;
+};
+
+MV_MUST_CHECK int kvm_init(struct kvm_subsys *s, struct kernel *k);
+/* A full memory barrier on every running thread of this process (membarrier). */
+void kvm_asym_fence_heavy(void);
+void kvm_fini(struct kvm_subsys *s);
+
+/* ---- SRCU-like read side for kvm->memslots (memslot.c) ---- */
+struct kvm_srcu {
+	uint32_t idx;              /* atomic: current epoch parity */
+	uint64_t cnt[2];           /* atomic: readers per epoch */
+	pthread_mutex_t sync_lock;
+};
+int kvm_srcu_read_lock(struct kvm_srcu *s);
+void kvm_srcu_read_unlock(struct kvm_srcu *s, int idx);
+void kvm_srcu_synchronize(struct kvm_srcu *s);
+
+/* ---- memslots (memslot.c) ---- */
+struct kvm_memory_slot {
+	uint32_t id;               /* slot id (address space 0) */
+	uint32_t flags;            /* KVM_MEM_* | KVM_MEMSLOT_INVALID */
+	uint64_t base_gfn;
+	uint64_t npages;
+	uint64_t userspace_addr;
+	unsigned long *dirty_bitmap;   /* with KVM_MEM_LOG_DIRTY_PAGES; atomic bit sets */
+};
+
+/* An immutable snapshot, sorted by base_gfn; replaced as a whole. */
+struct kvm_memslots {
+	uint64_t generation;
+	unsigned int nr;
+	struct kvm_memory_slot *slots[];
+};
+
+/* Called with srcu held; NULL when no slot covers @gfn. */
+struct kvm_memory_slot *kvm_memslot_find(const struct kvm_memslots *ms, uint64_t gfn);
+struct kvm_memslots *kvm_memslots_get(struct kvm *kvm);   /* under srcu */
+long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
+long kvm_vm_get_dirty_log(struct kvm *kvm, const struct kvm_dirty_log *log);
+MV_MUST_CHECK int kvm_memslots_init(struct kvm *kvm);
+void kvm_memslots_destroy(struct kvm *kvm);
+static inline uint64_t kvm_dirty_bitmap_bytes(const struct kvm_memory_slot *s)
+{
+	return ((s->npages + 63) / 64) * 8;
+}
+
+/* ---- memory attributes (attr.c) ---- */
+MV_MUST_CHECK int kvm_attr_init(struct kvm *kvm);
+void kvm_attr_destroy(struct kvm *kvm);
+uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn);
+/* Sets @attrs (0 clears) on [start, end). 0, -EINVAL, -ENOMEM (nothing changed). */
+MV_MUST_CHECK int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t attrs);
+/* True when every gfn of [start, end) has exactly @attrs under @mask. */
+bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
+		       uint64_t attrs);
+
+/* ---- the VM ---- */
+struct kvm_mn;   /* MMU-notifier stub (mmu.c) */
+
+struct kvm {
+	struct kvm_subsys *sys;
+	struct hw_machine *hw;
+	struct mm *mm;                 /* the VMM's address space (not a reference) */
+	unsigned long type;
+	uint16_t vmid;
+	uint32_t refcount;             /* atomic: VM fd + each vCPU fd */
+	bool mm_gone;                  /* the mm was torn down (notifier release) */
+	pthread_mutex_t lock;
+	/* vCPUs */
+	struct kvm_vcpu **vcpus;       /* KVM_MAX_VCPUS entries, published in order */
+	uint32_t created_vcpus;        /* under lock */
+	uint32_t online_vcpus;         /* atomic */
+	/* memslots */
+	pthread_mutex_t slots_lock;
+	struct kvm_srcu srcu;
+	struct kvm_memslots *memslots; /* atomic pointer, read under srcu */
+	uint64_t nr_memslot_pages;     /* under slots_lock */
+	/* stage 2 */
+	pthread_rwlock_t mmu_lock;
+	uint64_t ept_root;             /* pa of the EPT PML4 */
+	uint64_t mmu_invalidate_seq;   /* atomic reads; written under mmu_lock */
+	uint64_t mmu_invalidate_in_progress;
+	uint64_t mmu_invalidate_range_start, mmu_invalidate_range_end;   /* gfns */
+	pthread_mutex_t mn_lock;
+	pthread_cond_t mn_cond;
+	uint32_t mn_active_invalidate_count;
+	struct kvm_mn *mn;
+	uint64_t stage2_faults;        /* atomic statistics */
+	uint64_t stage2_retries;
+	/* capabilities */
+	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
+	/* memory attributes */
+	pthread_mutex_t attr_lock;
+	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
+};
+
+/* The file behind a VM fd, or NULL if @f is not one. */
+struct kvm *kvm_from_file(const struct file *f);
+void kvm_get(struct kvm *kvm);
+void kvm_put(struct kvm *kvm);
+long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type);
+long kvm_check_extension(struct kvm *kvm, long cap);
+
+/* ---- vCPUs (vcpu.c) ---- */
+struct kvm_vcpu {
+	struct kvm *kvm;
+	int vcpu_id;
+	unsigned int vcpu_idx;
+	pthread_mutex_t mutex;         /* KVM_RUN and the other vCPU ioctls */
+	struct hw_cpu cpu;             /* this vCPU's CPU (guest mode, own TLB) */
+	hw_pfn_t run_pfn, pio_pfn, mmio_pfn;
+	struct kvm_run *run;
+	struct kvm_regs regs;          /* GPRs; RIP and RSP live in cpu */
+	uint64_t cr8;
+	struct mv_guest *guest;        /* the guest program, NULL until set */
+	uint64_t access_seq;           /* atomic: odd while a guest access is in flight */
+	uint64_t exits;                /* statistics */
+};
+
+long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id);
+void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
+struct kvm_vcpu *kvm_vcpu_from_file(const struct file *f);
+
+/* ---- stage 2 (mmu.c) ---- */
+enum kvm_pf_result {
+	KVM_PF_FIXED = 0,      /* mapped: retry the access */
+	KVM_PF_MMIO,           /* no slot, or a write to a read-only slot: emulate as MMIO */
+	KVM_PF_EFAULT,         /* the VMM's memory is gone: KVM_EXIT_MEMORY_FAULT, -EFAULT */
+	KVM_PF_NOMEM,
+};
+/* Handles an EPT violation at @gpa (qualification @qual). Called by the vCPU. */
+enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual);
+MV_MUST_CHECK int kvm_mmu_init(struct kvm *kvm);
+void kvm_mmu_destroy(struct kvm *kvm);
+/* Zaps [start, end) gfns of stage 2 and flushes. Called with mmu_lock held for write. */
+void kvm_mmu_zap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
+/* Removes write access on [start, end) (dirty logging). mmu_lock held for write. */
+void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
+/* Every vCPU drops its TLB and has left any in-flight access when this returns. */
+void kvm_flush_remote_tlbs(struct kvm *kvm);
+/* Memslot publication waits here while MMU notifiers are between start and end. */
+void kvm_mn_wait_idle_locked(struct kvm *kvm);   /* returns with mn_lock held */
+MV_MUST_CHECK int kvm_mn_register(struct kvm *kvm);
+void kvm_mn_unregister(struct kvm *kvm);
+/* The current stage-2 leaf for @gpa (0 if none), for tests and tools. */
+uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa);
+
+/* ---- guest coroutines (guest.c) and hypercalls (hypercall.c) ---- */
+MV_MUST_CHECK int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg);
+void kvm_guest_destroy(struct mv_guest *g);
+/* Runs the guest until it needs user space; KVM_RUN's result. */
+long kvm_guest_run(struct kvm_vcpu *vcpu);
+/* Called on the guest stack: hand the vCPU to user space with run filled in. */
+void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret);
+struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g);
+long kvm_emulate_hypercall(struct mv_guest *g, uint64_t nr, const uint64_t a[4]);
+bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu);
+
+#endif

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stage 2: EPT tables in simulated memory, built on demand. An EPT
+ * violation looks up the memslot, pins the VMM's page with GUP and maps it;
+ * host-side changes reach us through the MMU notifier, which zaps what we
+ * mapped. Races follow KVM: a fault samples mmu_invalidate_seq before GUP
+ * and installs only if no invalidation covering its gfn is in progress and
+ * the sequence has not moved; otherwise it drops the page and retries.
+ *
+ * Unlike KVM, every EPT leaf holds a reference on its page (dropped when
+ * the leaf is zapped), so even a missed notification could never let a
+ * guest reach a freed frame. Zaps flush every vCPU and wait until none is
+ * inside a guest access that may still use the old translation.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include "kvm/kvm.h"
+#include "lib/alloc.h"
+
+#define KVM_GFN_MAX (1ull << (52 - HW_PAGE_SHIFT))
+
+/* ---- TLB shootdown ---- */
+
+void kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	uint32_t n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+
+	hw_tlb_shootdown(kvm->hw);
+	/*
+	 * Either we see a vCPU's bracket open, or it sees the new generation
+	 * and flushes. With membarrier, the heavy barrier here orders every
+	 * vCPU's plain "open" store before our loads; without it, a seq_cst
+	 * read-modify-write of the generation here and a seq_cst store plus
+	 * load on the vCPU side do the same.
+	 */
+	if (kvm->sys->asym_fence)
+		kvm_asym_fence_heavy();
+	else
+		__atomic_fetch_add(&kvm->hw->tlb_gen, 0, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < n; i++) {
+		struct kvm_vcpu *v = kvm->vcpus[i];
+		uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_SEQ_CST);
+
+		if (!(seq & 1))
+			continue;
+		while (__atomic_load_n(&v->access_seq, __ATOMIC_ACQUIRE) == seq)
+			sched_yield();
+	}
+}
+
+/* ---- leaves ---- */
+
+#define KVM_ZAP_BATCH 64
+
+struct kvm_zap_ctx {
+	struct kvm *kvm;
+	bool wrprotect;
+	bool flush;
+	unsigned int n;
+	hw_pfn_t pfns[KVM_ZAP_BATCH];   /* references to drop once the flush is done */
+};
+
+/* Flush, then drop the references of the zapped leaves: only now may pages be freed. */
+static void kvm_zap_flush(struct kvm_zap_ctx *z)
+{
+	if (z->flush)
+		kvm_flush_remote_tlbs(z->kvm);
+	z->flush = false;
+	for (unsigned int i = 0; i < z->n; i++)
+		hw_folio_put(z->kvm->hw, z->pfns[i]);
+	z->n = 0;
+}
+
+static void kvm_zap_leaf(void *ctx, uint64_t gpa, uint64_t *entry, int level)
+{
+	struct kvm_zap_ctx *z = ctx;
+	uint64_t e = __atomic_load_n(entry, __ATOMIC_RELAXED);
+
+	if (z->wrprotect) {
+		if (e & EPT_W) {
+			__atomic_store_n(entry, e & ~(uint64_t)EPT_W, __ATOMIC_RELEASE);
+			z->flush = true;
+		}
+		return;
+	}
+	__atomic_store_n(entry, 0, __ATOMIC_RELEASE);
+	z->flush = true;
+	z->pfns[z->n++] = (e & EPT_ADDR) >> HW_PAGE_SHIFT;
+	if (z->n == KVM_ZAP_BATCH)
+		kvm_zap_flush(z);
+}
+
+/* Zaps (or write-protects) [start, end) gfns; every vCPU is flushed before pages go. */
+static void kvm_zap_range(struct kvm *kvm, uint64_t start, uint64_t end, bool wrprotect)
+{
+	struct kvm_zap_ctx z = { .kvm = kvm, .wrprotect = wrprotect };
+
+	if (start >= end)
+		return;
+	hw_pt_for_each_leaf(kvm->hw, kvm->ept_root, true, start << HW_PAGE_SHIFT,
+			    end << HW_PAGE_SHIFT, kvm_zap_leaf, &z);
+	kvm_zap_flush(&z);
+}
+
+void kvm_mmu_zap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	kvm_zap_range(kvm, start, end, false);
+}
+
+void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	kvm_zap_range(kvm, start, end, true);
+}
+
+/* Installs @pfn (a reference the leaf takes over) at @gfn. mmu_lock held for write. */
+static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable)
+{
+	uint64_t *ep = hw_pt_entry(kvm->hw, kvm->ept_root, gfn << HW_PAGE_SHIFT, 1, true, true);
+	uint64_t old, e;
+
+	if (lib_is_err_or_null(ep)) {
+		hw_folio_put(kvm->hw, pfn);
+		return -ENOMEM;
+	}
+	old = __atomic_load_n(ep, __ATOMIC_RELAXED);
+	if ((old & (EPT_R | EPT_W | EPT_X)) && ((old & EPT_ADDR) >> HW_PAGE_SHIFT) == pfn) {
+		writable = writable || (old & EPT_W);
+		hw_folio_put(kvm->hw, pfn);   /* the leaf already holds one */
+	} else if (old & (EPT_R | EPT_W | EPT_X)) {
+		hw_folio_put(kvm->hw, (old & EPT_ADDR) >> HW_PAGE_SHIFT);
+	}
+	e = ept_encode(pfn << HW_PAGE_SHIFT, true, writable, true, true);
+	__atomic_store_n(ep, e, __ATOMIC_RELEASE);
+	return 0;
+}
+
+uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa)
+{
+	uint64_t *ep, e = 0;
+
+	pthread_rwlock_rdlock(&kvm->mmu_lock);
+	ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, 1, false, true);
+	if (!lib_is_err_or_null(ep))
+		e = __atomic_load_n(ep, __ATOMIC_ACQUIRE);
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	return e;
+}
+
+/* ---- the fault path ---- */
+
+/* mmu_invalidate_retry_gfn. Called with mmu_lock held. */
+static bool kvm_mmu_invalidate_retry(struct kvm *kvm, uint64_t seq, uint64_t gfn)
+{
+	if (kvm->mmu_invalidate_in_progress && gfn >= kvm->mmu_invalidate_range_start &&
+	    gfn < kvm->mmu_invalidate_range_end)
+		return true;
+	return __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_RELAXED) != seq;
+}
+
+/* Pins the VMM page behind @hva. 0, -EFAULT, -ENOMEM. */
+static long kvm_gup(struct kvm *kvm, uint64_t hva, bool write, hw_pfn_t *pfn)
+{
+	long r;
+
+	pthread_rwlock_rdlock(&kvm->mm->mmap_lock);
+	r = gup_one_locked(kvm->mm, hva, write ? FOLL_WRITE : 0, pfn);
+	pthread_rwlock_unlock(&kvm->mm->mmap_lock);
+	return r;
+}
+
+/* One attempt; 1 means "retry". Called with srcu held. */
+static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slot, uint64_t gfn,
+			      bool write, enum kvm_pf_result *res)
+{
+	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
+	uint64_t seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
+	hw_pfn_t pfn;
+	long r;
+
+	r = kvm_gup(kvm, hva, write, &pfn);
+	if (r) {
+		*res = r == -ENOMEM ? KVM_PF_NOMEM : KVM_PF_EFAULT;
+		return 0;
+	}
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	if (kvm_mmu_invalidate_retry(kvm, seq, gfn)) {
+		pthread_rwlock_unlock(&kvm->mmu_lock);
+		hw_folio_put(kvm->hw, pfn);
+		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	/* Dirty logging: only a write maps writable, and it is logged. */
+	r = kvm_mmu_map_locked(kvm, gfn, pfn, write);
+	if (!r && write && slot->dirty_bitmap) {
+		uint64_t bit = gfn - slot->base_gfn;
+
+		__atomic_fetch_or(&slot->dirty_bitmap[bit / 64], 1ul << (bit % 64), __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	*res = r ? KVM_PF_NOMEM : KVM_PF_FIXED;
+	return 0;
+}
+
+static void kvm_trace_s2_fault(struct kvm *kvm, uint64_t gpa, bool write, enum kvm_pf_result r)
+{
+	static const char *const names[] = { "fixed", "mmio", "efault", "nomem" };
+	struct lib_trace_ev ev;
+
+	if (!lib_trace_begin(&ev, &kvm->hw->trace, "kvm_s2_fault"))
+		return;
+	lib_trace_u64(&ev, "vm", kvm->vmid);
+	lib_trace_hex(&ev, "gpa", gpa);
+	lib_trace_bool(&ev, "write", write);
+	lib_trace_str(&ev, "result", names[r]);
+	lib_trace_emit(&ev);
+}
+
+static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool write);
+
+enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual)
+{
+	struct kvm *kvm = vcpu->kvm;
+	bool write = qual & EPT_QUAL_WRITE;
+	enum kvm_pf_result r;
+
+	__atomic_fetch_add(&kvm->stage2_faults, 1, __ATOMIC_RELAXED);
+	r = kvm_mmu_fault_slot(kvm, gpa >> HW_PAGE_SHIFT, write);
+	if (lib_trace_on(&kvm->hw->trace))
+		kvm_trace_s2_fault(kvm, gpa, write, r);
+	return r;
+}
+
+/* Finds the slot (retrying while it is being deleted or moved) and maps the page. */
+static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool write)
+{
+	enum kvm_pf_result res = KVM_PF_FIXED;
+
+	for (;;) {
+		int idx = kvm_srcu_read_lock(&kvm->srcu);
+		struct kvm_memory_slot *slot = kvm_memslot_find(kvm_memslots_get(kvm), gfn);
+		int again;
+
+		if (slot && (slot->flags & KVM_MEMSLOT_INVALID)) {
+			kvm_srcu_read_unlock(&kvm->srcu, idx);
+			sched_yield();
+			continue;
+		}
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
+			kvm_srcu_read_unlock(&kvm->srcu, idx);
+			return KVM_PF_MMIO;
+		}
+		again = kvm_mmu_fault_once(kvm, slot, gfn, write, &res);
+		kvm_srcu_read_unlock(&kvm->srcu, idx);
+		if (!again)
+			return res;
+	}
+}
+
+/* ---- MMU notifier ---- */
+
+/*
+ * The notifier lives in its own object: the mm may outlive the VM (a dead
+ * stub is then freed by ->release) and the VM may outlive the mm (the stub
+ * is freed with the VM). @lock orders the two ends.
+ */
+struct kvm_mn {
+	struct mmu_notifier mn;
+	pthread_mutex_t lock;
+	struct kvm *kvm;     /* NULL once the VM is gone */
+	struct mm *mm;       /* NULL once the mm is gone */
+};
+
+static void kvm_mn_range_add(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	if (kvm->mmu_invalidate_range_start >= kvm->mmu_invalidate_range_end) {
+		kvm->mmu_invalidate_range_start = start;
+		kvm->mmu_invalidate_range_end = end;
+		return;
+	}
+	if (start < kvm->mmu_invalidate_range_start)
+		kvm->mmu_invalidate_range_start = start;
+	if (end > kvm->mmu_invalidate_range_end)
+		kvm->mmu_invalidate_range_end = end;
+}
+
+static void kvm_trace_invalidate(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	struct lib_trace_ev ev;
+
+	if (!lib_trace_begin(&ev, &kvm->hw->trace, "kvm_invalidate"))
+		return;
+	lib_trace_u64(&ev, "vm", kvm->vmid);
+	lib_trace_hex(&ev, "gfn_start", start);
+	lib_trace_hex(&ev, "gfn_end", end);
+	lib_trace_emit(&ev);
+}
+
+/* Every slot's gfns backed by [hstart, hend) of the VMM: added to the range and zapped. */
+static void kvm_mn_unmap_hva_locked(struct kvm *kvm, const struct kvm_memslots *ms,
+				    uint64_t hstart, uint64_t hend)
+{
+	for (unsigned int i = 0; i < ms->nr; i++) {
+		const struct kvm_memory_slot *s = ms->slots[i];
+		uint64_t sstart = s->userspace_addr, send = sstart + (s->npages << HW_PAGE_SHIFT);
+		uint64_t lo = hstart > sstart ? hstart : sstart, hi = hend < send ? hend : send;
+		uint64_t gstart, gend;
+
+		if (lo >= hi)
+			continue;
+		gstart = s->base_gfn + ((lo - sstart) >> HW_PAGE_SHIFT);
+		gend = s->base_gfn + ((hi - sstart + K_PAGE_SIZE - 1) >> HW_PAGE_SHIFT);
+		kvm_mn_range_add(kvm, gstart, gend);
+		kvm_zap_range(kvm, gstart, gend, false);
+		kvm_trace_invalidate(kvm, gstart, gend);
+	}
+}
+
+static void kvm_mn_invalidate_start(struct mmu_notifier *n, struct mm *mm, uint64_t start,
+				    uint64_t end)
+{
+	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
+	struct kvm *kvm;
+	int idx;
+
+	pthread_mutex_lock(&stub->lock);
+	kvm = stub->kvm;
+	if (!kvm)
+		goto out;
+	pthread_mutex_lock(&kvm->mn_lock);
+	kvm->mn_active_invalidate_count++;
+	pthread_mutex_unlock(&kvm->mn_lock);
+	idx = kvm_srcu_read_lock(&kvm->srcu);
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	if (kvm->mmu_invalidate_in_progress++ == 0) {
+		kvm->mmu_invalidate_range_start = KVM_GFN_MAX;
+		kvm->mmu_invalidate_range_end = 0;
+	}
+	kvm_mn_unmap_hva_locked(kvm, kvm_memslots_get(kvm), start, end);
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	kvm_srcu_read_unlock(&kvm->srcu, idx);
+out:
+	pthread_mutex_unlock(&stub->lock);
+}
+
+static void kvm_mn_invalidate_end(struct mmu_notifier *n, struct mm *mm, uint64_t start,
+				  uint64_t end)
+{
+	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
+	struct kvm *kvm;
+
+	pthread_mutex_lock(&stub->lock);
+	kvm = stub->kvm;
+	if (!kvm)
+		goto out;
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	/* the sequence moves before the count drops: a racing fault sees one or the other */
+	__atomic_fetch_add(&kvm->mmu_invalidate_seq, 1, __ATOMIC_RELEASE);
+	kvm->mmu_invalidate_in_progress--;
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	pthread_mutex_lock(&kvm->mn_lock);
+	if (--kvm->mn_active_invalidate_count == 0)
+		pthread_cond_broadcast(&kvm->mn_cond);
+	pthread_mutex_unlock(&kvm->mn_lock);
+out:
+	pthread_mutex_unlock(&stub->lock);
+}
+
+static void kvm_mn_free(struct kvm_mn *stub)
+{
+	pthread_mutex_destroy(&stub->lock);
+	lib_free(stub);
+}
+
+/* The address space is going away: drop every stage-2 mapping. */
+static void kvm_mn_release(struct mmu_notifier *n, struct mm *mm)
+{
+	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
+	struct kvm *kvm;
+
+	pthread_mutex_lock(&stub->lock);
+	stub->mm = NULL;
+	kvm = stub->kvm;
+	if (kvm) {
+		__atomic_store_n(&kvm->mm_gone, true, __ATOMIC_RELEASE);
+		pthread_rwlock_wrlock(&kvm->mmu_lock);
+		kvm_zap_range(kvm, 0, KVM_GFN_MAX, false);
+		pthread_rwlock_unlock(&kvm->mmu_lock);
+	}
+	pthread_mutex_unlock(&stub->lock);
+	if (!kvm)
+		kvm_mn_free(stub);
+}
+
+static const struct mmu_notifier_ops kvm_mn_ops = {
+	.invalidate_start = kvm_mn_invalidate_start,
+	.invalidate_end = kvm_mn_invalidate_end,
+	.release = kvm_mn_release,
+};
+
+int kvm_mn_register(struct kvm *kvm)
+{
+	struct kvm_mn *stub = lib_zalloc(sizeof(*stub));
+
+	if (!stub)
+		return -ENOMEM;
+	if (pthread_mutex_init(&stub->lock, NULL)) {
+		lib_free(stub);
+		return -ENOMEM;
+	}
+	stub->mn.ops = &kvm_mn_ops;
+	stub->kvm = kvm;
+	stub->mm = kvm->mm;
+	kvm->mn = stub;
+	mmu_notifier_register(kvm->mm, &stub->mn);
+	return 0;
+}
+
+/*
+ * Detaches the VM. The VM may die inside a munmap of a vCPU mapping, with
+ * mmap_lock held by this thread, so the stub is unlinked only when the
+ * lock can be taken without waiting; otherwise it stays, inert, until the
+ * mm's ->release frees it.
+ */
+void kvm_mn_unregister(struct kvm *kvm)
+{
+	struct kvm_mn *stub = kvm->mn;
+	bool free_it = false;
+
+	if (!stub)
+		return;
+	pthread_mutex_lock(&stub->lock);
+	stub->kvm = NULL;
+	if (!stub->mm) {
+		free_it = true;
+	} else if (pthread_rwlock_trywrlock(&stub->mm->mmap_lock) == 0) {
+		lib_list_del(&stub->mn.link);
+		pthread_rwlock_unlock(&stub->mm->mmap_lock);
+		free_it = true;
+	}
+	pthread_mutex_unlock(&stub->lock);
+	if (free_it)
+		kvm_mn_free(stub);
+	kvm->mn = NULL;
+}
+
+void kvm_mn_wait_idle_locked(struct kvm *kvm)
+{
+	pthread_mutex_lock(&kvm->mn_lock);
+	while (kvm->mn_active_invalidate_count)
+		pthread_cond_wait(&kvm->mn_cond, &kvm->mn_lock);
+}
+
+/* ---- lifetime ---- */
+
+int kvm_mmu_init(struct kvm *kvm)
+{
+	return hw_pt_alloc_table(kvm->hw, &kvm->ept_root);
+}
+
+static void kvm_mmu_free_leaf(void *ctx, uint64_t gpa, uint64_t *entry, int level)
+{
+	struct kvm *kvm = ctx;
+
+	hw_folio_put(kvm->hw, (*entry & EPT_ADDR) >> HW_PAGE_SHIFT);
+}
+
+void kvm_mmu_destroy(struct kvm *kvm)
+{
+	if (!kvm->ept_root)
+		return;
+	hw_tlb_shootdown(kvm->hw);
+	hw_pt_free_tree(kvm->hw, kvm->ept_root, true, kvm_mmu_free_leaf, kvm);
+	kvm->ept_root = 0;
+}

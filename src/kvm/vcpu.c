@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPUs: KVM_CREATE_VCPU, the vCPU fd (mmap of the run area, KVM_RUN,
+ * KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_ENABLE_CAP) and the public
+ * mv_vcpu_* entry points.
+ *
+ * A vCPU owns a struct hw_cpu that stays in guest mode with the VM's EPT
+ * root: its software TLB only ever holds this VM's translations. The run
+ * area (struct kvm_run) and the PIO and coalesced-MMIO pages are frames of
+ * simulated memory, so mmap of the vCPU fd maps the very page KVM_RUN
+ * fills, as on Linux.
+ */
+#include <string.h>
+
+#include "kvm/kvm.h"
+#include "lib/alloc.h"
+
+#define X86_RFLAGS_FIXED 0x2ull
+
+static const struct file_ops kvm_vcpu_ops;
+
+struct kvm_vcpu *kvm_vcpu_from_file(const struct file *f)
+{
+	return f && f->ops == &kvm_vcpu_ops ? f->private_data : NULL;
+}
+
+/* ---- mmap of the vCPU fd ---- */
+
+static int kvm_vcpu_vm_fault(struct vma *vma, uint64_t pgoff, unsigned int fault_flags,
+			     hw_pfn_t *pfn)
+{
+	struct kvm_vcpu *vcpu = vma->file->private_data;
+
+	switch (pgoff) {
+	case 0:
+		*pfn = vcpu->run_pfn;
+		break;
+	case KVM_PIO_PAGE_OFFSET:
+		*pfn = vcpu->pio_pfn;
+		break;
+	case KVM_COALESCED_MMIO_PAGE_OFFSET:
+		*pfn = vcpu->mmio_pfn;
+		break;
+	default:
+		return VM_FAULT_SIGBUS;
+	}
+	hw_folio_get(vcpu->kvm->hw, *pfn);
+	return 0;
+}
+
+static const struct vm_ops kvm_vcpu_vm_ops = {
+	.name = "kvm-vcpu",
+	.fault = kvm_vcpu_vm_fault,
+};
+
+/* No dirty ring, so any mapping of the run pages is allowed, as on Linux. */
+static int kvm_vcpu_mmap(struct mv_task *t, struct file *f, struct vma *vma)
+{
+	vma->ops = &kvm_vcpu_vm_ops;
+	return 0;
+}
+
+/* ---- registers ---- */
+
+static long kvm_vcpu_get_regs(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	struct kvm_regs regs = vcpu->regs;
+	void *argp = (void *)(uintptr_t)arg;
+
+	regs.rip = vcpu->cpu.rip;
+	regs.rsp = vcpu->cpu.rsp;
+	regs.rflags |= X86_RFLAGS_FIXED;
+	if (k_host_range_faults(argp, sizeof(regs)))
+		return -EFAULT;
+	memcpy(argp, &regs, sizeof(regs));
+	return 0;
+}
+
+static long kvm_vcpu_set_regs(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	const void *argp = (const void *)(uintptr_t)arg;
+
+	if (k_host_range_faults(argp, sizeof(vcpu->regs)))
+		return -EFAULT;
+	memcpy(&vcpu->regs, argp, sizeof(vcpu->regs));
+	vcpu->regs.rflags |= X86_RFLAGS_FIXED;
+	vcpu->cpu.rip = vcpu->regs.rip;
+	vcpu->cpu.rsp = vcpu->regs.rsp;
+	return 0;
+}
+
+/* Flat segments; 64-bit code once long mode is active. */
+static void kvm_vcpu_segments(const struct kvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	bool lma = vcpu->cpu.efer & X86_EFER_LMA;
+	struct kvm_segment data = {
+		.limit = 0xffffffff, .selector = 0x10, .type = 3, .present = 1, .db = 1, .s = 1,
+		.g = 1, .dpl = (uint8_t)vcpu->cpu.cpl,
+	};
+
+	s->cs = data;
+	s->cs.selector = 0x08;
+	s->cs.type = 11;
+	s->cs.l = lma;
+	s->cs.db = !lma;
+	s->ds = s->es = s->fs = s->gs = s->ss = data;
+	s->tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
+	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
+	s->gdt.limit = 0xffff;
+	s->idt.limit = 0xffff;
+}
+
+static long kvm_vcpu_get_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	void *argp = (void *)(uintptr_t)arg;
+	struct kvm_sregs s;
+
+	memset(&s, 0, sizeof(s));
+	kvm_vcpu_segments(vcpu, &s);
+	s.cr0 = vcpu->cpu.cr0;
+	s.cr2 = vcpu->cpu.cr2;
+	s.cr3 = vcpu->cpu.cr3;
+	s.cr4 = vcpu->cpu.cr4;
+	s.cr8 = vcpu->cr8;
+	s.efer = vcpu->cpu.efer;
+	s.apic_base = 0xfee00000ull | (1ull << 11) | (vcpu->vcpu_id == 0 ? 1ull << 8 : 0);
+	if (k_host_range_faults(argp, sizeof(s)))
+		return -EFAULT;
+	memcpy(argp, &s, sizeof(s));
+	return 0;
+}
+
+#define KVM_CR0_RESERVED 0xffffffff1ffaffc0ull   /* bits 63:32 and the undefined ones */
+#define KVM_CR4_KNOWN    (X86_CR4_PAE | X86_CR4_UMIP | X86_CR4_FSGSBASE | X86_CR4_SMEP | \
+			  X86_CR4_SMAP | X86_CR4_CET | 0x7fdull)
+
+/* kvm_is_valid_sregs, plus what memvisor's CPU cannot model (legacy paging). */
+static bool kvm_sregs_valid(const struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	const struct hw_machine *m = vcpu->kvm->hw;
+
+	if (s->cr0 & KVM_CR0_RESERVED)
+		return false;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return false;
+	if (s->cr4 & ~KVM_CR4_KNOWN)
+		return false;
+	if (((s->cr4 & X86_CR4_SMEP) && !hw_has(m, MV_FEAT_SMEP)) ||
+	    ((s->cr4 & X86_CR4_SMAP) && !hw_has(m, MV_FEAT_SMAP)) ||
+	    ((s->cr4 & X86_CR4_CET) && !hw_has(m, MV_FEAT_SHSTK)))
+		return false;
+	if ((s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & X86_EFER_LMA))
+			return false;
+		if (s->cr3 >> 46)
+			return false;
+	} else if ((s->efer & X86_EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	/* memvisor models 4-level paging only: no 32-bit or PAE legacy paging */
+	return !(s->cr0 & X86_CR0_PG) || (s->efer & X86_EFER_LME);
+}
+
+static long kvm_vcpu_set_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	const void *argp = (const void *)(uintptr_t)arg;
+	struct kvm_sregs s;
+
+	if (k_host_range_faults(argp, sizeof(s)))
+		return -EFAULT;
+	memcpy(&s, argp, sizeof(s));
+	if (!kvm_sregs_valid(vcpu, &s))
+		return -EINVAL;
+	vcpu->cpu.cr2 = s.cr2;
+	vcpu->cr8 = s.cr8;
+	hw_cpu_write_efer(&vcpu->cpu, s.efer);
+	hw_cpu_write_cr4(&vcpu->cpu, s.cr4);
+	hw_cpu_write_cr3(&vcpu->cpu, s.cr3);
+	hw_cpu_write_cr0(&vcpu->cpu, s.cr0);
+	vcpu->cpu.cpl = s.ss.dpl == 3 ? 3 : 0;
+	return 0;
+}
+
+static long kvm_vcpu_enable_cap(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	const struct kvm_enable_cap *argp = (const void *)(uintptr_t)arg;
+
+	if (k_host_range_faults(argp, sizeof(*argp)))
+		return -EFAULT;
+	if (argp->flags)
+		return -EINVAL;
+	return -EINVAL;   /* no per-vCPU capability is implemented */
+}
+
+/* ---- the vCPU fd ---- */
+
+static long kvm_vcpu_run(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	if (arg)
+		return -EINVAL;
+	if (vcpu->run->immediate_exit__unsafe) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		return -EINTR;
+	}
+	return kvm_guest_run(vcpu);
+}
+
+static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
+{
+	struct kvm_vcpu *vcpu = f->private_data;
+	long r;
+
+	if (vcpu->kvm->mm != t->mm || __atomic_load_n(&vcpu->kvm->mm_gone, __ATOMIC_ACQUIRE))
+		return -EIO;
+	if (_IOC_TYPE(cmd) != KVMIO)
+		return -EINVAL;
+	pthread_mutex_lock(&vcpu->mutex);
+	switch (cmd) {
+	case KVM_RUN:
+		r = kvm_vcpu_run(vcpu, arg);
+		break;
+	case KVM_GET_REGS:
+		r = kvm_vcpu_get_regs(vcpu, arg);
+		break;
+	case KVM_SET_REGS:
+		r = kvm_vcpu_set_regs(vcpu, arg);
+		break;
+	case KVM_GET_SREGS:
+		r = kvm_vcpu_get_sregs(vcpu, arg);
+		break;
+	case KVM_SET_SREGS:
+		r = kvm_vcpu_set_sregs(vcpu, arg);
+		break;
+	case KVM_ENABLE_CAP:
+		r = kvm_vcpu_enable_cap(vcpu, arg);
+		break;
+	default:
+		r = -EINVAL;   /* kvm_arch_vcpu_ioctl on x86 */
+		break;
+	}
+	pthread_mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static void kvm_vcpu_release(struct file *f)
+{
+	struct kvm_vcpu *vcpu = f->private_data;
+
+	kvm_put(vcpu->kvm);
+}
+
+static const struct file_ops kvm_vcpu_ops = {
+	.name = "kvm-vcpu",
+	.ioctl = kvm_vcpu_ioctl,
+	.mmap = kvm_vcpu_mmap,
+	.release = kvm_vcpu_release,
+};
+
+/* ---- creation ---- */
+
+static int kvm_vcpu_alloc_pages(struct kvm_vcpu *vcpu)
+{
+	struct hw_machine *hw = vcpu->kvm->hw;
+
+	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->run_pfn))
+		return -ENOMEM;
+	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->pio_pfn))
+		goto err_run;
+	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->mmio_pfn))
+		goto err_pio;
+	vcpu->run = hw_pfn_to_host(hw, vcpu->run_pfn);
+	return 0;
+
+err_pio:
+	hw_folio_put(hw, vcpu->pio_pfn);
+err_run:
+	hw_folio_put(hw, vcpu->run_pfn);
+	return -ENOMEM;
+}
+
+static struct kvm_vcpu *kvm_vcpu_alloc(struct kvm *kvm, int id)
+{
+	struct kvm_vcpu *vcpu = lib_zalloc(sizeof(*vcpu));
+
+	if (!vcpu)
+		return NULL;
+	vcpu->kvm = kvm;
+	vcpu->vcpu_id = id;
+	if (pthread_mutex_init(&vcpu->mutex, NULL))
+		goto err_free;
+	if (kvm_vcpu_alloc_pages(vcpu))
+		goto err_mutex;
+	hw_cpu_init(&vcpu->cpu, kvm->hw);
+	hw_cpu_enter_guest(&vcpu->cpu, kvm->vmid, kvm->ept_root);
+	vcpu->regs.rflags = X86_RFLAGS_FIXED;
+	return vcpu;
+
+err_mutex:
+	pthread_mutex_destroy(&vcpu->mutex);
+err_free:
+	lib_free(vcpu);
+	return NULL;
+}
+
+/* Frees a vCPU; the VM is being destroyed, nothing else can reach it. */
+void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	struct hw_machine *hw = vcpu->kvm->hw;
+
+	if (vcpu->guest)
+		kvm_guest_destroy(vcpu->guest);
+	hw_folio_put(hw, vcpu->run_pfn);
+	hw_folio_put(hw, vcpu->pio_pfn);
+	hw_folio_put(hw, vcpu->mmio_pfn);
+	pthread_mutex_destroy(&vcpu->mutex);
+	lib_free(vcpu);
+}
+
+static bool kvm_vcpu_id_taken(struct kvm *kvm, int id)
+{
+	uint32_t n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n; i++)
+		if (kvm->vcpus[i]->vcpu_id == id)
+			return true;
+	return false;
+}
+
+/**
+ * kvm_vcpu_create - KVM_CREATE_VCPU: a vCPU with @id and an fd for it
+ *
+ * Linux's order: id >= KVM_MAX_VCPU_IDS -> -EINVAL, more vCPUs than the
+ * VM allows -> -EINVAL, allocation, a duplicate id -> -EEXIST, then the
+ * fd (-EMFILE) last. The fd is close-on-exec.
+ */
+long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id)
+{
+	struct kvm_vcpu *vcpu;
+	struct file *f;
+	int fd;
+
+	if (id >= KVM_MAX_VCPU_IDS)
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->lock);
+	if (kvm->created_vcpus >= KVM_MAX_VCPUS) {
+		pthread_mutex_unlock(&kvm->lock);
+		return -EINVAL;
+	}
+	kvm->created_vcpus++;
+	pthread_mutex_unlock(&kvm->lock);
+
+	vcpu = kvm_vcpu_alloc(kvm, (int)id);
+	pthread_mutex_lock(&kvm->lock);
+	if (!vcpu) {
+		fd = -ENOMEM;
+		goto err_unlock;
+	}
+	if (kvm_vcpu_id_taken(kvm, (int)id)) {
+		fd = -EEXIST;
+		goto err_destroy;
+	}
+	f = file_alloc(t->k, &kvm_vcpu_ops, O_RDWR, vcpu);
+	if (!f) {
+		fd = -ENOMEM;
+		goto err_destroy;
+	}
+	kvm_get(kvm);
+	fd = fd_install(t, f, O_CLOEXEC);
+	if (fd < 0) {
+		f->private_data = NULL;
+		f->ops = NULL;          /* nothing to release: the vCPU is freed below */
+		file_put(f);
+		kvm_put(kvm);   /* the caller's VM fd keeps it alive */
+		goto err_destroy;
+	}
+	vcpu->vcpu_idx = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_RELAXED);
+	kvm->vcpus[vcpu->vcpu_idx] = vcpu;
+	__atomic_store_n(&kvm->online_vcpus, vcpu->vcpu_idx + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&kvm->lock);
+	return fd;
+
+err_destroy:
+	kvm_vcpu_destroy(vcpu);
+err_unlock:
+	kvm->created_vcpus--;
+	pthread_mutex_unlock(&kvm->lock);
+	return fd;
+}
+
+/* ---- public API ---- */
+
+static struct kvm_vcpu *kvm_vcpu_get_fd(struct mv_task *vmm, int fd, struct file **fp)
+{
+	struct file *f = fd_get(vmm, fd);
+	struct kvm_vcpu *vcpu = kvm_vcpu_from_file(f);
+
+	if (!vcpu && f)
+		file_put(f);
+	*fp = vcpu ? f : NULL;
+	return vcpu;
+}
+
+/**
+ * mv_vcpu_set_guest - give a vCPU the guest program @fn(@arg)
+ *
+ * The next KVM_RUN starts it. Replaces any earlier program (which is
+ * abandoned where it stopped). -EBADF: @vcpu_fd is not open; -EINVAL: not
+ * a vCPU fd of this process's VM, or @fn is NULL; -ENOMEM.
+ */
+MV_API long mv_vcpu_set_guest(struct mv_task *vmm, int vcpu_fd, mv_guest_fn fn, void *arg)
+{
+	struct file *f;
+	struct kvm_vcpu *vcpu;
+	long ret;
+
+	if (!vmm)
+		return -EINVAL;
+	vcpu = kvm_vcpu_get_fd(vmm, vcpu_fd, &f);
+	if (!vcpu) {
+		struct file *any = fd_get(vmm, vcpu_fd);
+
+		file_put(any);
+		return any ? -EINVAL : -EBADF;
+	}
+	if (!fn || vcpu->kvm->mm != vmm->mm) {
+		file_put(f);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&vcpu->mutex);
+	ret = kvm_guest_create(vcpu, fn, arg);
+	pthread_mutex_unlock(&vcpu->mutex);
+	file_put(f);
+	return ret;
+}
+
+/* The run area as a host pointer; valid while the vCPU exists. NULL if not a vCPU fd. */
+MV_API struct kvm_run *mv_vcpu_run_area(struct mv_task *vmm, int vcpu_fd)
+{
+	struct file *f;
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+
+	if (!vmm)
+		return NULL;
+	vcpu = kvm_vcpu_get_fd(vmm, vcpu_fd, &f);
+	if (!vcpu)
+		return NULL;
+	run = vcpu->run;
+	file_put(f);
+	return run;
+}

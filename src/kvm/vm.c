@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A VM: its fd and the VM ioctls (KVM_CREATE_VCPU, the memslot ioctls,
+ * KVM_GET_DIRTY_LOG, KVM_ENABLE_CAP, KVM_CHECK_EXTENSION), creation and
+ * teardown.
+ *
+ * Who pins whom: the VM fd and every vCPU fd hold a reference on struct
+ * kvm; the last put destroys the vCPUs, the stage-2 tables (dropping their
+ * page references), the memslots and the VM. The VM does not pin the
+ * VMM's address space (Linux pins only mm_count): the MMU notifier's
+ * release tells the VM when the mm goes, after which its ioctls fail with
+ * -EIO, as for any caller outside the creating process.
+ */
+#include <string.h>
+
+#include "kvm/kvm.h"
+#include "lib/alloc.h"
+
+static const struct file_ops kvm_vm_ops;
+
+struct kvm *kvm_from_file(const struct file *f)
+{
+	return f && f->ops == &kvm_vm_ops ? f->private_data : NULL;
+}
+
+void kvm_get(struct kvm *kvm)
+{
+	__atomic_fetch_add(&kvm->refcount, 1, __ATOMIC_RELAXED);
+}
+
+static void kvm_destroy(struct kvm *kvm)
+{
+	uint32_t n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+
+	kvm_mn_unregister(kvm);
+	for (uint32_t i = 0; i < n; i++)
+		kvm_vcpu_destroy(kvm->vcpus[i]);
+	kvm_mmu_destroy(kvm);
+	kvm_memslots_destroy(kvm);
+	kvm_attr_destroy(kvm);
+	lib_free(kvm->vcpus);
+	pthread_cond_destroy(&kvm->mn_cond);
+	pthread_mutex_destroy(&kvm->mn_lock);
+	pthread_rwlock_destroy(&kvm->mmu_lock);
+	pthread_mutex_destroy(&kvm->slots_lock);
+	pthread_mutex_destroy(&kvm->lock);
+	lib_free(kvm);
+}
+
+void kvm_put(struct kvm *kvm)
+{
+	if (__atomic_sub_fetch(&kvm->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		kvm_destroy(kvm);
+}
+
+/* ---- KVM_ENABLE_CAP on the VM (x86 kvm_vm_ioctl_enable_cap) ---- */
+
+static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
+{
+	const struct kvm_enable_cap *argp = (const void *)(uintptr_t)arg;
+	struct kvm_enable_cap cap;
+
+	if (k_host_range_faults(argp, sizeof(cap)))
+		return -EFAULT;
+	memcpy(&cap, argp, sizeof(cap));
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_EXIT_HYPERCALL:
+		if (cap.args[0] & ~KVM_EXIT_HYPERCALL_VALID_MASK)
+			return -EINVAL;
+		__atomic_store_n(&kvm->hypercall_exit_enabled, cap.args[0], __ATOMIC_RELEASE);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* KVM_SET_USER_MEMORY_REGION(2): copy in, then the common checks. */
+static long kvm_vm_ioctl_set_region(struct kvm *kvm, unsigned int cmd, uint64_t arg)
+{
+	const void *argp = (const void *)(uintptr_t)arg;
+	struct kvm_userspace_memory_region2 mem;
+	size_t size = cmd == KVM_SET_USER_MEMORY_REGION ? sizeof(struct kvm_userspace_memory_region)
+							: sizeof(mem);
+
+	memset(&mem, 0, sizeof(mem));
+	if (k_host_range_faults(argp, size))
+		return -EFAULT;
+	memcpy(&mem, argp, size);
+	if (cmd == KVM_SET_USER_MEMORY_REGION &&
+	    (mem.flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
+		return -EINVAL;
+	return kvm_vm_set_memory_region(kvm, &mem);
+}
+
+static long kvm_vm_ioctl_dirty_log(struct kvm *kvm, uint64_t arg)
+{
+	const struct kvm_dirty_log *argp = (const void *)(uintptr_t)arg;
+	struct kvm_dirty_log log;
+
+	if (k_host_range_faults(argp, sizeof(log)))
+		return -EFAULT;
+	memcpy(&log, argp, sizeof(log));
+	return kvm_vm_get_dirty_log(kvm, &log);
+}
+
+static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
+{
+	struct kvm *kvm = f->private_data;
+
+	if (kvm->mm != t->mm || __atomic_load_n(&kvm->mm_gone, __ATOMIC_ACQUIRE))
+		return -EIO;
+	switch (cmd) {
+	case KVM_CREATE_VCPU:
+		return kvm_vcpu_create(t, kvm, arg);
+	case KVM_ENABLE_CAP:
+		return kvm_vm_enable_cap(kvm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+	case KVM_SET_USER_MEMORY_REGION2:
+		return kvm_vm_ioctl_set_region(kvm, cmd, arg);
+	case KVM_GET_DIRTY_LOG:
+		return kvm_vm_ioctl_dirty_log(kvm, arg);
+	case KVM_CHECK_EXTENSION:
+		return kvm_check_extension(kvm, (long)arg);
+	default:
+		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
+	}
+}
+
+static void kvm_vm_release(struct file *f)
+{
+	kvm_put(f->private_data);
+}
+
+static const struct file_ops kvm_vm_ops = {
+	.name = "kvm-vm",
+	.ioctl = kvm_vm_ioctl,
+	.release = kvm_vm_release,
+};
+
+static int kvm_locks_init(struct kvm *kvm)
+{
+	if (pthread_mutex_init(&kvm->lock, NULL))
+		return -ENOMEM;
+	if (pthread_mutex_init(&kvm->slots_lock, NULL))
+		goto err_lock;
+	if (pthread_rwlock_init(&kvm->mmu_lock, NULL))
+		goto err_slots;
+	if (pthread_mutex_init(&kvm->mn_lock, NULL))
+		goto err_mmu;
+	if (pthread_cond_init(&kvm->mn_cond, NULL))
+		goto err_mn;
+	return 0;
+
+err_mn:
+	pthread_mutex_destroy(&kvm->mn_lock);
+err_mmu:
+	pthread_rwlock_destroy(&kvm->mmu_lock);
+err_slots:
+	pthread_mutex_destroy(&kvm->slots_lock);
+err_lock:
+	pthread_mutex_destroy(&kvm->lock);
+	return -ENOMEM;
+}
+
+/* kvm_create_vm: every part, in the order it is undone. */
+static struct kvm *kvm_alloc(struct mv_task *t, struct kvm_subsys *s, unsigned long type)
+{
+	struct kvm *kvm = lib_zalloc(sizeof(*kvm));
+	int ret = -ENOMEM;
+
+	if (!kvm)
+		return lib_err_ptr(-ENOMEM);
+	kvm->sys = s;
+	kvm->hw = s->hw;
+	kvm->mm = t->mm;
+	kvm->type = type;
+	kvm->refcount = 1;
+	kvm->vmid = (uint16_t)(__atomic_add_fetch(&s->next_vmid, 1, __ATOMIC_RELAXED) % 0xffffu + 1);
+	kvm->vcpus = lib_calloc(KVM_MAX_VCPUS, sizeof(*kvm->vcpus));
+	if (!kvm->vcpus)
+		goto err_free;
+	if (kvm_locks_init(kvm))
+		goto err_vcpus;
+	ret = kvm_attr_init(kvm);
+	if (ret)
+		goto err_locks;
+	ret = kvm_memslots_init(kvm);
+	if (ret)
+		goto err_attr;
+	ret = kvm_mmu_init(kvm);
+	if (ret)
+		goto err_slots;
+	ret = kvm_mn_register(kvm);
+	if (ret)
+		goto err_mmu;
+	return kvm;
+
+err_mmu:
+	kvm_mmu_destroy(kvm);
+err_slots:
+	kvm_memslots_destroy(kvm);
+err_attr:
+	kvm_attr_destroy(kvm);
+err_locks:
+	pthread_cond_destroy(&kvm->mn_cond);
+	pthread_mutex_destroy(&kvm->mn_lock);
+	pthread_rwlock_destroy(&kvm->mmu_lock);
+	pthread_mutex_destroy(&kvm->slots_lock);
+	pthread_mutex_destroy(&kvm->lock);
+err_vcpus:
+	lib_free(kvm->vcpus);
+err_free:
+	lib_free(kvm);
+	return lib_err_ptr(ret);
+}
+
+/**
+ * kvm_vm_create - KVM_CREATE_VM: a new VM of @type and an fd for it
+ *
+ * As Linux: the fd is claimed first (-EMFILE before anything else), the
+ * type must be one of KVM_CAP_VM_TYPES (-EINVAL), and the fd is
+ * close-on-exec.
+ */
+long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type)
+{
+	struct kvm *kvm;
+	struct file *f;
+	int fd;
+
+	fd = fd_reserve(t, O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (type >= 64 || !(KVM_SUPPORTED_VM_TYPES & (1ull << type))) {
+		fd_unreserve(t, fd);
+		return -EINVAL;
+	}
+	kvm = kvm_alloc(t, s, type);
+	if (lib_is_err(kvm)) {
+		fd_unreserve(t, fd);
+		return lib_ptr_err(kvm);
+	}
+	f = file_alloc(t->k, &kvm_vm_ops, O_RDWR, kvm);
+	if (!f) {
+		kvm_put(kvm);
+		fd_unreserve(t, fd);
+		return -ENOMEM;
+	}
+	fd_install_reserved(t, fd, f);
+	return fd;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small VMM on the public API only (mv_syscall with the KVM ioctls, the
+ * mv_vcpu_* calls): a VM with N vCPUs and anonymous RAM in one memslot,
+ * guest programs per vCPU, a run loop that handles exits until every vCPU
+ * halts, and per-exit statistics. It never prints: callers (the CLI) get
+ * each exit through a callback and vmm_exit_format() turns one into text.
+ */
+#ifndef MV_VMM_VMM_H
+#define MV_VMM_VMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memvisor/memvisor.h>
+
+#define VMM_MAX_VCPUS 64
+
+struct vmm_config {
+	unsigned int nr_vcpus;     /* 1..VMM_MAX_VCPUS */
+	uint64_t ram_bytes;        /* page multiple, > 0 */
+	uint64_t ram_gpa;          /* where RAM starts in the guest (page aligned) */
+	uint32_t ram_flags;        /* KVM_MEM_* for the RAM slot */
+	unsigned long vm_type;     /* KVM_X86_DEFAULT_VM, KVM_X86_SW_PROTECTED_VM */
+};
+
+struct vmm_exit_stats {
+	uint64_t hlt, mmio_read, mmio_write, hypercall, memory_fault, internal, other;
+};
+
+struct vmm;
+
+/*
+ * Exit hooks, called on the thread running the vCPU. @mmio: fill
+ * run->mmio.data for a read, consume it for a write (default: reads see
+ * zeroes, writes are dropped). @hypercall: set run->hypercall.ret (default
+ * 0). @observe: sees every exit after it was handled (tracing, printing).
+ */
+struct vmm_hooks {
+	void (*mmio)(void *ctx, unsigned int vcpu, struct kvm_run *run);
+	void (*hypercall)(void *ctx, unsigned int vcpu, struct kvm_run *run);
+	void (*observe)(void *ctx, unsigned int vcpu, const struct kvm_run *run, long ret);
+	void *ctx;
+};
+
+/* 0 or a negative errno; @vmm is the VMM process's task. */
+MV_MUST_CHECK int vmm_create(struct mv_task *vmm, const struct vmm_config *cfg, struct vmm **out);
+void vmm_destroy(struct vmm *v);
+void vmm_set_hooks(struct vmm *v, const struct vmm_hooks *hooks);
+MV_MUST_CHECK int vmm_set_guest(struct vmm *v, unsigned int vcpu, mv_guest_fn fn, void *arg);
+/* The VMM's address of guest-physical @gpa in RAM, or 0 outside RAM. */
+uint64_t vmm_gpa_to_uaddr(const struct vmm *v, uint64_t gpa);
+int vmm_vm_fd(const struct vmm *v);
+int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu);
+
+/*
+ * Runs one vCPU until it halts: 0, or the first KVM_RUN error, or -EIO
+ * for an exit the VMM cannot handle (internal error, unknown reason).
+ */
+long vmm_run_vcpu(struct vmm *v, unsigned int vcpu);
+/* Runs every vCPU to completion, each on its own host thread (one: inline). */
+long vmm_run(struct vmm *v);
+void vmm_exit_stats(const struct vmm *v, unsigned int vcpu, struct vmm_exit_stats *out);
+
+const char *vmm_exit_name(uint32_t exit_reason);
+/* One line describing @run's exit; returns what snprintf returns. */
+int vmm_exit_format(const struct kvm_run *run, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the KVM tests: a machine with a VMM task, /dev/kvm and
+ * one VM open, and short forms of the ioctls. Public API only.
+ */
+#ifndef MV_TESTS_KVMTEST_H
+#define MV_TESTS_KVMTEST_H
+
+#include <string.h>
+
+#include "mvtest.h"
+
+#define KT_PG 4096ull
+
+struct kvmtest {
+	struct mv_machine *m;
+	struct mv_task *t;
+	int kvm;
+	int vm;
+};
+
+static inline long kt_ioctl(struct mv_task *t, int fd, unsigned long cmd, uint64_t arg)
+{
+	return mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, cmd, arg, 0, 0, 0);
+}
+
+static inline long kt_ioctl_p(struct mv_task *t, int fd, unsigned long cmd, const void *p)
+{
+	return kt_ioctl(t, fd, cmd, (uint64_t)(uintptr_t)p);
+}
+
+static inline void kt_setup(struct kvmtest *k, uint64_t ram)
+{
+	k->m = mvtest_machine(ram);
+	assert_int_equal(mv_task_spawn(k->m, &k->t), 0);
+	k->kvm = (int)mv_syscall(k->t, MV_SYS_openat, (uint64_t)AT_FDCWD,
+				 (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
+	assert_true(k->kvm >= 0);
+	k->vm = (int)kt_ioctl(k->t, k->kvm, KVM_CREATE_VM, 0);
+	assert_true(k->vm >= 0);
+}
+
+static inline void kt_teardown(struct kvmtest *k)
+{
+	mv_machine_destroy(k->m);
+}
+
+/* Anonymous private read/write memory in the VMM. */
+static inline uint64_t kt_mmap(struct kvmtest *k, uint64_t len)
+{
+	long a = mv_syscall(k->t, MV_SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
+
+	assert_true(a > 0);
+	return (uint64_t)a;
+}
+
+static inline long kt_region(struct kvmtest *k, uint32_t slot, uint32_t flags, uint64_t gpa,
+			     uint64_t size, uint64_t uaddr)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = uaddr,
+	};
+
+	return kt_ioctl_p(k->t, k->vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+static inline int kt_vcpu(struct kvmtest *k, unsigned long id)
+{
+	long fd = kt_ioctl(k->t, k->vm, KVM_CREATE_VCPU, id);
+
+	assert_true(fd >= 0);
+	return (int)fd;
+}
+
+static inline long kt_run(struct kvmtest *k, int vcpu)
+{
+	return kt_ioctl(k->t, vcpu, KVM_RUN, 0);
+}
+
+#endif
