@@ -345,6 +345,20 @@ int fault_handle(struct mv_task *t, uint64_t addr, unsigned int fault_flags, int
 /* Same, with mmap_lock already held for read (GUP). */
 int fault_handle_locked(struct mm *mm, uint64_t addr, unsigned int fault_flags, int *si_code);
 
+/* The FAULT_* flags of a user-mode #PF with @error_code (do_user_addr_fault). */
+static inline unsigned int fault_flags_from_pf(uint64_t error_code)
+{
+	unsigned int ff = FAULT_USER;
+
+	if (error_code & X86_PF_W)
+		ff |= FAULT_WRITE;
+	if (error_code & X86_PF_I)
+		ff |= FAULT_EXEC;
+	if (error_code & X86_PF_SS)
+		ff |= FAULT_SHSTK;
+	return ff;
+}
+
 #define FOLL_WRITE  (1u << 0)
 #define FOLL_FORCE  (1u << 1)
 #define FOLL_REMOTE (1u << 2)

@@ -38,7 +38,7 @@ int shstk_kaccess_locked(struct mv_task *t, uint64_t va, void *buf, size_t len, 
 			return 0;
 		if (r != -EFAULT || f.kind != HW_FAULT_PF)
 			return -EFAULT;
-		if (fault_handle_locked(t->mm, f.addr, shstk_pf_flags(f.error_code), &code))
+		if (fault_handle_locked(t->mm, f.addr, fault_flags_from_pf(f.error_code), &code))
 			return -EFAULT;
 		hw_tlb_flush_page(&t->cpu, f.addr);
 	}

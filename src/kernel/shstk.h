@@ -36,20 +36,6 @@ static inline bool shstk_enabled(const struct mv_task *t, uint64_t feature)
 	return t->shstk && (t->shstk->features & feature);
 }
 
-/* Fault flags for a user-mode #PF with @error_code (as do_user_addr_fault). */
-static inline unsigned int shstk_pf_flags(uint64_t error_code)
-{
-	unsigned int ff = FAULT_USER;
-
-	if (error_code & X86_PF_W)
-		ff |= FAULT_WRITE;
-	if (error_code & X86_PF_I)
-		ff |= FAULT_EXEC;
-	if (error_code & X86_PF_SS)
-		ff |= FAULT_SHSTK;
-	return ff;
-}
-
 /*
  * A kernel access to user memory through the task's MMU: faults are
  * resolved as for the task, an unresolvable one is -EFAULT and sends no

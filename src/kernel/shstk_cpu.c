@@ -148,7 +148,7 @@ static long cpu_fixup(struct mv_task *t, const struct hw_fault *f)
 		return cpu_signal(t, "cpu_gp", SIGSEGV, K_SI_KERNEL, 0);
 	if (f->kind != HW_FAULT_PF)
 		return cpu_signal(t, "cpu_access", SIGSEGV, SEGV_MAPERR, f->addr);
-	r = fault_handle_locked(t->mm, f->addr, shstk_pf_flags(f->error_code), &code);
+	r = fault_handle_locked(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
 	switch (r) {
 	case 0:
 		hw_tlb_flush_page(&t->cpu, f->addr);

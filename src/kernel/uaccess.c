@@ -15,19 +15,6 @@
 
 #define K_SI_KERNEL 0x80   /* si_code of a #GP-caused SIGSEGV */
 
-static unsigned int uaccess_fault_flags(uint64_t error_code)
-{
-	unsigned int ff = FAULT_USER;
-
-	if (error_code & X86_PF_W)
-		ff |= FAULT_WRITE;
-	if (error_code & X86_PF_I)
-		ff |= FAULT_EXEC;
-	if (error_code & X86_PF_SS)
-		ff |= FAULT_SHSTK;
-	return ff;
-}
-
 static long uaccess_signal(struct mv_task *t, int signo, int code, uint64_t addr)
 {
 	task_send_signal(t, signo, code, addr);
@@ -42,7 +29,7 @@ static long uaccess_fixup(struct mv_task *t, const struct hw_fault *f)
 
 	if (f->kind != HW_FAULT_PF)   /* #GP: non-canonical address */
 		return uaccess_signal(t, SIGSEGV, K_SI_KERNEL, 0);
-	r = fault_handle_locked(t->mm, f->addr, uaccess_fault_flags(f->error_code), &code);
+	r = fault_handle_locked(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
 	switch (r) {
 	case 0:
 		hw_tlb_flush_page(&t->cpu, f->addr);
