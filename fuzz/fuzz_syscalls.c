@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness for the kernel core: the input is a program of system
- * calls, memory accesses, forks and exits with arguments drawn from the
+ * calls (memory, files, KVM ioctls), memory accesses, forks and exits with arguments drawn from the
  * bytes, biased towards values that reach deep paths (page-aligned
  * addresses inside earlier mappings, small lengths, valid fds).
  *
@@ -165,6 +165,50 @@ static void fz_files(struct fz *f, struct mv_task *t, unsigned int op)
 	}
 }
 
+/*
+ * KVM through its file descriptors: fds are small integers, so the same
+ * fd byte can hit /dev/kvm, a VM or a vCPU, and every ioctl is tried on
+ * every kind of file, as a real fuzzer would.
+ */
+static void fz_kvm(struct fz *f, struct mv_task *t, unsigned int op)
+{
+	int fd = (int)(fz_u(f, 1) % 12);
+	struct kvm_userspace_memory_region r;
+
+	switch (op) {
+	case 0:
+		mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
+			   O_RDWR, 0, 0, 0);
+		break;
+	case 1:
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_CREATE_VM, fz_u(f, 1) % 3, 0, 0, 0);
+		break;
+	case 2:
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_CREATE_VCPU, fz_u(f, 2) % 5000, 0, 0,
+			   0);
+		break;
+	case 3:
+		r.slot = (uint32_t)(fz_u(f, 1) % 4) | (uint32_t)(fz_u(f, 1) % 2) << 16;
+		r.flags = (uint32_t)fz_u(f, 1) % 8;
+		r.guest_phys_addr = (fz_u(f, 1) % 16) * FZ_PAGE;
+		r.memory_size = fz_len(f);
+		r.userspace_addr = fz_addr(f);
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_SET_USER_MEMORY_REGION,
+			   (uint64_t)(uintptr_t)&r, 0, 0, 0);
+		break;
+	case 4:
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_CHECK_EXTENSION, fz_u(f, 1), 0, 0, 0);
+		break;
+	case 5:
+		fz_remember(f, mv_syscall(t, MV_SYS_mmap, 0, (fz_u(f, 1) % 4 + 1) * FZ_PAGE,
+					  PROT_READ | PROT_WRITE, MAP_SHARED, (uint64_t)fd, 0));
+		break;
+	default:
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_RUN, 0, 0, 0, 0);
+		break;
+	}
+}
+
 static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
 {
 	uint64_t v = 0;
@@ -222,15 +266,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!t)
 			break;
-		switch (op % 3) {
+		switch (op % 4) {
 		case 0:
-			fz_memory(&f, t, (op / 3) % 7);
+			fz_memory(&f, t, (op / 4) % 7);
 			break;
 		case 1:
-			fz_files(&f, t, (op / 3) % 8);
+			fz_files(&f, t, (op / 4) % 8);
+			break;
+		case 2:
+			fz_kvm(&f, t, (op / 4) % 7);
 			break;
 		default:
-			fz_tasks(&f, t, (op / 3) % 6);
+			fz_tasks(&f, t, (op / 4) % 6);
 			break;
 		}
 	}
