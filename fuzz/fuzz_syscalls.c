@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness for the kernel core: the input is a program of system
- * calls (memory, files, KVM ioctls), memory accesses, forks and exits with arguments drawn from the
- * bytes, biased towards values that reach deep paths (page-aligned
- * addresses inside earlier mappings, small lengths, valid fds).
+ * libFuzzer harness for the kernel and KVM: the input is a program of
+ * system calls (memory, files, KVM ioctls), memory accesses, forks and
+ * exits, with arguments drawn from the bytes and biased towards values that
+ * reach deep paths (page-aligned addresses inside earlier mappings, small
+ * lengths, valid fds).
  *
  * Beyond "no crash, no sanitizer report", it checks one invariant that
  * catches reference-counting bugs: once every task has exited, every frame
