@@ -67,6 +67,7 @@ extern const struct bench_suite bench_suites[];
 /* Suites (one file each). */
 int bench_suite_p1(struct bench_ctx *ctx);
 int bench_suite_p2(struct bench_ctx *ctx);
+int bench_suite_p3(struct bench_ctx *ctx);   /* guest private memory (gmem.c) */
 int bench_suite_kvm(struct bench_ctx *ctx);
 /* Parts of suites that live in their own files. */
 int bench_p1_faults(struct bench_ctx *ctx);

@@ -10,6 +10,7 @@ const struct bench_suite bench_suites[] = {
 	{ "p1", "checked access through the TLB vs a native load; walks, frames, faults",
 	  bench_suite_p1 },
 	{ "p2", "CALL+RET with shadow stacks on vs off; map_shadow_stack vs mmap", bench_suite_p2 },
+	{ "p3", "guest_memfd first-touch fault vs the host's; punch notifications per folio", bench_suite_p3 },
 	{ "kvm", "guest access vs native; stage-2 miss; KVM_RUN round trip vs a call", bench_suite_kvm },
 	{ NULL, NULL, NULL },
 };

@@ -135,6 +135,14 @@ static int hw_take_block_locked(struct hw_phys *p, unsigned int order, hw_pfn_t 
 	return 0;
 }
 
+/* Fresh metadata for an allocated frame; see hw_frames_alloc for the atomic flags. */
+static void hw_frame_init(struct hw_frame *f, uint32_t flags)
+{
+	f->refcount = 0;
+	f->buddy.next = f->buddy.prev = 0;   /* and use.mapcount / use.private */
+	__atomic_store_n(&f->flags, flags, __ATOMIC_RELAXED);
+}
+
 int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc_flags,
 		    uint32_t frame_flags, hw_pfn_t *pfn)
 {
@@ -167,15 +175,14 @@ int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc
 		p->stats.zeroed_bytes += HW_PAGE_SIZE << order;
 	pthread_mutex_unlock(&p->lock);
 
-	/* The block is ours now: metadata and contents need no lock. */
-	for (uint64_t i = 1; i < (1ull << order); i++) {
-		struct hw_frame *t = &p->frames[block + i];
-
-		memset(t, 0, sizeof(*t));
-		t->flags = HW_FRAME_TAIL | hw_order_bits(order);
-	}
-	memset(&p->frames[block], 0, sizeof(struct hw_frame));
-	p->frames[block].flags = HW_FRAME_HEAD | frame_flags | hw_order_bits(order);
+	/*
+	 * The block is ours now: contents need no lock. Flags are stored
+	 * atomically: a neighbour's free reads them (its buddy check) under
+	 * the lock we no longer hold.
+	 */
+	for (uint64_t i = 1; i < (1ull << order); i++)
+		hw_frame_init(&p->frames[block + i], HW_FRAME_TAIL | hw_order_bits(order));
+	hw_frame_init(&p->frames[block], HW_FRAME_HEAD | frame_flags | hw_order_bits(order));
 	__atomic_store_n(&p->frames[block].refcount, 1, __ATOMIC_RELEASE);
 
 	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed) {
@@ -196,7 +203,7 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 	if (!hw_pfn_valid(m, pfn) || order > HW_MAX_ORDER || (pfn & ((1ull << order) - 1)))
 		return;
 	for (uint64_t i = 1; i < (1ull << order); i++)
-		p->frames[pfn + i].flags = 0;
+		__atomic_store_n(&p->frames[pfn + i].flags, 0, __ATOMIC_RELAXED);
 	if (order >= HW_ZERO_DROP_ORDER) {
 		hw_host_drop(p, pfn, order);
 		zeroed = true;

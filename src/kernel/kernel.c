@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "kernel/guest_memfd.h"
 #include "kernel/kernel.h"
 #include "lib/trace.h"
 
@@ -39,6 +40,7 @@ void kernel_fini(struct kernel *k)
 			break;
 		task_exit(t);
 	}
+	gmem_host_destroy(k);
 	pthread_mutex_destroy(&k->lock);
 }
 

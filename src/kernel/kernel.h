@@ -8,6 +8,7 @@
  *   kernel->lock                 (pid allocation, task list, device table)
  *   mm->mmap_lock (rwlock)       (VMA tree; read for faults and GUP, write for
  *                                 mmap/munmap/mprotect/madvise)
+ *   gmem->lock                   (a guest_memfd's folios and bindings; guest_memfd.h)
  *   mapping->lock                (a file's page cache and its list of VMAs)
  *   mm->pt_lock                  (page-table entries and rss counters)
  *   hw phys lock                 (frame allocator, inside hw)
@@ -53,6 +54,8 @@ struct vma;
 struct file;
 struct mapping;
 struct shstk_state;
+struct gmem_host;
+struct gmem_owner_ops;
 
 /* ---------------------------------------------------------------- files */
 
@@ -86,6 +89,7 @@ struct file {
 	pthread_mutex_t pos_lock;
 	uint64_t ino;            /* inode number, unique per kernel */
 	struct mapping *mapping; /* page cache, or NULL */
+	bool no_pread;           /* no FMODE_PREAD/PWRITE: pread/pwrite are -ESPIPE */
 	void *private_data;
 };
 
@@ -284,6 +288,7 @@ struct kernel {
 	struct kdev devices[K_MAX_DEVICES];
 	unsigned int nr_devices;
 	uint64_t nr_page_faults;      /* atomic */
+	struct gmem_host *gmem;       /* guest_memfd accounting, direct map (gmem_dmap.c) */
 };
 
 /* ---- kernel lifetime (kernel.c) ---- */
@@ -424,6 +429,15 @@ struct file *shmem_file_setup(struct kernel *k, const char *name, uint64_t size,
 			      unsigned int f_flags, unsigned int mode);
 bool file_is_shmem(const struct file *f);
 
+/* ---- guest private memory (guest_memfd.c; the in-kernel API is guest_memfd.h) ---- */
+/*
+ * KVM_CREATE_GUEST_MEMFD's work for the VM ioctl: checks @size and @flags
+ * (GUEST_MEMFD_FLAG_*) and installs a new guest_memfd holding @owner
+ * through @ops. Returns the fd, -EINVAL, -ENOMEM, -EMFILE.
+ */
+long gmem_create(struct mv_task *t, uint64_t size, uint64_t flags,
+		 const struct gmem_owner_ops *ops, void *owner);
+
 /* ---- built-in devices (devices.c) ---- */
 /* /dev/null and /dev/zero; kernel_init calls it. */
 MV_MUST_CHECK int kernel_register_builtin_devices(struct kernel *k);
@@ -486,5 +500,7 @@ long sys_ftruncate(struct mv_task *t, const uint64_t a[6]);
 long sys_fallocate(struct mv_task *t, const uint64_t a[6]);
 long sys_ioctl(struct mv_task *t, const uint64_t a[6]);
 long sys_memfd_create(struct mv_task *t, const uint64_t a[6]);
+/* guest private memory (guest_memfd.c) */
+long sys_memfd_restricted(struct mv_task *t, const uint64_t a[6]);   /* 1000 */
 
 #endif

@@ -173,7 +173,9 @@ static long kfile_rw_positional(struct mv_task *t, const uint64_t a[6], bool wri
 	f = fd_get_io(t, kfd(a[0]));
 	if (!f)
 		return -EBADF;
-	if (write)
+	if (f->no_pread)
+		ret = -ESPIPE;
+	else if (write)
 		ret = kfile_write(t, f, (const void *)(uintptr_t)a[1], (size_t)a[2], &pos);
 	else
 		ret = kfile_read(t, f, (void *)(uintptr_t)a[1], (size_t)a[2], &pos);

@@ -22,6 +22,7 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_fallocate]    = sys_fallocate,
 	[MV_SYS_dup3]         = sys_dup3,
 	[MV_SYS_memfd_create] = sys_memfd_create,
+	[MV_SYS_memfd_restricted] = sys_memfd_restricted,   /* guest_memfd.c */
 	/* memory (sys_mm.c) */
 	[MV_SYS_mmap]         = sys_mmap,
 	[MV_SYS_mprotect]     = sys_mprotect,

@@ -6,8 +6,8 @@
  * attr_lock; so do readers, which keeps the tree simple (the fault path
  * reads one gfn at a time).
  *
- * Not yet reachable from user space: KVM_SET_MEMORY_ATTRIBUTES arrives
- * with private memory (KVM_CAP_MEMORY_ATTRIBUTES answers 0 until then).
+ * KVM_SET_MEMORY_ATTRIBUTES (gmem.c) writes them; the stage-2 fault reads
+ * KVM_MEMORY_ATTRIBUTE_PRIVATE to pick the guest_memfd over the VMM's page.
  */
 #include "kvm/kvm.h"
 

@@ -422,6 +422,7 @@ static void kvm_guest_emulation_failure(struct mv_guest *g, uint64_t gpa)
 static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f)
 {
 	struct kvm_run *run = g->vcpu->run;
+	enum kvm_pf_result r;
 
 	switch (f->kind) {
 	case HW_FAULT_PF:
@@ -439,7 +440,8 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		kvm_guest_emulation_failure(g, f->addr);
 		return KVM_ACC_RETRY;
 	}
-	switch (kvm_mmu_page_fault(g->vcpu, f->addr, f->qualification)) {
+	r = kvm_mmu_page_fault(g->vcpu, f->addr, f->qualification);
+	switch (r) {
 	case KVM_PF_FIXED:
 		return KVM_ACC_RETRY;
 	case KVM_PF_MMIO:
@@ -449,8 +451,9 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		kvm_guest_emulation_failure(g, f->addr);
 		return KVM_ACC_RETRY;
 	case KVM_PF_EFAULT:
+	case KVM_PF_EFAULT_PRIVATE:
 		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
-		run->memory_fault.flags = 0;
+		run->memory_fault.flags = r == KVM_PF_EFAULT_PRIVATE ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
 		run->memory_fault.gpa = f->addr & HW_PAGE_MASK;
 		run->memory_fault.size = K_PAGE_SIZE;
 		kvm_guest_exit_to_user(g, -EFAULT);

@@ -45,6 +45,12 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 		return (long)KVM_SUPPORTED_VM_TYPES;
 	case KVM_CAP_EXIT_HYPERCALL:
 		return (long)KVM_EXIT_HYPERCALL_VALID_MASK;
+	case KVM_CAP_GUEST_MEMFD:
+		return 1;
+	case KVM_CAP_GUEST_MEMFD_FLAGS:
+		return (long)kvm_gmem_supported_flags(kvm);
+	case KVM_CAP_MEMORY_ATTRIBUTES:
+		return (long)kvm_supported_mem_attributes(kvm);
 	default:
 		return 0;
 	}

@@ -9,6 +9,8 @@
  *   vcpu->mutex                 (one KVM_RUN / vCPU ioctl at a time)
  *   kvm->lock                   (vCPU creation, capabilities)
  *   kvm->slots_lock             (memslot updates, dirty log; a mutex)
+ *   gmem->lock                  (guest_memfd: bind/unbind under slots_lock; its
+ *                                notifier takes mn_lock and mmu_lock; gmem.c)
  *   kvm->srcu (read side)       (readers of kvm->memslots; never blocks)
  *   mm->mmap_lock               (GUP of the VMM's memory, MMU notifiers run under it)
  *   notifier stub lock          (kvm_mn.lock: VM vs mm lifetime)
@@ -88,6 +90,7 @@ struct kvm_memory_slot {
 	uint64_t npages;
 	uint64_t userspace_addr;
 	unsigned long *dirty_bitmap;   /* with KVM_MEM_LOG_DIRTY_PAGES; atomic bit sets */
+	struct kvm_gmem_slot *gmem;    /* KVM_MEM_GUEST_MEMFD binding (gmem.c), or NULL */
 };
 
 /* An immutable snapshot, sorted by base_gfn; replaced as a whole. */
@@ -101,6 +104,9 @@ struct kvm_memslots {
 struct kvm_memory_slot *kvm_memslot_find(const struct kvm_memslots *ms, uint64_t gfn);
 struct kvm_memslots *kvm_memslots_get(struct kvm *kvm);   /* under srcu */
 long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
+/* The same with the file mem->guest_memfd names (a reference the caller keeps, or NULL). */
+long kvm_vm_set_memory_region_gmem(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem,
+				   struct file *gmem);
 long kvm_vm_get_dirty_log(struct kvm *kvm, const struct kvm_dirty_log *log);
 MV_MUST_CHECK int kvm_memslots_init(struct kvm *kvm);
 void kvm_memslots_destroy(struct kvm *kvm);
@@ -192,6 +198,7 @@ enum kvm_pf_result {
 	KVM_PF_MMIO,           /* no slot, or a write to a read-only slot: emulate as MMIO */
 	KVM_PF_EFAULT,         /* the VMM's memory is gone: KVM_EXIT_MEMORY_FAULT, -EFAULT */
 	KVM_PF_NOMEM,
+	KVM_PF_EFAULT_PRIVATE, /* a private access the slot cannot back: KVM_EXIT_MEMORY_FAULT, PRIVATE */
 };
 /* Handles an EPT violation at @gpa (qualification @qual). Called by the vCPU. */
 enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual);
@@ -207,6 +214,13 @@ void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_mn_wait_idle_locked(struct kvm *kvm);   /* returns with mn_lock held */
 MV_MUST_CHECK int kvm_mn_register(struct kvm *kvm);
 void kvm_mn_unregister(struct kvm *kvm);
+/*
+ * An invalidation of [start, end) gfns that does not come from the mm
+ * (guest_memfd punches, attribute changes): zaps and holds faults off the
+ * range until the matching end, bumping the sequence as the MMU notifier.
+ */
+void kvm_mmu_invalidate_begin(struct kvm *kvm, uint64_t start, uint64_t end);
+void kvm_mmu_invalidate_end(struct kvm *kvm);
 /* The current stage-2 leaf for @gpa (0 if none), for tests and tools. */
 uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa);
 
@@ -220,5 +234,22 @@ void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret);
 struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g);
 long kvm_emulate_hypercall(struct mv_guest *g, uint64_t nr, const uint64_t a[4]);
 bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu);
+
+/* ---- guest private memory (gmem.c; the kernel side is kernel/guest_memfd.c) ---- */
+struct kvm_gmem_slot;
+long kvm_vm_ioctl_create_guest_memfd(struct mv_task *t, struct kvm *kvm, uint64_t arg);
+long kvm_vm_ioctl_set_memory_attributes(struct kvm *kvm, uint64_t arg);
+uint64_t kvm_gmem_supported_flags(const struct kvm *kvm);
+uint64_t kvm_supported_mem_attributes(const struct kvm *kvm);
+/* Binds @slot to @file at @offset (kvm_gmem_bind's checks): 0, -EBADF, -EINVAL, -ENOMEM. */
+MV_MUST_CHECK int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
+				uint64_t offset);
+void kvm_gmem_unbind(struct kvm_memory_slot *slot);
+/* The private page for @gfn with a reference: 0, -EFAULT (file gone), -ENOMEM. */
+MV_MUST_CHECK int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn);
+static inline bool kvm_mem_is_private(struct kvm *kvm, uint64_t gfn)
+{
+	return kvm_attr_get(kvm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+}
 
 #endif

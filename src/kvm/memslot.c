@@ -159,6 +159,7 @@ static void kvm_memslot_free(struct kvm_memory_slot *s)
 {
 	if (!s)
 		return;
+	kvm_gmem_unbind(s);
 	lib_free(s->dirty_bitmap);
 	lib_free(s);
 }
@@ -193,9 +194,11 @@ enum kvm_mr_change { KVM_MR_CREATE, KVM_MR_DELETE, KVM_MR_MOVE, KVM_MR_FLAGS_ONL
 static int kvm_check_region_flags(const struct kvm *kvm,
 				  const struct kvm_userspace_memory_region2 *mem)
 {
-	uint32_t valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+	uint32_t valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
 
-	/* KVM_MEM_GUEST_MEMFD needs guest_memfd, which memvisor does not have yet. */
+	/* a guest_memfd slot is neither logged nor read-only */
+	if (mem->flags & KVM_MEM_GUEST_MEMFD)
+		valid &= ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY);
 	if (mem->flags & ~valid)
 		return -EINVAL;
 	return 0;
@@ -220,6 +223,10 @@ static int kvm_check_region(const struct kvm *kvm, const struct kvm_userspace_me
 	if (as_id >= KVM_NR_ADDRESS_SPACES || id >= KVM_MEM_SLOTS_NUM)
 		return -EINVAL;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+	if ((mem->flags & KVM_MEM_GUEST_MEMFD) &&
+	    ((mem->guest_memfd_offset & (K_PAGE_SIZE - 1)) ||
+	     mem->guest_memfd_offset + mem->memory_size < mem->guest_memfd_offset))
 		return -EINVAL;
 	if (id < KVM_USER_MEM_SLOTS && (mem->memory_size >> HW_PAGE_SHIFT) > KVM_MEM_MAX_NR_PAGES)
 		return -EINVAL;
@@ -328,6 +335,9 @@ static int kvm_region_change(struct kvm *kvm, const struct kvm_memory_slot *old,
 		*change = KVM_MR_CREATE;
 		return 1;
 	}
+	/* guest_memfd slots can only be deleted (the host refuses any change, 6.18) */
+	if ((mem->flags | old->flags) & KVM_MEM_GUEST_MEMFD)
+		return -EINVAL;
 	if (mem->userspace_addr != old->userspace_addr || npages != old->npages ||
 	    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 		return -EINVAL;
@@ -341,7 +351,8 @@ static int kvm_region_change(struct kvm *kvm, const struct kvm_memory_slot *old,
 }
 
 static long kvm_set_memory_region_locked(struct kvm *kvm,
-					 const struct kvm_userspace_memory_region2 *mem)
+					 const struct kvm_userspace_memory_region2 *mem,
+					 struct file *gmem)
 {
 	uint64_t base_gfn = mem->guest_phys_addr >> HW_PAGE_SHIFT;
 	uint64_t npages = mem->memory_size >> HW_PAGE_SHIFT;
@@ -371,6 +382,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	new->userspace_addr = mem->userspace_addr;
 	/* a moved or re-flagged slot keeps logging into the same bitmap, as in KVM */
 	ret = kvm_memslot_prepare_bitmap(new, change == KVM_MR_CREATE ? NULL : old);
+	if (!ret && (mem->flags & KVM_MEM_GUEST_MEMFD))
+		ret = kvm_gmem_bind(kvm, new, gmem, mem->guest_memfd_offset);
 	if (!ret)
 		ret = kvm_set_memslot(kvm, old, new, change);
 	if (ret) {
@@ -387,16 +400,22 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
  * Slot ids at or above KVM_USER_MEM_SLOTS are KVM's own: -EINVAL. Takes
  * kvm->slots_lock; returns 0 or KVM's errno.
  */
-long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
+long kvm_vm_set_memory_region_gmem(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem,
+				   struct file *gmem)
 {
 	long ret;
 
 	if ((mem->slot & 0xffff) >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	pthread_mutex_lock(&kvm->slots_lock);
-	ret = kvm_set_memory_region_locked(kvm, mem);
+	ret = kvm_set_memory_region_locked(kvm, mem, gmem);
 	pthread_mutex_unlock(&kvm->slots_lock);
 	return ret;
+}
+
+long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
+{
+	return kvm_vm_set_memory_region_gmem(kvm, mem, NULL);
 }
 
 /* ---- KVM_GET_DIRTY_LOG ---- */

@@ -147,6 +147,38 @@ uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa)
 	return e;
 }
 
+/* ---- invalidations from outside the mm (guest_memfd, memory attributes) ---- */
+
+static void kvm_mn_range_add(struct kvm *kvm, uint64_t start, uint64_t end);
+
+void kvm_mmu_invalidate_begin(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	pthread_mutex_lock(&kvm->mn_lock);
+	kvm->mn_active_invalidate_count++;
+	pthread_mutex_unlock(&kvm->mn_lock);
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	if (kvm->mmu_invalidate_in_progress++ == 0) {
+		kvm->mmu_invalidate_range_start = KVM_GFN_MAX;
+		kvm->mmu_invalidate_range_end = 0;
+	}
+	kvm_mn_range_add(kvm, start, end);
+	kvm_zap_range(kvm, start, end, false);
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+}
+
+void kvm_mmu_invalidate_end(struct kvm *kvm)
+{
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	/* the sequence moves before the count drops: a racing fault sees one or the other */
+	__atomic_fetch_add(&kvm->mmu_invalidate_seq, 1, __ATOMIC_RELEASE);
+	kvm->mmu_invalidate_in_progress--;
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	pthread_mutex_lock(&kvm->mn_lock);
+	if (--kvm->mn_active_invalidate_count == 0)
+		pthread_cond_broadcast(&kvm->mn_cond);
+	pthread_mutex_unlock(&kvm->mn_lock);
+}
+
 /* ---- the fault path ---- */
 
 /* mmu_invalidate_retry_gfn. Called with mmu_lock held. */
@@ -175,12 +207,19 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 {
 	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
 	uint64_t seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
+	bool private = kvm_mem_is_private(kvm, gfn);
 	hw_pfn_t pfn;
 	long r;
 
-	r = kvm_gup(kvm, hva, write, &pfn);
+	/* private gfns come from the slot's guest_memfd, never from the VMM's mapping */
+	if (private && !slot->gmem) {
+		*res = KVM_PF_EFAULT_PRIVATE;
+		return 0;
+	}
+	r = private ? kvm_gmem_get_pfn(slot, gfn, &pfn)
+		    : kvm_gup(kvm, hva, write, &pfn);
 	if (r) {
-		*res = r == -ENOMEM ? KVM_PF_NOMEM : KVM_PF_EFAULT;
+		*res = r == -ENOMEM ? KVM_PF_NOMEM : private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
 		return 0;
 	}
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
@@ -353,15 +392,7 @@ static void kvm_mn_invalidate_end(struct mmu_notifier *n, struct mm *mm, uint64_
 	kvm = stub->kvm;
 	if (!kvm)
 		goto out;
-	pthread_rwlock_wrlock(&kvm->mmu_lock);
-	/* the sequence moves before the count drops: a racing fault sees one or the other */
-	__atomic_fetch_add(&kvm->mmu_invalidate_seq, 1, __ATOMIC_RELEASE);
-	kvm->mmu_invalidate_in_progress--;
-	pthread_rwlock_unlock(&kvm->mmu_lock);
-	pthread_mutex_lock(&kvm->mn_lock);
-	if (--kvm->mn_active_invalidate_count == 0)
-		pthread_cond_broadcast(&kvm->mn_cond);
-	pthread_mutex_unlock(&kvm->mn_lock);
+	kvm_mmu_invalidate_end(kvm);
 out:
 	pthread_mutex_unlock(&stub->lock);
 }

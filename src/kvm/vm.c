@@ -77,7 +77,8 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 }
 
 /* KVM_SET_USER_MEMORY_REGION(2): copy in, then the common checks. */
-static long kvm_vm_ioctl_set_region(struct kvm *kvm, unsigned int cmd, uint64_t arg)
+static long kvm_vm_ioctl_set_region(struct mv_task *t, struct kvm *kvm, unsigned int cmd,
+				    uint64_t arg)
 {
 	const void *argp = (const void *)(uintptr_t)arg;
 	struct kvm_userspace_memory_region2 mem;
@@ -88,9 +89,28 @@ static long kvm_vm_ioctl_set_region(struct kvm *kvm, unsigned int cmd, uint64_t 
 	if (k_host_range_faults(argp, size))
 		return -EFAULT;
 	memcpy(&mem, argp, size);
-	if (cmd == KVM_SET_USER_MEMORY_REGION &&
-	    (mem.flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
+	/*
+	 * The seed (restricted memfd, v9) put KVM_MEM_PRIVATE (the same bit) on
+	 * the old ioctl with a longer struct whose restricted_offset and
+	 * restricted_fd sit where region2 has guest_memfd_offset and guest_memfd.
+	 */
+	if (cmd == KVM_SET_USER_MEMORY_REGION && kvm->hw->cfg.abi == MV_ABI_SEED &&
+	    (mem.flags & KVM_MEM_GUEST_MEMFD)) {
+		if (k_host_range_faults(argp, sizeof(mem)))
+			return -EFAULT;
+		memcpy(&mem, argp, sizeof(mem));
+	} else if (cmd == KVM_SET_USER_MEMORY_REGION &&
+		   (mem.flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))) {
 		return -EINVAL;
+	}
+	if (mem.flags & KVM_MEM_GUEST_MEMFD) {
+		/* the file is looked up here, checked in its turn (-EBADF) by the bind */
+		struct file *gmem = fd_get(t, (int)mem.guest_memfd);
+		long ret = kvm_vm_set_memory_region_gmem(kvm, &mem, gmem);
+
+		file_put(gmem);
+		return ret;
+	}
 	return kvm_vm_set_memory_region(kvm, &mem);
 }
 
@@ -118,11 +138,15 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_enable_cap(kvm, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 	case KVM_SET_USER_MEMORY_REGION2:
-		return kvm_vm_ioctl_set_region(kvm, cmd, arg);
+		return kvm_vm_ioctl_set_region(t, kvm, cmd, arg);
 	case KVM_GET_DIRTY_LOG:
 		return kvm_vm_ioctl_dirty_log(kvm, arg);
 	case KVM_CHECK_EXTENSION:
 		return kvm_check_extension(kvm, (long)arg);
+	case KVM_CREATE_GUEST_MEMFD:
+		return kvm_vm_ioctl_create_guest_memfd(t, kvm, arg);
+	case KVM_SET_MEMORY_ATTRIBUTES:
+		return kvm_vm_ioctl_set_memory_attributes(kvm, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}

@@ -87,8 +87,8 @@ static void test_kvm_memslot_region2(void **state)
 	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), 0);
 	r.slot = 3;
 	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);
-	r.flags = KVM_MEM_GUEST_MEMFD;   /* no guest_memfd in this VM type yet */
-	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EINVAL);
+	r.flags = KVM_MEM_GUEST_MEMFD;   /* the overlap is found before the file is looked at */
+	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);
 	assert_int_equal(kt_ioctl(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, 0), -EFAULT);
 	assert_int_equal(kt_ioctl(k.t, k.vm, KVM_SET_USER_MEMORY_REGION, 16), -EFAULT);
 	kt_teardown(&k);
