@@ -191,6 +191,36 @@ struct mv_guest_fault {
 };
 MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out);
 
+/*
+ * A VM's guest-physical memory map, for tools ('memvisor map'): one range
+ * per run of a memslot whose attributes do not change, in GPA order.
+ */
+struct mv_vm_range {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t hva;          /* the VMM's address backing @gpa */
+	uint32_t slot;         /* memslot id */
+	uint32_t flags;        /* MV_RANGE_* */
+};
+#define MV_RANGE_READ       (1u << 0)   /* stage 2 allows guest reads */
+#define MV_RANGE_WRITE      (1u << 1)   /* ... writes (not in a KVM_MEM_READONLY slot) */
+#define MV_RANGE_EXEC       (1u << 2)   /* ... instruction fetches */
+#define MV_RANGE_PRIVATE    (1u << 3)   /* KVM_MEMORY_ATTRIBUTE_PRIVATE */
+#define MV_RANGE_IMMUTABLE  (1u << 4)   /* locked by the guest (Heki) */
+#define MV_RANGE_TAGGED     (1u << 5)   /* carries MTE allocation tags */
+#define MV_RANGE_EPC        (1u << 6)   /* SGX virtual EPC */
+#define MV_RANGE_DIRTY_LOG  (1u << 7)   /* KVM_MEM_LOG_DIRTY_PAGES */
+
+/*
+ * Fills @ranges (room for @max) with the memory map of the VM behind
+ * @vm_fd, a VM of @vmm's process. Returns how many ranges the map has,
+ * which may be more than @max (call again with more room), or -EBADF
+ * (@vm_fd not open), -EINVAL (not a VM fd of this process), -EIO (the
+ * VMM's address space is gone).
+ */
+MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range *ranges,
+			     size_t max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -392,6 +392,13 @@ int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 			lang_run_step(&x, &p->steps[i]);
 	}
 	lang_trace_scenario(&x, "scenario_end");
+	if (opts->on_end) {
+		struct lang_run_state st = {
+			.p = p, .m = x.m, .tasks = x.tasks, .values = x.values,
+		};
+
+		opts->on_end(opts->end_ctx, &st);
+	}
 out_machine:
 	if (x.m) {
 		mv_machine_set_trace(x.m, NULL, NULL);

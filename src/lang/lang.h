@@ -160,6 +160,7 @@ struct lang_step {
 	struct lang_expr *expect;      /* NULL: record the result only */
 	struct lang_pos expect_pos;
 	const struct lang_call_desc *desc;     /* after checking */
+	const char *story;             /* its "#:" story lines, '\n'-joined; NULL: none */
 };
 
 struct lang_program {
@@ -172,6 +173,7 @@ struct lang_program {
 	int ntasks;                    /* task slots; t0 is slot 0 */
 	const char **value_names;
 	const char **task_names;
+	const char *story_end;         /* "#:" story lines after the last step; NULL: none */
 };
 
 /*
@@ -186,6 +188,13 @@ void lang_program_free(struct lang_program *p);
 /* parser.c internals shared with check.c */
 int lang_parse_syntax(struct lang_program *p, const char *src, size_t len, struct lang_diag *diag);
 int lang_check(struct lang_program *p, struct lang_diag *diag);
+/*
+ * Story comments (story.c): a line whose first non-blank characters are "#:"
+ * is prose for readers such as 'memvisor tour'. Each step gets the story
+ * lines between the previous step and itself ("#:" and one blank removed);
+ * the lexer skips them like any comment. 0, or -ENOMEM.
+ */
+int lang_attach_stories(struct lang_program *p, const char *src, size_t len);
 
 /* ---- names: constants, calls, structs ---- */
 
@@ -340,6 +349,19 @@ struct lang_step_report {
 
 typedef void (*lang_step_fn)(void *ctx, const struct lang_step_report *r);
 
+/*
+ * The machine as a finished run leaves it, before it is torn down: for
+ * tools that inspect what a scenario built ('memvisor map' reads a VM).
+ */
+struct lang_run_state {
+	const struct lang_program *p;
+	struct mv_machine *m;
+	struct mv_task *const *tasks;  /* by task slot (p->task_names); NULL: gone */
+	const uint64_t *values;        /* by value slot (p->value_names) */
+};
+
+typedef void (*lang_end_fn)(void *ctx, const struct lang_run_state *st);
+
 struct lang_run_opts {
 	struct lang_machine_opts machine;  /* command-line overrides */
 	mv_trace_sink trace;               /* every trace line, renumbered; NULL: none */
@@ -347,6 +369,8 @@ struct lang_run_opts {
 	lang_step_fn on_step;              /* NULL: silent */
 	void *step_ctx;
 	uint64_t trace_seq;                /* in/out: next sequence number of the trace */
+	lang_end_fn on_end;                /* after the last step; NULL: none */
+	void *end_ctx;
 };
 
 struct lang_run_result {

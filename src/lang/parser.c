@@ -453,6 +453,8 @@ int lang_parse(const char *file, const char *src, size_t len, struct lang_progra
 	ret = lang_parse_syntax(p, copy, len, diag);
 	if (!ret)
 		ret = lang_check(p, diag);
+	if (!ret)
+		ret = lang_attach_stories(p, copy, len);
 	if (ret)
 		goto err_free;
 	*out = p;

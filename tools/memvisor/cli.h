@@ -18,5 +18,6 @@ int cli_tour(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
+int cli_map(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct cli_verb verbs[] = {
 	{ "bench", "run the benchmark suites (ratios against same-run baselines)", cli_bench },
 	{ "run", "run scenario files and check every expectation", cli_run },
 	{ "trace", "summarise a trace written by 'run --trace'", cli_trace },
+	{ "map", "draw the memory map of a VM a scenario builds (SVG, HTML)", cli_map },
 };
 
 static void usage(FILE *out)
@@ -28,7 +29,8 @@ static void usage(FILE *out)
 		"verbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(out, "\n'memvisor VERB --help' describes a verb.\n");
+	fprintf(out, "\nNew here? 'memvisor tour' walks through it, every step checked.\n"
+		     "'memvisor VERB --help' describes a verb; 'man memvisor' all of them.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,222 +1,631 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * memvisor tour: a guided walk through what memvisor models, each step a
- * short story (what the hardware does, what the kernel answers, what an
- * attacker gets) followed by the real calls and their real results.
+ * memvisor tour: a guided walk through what memvisor models. The tour is a
+ * directory of scenario files (examples/tour/NN-name.mvs, installed under
+ * share/memvisor/tour), one chapter each, run in name order on a fresh
+ * machine. Their "#:" story comments (src/lang/story.c) say what the
+ * hardware does, what the kernel answers and what an attacker gets; the
+ * tour prints each story before the steps it belongs to, then every step
+ * with the result the machine really gave. A story line "# Title" names the
+ * chapter, "## Heading" starts a numbered section.
  *
- * The steps here cover the foundation: the machine, a process, demand
- * paging, page protection, errno fidelity and copy on write. Every result
- * printed is checked; a step that does not behave as told fails the tour.
+ * Every step is checked against the expectation its file writes; one that
+ * misbehaves is shown with what it should have given, and the tour exits 1.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#include <memvisor/memvisor.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
-#include "lib/err.h"
+#include "lang/lang.h"
+
+#define TOUR_WIDTH    80
+#define TOUR_FILE_MAX (1u << 20)
+
+struct tour_chapter {
+	char *path;
+	char *name;              /* file name without ".mvs" */
+	char *src;
+	size_t len;
+	struct lang_program *p;  /* NULL: did not parse */
+	const char *title;       /* into the program's stories; NULL: none */
+	size_t title_len;
+};
 
 struct tour {
-	struct mv_machine *m;
-	struct mv_task *t;
-	int step;
+	bool color;
+	int number;              /* the chapter being run, from 1 */
+	int nchapters;
+	int section;             /* "## " headings so far in this chapter */
+	size_t next_story;       /* first step whose story is not printed yet */
+	bool fresh;              /* nothing printed since the chapter header */
+	struct lang_step_report *held;   /* the current section's steps, not printed yet */
+	size_t nheld, capheld;
+	const struct lang_program *p;
+	int steps;
 	int failures;
 };
 
-static void tour_step(struct tour *tr, const char *title, const char *story)
-{
-	printf("\n== %d. %s\n%s\n", ++tr->step, title, story);
-}
-
-static const char *errname(long ret)
-{
-	const char *n = ret < 0 ? lib_errno_name(ret) : NULL;
-
-	return n ? n : "?";
-}
-
-/* Prints "call = result" and checks it against what the story promised. */
-static void tour_check(struct tour *tr, const char *call, long got, long want)
-{
-	if (got < 0)
-		printf("   %-54s = -%s\n", call, errname(got));
-	else
-		printf("   %-54s = %#lx\n", call, (unsigned long)got);
-	if (got != want) {
-		printf("   !! expected %ld\n", want);
-		tr->failures++;
-	}
-}
-
-static void tour_signal(struct tour *tr, struct mv_task *t, int signo, int code, uint64_t addr)
-{
-	struct mv_siginfo si;
-
-	if (mv_task_take_signal(t, &si) != 1) {
-		printf("   !! expected a signal, none pending\n");
-		tr->failures++;
-		return;
-	}
-	printf("   signal: %s, si_code %s, si_addr %#llx\n",
-	       si.signo == SIGSEGV ? "SIGSEGV" : si.signo == SIGBUS ? "SIGBUS" : "other",
-	       si.code == SEGV_MAPERR ? "SEGV_MAPERR" : si.code == SEGV_ACCERR ? "SEGV_ACCERR" : "other",
-	       (unsigned long long)si.addr);
-	if (si.signo != signo || si.code != code || si.addr != addr) {
-		printf("   !! expected signo %d code %d addr %#llx\n", signo, code,
-		       (unsigned long long)addr);
-		tr->failures++;
-	}
-}
-
-static void step_machine(struct tour *tr)
-{
-	struct mv_machine_stats st;
-
-	tour_step(tr, "A machine",
-		  "memvisor simulates a machine: physical memory, x86-64 page tables\n"
-		  "stored in that memory, a software TLB per CPU. 1 GiB of RAM is one\n"
-		  "lazily backed host mapping, so it costs only what is touched.");
-	mv_machine_get_stats(tr->m, &st);
-	printf("   RAM %llu MiB, %llu frames of 4 KiB, %llu bytes of metadata per frame\n",
-	       (unsigned long long)(st.ram_bytes >> 20), (unsigned long long)st.frames_total,
-	       (unsigned long long)st.frame_meta_bytes);
-}
-
-static void step_paging(struct tour *tr, uint64_t *addr)
-{
-	char buf[32] = { 0 };
-	long a;
-
-	tour_step(tr, "A process and demand paging",
-		  "A task asks for memory with mmap. The kernel only records a VMA; the\n"
-		  "first store faults (#PF, not-present), the kernel allocates a zeroed\n"
-		  "frame, maps it in the task's page tables, and the store is retried.");
-	a = mv_syscall(tr->t, MV_SYS_mmap, 0, 4 * 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
-	tour_check(tr, "mmap(NULL, 16 KiB, RW, PRIVATE|ANON)", a, a > 0 ? a : 1);
-	*addr = (uint64_t)a;
-	tour_check(tr, "store \"hello, memvisor\" at the mapping",
-		   mv_user_write(tr->t, *addr, "hello, memvisor", 16), 0);
-	tour_check(tr, "load it back", mv_user_read(tr->t, *addr, buf, 16), 0);
-	printf("   read back: \"%s\"\n", buf);
-	if (strcmp(buf, "hello, memvisor"))
-		tr->failures++;
-}
-
-static void step_protect(struct tour *tr, uint64_t addr)
-{
-	char buf[16];
-
-	tour_step(tr, "Page protection",
-		  "mprotect(PROT_READ) clears RW in the PTE and shoots the TLBs down. A\n"
-		  "store now faults with a protection #PF; the kernel finds the VMA has\n"
-		  "no write permission and sends SIGSEGV/SEGV_ACCERR. The store never\n"
-		  "happened: an attacker's write to read-only data gains nothing.");
-	tour_check(tr, "mprotect(addr, 16 KiB, PROT_READ)",
-		   mv_syscall(tr->t, MV_SYS_mprotect, addr, 4 * 4096, PROT_READ, 0, 0, 0), 0);
-	tour_check(tr, "store to the read-only page",
-		   mv_user_write(tr->t, addr + 8, "XXXX", 4), -EFAULT);
-	tour_signal(tr, tr->t, SIGSEGV, SEGV_ACCERR, addr + 8);
-	tour_check(tr, "load still works", mv_user_read(tr->t, addr, buf, 16), 0);
-	tour_check(tr, "munmap(addr, 16 KiB)",
-		   mv_syscall(tr->t, MV_SYS_munmap, addr, 4 * 4096, 0, 0, 0, 0), 0);
-	tour_check(tr, "load from the unmapped page", mv_user_read(tr->t, addr, buf, 8),
-		   -EFAULT);
-	tour_signal(tr, tr->t, SIGSEGV, SEGV_MAPERR, addr);
-}
-
-static void step_errno(struct tour *tr)
-{
-	tour_step(tr, "Answers to the errno",
-		  "Every entry checks its arguments in Linux's order and gives Linux's\n"
-		  "errno, so software tested here meets no surprise on real Linux.");
-	tour_check(tr, "mmap(NULL, 0, RW, PRIVATE|ANON)",
-		   mv_syscall(tr->t, MV_SYS_mmap, 0, 0, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0), -EINVAL);
-	tour_check(tr, "mmap(NULL, 4 KiB, RW, PRIVATE, fd 42)",
-		   mv_syscall(tr->t, MV_SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, 42, 0), -EBADF);
-	tour_check(tr, "munmap(0x1001, 4 KiB)",
-		   mv_syscall(tr->t, MV_SYS_munmap, 0x1001, 4096, 0, 0, 0, 0), -EINVAL);
-	tour_check(tr, "close(99)", mv_syscall(tr->t, MV_SYS_close, 99, 0, 0, 0, 0, 0), -EBADF);
-	tour_check(tr, "openat(AT_FDCWD, \"/dev/nonexistent\")",
-		   mv_syscall(tr->t, MV_SYS_openat, (uint64_t)AT_FDCWD,
-			      (uint64_t)(uintptr_t)"/dev/nonexistent", O_RDWR, 0, 0, 0), -ENOENT);
-}
-
-static void step_cow(struct tour *tr)
-{
-	struct mv_task *child = NULL;
-	char p[8] = { 0 }, c[8] = { 0 };
-	long a;
-
-	tour_step(tr, "Fork and copy on write",
-		  "fork shares every private page read-only between parent and child.\n"
-		  "The first store on either side faults, the kernel copies the page,\n"
-		  "and each process sees only its own writes.");
-	a = mv_syscall(tr->t, MV_SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
-	tour_check(tr, "mmap(NULL, 4 KiB, RW, PRIVATE|ANON)", a, a > 0 ? a : 1);
-	tour_check(tr, "parent stores \"parent\"", mv_user_write(tr->t, a, "parent", 7), 0);
-	tour_check(tr, "clone(0) (fork)", mv_task_clone(tr->t, 0, &child), 0);
-	if (!child) {
-		tr->failures++;
-		return;
-	}
-	tour_check(tr, "child stores \"child\"", mv_user_write(child, a, "child", 6), 0);
-	tour_check(tr, "parent loads", mv_user_read(tr->t, a, p, 7), 0);
-	tour_check(tr, "child loads", mv_user_read(child, a, c, 6), 0);
-	printf("   parent sees \"%s\", child sees \"%s\"\n", p, c);
-	if (strcmp(p, "parent") || strcmp(c, "child"))
-		tr->failures++;
-	mv_task_exit(child);
-}
-
 static void tour_usage(FILE *out)
 {
-	fprintf(out, "usage: memvisor tour\n"
-		     "Walks through what memvisor models, step by step, with real results.\n");
+	fprintf(out,
+		"usage: memvisor tour [--dir DIR] [--list] [CHAPTER...]\n"
+		"\n"
+		"Walks through what memvisor models, one chapter per scenario file:\n"
+		"a short story per step (what the hardware does, what the kernel\n"
+		"answers, what an attacker gets), then the step and its real result.\n"
+		"Every result is checked against the scenario file.\n"
+		"\n"
+		"  CHAPTER        run only these chapters: a file name (05-shadow-stacks),\n"
+		"                 the name without its number (shadow-stacks), or the\n"
+		"                 number (5)\n"
+		"  --list         list the chapters and exit\n"
+		"  --dir DIR      read the chapters from DIR instead of the installed\n"
+		"                 or source-tree examples/tour\n"
+		"  --help         this text\n"
+		"\n"
+		"exit status: 0 every step behaved as described, 1 a step did not (or\n"
+		"a chapter could not be read), 2 usage error\n");
+}
+
+/* ---- finding and reading the chapters ---- */
+
+static bool tour_is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The chapter directory: the one installed next to the binary
+ * (BINDIR/../share/memvisor/tour), else the source tree this binary was
+ * built from. Copies it into @buf; false if neither exists.
+ */
+static bool tour_find_dir(char *buf, size_t size)
+{
+#ifdef MV_TOUR_INSTALL_REL
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			char dir[PATH_MAX + 64];
+
+			*slash = '\0';
+			snprintf(dir, sizeof(dir), "%s/%s", exe, MV_TOUR_INSTALL_REL);
+			/* PREFIX/share/memvisor/tour, not PREFIX/bin/../share/... */
+			if (size >= PATH_MAX && tour_is_dir(dir) && realpath(dir, buf))
+				return true;
+		}
+	}
+#endif
+#ifdef MV_TOUR_SOURCE_DIR
+	if ((size_t)snprintf(buf, size, "%s", MV_TOUR_SOURCE_DIR) < size && tour_is_dir(buf))
+		return true;
+#endif
+	return false;
+}
+
+static int tour_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".mvs");
+}
+
+/* The whole file, NUL-terminated, or NULL with a message. */
+static char *tour_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "memvisor tour: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(TOUR_FILE_MAX + 1);
+	n = buf ? fread(buf, 1, TOUR_FILE_MAX + 1, f) : 0;
+	if (buf && (ferror(f) || n > TOUR_FILE_MAX)) {
+		fprintf(stderr, "memvisor tour: %s: %s\n", path,
+			n > TOUR_FILE_MAX ? "file too large" : "read error");
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The chapter's title: its first story line "# Title". */
+static void tour_find_title(struct tour_chapter *c)
+{
+	const struct lang_program *p = c->p;
+
+	for (size_t i = 0; i <= p->nsteps; i++) {
+		const char *s = i < p->nsteps ? p->steps[i].story : p->story_end;
+
+		while (s && *s) {
+			size_t len = strcspn(s, "\n");
+
+			if (len >= 2 && s[0] == '#' && s[1] == ' ') {
+				c->title = s + 2;
+				c->title_len = len - 2;
+				return;
+			}
+			s += len + (s[len] == '\n');
+		}
+	}
+}
+
+/* Reads and parses one chapter; a parse error is printed and leaves p NULL. */
+static int tour_load(struct tour_chapter *c)
+{
+	struct lang_diag diag;
+
+	c->src = tour_read_file(c->path, &c->len);
+	if (!c->src)
+		return -EIO;
+	if (lang_parse(c->path, c->src, c->len, &c->p, &diag)) {
+		fprintf(stderr, "%s:%d:%d: error: %s\n", c->path, diag.line, diag.col, diag.msg);
+		return -EINVAL;
+	}
+	tour_find_title(c);
+	return 0;
+}
+
+static void tour_free(struct tour_chapter *cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		lang_program_free(cs[i].p);
+		free(cs[i].src);
+		free(cs[i].path);
+		free(cs[i].name);
+	}
+	free(cs);
+}
+
+/* Every chapter of @dir in name order; the count, or -errno with a message. */
+static int tour_list_dir(const char *dir, struct tour_chapter **out)
+{
+	struct dirent **ents;
+	struct tour_chapter *cs;
+	int n = scandir(dir, &ents, tour_filter, alphasort), ok = n, err = errno;
+
+	if (n < 0) {
+		fprintf(stderr, "memvisor tour: %s: %s\n", dir, strerror(err));
+		return -err;
+	}
+	cs = calloc((size_t)(n ? n : 1), sizeof(*cs));
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+
+		if (cs)
+			cs[i].path = malloc(strlen(dir) + len + 2);
+		if (cs && cs[i].path)
+			sprintf(cs[i].path, "%s/%s", dir, ents[i]->d_name);
+		else
+			ok = -ENOMEM;
+		if (cs)
+			cs[i].name = strndup(ents[i]->d_name, len - 4);
+		if (cs && !cs[i].name)
+			ok = -ENOMEM;
+		free(ents[i]);
+	}
+	free(ents);
+	if (!cs || ok < 0) {
+		fprintf(stderr, "memvisor tour: out of memory\n");
+		if (cs)
+			tour_free(cs, n);
+		return -ENOMEM;
+	}
+	*out = cs;
+	return n;
+}
+
+/* Does @arg name chapter @c (number @number)? */
+static bool tour_matches(const struct tour_chapter *c, int number, const char *arg)
+{
+	const char *bare = c->name + strspn(c->name, "0123456789");
+	size_t n = strlen(arg);
+	char *end;
+	long v;
+
+	if (n > 4 && !strcmp(arg + n - 4, ".mvs"))
+		n -= 4;   /* the file name itself */
+	if ((strlen(c->name) == n && !strncmp(arg, c->name, n)) ||
+	    (*bare == '-' && strlen(bare + 1) == n && !strncmp(arg, bare + 1, n)))
+		return true;
+	v = strtol(arg, &end, 10);
+	return *arg && !*end && v == number;
+}
+
+/* ---- printing ---- */
+
+static void tour_bold(const struct tour *t, bool on)
+{
+	if (t->color)
+		fputs(on ? "\033[1m" : "\033[0m", stdout);
+}
+
+static void tour_heading(struct tour *t, const char *text, size_t len)
+{
+	t->fresh = false;
+	printf("\n");
+	tour_bold(t, true);
+	printf("%d.%d  %.*s", t->number, ++t->section, (int)len, text);
+	tour_bold(t, false);
+	printf("\n");
+}
+
+/*
+ * One story, line by line: "# Title" was the chapter header already, "## "
+ * lines are section headings, the rest is prose, indented. Runs of blank
+ * lines print as one.
+ */
+static void tour_story(struct tour *t, const char *s)
+{
+	bool blank = true;   /* a heading or a blank line came just before */
+
+	while (s && *s) {
+		size_t len = strcspn(s, "\n");
+
+		if (len >= 2 && s[0] == '#' && s[1] == ' ') {
+			/* the title */
+		} else if (len >= 3 && !strncmp(s, "## ", 3)) {
+			tour_heading(t, s + 3, len - 3);
+			blank = false;
+		} else if (!len) {
+			if (!blank)
+				printf("\n");
+			blank = true;
+		} else {
+			if (t->fresh)
+				printf("\n");
+			t->fresh = false;
+			printf("  %.*s\n", (int)len, s);
+			blank = false;
+		}
+		s += len + (s[len] == '\n');
+	}
+}
+
+/* The step as written, without its expectation and the padding before it. */
+static size_t tour_call_text(const struct lang_step *s)
+{
+	const char *text = s->line_text;
+	size_t n = s->line_len, i;
+	int depth = 0;
+	bool in_string = false, opened = false;
+
+	if (!s->expect || s->expect_pos.line != s->pos.line)
+		return n;
+	for (i = 0; i < n; i++) {
+		char c = text[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '(' || c == '{') {
+			depth++;
+			opened = true;
+		} else if (c == ')' || c == '}') {
+			depth--;
+		} else if (c == '=' && !depth && opened) {
+			break;
+		}
+	}
+	while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'))
+		i--;
+	return i;
+}
+
+/*
+ * The column a section's results line up at: the call width that lines up
+ * the most of its steps within the terminal (the narrowest, on a tie).
+ * Steps whose call or result is too long for it go on unaligned.
+ */
+static int tour_section_pad(const struct tour *t)
+{
+	int best = 0, best_n = -1;
+
+	for (size_t i = 0; i < t->nheld; i++) {
+		int pad = (int)tour_call_text(t->held[i].step), n = 0;
+
+		for (size_t j = 0; j < t->nheld; j++) {
+			const struct lang_step_report *r = &t->held[j];
+
+			n += (int)tour_call_text(r->step) <= pad &&
+			     4 + pad + 3 + (int)strlen(r->got) <= TOUR_WIDTH;
+		}
+		if (n > best_n || (n == best_n && pad < best)) {
+			best = pad;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+static void tour_print_step(const struct tour *t, const struct lang_step_report *r, int pad)
+{
+	const struct lang_step *s = r->step;
+	int call = (int)tour_call_text(s), got = (int)strlen(r->got);
+
+	if (pad < call)
+		pad = call;
+	if (4 + pad + 3 + got <= TOUR_WIDTH)
+		printf("    %-*.*s = %s\n", pad, call, s->line_text, r->got);
+	else if (4 + call + 3 + got <= TOUR_WIDTH)
+		printf("    %.*s = %s\n", call, s->line_text, r->got);
+	else
+		printf("    %.*s\n        = %s\n", call, s->line_text, r->got);
+	if (r->status == LANG_STEP_OK)
+		return;
+	if (t->color)
+		fputs("\033[1;31m", stdout);
+	if (r->status == LANG_STEP_NOTE)
+		printf("    !! this call failed; the chapter expects it to succeed\n");
+	else if (r->want[0])
+		printf("    !! expected %s (%s:%d)\n", r->want, r->file, s->pos.line);
+	else
+		printf("    !! this step should not fail (%s:%d)\n", r->file, s->pos.line);
+	if (r->why[0])
+		printf("       %s\n", r->why);
+	if (t->color)
+		fputs("\033[0m", stdout);
+}
+
+/* Prints the steps held for the current section, lined up, after a blank line. */
+static void tour_flush(struct tour *t)
+{
+	int pad = tour_section_pad(t);
+
+	if (t->nheld)
+		printf("\n");
+	for (size_t i = 0; i < t->nheld; i++)
+		tour_print_step(t, &t->held[i], pad);
+	t->nheld = 0;
+}
+
+/* Does a story not printed yet come before step @upto? */
+static bool tour_story_pending(const struct tour *t, size_t upto)
+{
+	for (size_t i = t->next_story; i < upto && i < t->p->nsteps; i++) {
+		if (t->p->steps[i].story)
+			return true;
+	}
+	return false;
+}
+
+/* Prints the stories of every step before @upto not printed yet. */
+static void tour_stories_until(struct tour *t, size_t upto)
+{
+	for (; t->next_story < upto && t->next_story < t->p->nsteps; t->next_story++)
+		tour_story(t, t->p->steps[t->next_story].story);
+}
+
+/*
+ * A step's report: a section's steps are held until the next story, so
+ * that their results line up; a new story first prints the steps before it.
+ */
+static void tour_on_step(void *ctx, const struct lang_step_report *r)
+{
+	struct tour *t = ctx;
+	size_t index = (size_t)(r->step - t->p->steps);
+
+	if (tour_story_pending(t, index + 1)) {
+		tour_flush(t);
+		tour_stories_until(t, index + 1);
+	}
+	t->steps++;
+	t->failures += r->status != LANG_STEP_OK;
+	if (t->nheld == t->capheld) {
+		size_t cap = t->capheld ? 2 * t->capheld : 16;
+		struct lang_step_report *h = realloc(t->held, cap * sizeof(*h));
+
+		if (!h) {
+			tour_flush(t);
+			tour_print_step(t, r, 0);
+			return;
+		}
+		t->held = h;
+		t->capheld = cap;
+	}
+	t->held[t->nheld++] = *r;
+}
+
+/* ---- running ---- */
+
+static void tour_run_chapter(struct tour *t, const struct tour_chapter *c)
+{
+	struct lang_run_opts opts;
+	struct lang_run_result res;
+	struct lang_diag diag;
+
+	printf("\n");
+	tour_bold(t, true);
+	printf("== %d/%d  %.*s", t->number, t->nchapters, (int)(c->title ? c->title_len : 0),
+	       c->title ? c->title : c->name);
+	tour_bold(t, false);
+	printf("  (%s.mvs)\n", c->name);
+	t->fresh = true;
+	if (!c->p) {
+		printf("    !! this chapter did not parse: see the error above\n");
+		t->failures++;
+		return;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.on_step = tour_on_step;
+	opts.step_ctx = t;
+	t->p = c->p;
+	t->section = 0;
+	t->next_story = 0;
+	if (lang_run(c->p, &opts, &res, &diag)) {
+		tour_flush(t);
+		printf("    !! this chapter could not run: %s\n", diag.msg);
+		t->failures++;
+		return;
+	}
+	tour_flush(t);
+	tour_stories_until(t, c->p->nsteps);
+	if (c->p->story_end)
+		printf("\n");
+	tour_story(t, c->p->story_end);
+}
+
+static void tour_list(const struct tour_chapter *cs, int n)
+{
+	for (int i = 0; i < n; i++)
+		printf("%2d  %-26s %.*s\n", i + 1, cs[i].name,
+		       (int)(cs[i].title ? cs[i].title_len : 0), cs[i].title ? cs[i].title : "");
+}
+
+static bool tour_use_color(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && strcmp(term, "dumb");
+}
+
+/* Marks the chapters the arguments name; -1 (after a message) if one names none. */
+static int tour_select(const struct tour_chapter *cs, int n, char **args, int nargs,
+		       bool *chosen)
+{
+	for (int a = 0; a < nargs; a++) {
+		bool found = false;
+
+		for (int i = 0; i < n; i++) {
+			if (tour_matches(&cs[i], i + 1, args[a]))
+				chosen[i] = found = true;
+		}
+		if (!found) {
+			fprintf(stderr, "memvisor tour: no chapter '%s' (see 'memvisor tour --list')\n",
+				args[a]);
+			return -1;
+		}
+	}
+	for (int i = 0; i < n && !nargs; i++)
+		chosen[i] = true;
+	return 0;
+}
+
+static int tour_walk(struct tour *t, const char *dir, const struct tour_chapter *cs, int n,
+		     const bool *chosen)
+{
+	int shown = 0;
+
+	t->nchapters = n;
+	for (int i = 0; i < n; i++)
+		shown += chosen[i];
+	if (shown == n)
+		printf("memvisor tour: %d chapter%s, each a scenario file run on a new "
+		       "machine.\n", n, n == 1 ? "" : "s");
+	else
+		printf("memvisor tour: %d of %d chapters, each a scenario file run on a new "
+		       "machine.\n", shown, n);
+	printf("Every result shown is the real one, checked against the file.\n");
+	for (int i = 0; i < n; i++) {
+		if (!chosen[i])
+			continue;
+		t->number = i + 1;
+		tour_run_chapter(t, &cs[i]);
+	}
+	printf("\n");
+	if (t->failures) {
+		printf("%d of %d steps did not behave as described (marked !! above).\n",
+		       t->failures, t->steps);
+		return CLI_FAIL;
+	}
+	printf("All %d steps behaved as described. The chapters are in\n  %s\n"
+	       "Run one with 'memvisor run FILE'; docs/scenario-language.md (or\n"
+	       "'man memvisor') tells how to write your own.\n", t->steps, dir);
+	return CLI_OK;
 }
 
 int cli_tour(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tour tr = { 0 };
-	uint64_t addr = 0;
-	int c, ret;
+	struct tour t = { 0 };
+	struct tour_chapter *cs = NULL;
+	char dir[PATH_MAX];
+	const char *dir_opt = NULL;
+	bool list = false, *chosen = NULL;
+	int c, n, ret = CLI_FAIL;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
+	while ((c = getopt_long(argc, argv, "d:lh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir_opt = optarg;
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 'h':
 			tour_usage(stdout);
 			return CLI_OK;
+		default:
+			tour_usage(stderr);
+			return CLI_USAGE;
 		}
-		tour_usage(stderr);
-		return CLI_USAGE;
 	}
-	ret = mv_machine_create(NULL, &tr.m);
-	if (!ret)
-		ret = mv_task_spawn(tr.m, &tr.t);
-	if (ret) {
-		fprintf(stderr, "memvisor tour: cannot start: %s\n", strerror(-ret));
-		mv_machine_destroy(tr.m);
+	if (dir_opt) {
+		snprintf(dir, sizeof(dir), "%s", dir_opt);
+	} else if (!tour_find_dir(dir, sizeof(dir))) {
+		fprintf(stderr, "memvisor tour: cannot find the tour's scenario files (neither "
+			"installed share/memvisor/tour nor the source tree); use --dir DIR\n");
 		return CLI_FAIL;
 	}
-	printf("memvisor tour: the foundation, step by step.\n");
-	step_machine(&tr);
-	step_paging(&tr, &addr);
-	step_protect(&tr, addr);
-	step_errno(&tr);
-	step_cow(&tr);
-	mv_task_exit(tr.t);
-	mv_machine_destroy(tr.m);
-	if (tr.failures) {
-		printf("\n%d check(s) did not behave as described.\n", tr.failures);
+	n = tour_list_dir(dir, &cs);
+	if (n < 0)
 		return CLI_FAIL;
+	if (!n) {
+		fprintf(stderr, "memvisor tour: %s holds no .mvs chapters\n", dir);
+		goto out;
 	}
-	printf("\nEvery step behaved as described.\n");
-	return CLI_OK;
+	for (int i = 0; i < n; i++)
+		t.failures += tour_load(&cs[i]) != 0;
+	if (list) {
+		tour_list(cs, n);
+		ret = t.failures ? CLI_FAIL : CLI_OK;
+		goto out;
+	}
+	chosen = calloc((size_t)n, sizeof(*chosen));
+	if (!chosen) {
+		fprintf(stderr, "memvisor tour: out of memory\n");
+		goto out;
+	}
+	if (tour_select(cs, n, argv + optind, argc - optind, chosen)) {
+		ret = CLI_USAGE;
+		goto out;
+	}
+	t.failures = 0;   /* a parse error is reported again by its chapter */
+	t.color = tour_use_color();
+	ret = tour_walk(&t, dir, cs, n, chosen);
+out:
+	free(t.held);
+	free(chosen);
+	tour_free(cs, n);
+	return ret;
 }

@@ -47,7 +47,9 @@ static void trace_usage(FILE *out)
 		"the first and last sequence numbers.\n"
 		"\n"
 		"  --json   print the summary as one JSON object\n"
-		"  --help   this text\n");
+		"  --help   this text\n"
+		"\n"
+		"exit status: 0 summarised, 1 the file could not be read, 2 usage error\n");
 }
 
 static void trace_count(struct trace_table *t, const char *name)
