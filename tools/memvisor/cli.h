@@ -3,6 +3,8 @@
 #ifndef MV_TOOLS_CLI_H
 #define MV_TOOLS_CLI_H
 
+#include <stddef.h>
+
 /* Exit codes of every verb. */
 #define CLI_OK    0
 #define CLI_FAIL  1
@@ -13,6 +15,13 @@ struct cli_verb {
 	const char *summary;
 	int (*main)(int argc, char **argv);   /* argv[0] is the verb */
 };
+
+/*
+ * The whole file at @path, NUL-terminated, for the caller to free(); NULL
+ * after a message naming the verb if it cannot be read or is larger than
+ * @max bytes.
+ */
+char *cli_read_file(const char *verb, const char *path, size_t max, size_t *len);
 
 int cli_tour(int argc, char **argv);
 int cli_bench(int argc, char **argv);

@@ -384,31 +384,6 @@ static void map_html(FILE *out, const struct map_ctx *mc, const char *file)
 
 /* ---- the verb ---- */
 
-static char *map_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "memvisor map: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(MAP_FILE_MAX + 1);
-	n = buf ? fread(buf, 1, MAP_FILE_MAX + 1, f) : 0;
-	if (buf && (ferror(f) || n > MAP_FILE_MAX)) {
-		fprintf(stderr, "memvisor map: %s: %s\n", path,
-			n > MAP_FILE_MAX ? "file too large" : "read error");
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* Runs @path and leaves the VM's map in @mc. CLI_OK or CLI_FAIL, after a message. */
 static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx *mc)
 {
@@ -416,7 +391,7 @@ static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx 
 	struct lang_run_result res;
 	struct lang_diag diag;
 	size_t len;
-	char *src = map_read_file(path, &len);
+	char *src = cli_read_file("map", path, MAP_FILE_MAX, &len);
 	int ret;
 
 	if (!src)

@@ -44,34 +44,6 @@ static void run_usage(FILE *out)
 		"parse, 2 usage error\n");
 }
 
-/* The whole file, NUL-terminated; NULL and a message on error. */
-static char *run_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (!f) {
-		fprintf(stderr, "memvisor run: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(RUN_FILE_MAX + 1);
-	if (buf) {
-		n = fread(buf, 1, RUN_FILE_MAX + 1, f);
-		if (ferror(f) || n > RUN_FILE_MAX) {
-			fprintf(stderr, "memvisor run: %s: %s\n", path,
-				n > RUN_FILE_MAX ? "file too large" : strerror(errno));
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-		}
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-}
-
 /*
  * The source line @line of @src with a caret under column @col: at most 120
  * columns around the caret; tabs shown as spaces and other control or
@@ -141,7 +113,7 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	struct lang_run_result res;
 	struct lang_diag diag;
 	size_t len;
-	char *src = run_read_file(path, &len);
+	char *src = cli_read_file("run", path, RUN_FILE_MAX, &len);
 	int ret;
 
 	if (!src)

@@ -124,32 +124,6 @@ static int tour_filter(const struct dirent *d)
 	return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".mvs");
 }
 
-/* The whole file, NUL-terminated, or NULL with a message. */
-static char *tour_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "memvisor tour: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(TOUR_FILE_MAX + 1);
-	n = buf ? fread(buf, 1, TOUR_FILE_MAX + 1, f) : 0;
-	if (buf && (ferror(f) || n > TOUR_FILE_MAX)) {
-		fprintf(stderr, "memvisor tour: %s: %s\n", path,
-			n > TOUR_FILE_MAX ? "file too large" : "read error");
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* The chapter's title: its first story line "# Title". */
 static void tour_find_title(struct tour_chapter *c)
 {
@@ -176,7 +150,7 @@ static int tour_load(struct tour_chapter *c)
 {
 	struct lang_diag diag;
 
-	c->src = tour_read_file(c->path, &c->len);
+	c->src = cli_read_file("tour", c->path, TOUR_FILE_MAX, &c->len);
 	if (!c->src)
 		return -EIO;
 	if (lang_parse(c->path, c->src, c->len, &c->p, &diag)) {
