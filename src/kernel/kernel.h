@@ -350,6 +350,18 @@ int fault_handle(struct mv_task *t, uint64_t addr, unsigned int fault_flags, int
 /* Same, with mmap_lock already held for read (GUP). */
 int fault_handle_locked(struct mm *mm, uint64_t addr, unsigned int fault_flags, int *si_code);
 
+#define K_SI_KERNEL 0x80   /* si_code of a kernel-forced SIGSEGV (#GP, bad signal frame) */
+
+/* Queues @signo/@code/@addr for @t and traces it as @cause; returns -EFAULT. */
+long task_fault_signal(struct mv_task *t, const char *cause, int signo, int code, uint64_t addr);
+/*
+ * What the kernel does with a fault @t's CPU raised in user mode (a load,
+ * a store, a shadow-stack access): 0 when fault_handle fixed it and the
+ * access may be retried, -EFAULT with the signal Linux would send queued,
+ * or -ENOMEM. Called with mmap_lock held for read.
+ */
+long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *cause);
+
 /* The FAULT_* flags of a user-mode #PF with @error_code (do_user_addr_fault). */
 static inline unsigned int fault_flags_from_pf(uint64_t error_code)
 {

@@ -14,7 +14,6 @@
 #define SHSTK_4G (1ull << 32)
 #define SHSTK_FRAME 8ull                 /* one shadow-stack slot */
 #define SHSTK_SIGFRAME_BIT (1ull << 63)  /* marks a signal token: never a return address */
-#define K_SI_KERNEL 0x80                 /* si_code of a kernel-forced SIGSEGV (#GP, bad frame) */
 
 /*
  * Per thread, like Linux's thread.shstk and thread.features: the thread

@@ -132,48 +132,18 @@ static bool cpu_canonical(uint64_t va)
 
 /* ------------------------------------------------------ exceptions */
 
-static long cpu_signal(struct mv_task *t, const char *what, int signo, int code, uint64_t addr)
-{
-	task_send_signal(t, signo, code, addr);
-	kernel_trace_fault(t->k, t, what, addr, signo, code);
-	return -EFAULT;
-}
-
-/* The #PF handler for the instruction. Called with mmap_lock held for read. */
-static long cpu_fixup(struct mv_task *t, const struct hw_fault *f)
-{
-	int code = SEGV_MAPERR, r;
-
-	if (f->kind == HW_FAULT_GP)
-		return cpu_signal(t, "cpu_gp", SIGSEGV, K_SI_KERNEL, 0);
-	if (f->kind != HW_FAULT_PF)
-		return cpu_signal(t, "cpu_access", SIGSEGV, SEGV_MAPERR, f->addr);
-	r = fault_handle_locked(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
-	switch (r) {
-	case 0:
-		hw_tlb_flush_page(&t->cpu, f->addr);
-		return 0;
-	case VM_FAULT_SIGBUS:
-		return cpu_signal(t, "cpu_access", SIGBUS, BUS_ADRERR, f->addr);
-	case VM_FAULT_OOM:
-		return -ENOMEM;
-	default:
-		return cpu_signal(t, "cpu_access", SIGSEGV, code, f->addr);
-	}
-}
-
 static long cpu_raise(struct cpu_insn *in, int stop)
 {
 	struct mv_task *t = in->t;
 
 	switch (stop) {
 	case CPU_EXC_CP:   /* the #CP error code shows in the trace only, as in Linux's log */
-		return cpu_signal(t, in->cp_code == CP_NEAR_RET ? "cp_near_ret" : "cp_rstorssp",
+		return task_fault_signal(t, in->cp_code == CP_NEAR_RET ? "cp_near_ret" : "cp_rstorssp",
 				  SIGSEGV, SEGV_CPERR, 0);
 	case CPU_EXC_UD:
-		return cpu_signal(t, "cpu_ud", SIGILL, ILL_ILLOPN, t->cpu.rip);
+		return task_fault_signal(t, "cpu_ud", SIGILL, ILL_ILLOPN, t->cpu.rip);
 	default:
-		return cpu_signal(t, "cpu_gp", SIGSEGV, K_SI_KERNEL, 0);
+		return task_fault_signal(t, "cpu_gp", SIGSEGV, K_SI_KERNEL, 0);
 	}
 }
 
@@ -185,14 +155,14 @@ static long cpu_exec_slow(struct cpu_insn *in, struct hw_fault *f)
 
 	pthread_rwlock_rdlock(&t->mm->mmap_lock);
 	for (int i = 0; i < CPU_TRIES && ret == CPU_PF; i++) {
-		ret = cpu_fixup(t, f);
+		ret = task_user_fault(t, f, "cpu_access");
 		if (ret)
 			break;
 		memset(f, 0, sizeof(*f));
 		ret = in->run(in, f);
 	}
 	if (ret == CPU_PF)   /* the handler keeps saying "fixed": a denial */
-		ret = cpu_signal(t, "cpu_access", SIGSEGV, SEGV_ACCERR, f->addr);
+		ret = task_fault_signal(t, "cpu_access", SIGSEGV, SEGV_ACCERR, f->addr);
 	pthread_rwlock_unlock(&t->mm->mmap_lock);
 	return ret;
 }
@@ -495,7 +465,7 @@ _Static_assert(sizeof(struct shstk_sigframe) == 32, "signal frame layout");
 
 static long shstk_sig_fail(struct mv_task *t, const char *what)
 {
-	return cpu_signal(t, what, SIGSEGV, K_SI_KERNEL, 0);
+	return task_fault_signal(t, what, SIGSEGV, K_SI_KERNEL, 0);
 }
 
 /*

@@ -13,33 +13,32 @@
 
 #include "kernel/mm_internal.h"
 
-#define K_SI_KERNEL 0x80   /* si_code of a #GP-caused SIGSEGV */
-
-static long uaccess_signal(struct mv_task *t, int signo, int code, uint64_t addr)
+long task_fault_signal(struct mv_task *t, const char *cause, int signo, int code, uint64_t addr)
 {
 	task_send_signal(t, signo, code, addr);
-	kernel_trace_fault(t->k, t, "user_access", addr, signo, code);
+	kernel_trace_fault(t->k, t, cause, addr, signo, code);
 	return -EFAULT;
 }
 
-/* 0 when the fault was fixed and the access may be retried. */
-static long uaccess_fixup(struct mv_task *t, const struct hw_fault *f)
+long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *cause)
 {
-	int code = 0, r;
+	int code = SEGV_MAPERR, r;
 
-	if (f->kind != HW_FAULT_PF)   /* #GP: non-canonical address */
-		return uaccess_signal(t, SIGSEGV, K_SI_KERNEL, 0);
+	if (f->kind == HW_FAULT_GP)   /* non-canonical address */
+		return task_fault_signal(t, cause, SIGSEGV, K_SI_KERNEL, 0);
+	if (f->kind != HW_FAULT_PF)
+		return task_fault_signal(t, cause, SIGSEGV, SEGV_MAPERR, f->addr);
 	r = fault_handle_locked(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
 	switch (r) {
 	case 0:
 		hw_tlb_flush_page(&t->cpu, f->addr);
 		return 0;
 	case VM_FAULT_SIGBUS:
-		return uaccess_signal(t, SIGBUS, BUS_ADRERR, f->addr);
+		return task_fault_signal(t, cause, SIGBUS, BUS_ADRERR, f->addr);
 	case VM_FAULT_OOM:
 		return -ENOMEM;
 	default:
-		return uaccess_signal(t, SIGSEGV, code, f->addr);
+		return task_fault_signal(t, cause, SIGSEGV, code, f->addr);
 	}
 }
 
@@ -64,10 +63,10 @@ static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t le
 			break;
 		if (!tries--) {
 			/* The handler keeps saying "fixed": treat it as a denial. */
-			ret = uaccess_signal(t, SIGSEGV, SEGV_ACCERR, fault.addr);
+			ret = task_fault_signal(t, "user_access", SIGSEGV, SEGV_ACCERR, fault.addr);
 			break;
 		}
-		ret = uaccess_fixup(t, &fault);
+		ret = task_user_fault(t, &fault, "user_access");
 		if (ret)
 			break;
 	}
