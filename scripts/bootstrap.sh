@@ -13,7 +13,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 need_pkgs=()
 pkgs=(cmake ninja-build gcc libcmocka-dev pkg-config)
-[[ $mode == test ]] && pkgs+=(clang libclang-rt-14-dev)
+[[ $mode == test ]] && pkgs+=(clang libclang-rt-14-dev libxml2-utils groff-base)
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
