@@ -4,7 +4,8 @@
  * dispatches, by its Linux name, with what each argument is (so the checker
  * can refuse a string where a length goes, and the executor knows which
  * arguments are host buffers), and the pseudo-calls for what is not a
- * system call (machine configuration, tasks, user memory).
+ * system call (machine configuration, tasks, user memory, guest programs
+ * and the operations inside them).
  *
  * A syscall listed here that the kernel does not implement yet answers
  * -ENOSYS, as Linux built without it would.
@@ -109,14 +110,31 @@ static const struct lang_call_desc lang_calls[] = {
 	      { "data", LA_BYTES, NULL, -1 }, A_INT("flags")) },
 	{ CPU(prot_shadow_stack, LCPU_PROT_SHSTK, LRK_VALUE, A_INT("enable")) },
 #endif
-	/*
-	 * Extension point for the KVM work: guest programs run by KVM_RUN, e.g.
-	 * kvm_run(r5, guest(write(0x1000, x"00"), hypercall(12, ...))), are a
-	 * new lang_call_type here with its executor in exec.c.
-	 */
+	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
+	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
+	  .args = { A_FD("vcpu_fd") } },
 };
 
 static const size_t lang_ncalls = sizeof(lang_calls) / sizeof(lang_calls[0]);
+
+#define GOP(n, o, r, ...) .name = #n, .type = LC_GUEST_OP, .gop = o, .ret = r, \
+	.nargs = sizeof((struct lang_arg_desc[]){ __VA_ARGS__ }) / sizeof(struct lang_arg_desc), \
+	.args = { __VA_ARGS__ }
+
+/* Inside guest(VCPU) { ... }: what the guest's CPU does (mv_guest_*). */
+static const struct lang_call_desc lang_guest_ops[] = {
+	{ GOP(read, LG_READ, LRK_BYTES, A_INT("gva"), A_INT("len")) },
+	{ GOP(write, LG_WRITE, LRK_VALUE, A_INT("gva"), { "data", LA_BYTES, NULL, -1 }) },
+	{ GOP(fetch, LG_FETCH, LRK_VALUE, A_INT("gva"), A_INT("len")) },
+	{ GOP(hypercall, LG_HYPERCALL, LRK_VALUE, A_INT("nr"), A_INT("a0"), A_INT("a1"),
+	      A_INT("a2"), A_INT("a3")), .min_args = 1 },
+	{ GOP(read_cr, LG_READ_CR, LRK_VALUE, A_INT("cr")) },
+	{ GOP(write_cr, LG_WRITE_CR, LRK_VALUE, A_INT("cr"), A_INT("value")) },
+	{ GOP(read_u64, LG_READ_U64, LRK_VALUE, A_INT("gva")) },
+	{ GOP(write_u64, LG_WRITE_U64, LRK_VALUE, A_INT("gva"), A_INT("value")) },
+};
+
+static const size_t lang_nguest_ops = sizeof(lang_guest_ops) / sizeof(lang_guest_ops[0]);
 
 const struct lang_call_desc *lang_call_find(const char *name)
 {
@@ -127,20 +145,39 @@ const struct lang_call_desc *lang_call_find(const char *name)
 	return NULL;
 }
 
-const char *lang_call_suggest(const char *name)
+static const char *lang_suggest_in(const struct lang_call_desc *tab, size_t n, const char *name)
 {
 	const char *best = NULL;
 	int dist = 1 << 20, len = (int)strlen(name);
 
-	for (size_t i = 0; i < lang_ncalls; i++) {
-		int d = lang_edit_distance(name, lang_calls[i].name);
+	for (size_t i = 0; i < n; i++) {
+		int d = lang_edit_distance(name, tab[i].name);
 
 		if (d < dist) {
 			dist = d;
-			best = lang_calls[i].name;
+			best = tab[i].name;
 		}
 	}
 	return dist <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+}
+
+const char *lang_call_suggest(const char *name)
+{
+	return lang_suggest_in(lang_calls, lang_ncalls, name);
+}
+
+const struct lang_call_desc *lang_guest_op_find(const char *name)
+{
+	for (size_t i = 0; i < lang_nguest_ops; i++) {
+		if (!strcmp(lang_guest_ops[i].name, name))
+			return &lang_guest_ops[i];
+	}
+	return NULL;
+}
+
+const char *lang_guest_op_suggest(const char *name)
+{
+	return lang_suggest_in(lang_guest_ops, lang_nguest_ops, name);
 }
 
 /*

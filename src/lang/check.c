@@ -301,6 +301,90 @@ static int ck_signal_expect(struct lang_checker *ck, struct lang_expr *e)
 	return 0;
 }
 
+/* fault(VECTOR[, ERROR_CODE[, ADDRESS]]): the exception a guest operation raised. */
+static int ck_fault_expect(struct lang_checker *ck, struct lang_expr *e)
+{
+	if (e->nargs < 1 || e->nargs > 3)
+		return ck_error(ck, e->pos, "expected fault(VECTOR), fault(VECTOR, ERROR_CODE) or "
+				"fault(VECTOR, ERROR_CODE, ADDRESS)");
+	for (size_t i = 0; i < e->nargs; i++) {
+		if (e->args[i].key)
+			return ck_error(ck, e->args[i].pos, "fault(...) takes no named arguments");
+		if (ck_int(ck, e->args[i].val, i == 0 ? "the vector" : i == 1 ? "the error code" :
+			   "the fault address"))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Is step @s an ioctl whose command is KVM_RUN? */
+static bool ck_is_kvm_run(const struct lang_step *s)
+{
+	uint64_t cmd;
+
+	return s->desc->type == LC_SYSCALL && s->desc->args[0].kind == LA_FD && s->nargs == 3 &&
+	       s->desc->args[2].kind == LA_IOCTL && ck_const_value(s->args[1].val, &cmd) &&
+	       lang_is_kvm_run(cmd);
+}
+
+/* exit(REASON, field=value, ...): fields of that exit, by struct kvm_run's names. */
+static int ck_exit_expect(struct lang_checker *ck, struct lang_step *s, struct lang_expr *e)
+{
+	uint64_t reason;
+	char list[160];
+
+	if (!ck_is_kvm_run(s))
+		return ck_error(ck, e->pos, "exit(...) is what ioctl(VCPU, KVM_RUN, 0) answers: "
+				"expected a value, -ERRNO or signal(...) here");
+	if (e->nargs < 1 || e->args[0].key)
+		return ck_error(ck, e->pos, "expected exit(KVM_EXIT_..., field=value, ...)");
+	if (ck_int(ck, e->args[0].val, "the exit reason"))
+		return -EINVAL;
+	if (!ck_const_value(e->args[0].val, &reason))
+		return ck_error(ck, e->args[0].pos, "the exit reason must be a constant "
+				"(KVM_EXIT_MMIO, KVM_EXIT_HLT, ...)");
+	lang_exit_fields_list(reason, list, sizeof(list));
+	for (size_t i = 1; i < e->nargs; i++) {
+		struct lang_arg *a = &e->args[i];
+		const struct lang_exit_field *f;
+
+		if (!a->key)
+			return ck_error(ck, a->pos, "expected field=value after the exit reason "
+					"(fields: %s)", list);
+		f = lang_exit_field_find(reason, a->key);
+		if (!f && strcmp(a->key, "ret"))
+			return ck_error(ck, a->pos, "this exit has no field '%s': expected %s",
+					a->key, list);
+		if (f && (a->val->kind == LE_STRING || a->val->kind == LE_BYTES)) {
+			if (strcmp(f->name, "data") || a->val->nbytes > f->size)
+				return ck_error(ck, a->val->pos, "only data= takes bytes (at most %zu)",
+						f->size);
+			continue;
+		}
+		if (ck_int(ck, a->val, a->key))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int ck_call_expect(struct lang_checker *ck, struct lang_step *s, struct lang_expr *e)
+{
+	bool op = s->desc->type == LC_GUEST_OP;
+
+	if (!strcmp(e->name, "signal") && !op)
+		return ck_signal_expect(ck, e);
+	if (!strcmp(e->name, "fault") && op)
+		return ck_fault_expect(ck, e);
+	if (!strcmp(e->name, "exit") && !op)
+		return ck_exit_expect(ck, s, e);
+	if (op)
+		return ck_error(ck, e->pos, "unknown expectation '%s(...)' for a guest operation: "
+				"expected fault(VECTOR[, ERROR_CODE[, ADDRESS]])", e->name);
+	return ck_error(ck, e->pos, "unknown expectation '%s(...)': expected "
+			"signal(SIGNO, CODE[, addr])%s", e->name,
+			ck_is_kvm_run(s) ? " or exit(KVM_EXIT_..., field=value, ...)" : "");
+}
+
 static int ck_expect(struct lang_checker *ck, struct lang_step *s)
 {
 	struct lang_expr *e = s->expect;
@@ -310,12 +394,8 @@ static int ck_expect(struct lang_checker *ck, struct lang_step *s)
 		return 0;
 	if (ret == LRK_NONE)
 		return ck_error(ck, s->expect_pos, "%s(...) has no result to expect", s->call);
-	if (e->kind == LE_CALL) {
-		if (!strcmp(e->name, "signal"))
-			return ck_signal_expect(ck, e);
-		return ck_error(ck, e->pos, "unknown expectation '%s(...)': expected "
-				"signal(SIGNO, CODE[, addr])", e->name);
-	}
+	if (e->kind == LE_CALL)
+		return ck_call_expect(ck, s, e);
 	if (ret == LRK_BYTES) {
 		if (e->kind == LE_STRING || e->kind == LE_BYTES)
 			return 0;
@@ -360,6 +440,16 @@ static int ck_call(struct lang_checker *ck, struct lang_step *s)
 {
 	const char *hint;
 
+	if (s->parent) {
+		s->desc = lang_guest_op_find(s->call);
+		if (s->desc)
+			return 0;
+		hint = lang_guest_op_suggest(s->call);
+		return ck_error(ck, s->call_pos, "unknown guest operation '%s'%s%s%s: expected read, "
+				"write, fetch, hypercall, read_cr, write_cr, read_u64 or write_u64",
+				s->call, hint ? " (did you mean '" : "", hint ? hint : "",
+				hint ? "'?)" : "");
+	}
 	s->desc = lang_call_find(s->call);
 	if (s->desc)
 		return 0;
@@ -370,12 +460,34 @@ static int ck_call(struct lang_checker *ck, struct lang_step *s)
 	return ck_error(ck, s->call_pos, "unknown call '%s'", s->call);
 }
 
+static int ck_step(struct lang_checker *ck, struct lang_step *s, size_t index);
+
+/* guest(VCPU) { ops }: the block, and each operation like a step. */
+static int ck_body(struct lang_checker *ck, struct lang_step *s)
+{
+	if (s->has_body && s->desc->type != LC_GUEST)
+		return ck_error(ck, s->body_pos, "only guest(VCPU) takes a { } block of guest "
+				"operations");
+	if (s->desc->type != LC_GUEST)
+		return 0;
+	if (!s->has_body)
+		return ck_error(ck, s->call_pos, "expected guest(VCPU) { operations, one per line }");
+	if (s->result_name)
+		return ck_error(ck, s->result_pos, "guest(...) has no value to name");
+	for (size_t i = 0; i < s->nbody; i++) {
+		s->body[i].parent = s;
+		if (ck_step(ck, &s->body[i], i))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int ck_step(struct lang_checker *ck, struct lang_step *s, size_t index)
 {
 	struct lang_program *p = ck->p;
 	char names[128];
 
-	if (ck_call(ck, s))
+	if (ck_call(ck, s) || ck_body(ck, s))
 		return -EINVAL;
 	if (s->desc->type == LC_MACHINE)
 		return ck_machine(ck, s, index);

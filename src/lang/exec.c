@@ -207,7 +207,7 @@ static bool lang_do_step(struct lang_exec *x, const struct lang_step *s, struct 
 
 	/* spawn, clone and exit name their tasks; the others run in the step's task */
 	if (s->desc->type == LC_SYSCALL || s->desc->type == LC_WRITE_MEM ||
-	    s->desc->type == LC_READ_MEM || s->desc->type == LC_CPU) {
+	    s->desc->type == LC_READ_MEM || s->desc->type == LC_CPU || s->desc->type == LC_GUEST) {
 		t = lang_step_task(x, s->task_slot, s->task_name, r);
 		if (!t)
 			return false;
@@ -217,6 +217,13 @@ static bool lang_do_step(struct lang_exec *x, const struct lang_step *s, struct 
 		if (lang_build_args(x, s, a, r))
 			return false;
 		o->ret = mv_syscall(t, s->desc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (s->desc->nr == MV_SYS_ioctl && lang_is_kvm_run(a[1]) && a[0] <= INT32_MAX)
+			o->run = mv_vcpu_run_area(t, (int)a[0]);
+		break;
+	case LC_GUEST:
+		o->ret = lang_do_guest(x, s, t, r);
+		if (r->why[0])
+			return false;
 		break;
 	case LC_WRITE_MEM:
 	case LC_READ_MEM:
@@ -259,18 +266,13 @@ static void lang_judge(struct lang_exec *x, const struct lang_step *s, const str
 	lang_fmt_expect(x, r->want, sizeof(r->want), e);
 	r->status = LANG_STEP_FAILED;
 	if (e->kind == LE_CALL) {
-		if (!o->have_signal)
-			snprintf(r->why, sizeof(r->why), "no signal was delivered");
-		else if (o->si.signo != (int)lang_eval(x, e->args[0].val) ||
-			 o->si.code != (int)lang_eval(x, e->args[1].val) ||
-			 (e->nargs > 2 && o->si.addr != lang_eval(x, e->args[2].val)))
-			snprintf(r->why, sizeof(r->why), "a different signal was delivered");
-		else
-			r->status = LANG_STEP_OK;
+		lang_judge_call(x, s, o, r);
 		return;
 	}
 	if (o->have_signal) {
 		snprintf(r->why, sizeof(r->why), "unexpected signal: the task crashed");
+	} else if (o->have_fault) {
+		snprintf(r->why, sizeof(r->why), "the guest took a fault");
 	} else if (e->kind == LE_STRING || e->kind == LE_BYTES) {
 		if (o->ret < 0)
 			snprintf(r->why, sizeof(r->why), "the read failed");
@@ -287,6 +289,17 @@ static void lang_judge(struct lang_exec *x, const struct lang_step *s, const str
 		r->status = LANG_STEP_FAILED;
 }
 
+void lang_report(struct lang_exec *x, struct lang_step_report *r)
+{
+	r->during = x->cur;
+	x->res->steps++;
+	x->res->failed += r->status == LANG_STEP_FAILED;
+	x->res->notes += r->status == LANG_STEP_NOTE;
+	lang_trace_step(x, r);
+	if (x->opts->on_step)
+		x->opts->on_step(x->opts->step_ctx, r);
+}
+
 static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 {
 	struct lang_step_report r;
@@ -296,6 +309,7 @@ static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 	memset(&o, 0, sizeof(o));
 	r.step = s;
 	r.file = x->p->file;
+	x->cur = s;
 	if (!lang_do_step(x, s, &o, &r)) {
 		r.status = LANG_STEP_FAILED;
 		snprintf(r.got, sizeof(r.got), "not run");
@@ -311,12 +325,7 @@ static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 	}
 	lang_free_bufs(x);
 	lib_free(o.bytes);
-	x->res->steps++;
-	x->res->failed += r.status == LANG_STEP_FAILED;
-	x->res->notes += r.status == LANG_STEP_NOTE;
-	lang_trace_step(x, &r);
-	if (x->opts->on_step)
-		x->opts->on_step(x->opts->step_ctx, &r);
+	lang_report(x, &r);
 }
 
 static int lang_exec_setup(struct lang_exec *x, struct lang_diag *diag)
@@ -391,6 +400,8 @@ int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 		if (p->steps[i].desc->type != LC_MACHINE)
 			lang_run_step(&x, &p->steps[i]);
 	}
+	x.cur = NULL;
+	lang_guests_unreached(&x);
 	lang_trace_scenario(&x, "scenario_end");
 	if (opts->on_end) {
 		struct lang_run_state st = {
@@ -405,6 +416,7 @@ out_machine:
 		mv_machine_destroy(x.m);
 		lib_trace_destroy(&x.steptr);
 	}
+	lang_guests_free(&x);
 out_free:
 	lib_free(x.values);
 	lib_free(x.task_gone);

@@ -30,6 +30,8 @@ struct lang_exec {
 	struct lib_trace steptr;           /* formats step events; its sink renumbers */
 	struct lang_buf bufs[LANG_MAX_ARGS];
 	int nbufs;
+	const struct lang_step *cur;       /* the program's step running now */
+	struct lang_guest_prog *guests;    /* every guest program handed out */
 };
 
 /* What one step did. */
@@ -39,6 +41,19 @@ struct lang_outcome {
 	struct mv_siginfo si;
 	uint8_t *bytes;                    /* read_mem's result (heap) */
 	size_t nbytes;
+	bool have_fault;                   /* a guest operation: the fault the guest took */
+	struct mv_guest_fault fault;
+	const struct kvm_run *run;         /* KVM_RUN: the vCPU's run area, after the call */
+};
+
+/* A guest program handed to a vCPU: its operations run on the guest's stack. */
+struct lang_guest_prog {
+	struct lang_exec *x;
+	const struct lang_step *step;      /* the guest(...) step; its body are the ops */
+	size_t done;                       /* operations finished and reported */
+	bool in_op;                        /* suspended inside operation @done */
+	uint8_t *pending;                  /* that operation's read buffer (heap) */
+	struct lang_guest_prog *next;
 };
 
 uint64_t lang_eval(const struct lang_exec *x, const struct lang_expr *e);
@@ -52,6 +67,26 @@ bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct l
 /* exec_cpu.c: a LC_CPU step in task @t */
 long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		 struct lang_outcome *o, struct lang_step_report *r);
+
+/* exec.c: counts, traces and hands a finished step's report to the caller */
+void lang_report(struct lang_exec *x, struct lang_step_report *r);
+
+/* exec_guest.c */
+long lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		   struct lang_step_report *r);
+/* Reports the operations no KVM_RUN got to; then frees the programs (after the machine). */
+void lang_guests_unreached(struct lang_exec *x);
+void lang_guests_free(struct lang_exec *x);
+
+/* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...) */
+void lang_judge_call(const struct lang_exec *x, const struct lang_step *s,
+		     const struct lang_outcome *o, struct lang_step_report *r);
+void lang_fmt_expect_call(const struct lang_exec *x, char *buf, size_t size,
+			  const struct lang_expr *e);
+/* What KVM_RUN returns with this exit when nothing else went wrong. */
+long lang_exit_implied_ret(uint64_t reason);
+void lang_fmt_exit(char *buf, size_t size, const struct kvm_run *run, long ret);
+void lang_fmt_fault(char *buf, size_t size, const struct mv_guest_fault *f);
 
 /* format.c */
 void lang_fmt_value(char *buf, size_t size, long v);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <memvisor/uapi/kvm.h>
+
 #include "lang/exec_int.h"
 #include "lib/err.h"
 
@@ -77,6 +79,12 @@ void lang_fmt_outcome(char *buf, size_t size, const struct lang_step *s,
 {
 	if (o->have_signal)
 		lang_fmt_signal(buf, size, o->si.signo, o->si.code, true, o->si.addr);
+	else if (o->have_fault)
+		lang_fmt_fault(buf, size, &o->fault);
+	else if (o->run && o->ret == lang_exit_implied_ret(o->run->exit_reason))
+		lang_fmt_exit(buf, size, o->run, o->ret);
+	else if (s->desc->type == LC_GUEST && !o->ret)
+		snprintf(buf, size, "%zu operation%s for KVM_RUN", s->nbody, s->nbody == 1 ? "" : "s");
 	else if (s->desc->ret == LRK_BYTES && o->ret >= 0)
 		lang_fmt_bytes(buf, size, o->bytes, o->nbytes);
 	else if (s->desc->ret == LRK_NONE)
@@ -90,9 +98,7 @@ void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const st
 	if (e->kind == LE_STRING || e->kind == LE_BYTES) {
 		lang_fmt_bytes(buf, size, e->bytes, e->nbytes);
 	} else if (e->kind == LE_CALL) {
-		lang_fmt_signal(buf, size, (int)lang_eval(x, e->args[0].val),
-				(int)lang_eval(x, e->args[1].val), e->nargs > 2,
-				e->nargs > 2 ? lang_eval(x, e->args[2].val) : 0);
+		lang_fmt_expect_call(x, buf, size, e);
 	} else {
 		lang_fmt_value(buf, size, (long)lang_eval(x, e));
 	}

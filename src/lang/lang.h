@@ -103,7 +103,7 @@ enum lang_expr_kind {
 	LE_BINOP,      /* | + - */
 	LE_NEG,
 	LE_BLANK,      /* _ : a scratch output buffer */
-	LE_CALL,       /* signal(...), exit(...): only as expectations */
+	LE_CALL,       /* signal(...), fault(...), exit(...): only as expectations */
 };
 
 struct lang_expr;
@@ -161,6 +161,12 @@ struct lang_step {
 	struct lang_pos expect_pos;
 	const struct lang_call_desc *desc;     /* after checking */
 	const char *story;             /* its "#:" story lines, '\n'-joined; NULL: none */
+	/* guest(VCPU) { ... }: the guest operations, one step each */
+	bool has_body;
+	struct lang_pos body_pos;      /* the '{' */
+	struct lang_step *body;
+	size_t nbody;
+	const struct lang_step *parent;    /* a guest operation: its guest(...) step */
 };
 
 struct lang_program {
@@ -227,7 +233,20 @@ enum lang_call_type {
 	LC_WRITE_MEM,
 	LC_READ_MEM,
 	LC_CPU,        /* the task's CPU and remote access: lang_cpu_op */
-	/* Extension point: the KVM work adds guest programs for KVM_RUN here. */
+	LC_GUEST,      /* guest(VCPU) { ops }: a guest program for the next KVM_RUNs */
+	LC_GUEST_OP,   /* one operation inside a guest program: lang_guest_op */
+};
+
+/* What a guest program does, one operation at a time (exec_guest.c). */
+enum lang_guest_op {
+	LG_READ,
+	LG_WRITE,
+	LG_FETCH,
+	LG_HYPERCALL,
+	LG_READ_CR,
+	LG_WRITE_CR,
+	LG_READ_U64,
+	LG_WRITE_U64,
 };
 
 /*
@@ -285,10 +304,31 @@ struct lang_call_desc {
 	enum lang_ret_kind ret;
 	int min_args;          /* trailing integers may be left out (as 0) from here; 0: all needed */
 	enum lang_cpu_op op;   /* LC_CPU */
+	enum lang_guest_op gop;    /* LC_GUEST_OP */
 };
 
 const struct lang_call_desc *lang_call_find(const char *name);
 const char *lang_call_suggest(const char *name);
+/* The operations of a guest program, by name (read, write, hypercall, ...). */
+const struct lang_call_desc *lang_guest_op_find(const char *name);
+const char *lang_guest_op_suggest(const char *name);
+
+/*
+ * The fields exit(REASON, field=value, ...) may name for a KVM_RUN exit
+ * (kvm_exit.c): where each lives in struct kvm_run. NULL: no such field for
+ * that reason. @list gets "phys_addr, len, ..." for messages.
+ */
+struct lang_exit_field {
+	const char *name;
+	uint32_t reason;
+	size_t offset;
+	size_t size;
+	bool shown;        /* part of the exit as reports print it */
+};
+const struct lang_exit_field *lang_exit_field_find(uint64_t reason, const char *name);
+void lang_exit_fields_list(uint64_t reason, char *list, size_t size);
+/* Does this ioctl command run a vCPU (its expectation may be exit(...))? */
+bool lang_is_kvm_run(uint64_t cmd);
 
 struct lang_field_desc {
 	const char *name;
@@ -345,6 +385,11 @@ struct lang_step_report {
 	char got[LANG_MSG_MAX];        /* "0x7f0000000000", "-EBADF", "signal(SIGSEGV, ...)" */
 	char want[LANG_MSG_MAX];       /* empty without an expectation */
 	char why[LANG_MSG_MAX];        /* what differed, for failures */
+	/*
+	 * The program's own step this report came during: a guest operation
+	 * (step->parent set) runs inside a later ioctl(VCPU, KVM_RUN, 0).
+	 */
+	const struct lang_step *during;
 };
 
 typedef void (*lang_step_fn)(void *ctx, const struct lang_step_report *r);

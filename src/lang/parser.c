@@ -2,13 +2,16 @@
 /*
  * The scenario parser: tokens to steps. One step per line:
  *
- *	step  := [task ':'] [result '='] name '(' [args] ')' ['=' expr]
+ *	step  := [task ':'] [result '='] name '(' [args] ')' [body] ['=' expr]
+ *	body  := '{' {op} '}'           op := name '(' [args] ')' ['=' expr]
  *	args  := arg {',' arg}          arg := [name '='] expr
  *	expr  := sum {'|' sum}          sum := unary {('+' | '-') unary}
  *	unary := '-' unary | primary
  *	primary := INT | STRING | x"HEX" | '_' | name ['(' [args] ')']
  *	         | '{' [name '=' expr {',' name '=' expr}] '}' | '(' expr ')'
  *
+ * A body holds the operations of a guest program, one per line (the lexer
+ * drops newlines inside braces, so the parser checks the lines itself).
  * Names are only parsed here; check.c resolves them. Every error says what
  * was expected and what was found, at the found token's position.
  */
@@ -384,6 +387,77 @@ static int ps_step_head(struct lang_parser *ps, struct lang_step *s)
 	return ps_advance(ps);
 }
 
+/* One guest operation: name '(' args ')' ['=' expr], on a line of its own. */
+static int ps_op(struct lang_parser *ps, struct lang_step *parent, struct lang_step *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->result_slot = -1;
+	(void)parent;   /* steps may still move: check.c sets op->parent */
+	if (ps->cur.pos.line == ps->prev_pos.line)
+		return ps_expected(ps, "a new line: one guest operation per line");
+	if (ps->cur.kind != LT_IDENT)
+		return ps_expected(ps, "a guest operation (read, write, fetch, hypercall, ...) or '}'");
+	op->pos = ps->cur.pos;
+	op->call_pos = ps->cur.pos;
+	ps_step_line(ps, op, &ps->cur);
+	op->call = ps_name(ps, &ps->cur);
+	if (!op->call || ps_advance(ps))
+		return ps->err;
+	if (ps->cur.kind != LT_LPAREN) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "'(' after the guest operation '%.40s'", op->call);
+		return ps_expected(ps, what);
+	}
+	if (ps_advance(ps) || ps_args(ps, LT_RPAREN, false, &op->args, &op->nargs))
+		return ps->err;
+	if (ps->cur.kind != LT_EQ)
+		return 0;
+	if (ps_advance(ps))
+		return ps->err;
+	op->expect_pos = ps->cur.pos;
+	op->expect = ps_expr(ps);
+	return op->expect ? 0 : ps->err;
+}
+
+/* '{' op... '}' after a call: a guest program. */
+static int ps_body(struct lang_parser *ps, struct lang_step *s)
+{
+	struct lang_step *ops = NULL;
+	size_t n = 0, cap = 0;
+
+	s->has_body = true;
+	s->body_pos = ps->cur.pos;
+	if (ps_advance(ps))
+		return ps->err;
+	while (ps->cur.kind != LT_RBRACE) {
+		if (ps->cur.kind == LT_EOF) {
+			ps->diag->line = s->body_pos.line;
+			ps->diag->col = s->body_pos.col;
+			snprintf(ps->diag->msg, sizeof(ps->diag->msg), "'{' is never closed: expected "
+				 "'}' after the guest operations, found end of file");
+			return ps->err = -EINVAL;
+		}
+		if (n == cap) {
+			struct lang_step *grown;
+
+			cap = cap ? cap * 2 : 8;
+			grown = ps_alloc(ps, cap * sizeof(*grown));
+			if (!grown)
+				return ps->err;
+			if (n)
+				memcpy(grown, ops, n * sizeof(*ops));
+			ops = grown;
+		}
+		if (ps_op(ps, s, &ops[n]))
+			return ps->err;
+		n++;
+	}
+	s->body = ops;
+	s->nbody = n;
+	return ps_advance(ps);
+}
+
 static int ps_step(struct lang_parser *ps)
 {
 	struct lang_step *s = ps_new_step(ps);
@@ -393,6 +467,8 @@ static int ps_step(struct lang_parser *ps)
 	s->pos = ps->cur.pos;
 	ps_step_line(ps, s, &ps->cur);
 	if (ps_step_head(ps, s) || ps_args(ps, LT_RPAREN, false, &s->args, &s->nargs))
+		return ps->err;
+	if (ps->cur.kind == LT_LBRACE && ps_body(ps, s))
 		return ps->err;
 	if (ps->cur.kind == LT_EQ) {
 		if (ps_advance(ps))

@@ -277,38 +277,89 @@ static void tour_story(struct tour *t, const char *s)
 	}
 }
 
-/* The step as written, without its expectation and the padding before it. */
+/*
+ * The step as written, without its expectation and the padding before it.
+ * A call wrapped over several lines goes on until its parentheses close
+ * (the source text continues after the first line in memory).
+ */
 static size_t tour_call_text(const struct lang_step *s)
 {
 	const char *text = s->line_text;
-	size_t n = s->line_len, i;
-	int depth = 0;
-	bool in_string = false, opened = false;
+	size_t i;
+	int depth = 0, parens = 0;
+	bool in_string = false, opened = false, wrapped = false;
 
-	if (!s->expect || s->expect_pos.line != s->pos.line)
-		return n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; text[i]; i++) {
 		char c = text[i];
 
+		if (!wrapped && i >= s->line_len && parens <= 0)
+			break;
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\' && text[i + 1])
 				i++;
-			else if (c == '"')
+			else if (c == '"' || c == '\n')
 				in_string = false;
 		} else if (c == '"') {
 			in_string = true;
+		} else if (c == '#') {
+			while (text[i + 1] && text[i + 1] != '\n')
+				i++;
+		} else if (c == '\n') {
+			if (parens <= 0)
+				break;
+			wrapped = true;
 		} else if (c == '(' || c == '{') {
 			depth++;
+			parens += c == '(';
 			opened = true;
 		} else if (c == ')' || c == '}') {
 			depth--;
+			parens -= c == ')';
 		} else if (c == '=' && !depth && opened) {
 			break;
 		}
 	}
-	while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'))
+	while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\r' ||
+			 text[i - 1] == '\n'))
 		i--;
 	return i;
+}
+
+static bool tour_wrapped(const struct lang_step *s)
+{
+	return memchr(s->line_text, '\n', tour_call_text(s)) != NULL;
+}
+
+/* A wrapped call, its later lines indented 2 more; the last line's width. */
+static int tour_put_wrapped(int in, const char *text, size_t len)
+{
+	int col = in;
+
+	printf("%*s", in, "");
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n') {
+			while (i + 1 < len && (text[i + 1] == ' ' || text[i + 1] == '\t'))
+				i++;
+			printf("\n%*s", in + 2, "");
+			col = in + 2;
+		} else if (text[i] != '\r') {
+			putchar(text[i]);
+			col++;
+		}
+	}
+	return col;
+}
+
+/* Steps are indented by 4 columns, the operations of a guest program by 6. */
+static int tour_indent(const struct lang_step *s)
+{
+	return s->parent ? 6 : 4;
+}
+
+/* The width a step's call takes in the column of calls; a wrapped one none. */
+static int tour_width(const struct lang_step *s)
+{
+	return tour_wrapped(s) ? 0 : (int)tour_call_text(s) + tour_indent(s) - 4;
 }
 
 /*
@@ -321,12 +372,12 @@ static int tour_section_pad(const struct tour *t)
 	int best = 0, best_n = -1;
 
 	for (size_t i = 0; i < t->nheld; i++) {
-		int pad = (int)tour_call_text(t->held[i].step), n = 0;
+		int pad = tour_width(t->held[i].step), n = 0;
 
 		for (size_t j = 0; j < t->nheld; j++) {
 			const struct lang_step_report *r = &t->held[j];
 
-			n += (int)tour_call_text(r->step) <= pad &&
+			n += tour_width(r->step) <= pad &&
 			     4 + pad + 3 + (int)strlen(r->got) <= TOUR_WIDTH;
 		}
 		if (n > best_n || (n == best_n && pad < best)) {
@@ -337,19 +388,58 @@ static int tour_section_pad(const struct tour *t)
 	return best;
 }
 
+/* "= RESULT" on a line of its own, broken after commas to stay within the width. */
+static void tour_put_result(int in, const char *got)
+{
+	int col = in + 6;
+
+	printf("%*s= ", in + 4, "");
+	while (*got) {
+		const char *comma = strstr(got, ", ");
+		int n = comma ? (int)(comma - got) + 1 : (int)strlen(got);
+
+		if (col > in + 6 && col + 1 + n > TOUR_WIDTH) {
+			printf("\n%*s", in + 6, "");
+			col = in + 6;
+		} else if (col > in + 6) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", n, got);
+		col += n;
+		got += n + (comma ? 1 : 0);
+	}
+	putchar('\n');
+}
+
 static void tour_print_step(const struct tour *t, const struct lang_step_report *r, int pad)
 {
 	const struct lang_step *s = r->step;
-	int call = (int)tour_call_text(s), got = (int)strlen(r->got);
+	int call = (int)tour_call_text(s), got = (int)strlen(r->got), in = tour_indent(s);
 
+	if (tour_wrapped(s)) {
+		int col = tour_put_wrapped(in, s->line_text, (size_t)call);
+
+		if (col + 3 + got <= TOUR_WIDTH)
+			printf(" = %s\n", r->got);
+		else {
+			putchar('\n');
+			tour_put_result(in, r->got);
+		}
+		goto why;
+	}
+	pad -= in - 4;   /* results still line up with the steps' */
 	if (pad < call)
 		pad = call;
-	if (4 + pad + 3 + got <= TOUR_WIDTH)
-		printf("    %-*.*s = %s\n", pad, call, s->line_text, r->got);
-	else if (4 + call + 3 + got <= TOUR_WIDTH)
-		printf("    %.*s = %s\n", call, s->line_text, r->got);
-	else
-		printf("    %.*s\n        = %s\n", call, s->line_text, r->got);
+	if (in + pad + 3 + got <= TOUR_WIDTH)
+		printf("%*s%-*.*s = %s\n", in, "", pad, call, s->line_text, r->got);
+	else if (in + call + 3 + got <= TOUR_WIDTH)
+		printf("%*s%.*s = %s\n", in, "", call, s->line_text, r->got);
+	else {
+		printf("%*s%.*s\n", in, "", call, s->line_text);
+		tour_put_result(in, r->got);
+	}
+why:
 	if (r->status == LANG_STEP_OK)
 		return;
 	if (t->color)
@@ -402,7 +492,10 @@ static void tour_stories_until(struct tour *t, size_t upto)
 static void tour_on_step(void *ctx, const struct lang_step_report *r)
 {
 	struct tour *t = ctx;
-	size_t index = (size_t)(r->step - t->p->steps);
+	/* a guest operation belongs where it ran: the KVM_RUN step, or its guest(...) */
+	const struct lang_step *at = r->during ? r->during :
+				     r->step->parent ? r->step->parent : r->step;
+	size_t index = (size_t)(at - t->p->steps);
 
 	if (tour_story_pending(t, index + 1)) {
 		tour_flush(t);
