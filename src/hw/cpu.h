@@ -245,12 +245,40 @@ static inline struct hw_tlb_entry *hw_tlb_slot(struct hw_cpu *cpu, uint64_t va, 
 
 void hw_tlb_sync_slow(struct hw_cpu *cpu, uint64_t gen);
 
+/*
+ * hw_tlb_sync() with a generation the caller has already loaded from
+ * cpu->m->tlb_gen, with at least acquire order (a caller whose own
+ * protocol needs a stronger load reuses its value instead of loading twice).
+ */
+static inline void hw_tlb_sync_gen(struct hw_cpu *cpu, uint64_t gen)
+{
+	if (__builtin_expect(gen != cpu->tlb.gen, 0))
+		hw_tlb_sync_slow(cpu, gen);
+}
+
 /* Flushes if a machine-wide shootdown happened since the last access. */
 static inline void hw_tlb_sync(struct hw_cpu *cpu)
 {
-	uint64_t gen = __atomic_load_n(&cpu->m->tlb_gen, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(gen != cpu->tlb.gen, 0))
-		hw_tlb_sync_slow(cpu, gen);
+	hw_tlb_sync_gen(cpu, __atomic_load_n(&cpu->m->tlb_gen, __ATOMIC_ACQUIRE));
+}
+
+/*
+ * The TLB-hit half of hw_mmu_translate() for a plain HW_ACC_READ or
+ * HW_ACC_WRITE (no other flag, so the U/S array follows the CPL), for a
+ * caller that has done hw_tlb_sync() (or seen cpu->tlb.gen equal to the
+ * generation it loaded: nothing to sync): true with the host address of
+ * @va in *host (the hit counted as the translate path counts it), or false
+ * when the access must go through hw_mmu_translate().
+ */
+static inline bool hw_tlb_hit_rw(struct hw_cpu *cpu, uint64_t va, bool write, void **host)
+{
+	const struct hw_tlb_entry *e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
+
+	if (__builtin_expect((write ? e->tag_write : e->tag_read) != (va & HW_PAGE_MASK), 0))
+		return false;
+	cpu->tlb.stats.hits++;
+	*host = (void *)(uintptr_t)(va + e->addend);
+	return true;
 }
 
 /* A checked aligned 8-byte load: TLB hit inline, otherwise the full walk. */

@@ -67,6 +67,7 @@ struct mv_guest {
 #endif
 	bool done;
 	bool in_guest;             /* the guest's stack is the one running */
+	bool asym_fence;           /* kvm->sys->asym_fence, fixed at kvm_init: the bracket's kind */
 	long run_ret;              /* what KVM_RUN returns for this exit */
 	bool has_fault;
 	struct mv_guest_fault fault;
@@ -271,6 +272,7 @@ int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg)
 		return -ENOMEM;
 	}
 	g->vcpu = vcpu;
+	g->asym_fence = vcpu->kvm->sys->asym_fence;
 	g->fn = fn;
 	g->arg = arg;
 #ifdef KVM_TSAN
@@ -283,7 +285,7 @@ int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg)
 }
 
 /* One JSON-lines event per exit to user space (when tracing is on). */
-static void kvm_trace_exit(const struct kvm_vcpu *vcpu, long ret)
+static __attribute__((noinline, cold)) void kvm_trace_exit(const struct kvm_vcpu *vcpu, long ret)
 {
 	const struct kvm_run *run = vcpu->run;
 	struct lib_trace_ev ev;
@@ -320,7 +322,9 @@ long kvm_guest_run(struct kvm_vcpu *vcpu)
 	kvm_switch_to_guest(g);
 	g->in_guest = false;
 	vcpu->exits++;
-	kvm_trace_exit(vcpu, g->run_ret);
+	/* the event's buffer is only set up when someone listens */
+	if (__builtin_expect(lib_trace_on(&vcpu->kvm->hw->trace), 0))
+		kvm_trace_exit(vcpu, g->run_ret);
 	return g->run_ret;
 }
 
@@ -375,6 +379,60 @@ enum kvm_acc { KVM_ACC_RETRY, KVM_ACC_FAULT, KVM_ACC_MMIO };
 enum kvm_hw_op { KVM_HW_PROBE, KVM_HW_READ, KVM_HW_WRITE };
 
 /*
+ * Opens the vCPU's access bracket (access_seq odd) and returns the TLB
+ * generation the access must sync with first. Either a stage-2 zap sees
+ * the bracket open and waits for it, or the access sees the zap's new
+ * generation and flushes (see kvm_flush_remote_tlbs). Only this vCPU's
+ * thread writes access_seq: stores, no read-modify-write.
+ */
+static inline uint64_t kvm_guest_bracket_open(const struct mv_guest *g, struct kvm_vcpu *v,
+					      uint64_t seq)
+{
+	if (__builtin_expect(g->asym_fence, 1)) {
+		/* the flusher's membarrier orders this store before its loads */
+		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* what hw_tlb_sync() loads */
+		return __atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_ACQUIRE);
+	}
+	__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_SEQ_CST);
+	/*
+	 * Pairs with the flush. This seq_cst load is also at least the acquire
+	 * load hw_tlb_sync() would do, so its value is the one synced with.
+	 */
+	return __atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_SEQ_CST);
+}
+
+/* Closes it: everything the access read or wrote happens before a zap's wait ends. */
+static inline void kvm_guest_bracket_close(struct kvm_vcpu *v, uint64_t seq)
+{
+	__atomic_store_n(&v->access_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* A copy of @n bytes; the small sizes guest loads and stores use are fixed-size moves. */
+static inline void kvm_guest_copy(void *dst, const void *src, size_t n)
+{
+	if (__builtin_expect(n == 8, 1)) {
+		__builtin_memcpy(dst, src, 8);
+		return;
+	}
+	switch (n) {
+	case 1:
+		__builtin_memcpy(dst, src, 1);
+		break;
+	case 2:
+		__builtin_memcpy(dst, src, 2);
+		break;
+	case 4:
+		__builtin_memcpy(dst, src, 4);
+		break;
+	default:
+		memcpy(dst, src, n);
+		break;
+	}
+}
+
+/*
  * One hardware access inside the vCPU's bracket: zaps wait for the bracket
  * to close before they free pages (see kvm_flush_remote_tlbs).
  */
@@ -382,27 +440,19 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 			unsigned int acc, struct hw_fault *f)
 {
 	struct kvm_vcpu *v = g->vcpu;
-	/* only this vCPU's thread writes access_seq: stores, no read-modify-write */
 	uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_RELAXED);
 	struct hw_xlate x;
 	int r;
 
-	if (__builtin_expect(v->kvm->sys->asym_fence, 1)) {
-		/* the flusher's membarrier orders this store before its loads */
-		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	} else {
-		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_SEQ_CST);
-		(void)__atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_SEQ_CST);   /* pairs with the flush */
-	}
+	hw_tlb_sync_gen(&v->cpu, kvm_guest_bracket_open(g, v, seq));
 	/* @n never crosses a page: one translation covers the copy */
 	r = hw_mmu_translate(&v->cpu, va, op == KVM_HW_WRITE ? (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE
 							    : acc, &x, f);
 	if (!r && op == KVM_HW_READ)
-		memcpy(buf, x.host, n);
+		kvm_guest_copy(buf, x.host, n);
 	else if (!r && op == KVM_HW_WRITE)
-		memcpy(x.host, buf, n);
-	__atomic_store_n(&v->access_seq, seq + 2, __ATOMIC_RELEASE);
+		kvm_guest_copy(x.host, buf, n);
+	kvm_guest_bracket_close(v, seq);
 	return r;
 }
 
@@ -478,10 +528,10 @@ static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_
 		run->mmio.is_write = write;
 		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 		if (write)
-			memcpy(run->mmio.data, buf + off, piece);
+			kvm_guest_copy(run->mmio.data, buf + off, piece);
 		kvm_guest_exit_to_user(g, 0);
 		if (!write)
-			memcpy(buf + off, run->mmio.data, piece);
+			kvm_guest_copy(buf + off, run->mmio.data, piece);
 		off += piece;
 	}
 }
@@ -550,14 +600,77 @@ static long kvm_guest_access(struct mv_guest *g, uint64_t gva, void *buf, size_t
 	return 0;
 }
 
+/* A one-page read or write that did not hit the TLB: the whole path. */
+static __attribute__((noinline)) long kvm_guest_rw_slow(struct mv_guest *g, enum kvm_hw_op op,
+							 uint64_t gva, void *buf, size_t len)
+{
+	return kvm_guest_page(g, op, gva, buf, len,
+			      op == KVM_HW_WRITE ? HW_ACC_WRITE : HW_ACC_READ);
+}
+
+/* The end of a TLB hit of another size than 1, 2, 4, 8: the copy, then the bracket closes. */
+static __attribute__((noinline)) long kvm_guest_rw_hit_copy(struct kvm_vcpu *v, uint64_t seq,
+							     void *dst, const void *src, size_t n)
+{
+	kvm_guest_copy(dst, src, n);
+	kvm_guest_bracket_close(v, seq);
+	return 0;
+}
+
+/*
+ * mv_guest_read / mv_guest_write: what kvm_guest_access does, with the
+ * common case (a usable guest, a buffer, 1..page bytes within one page)
+ * first and a TLB hit handled here: the bracket, hw_mmu_translate()'s hit
+ * test and the copy, with no call for 1, 2, 4, 8 bytes. When the TLB has a
+ * shootdown to catch up with, or misses, the bracket closes untouched and
+ * the access goes the whole way (kvm_guest_page opens its own, syncs,
+ * walks and handles faults). Everything else is kvm_guest_access.
+ */
+static inline __attribute__((always_inline)) long
+kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_hw_op op)
+{
+	/* len - 1 wraps for 0: one compare for "1..page bytes, within the page" */
+	if (__builtin_expect(kvm_guest_usable(g) && buf &&
+			     len - 1 < K_PAGE_SIZE - (gva & (K_PAGE_SIZE - 1)), 1)) {
+		struct kvm_vcpu *v = g->vcpu;
+		struct hw_cpu *cpu = &v->cpu;
+		uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_RELAXED);
+		uint64_t gen = kvm_guest_bracket_open(g, v, seq);
+		void *host;
+
+		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
+		    hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host)) {
+			void *dst = op == KVM_HW_WRITE ? host : buf;
+			const void *src = op == KVM_HW_WRITE ? buf : host;
+
+			if (__builtin_expect(len == 8, 1))
+				__builtin_memcpy(dst, src, 8);
+			else if (len == 4)
+				__builtin_memcpy(dst, src, 4);
+			else if (len == 2)
+				__builtin_memcpy(dst, src, 2);
+			else if (len == 1)
+				__builtin_memcpy(dst, src, 1);
+			else
+				return kvm_guest_rw_hit_copy(v, seq, dst, src, len);
+			kvm_guest_bracket_close(v, seq);
+			return 0;
+		}
+		kvm_guest_bracket_close(v, seq);
+		return kvm_guest_rw_slow(g, op, gva, buf, len);
+	}
+	return kvm_guest_access(g, gva, buf, len, op == KVM_HW_WRITE ? HW_ACC_WRITE : HW_ACC_READ,
+				op);
+}
+
 MV_API long mv_guest_read(struct mv_guest *g, uint64_t gva, void *buf, size_t len)
 {
-	return kvm_guest_access(g, gva, buf, len, HW_ACC_READ, KVM_HW_READ);
+	return kvm_guest_rw(g, gva, buf, len, KVM_HW_READ);
 }
 
 MV_API long mv_guest_write(struct mv_guest *g, uint64_t gva, const void *buf, size_t len)
 {
-	return kvm_guest_access(g, gva, (void *)(uintptr_t)buf, len, HW_ACC_WRITE, KVM_HW_WRITE);
+	return kvm_guest_rw(g, gva, (void *)(uintptr_t)buf, len, KVM_HW_WRITE);
 }
 
 MV_API long mv_guest_fetch(struct mv_guest *g, uint64_t gva, size_t len)

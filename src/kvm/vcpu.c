@@ -215,10 +215,12 @@ static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, 
 	if (_IOC_TYPE(cmd) != KVMIO)
 		return -EINVAL;
 	pthread_mutex_lock(&vcpu->mutex);
-	switch (cmd) {
-	case KVM_RUN:
+	if (__builtin_expect(cmd == KVM_RUN, 1)) {   /* the one a VMM loops on */
 		r = kvm_vcpu_run(vcpu, arg);
-		break;
+		pthread_mutex_unlock(&vcpu->mutex);
+		return r;
+	}
+	switch (cmd) {
 	case KVM_GET_REGS:
 		r = kvm_vcpu_get_regs(vcpu, arg);
 		break;
