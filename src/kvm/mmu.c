@@ -287,7 +287,12 @@ static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool
 		}
 		if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 			kvm_srcu_read_unlock(&kvm->srcu, idx);
-			return KVM_PF_MMIO;
+			/*
+			 * A private access needs a slot that can back it, as
+			 * KVM's private fault path says: without one it is a
+			 * memory fault for the VMM, never MMIO.
+			 */
+			return kvm_mem_is_private(kvm, gfn) ? KVM_PF_EFAULT_PRIVATE : KVM_PF_MMIO;
 		}
 		again = kvm_mmu_fault_once(kvm, slot, gfn, write, &res);
 		kvm_srcu_read_unlock(&kvm->srcu, idx);
