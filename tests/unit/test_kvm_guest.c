@@ -97,6 +97,7 @@ static void test_kvm_guest_mmio_exits(void **state)
 	struct gctx c = { 0 };
 	struct kvm_run *run;
 	uint64_t map, ro, v = 0xabcdefull, after = 0;
+	uint32_t v32;
 	int vcpu;
 
 	kt_setup(&k, 0);
@@ -112,14 +113,16 @@ static void test_kvm_guest_mmio_exits(void **state)
 	assert_int_equal(run->mmio.phys_addr, 2 * MB + 0x20);
 	assert_int_equal(run->mmio.len, 4);
 	assert_int_equal(run->mmio.is_write, 1);
-	assert_int_equal(*(uint32_t *)run->mmio.data, 0xdeadbeef);
+	memcpy(&v32, run->mmio.data, sizeof(v32));
+	assert_int_equal(v32, 0xdeadbeef);
 
 	assert_int_equal(kt_run(&k, vcpu), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
 	assert_int_equal(run->mmio.phys_addr, 0x40000000);
 	assert_int_equal(run->mmio.len, 4);
 	assert_int_equal(run->mmio.is_write, 0);
-	*(uint32_t *)run->mmio.data = 0x600df00d;
+	v32 = 0x600df00d;
+	memcpy(run->mmio.data, &v32, sizeof(v32));
 
 	assert_int_equal(kt_run(&k, vcpu), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
