@@ -13,12 +13,7 @@
 #include <string.h>
 
 #include <memvisor/memvisor.h>
-#if __has_include(<memvisor/uapi/kvm.h>)
 #include <memvisor/uapi/kvm.h>
-#endif
-#if __has_include(<memvisor/uapi/sgx.h>)
-#include <memvisor/uapi/sgx.h>
-#endif
 
 #include "lang/lang.h"
 
@@ -89,7 +84,6 @@ static const struct lang_call_desc lang_calls[] = {
 	/* 8-byte loads and stores, for values that depend on addresses (tokens) */
 	{ CPU(read_u64, LCPU_LOAD64, LRK_VALUE, A_INT("addr")) },
 	{ CPU(write_u64, LCPU_STORE64, LRK_VALUE, A_INT("addr"), A_INT("value")) },
-#if LANG_HAVE_CPU
 	/* the task's CPU: shadow-stack instructions, registers, signal frames */
 	{ CPU(call, LCPU_CALL, LRK_VALUE, A_INT("return_address")) },
 	{ .name = "ret", .type = LC_CPU, .op = LCPU_RET, .ret = LRK_VALUE },
@@ -109,7 +103,6 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(remote_write, LCPU_REMOTE_WRITE, LRK_VALUE, A_INT("addr"),
 	      { "data", LA_BYTES, NULL, -1 }, A_INT("flags")) },
 	{ CPU(prot_shadow_stack, LCPU_PROT_SHSTK, LRK_VALUE, A_INT("enable")) },
-#endif
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },
@@ -190,42 +183,24 @@ const char *lang_guest_op_suggest(const char *name)
 static const struct lang_ioctl_desc lang_ioctls[] = {
 	{ "FIOCLEX", 0x5451, LA_INT, NULL },
 	{ "FIONCLEX", 0x5450, LA_INT, NULL },
-#ifdef KVM_GET_API_VERSION
 	{ "KVM_GET_API_VERSION", KVM_GET_API_VERSION, LA_INT, NULL },
 	{ "KVM_CREATE_VM", KVM_CREATE_VM, LA_INT, NULL },
 	{ "KVM_CHECK_EXTENSION", KVM_CHECK_EXTENSION, LA_INT, NULL },
 	{ "KVM_GET_VCPU_MMAP_SIZE", KVM_GET_VCPU_MMAP_SIZE, LA_INT, NULL },
 	{ "KVM_CREATE_VCPU", KVM_CREATE_VCPU, LA_INT, NULL },
 	{ "KVM_RUN", KVM_RUN, LA_INT, NULL },
-#endif
-#ifdef KVM_CREATE_GUEST_MEMFD
 	{ "KVM_CREATE_GUEST_MEMFD", KVM_CREATE_GUEST_MEMFD, LA_IN, "kvm_create_guest_memfd" },
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION
 	{ "KVM_SET_USER_MEMORY_REGION", KVM_SET_USER_MEMORY_REGION, LA_IN,
 	  "kvm_userspace_memory_region" },
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION2
 	{ "KVM_SET_USER_MEMORY_REGION2", KVM_SET_USER_MEMORY_REGION2, LA_IN,
 	  "kvm_userspace_memory_region2" },
-#endif
-#ifdef KVM_SET_MEMORY_ATTRIBUTES
 	{ "KVM_SET_MEMORY_ATTRIBUTES", KVM_SET_MEMORY_ATTRIBUTES, LA_IN, "kvm_memory_attributes" },
-#endif
-#ifdef KVM_ENABLE_CAP
 	{ "KVM_ENABLE_CAP", KVM_ENABLE_CAP, LA_IN, "kvm_enable_cap" },
-#endif
-#ifdef KVM_ARM_MTE_COPY_TAGS
 	{ "KVM_ARM_MTE_COPY_TAGS", KVM_ARM_MTE_COPY_TAGS, LA_IN, "kvm_arm_copy_mte_tags" },
-#endif
-#ifdef KVM_GET_REGS
 	{ "KVM_GET_REGS", KVM_GET_REGS, LA_OUT, "kvm_regs" },
 	{ "KVM_SET_REGS", KVM_SET_REGS, LA_IN, "kvm_regs" },
-#endif
-#ifdef KVM_GET_SREGS
 	{ "KVM_GET_SREGS", KVM_GET_SREGS, LA_OUT, "kvm_sregs" },
 	{ "KVM_SET_SREGS", KVM_SET_SREGS, LA_IN, "kvm_sregs" },
-#endif
 	{ NULL, 0, LA_INT, NULL },
 };
 

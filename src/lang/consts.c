@@ -12,15 +12,7 @@
 #include <sys/stat.h>
 
 #include <memvisor/memvisor.h>
-#if __has_include(<memvisor/uapi/kvm.h>)
 #include <memvisor/uapi/kvm.h>
-#endif
-#if __has_include(<memvisor/uapi/prctl.h>)
-#include <memvisor/uapi/prctl.h>
-#endif
-#if __has_include(<memvisor/uapi/sgx.h>)
-#include <memvisor/uapi/sgx.h>
-#endif
 
 #include "lang/lang.h"
 #include "lib/err.h"
@@ -68,22 +60,12 @@ static const struct lang_const lang_consts[] = {
 	LC(MV_FEAT_SHSTK), LC(MV_FEAT_IBT), LC(MV_FEAT_MTE), LC(MV_FEAT_SGX), LC(MV_FEAT_MBEC),
 	LC(MV_FEAT_SMEP), LC(MV_FEAT_SMAP), LC(MV_FEAT_ALL),
 	LC(MV_ABI_MAINLINE), LC(MV_ABI_SEED),
-#ifdef SHADOW_STACK_SET_TOKEN
 	LC(SHADOW_STACK_SET_TOKEN),
-#endif
-#ifdef ARCH_SHSTK_ENABLE
 	LC(ARCH_SHSTK_ENABLE), LC(ARCH_SHSTK_DISABLE), LC(ARCH_SHSTK_LOCK),
 	LC(ARCH_SHSTK_UNLOCK), LC(ARCH_SHSTK_STATUS),
-#endif
-#ifdef ARCH_SHSTK_SHSTK
 	LC(ARCH_SHSTK_SHSTK), LC(ARCH_SHSTK_WRSS),
-#endif
-#ifdef PROT_SHADOW_STACK
 	LC(PROT_SHADOW_STACK),
-#endif
-#ifdef MV_REMOTE_FORCE
 	LC(MV_REMOTE_WRITE), LC(MV_REMOTE_FORCE),
-#endif
 	LC(MV_REG_RIP), LC(MV_REG_RSP), LC(MV_REG_SSP),
 	{ "SI_KERNEL", 0x80 },
 #include "lang/consts_kvm.h"

@@ -13,7 +13,6 @@
 #include "lang/exec_int.h"
 #include "lib/alloc.h"
 
-#if LANG_HAVE_CPU
 
 /* An instruction that reads a value out: the value is the step's result. */
 static long lang_cpu_value(long ret, const uint64_t *v)
@@ -83,15 +82,6 @@ static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const u
 	}
 }
 
-#else
-
-static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const uint64_t a[3],
-			   struct lang_outcome *o, struct lang_step_report *r)
-{
-	return -ENOSYS;   /* the table has no CPU calls without the API */
-}
-
-#endif
 
 long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		 struct lang_outcome *o, struct lang_step_report *r)

@@ -249,17 +249,7 @@ enum lang_guest_op {
 	LG_WRITE_U64,
 };
 
-/*
- * CPU instructions and CPU-side events, present when the shadow-stack
- * API has landed (memvisor.h then defines SHADOW_STACK_SET_TOKEN, and
- * src/api/cpu.c implements mv_cpu_*).
- */
-#if defined(SHADOW_STACK_SET_TOKEN)
-#define LANG_HAVE_CPU 1
-#else
-#define LANG_HAVE_CPU 0
-#endif
-
+/* CPU instructions and CPU-side events (the mv_cpu_* API). */
 enum lang_cpu_op {
 	LCPU_CALL,
 	LCPU_RET,

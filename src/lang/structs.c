@@ -10,9 +10,7 @@
 #include <sys/stat.h>
 
 #include <memvisor/memvisor.h>
-#if __has_include(<memvisor/uapi/kvm.h>)
 #include <memvisor/uapi/kvm.h>
-#endif
 
 #include "lang/lang.h"
 
@@ -47,13 +45,10 @@ static const struct lang_field_desc lang_stat_fields[] = {
 	FIELD(struct stat, st_blocks),
 };
 
-#ifdef KVM_CREATE_GUEST_MEMFD
 static const struct lang_field_desc lang_gmem_fields[] = {
 	FIELD(struct kvm_create_guest_memfd, size),
 	FIELD(struct kvm_create_guest_memfd, flags),
 };
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION
 static const struct lang_field_desc lang_region_fields[] = {
 	FIELD(struct kvm_userspace_memory_region, slot),
 	FIELD(struct kvm_userspace_memory_region, flags),
@@ -61,8 +56,6 @@ static const struct lang_field_desc lang_region_fields[] = {
 	FIELD(struct kvm_userspace_memory_region, memory_size),
 	FIELD(struct kvm_userspace_memory_region, userspace_addr),
 };
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION2
 static const struct lang_field_desc lang_region2_fields[] = {
 	FIELD(struct kvm_userspace_memory_region2, slot),
 	FIELD(struct kvm_userspace_memory_region2, flags),
@@ -72,16 +65,12 @@ static const struct lang_field_desc lang_region2_fields[] = {
 	FIELD(struct kvm_userspace_memory_region2, guest_memfd_offset),
 	FIELD(struct kvm_userspace_memory_region2, guest_memfd),
 };
-#endif
-#ifdef KVM_SET_MEMORY_ATTRIBUTES
 static const struct lang_field_desc lang_attr_fields[] = {
 	FIELD(struct kvm_memory_attributes, address),
 	FIELD(struct kvm_memory_attributes, size),
 	FIELD(struct kvm_memory_attributes, attributes),
 	FIELD(struct kvm_memory_attributes, flags),
 };
-#endif
-#ifdef KVM_ENABLE_CAP
 static const struct lang_field_desc lang_cap_fields[] = {
 	FIELD(struct kvm_enable_cap, cap),
 	FIELD(struct kvm_enable_cap, flags),
@@ -90,17 +79,13 @@ static const struct lang_field_desc lang_cap_fields[] = {
 	{ "args2", offsetof(struct kvm_enable_cap, args) + 16, 8 },
 	{ "args3", offsetof(struct kvm_enable_cap, args) + 24, 8 },
 };
-#endif
-#ifdef KVM_ARM_MTE_COPY_TAGS
 static const struct lang_field_desc lang_mte_fields[] = {
 	FIELD(struct kvm_arm_copy_mte_tags, guest_ipa),
 	FIELD(struct kvm_arm_copy_mte_tags, length),
 	FIELD(struct kvm_arm_copy_mte_tags, addr),
 	FIELD(struct kvm_arm_copy_mte_tags, flags),
 };
-#endif
 
-#ifdef KVM_GET_REGS
 static const struct lang_field_desc lang_regs_fields[] = {
 	FIELD(struct kvm_regs, rax), FIELD(struct kvm_regs, rbx), FIELD(struct kvm_regs, rcx),
 	FIELD(struct kvm_regs, rdx), FIELD(struct kvm_regs, rsi), FIELD(struct kvm_regs, rdi),
@@ -109,46 +94,27 @@ static const struct lang_field_desc lang_regs_fields[] = {
 	FIELD(struct kvm_regs, r12), FIELD(struct kvm_regs, r13), FIELD(struct kvm_regs, r14),
 	FIELD(struct kvm_regs, r15), FIELD(struct kvm_regs, rip), FIELD(struct kvm_regs, rflags),
 };
-#endif
-#ifdef KVM_GET_SREGS
 /* the control registers; segments and tables stay zero in a literal */
 static const struct lang_field_desc lang_sregs_fields[] = {
 	FIELD(struct kvm_sregs, cr0), FIELD(struct kvm_sregs, cr2), FIELD(struct kvm_sregs, cr3),
 	FIELD(struct kvm_sregs, cr4), FIELD(struct kvm_sregs, cr8), FIELD(struct kvm_sregs, efer),
 	FIELD(struct kvm_sregs, apic_base),
 };
-#endif
 
 static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("rlimit", struct lang_rlimit, lang_rlimit_fields),
 	STRUCT("u64", struct lang_u64, lang_u64_fields),
 	STRUCT("stat", struct stat, lang_stat_fields),
-#ifdef KVM_CREATE_GUEST_MEMFD
 	STRUCT("kvm_create_guest_memfd", struct kvm_create_guest_memfd, lang_gmem_fields),
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION
 	STRUCT("kvm_userspace_memory_region", struct kvm_userspace_memory_region,
 	       lang_region_fields),
-#endif
-#ifdef KVM_SET_USER_MEMORY_REGION2
 	STRUCT("kvm_userspace_memory_region2", struct kvm_userspace_memory_region2,
 	       lang_region2_fields),
-#endif
-#ifdef KVM_SET_MEMORY_ATTRIBUTES
 	STRUCT("kvm_memory_attributes", struct kvm_memory_attributes, lang_attr_fields),
-#endif
-#ifdef KVM_ENABLE_CAP
 	STRUCT("kvm_enable_cap", struct kvm_enable_cap, lang_cap_fields),
-#endif
-#ifdef KVM_ARM_MTE_COPY_TAGS
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
-#endif
-#ifdef KVM_GET_REGS
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
-#endif
-#ifdef KVM_GET_SREGS
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
-#endif
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name)

@@ -206,12 +206,10 @@ static void test_lang_exec_u64_and_cpu_values(void **state)
 		"read_mem(r1+8, 2) = x\"8877\"\n"
 		"read_u64(r1+8) = 0x1122334455667788\n"
 		"read_u64(r1+0x1000) = signal(SIGSEGV, SEGV_MAPERR, r1+0x1000)\n"
-#if LANG_HAVE_CPU
 		"arch_prctl(ARCH_SHSTK_ENABLE, ARCH_SHSTK_SHSTK) = 0\n"
 		"call(0x401000) = 0\n"
 		"ret() = 0x401000\n"
 		"set_reg(MV_REG_SSP, 0) = -EPERM\n"
-#endif
 		, c, NULL);
 
 	assert_int_equal(res.failed, 0);
