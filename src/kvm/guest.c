@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "kvm/guest.h"
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
 
@@ -42,41 +43,12 @@
 #ifdef KVM_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
-#if !defined(__x86_64__)
-#define KVM_GUEST_UCONTEXT 1
-#include <ucontext.h>
-#endif
 
 #ifdef KVM_ASAN
 #define KVM_GUEST_STACK (1024u * 1024)
 #else
 #define KVM_GUEST_STACK (256u * 1024)
 #endif
-
-struct mv_guest {
-	struct kvm_vcpu *vcpu;
-	mv_guest_fn fn;
-	void *arg;
-	void *stack;
-	size_t stack_size;
-#ifdef KVM_GUEST_UCONTEXT
-	ucontext_t guest_uc, host_uc;
-#else
-	void *guest_sp;            /* saved stack pointer of the suspended guest */
-	void *host_sp;             /* saved stack pointer of KVM_RUN's caller */
-#endif
-	bool done;
-	bool in_guest;             /* the guest's stack is the one running */
-	bool asym_fence;           /* kvm->sys->asym_fence, fixed at kvm_init: the bracket's kind */
-	long run_ret;              /* what KVM_RUN returns for this exit */
-	bool has_fault;
-	struct mv_guest_fault fault;
-	/* sanitizer bookkeeping */
-	void *asan_fake_host, *asan_fake_guest;
-	const void *host_bottom;
-	size_t host_size;
-	void *tsan_fiber, *tsan_host;
-};
 
 /* ---- the stack switch ---- */
 
@@ -344,32 +316,14 @@ bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu)
 	return (vcpu->cpu.efer & X86_EFER_LMA) && (vcpu->cpu.cr0 & X86_CR0_PG);
 }
 
-/* The mv_guest_* calls are only meaningful on the guest's own stack, under KVM_RUN. */
-static bool kvm_guest_usable(const struct mv_guest *g)
-{
-	return g && g->in_guest;
-}
-
 /* ---- faults delivered to the guest ---- */
 
-#define X86_VEC_UD 6
-
-static long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr)
+long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr)
 {
 	g->fault = (struct mv_guest_fault){ .vector = vector, .error_code = error_code,
 					    .address = addr };
 	g->has_fault = true;
 	return -EFAULT;
-}
-
-MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out)
-{
-	if (!g || !out)
-		return -EINVAL;
-	if (!g->has_fault)
-		return 0;
-	*out = g->fault;
-	return 1;
 }
 
 /* ---- memory accesses ---- */
@@ -676,136 +630,4 @@ MV_API long mv_guest_write(struct mv_guest *g, uint64_t gva, const void *buf, si
 MV_API long mv_guest_fetch(struct mv_guest *g, uint64_t gva, size_t len)
 {
 	return kvm_guest_access(g, gva, NULL, len, HW_ACC_FETCH, KVM_HW_PROBE);
-}
-
-/* ---- control registers ---- */
-
-#define X86_CR0_NW (1ull << 29)
-#define X86_CR0_CD (1ull << 30)
-#define KVM_GUEST_CR4_BASE 0x7ffull   /* VME..OSXMMEXCPT: state only */
-
-static long kvm_guest_write_cr0(struct mv_guest *g, uint64_t v)
-{
-	struct hw_cpu *cpu = &g->vcpu->cpu;
-	uint64_t efer = cpu->efer;
-
-	if (v >> 32)
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	if (((v & X86_CR0_PG) && !(v & X86_CR0_PE)) || ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	if (!(v & X86_CR0_WP) && (cpu->cr4 & X86_CR4_CET))
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	/* memvisor models long mode only: paging needs CR4.PAE and turns on EFER.LMA */
-	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG)) {
-		if (!(cpu->cr4 & X86_CR4_PAE))
-			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-		efer |= X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
-	} else if (!(v & X86_CR0_PG)) {
-		efer &= ~X86_EFER_LMA;
-	}
-	hw_cpu_write_efer(cpu, efer);
-	hw_cpu_write_cr0(cpu, v);
-	return 0;
-}
-
-static long kvm_guest_write_cr4(struct mv_guest *g, uint64_t v)
-{
-	struct hw_cpu *cpu = &g->vcpu->cpu;
-	const struct hw_machine *m = cpu->m;
-	uint64_t ok = KVM_GUEST_CR4_BASE | X86_CR4_PAE | X86_CR4_UMIP | X86_CR4_FSGSBASE;
-
-	ok |= hw_has(m, MV_FEAT_SMEP) ? X86_CR4_SMEP : 0;
-	ok |= hw_has(m, MV_FEAT_SMAP) ? X86_CR4_SMAP : 0;
-	ok |= hw_has(m, MV_FEAT_SHSTK) ? X86_CR4_CET : 0;
-	if (v & ~ok)
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	if ((v & X86_CR4_CET) && !(cpu->cr0 & X86_CR0_WP))
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
-		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-	hw_cpu_write_cr4(cpu, v);
-	return 0;
-}
-
-MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value)
-{
-	if (!kvm_guest_usable(g))
-		return -EINVAL;
-	switch (cr) {
-	case 0:
-		return kvm_guest_write_cr0(g, value);
-	case 2:
-		g->vcpu->cpu.cr2 = value;
-		return 0;
-	case 3:
-		if (value >> 46)
-			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-		hw_cpu_write_cr3(&g->vcpu->cpu, value);
-		return 0;
-	case 4:
-		return kvm_guest_write_cr4(g, value);
-	case 8:
-		if (value > 15)
-			return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
-		g->vcpu->cr8 = value;
-		return 0;
-	default:
-		return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
-	}
-}
-
-MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value)
-{
-	const struct hw_cpu *cpu;
-
-	if (!kvm_guest_usable(g) || !value)
-		return -EINVAL;
-	cpu = &g->vcpu->cpu;
-	switch (cr) {
-	case 0:
-		*value = cpu->cr0;
-		return 0;
-	case 2:
-		*value = cpu->cr2;
-		return 0;
-	case 3:
-		*value = cpu->cr3;
-		return 0;
-	case 4:
-		*value = cpu->cr4;
-		return 0;
-	case 8:
-		*value = g->vcpu->cr8;
-		return 0;
-	default:
-		return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
-	}
-}
-
-/*
- * Allocation tags need MTE enabled on the VM (KVM_CAP_ARM_MTE), which
- * memvisor does not offer yet: the tag instructions are undefined (#UD).
- */
-MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva)
-{
-	if (!kvm_guest_usable(g))
-		return -EINVAL;
-	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
-}
-
-MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag)
-{
-	if (!kvm_guest_usable(g) || !tag)
-		return -EINVAL;
-	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
-}
-
-MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uint64_t a1,
-			       uint64_t a2, uint64_t a3)
-{
-	const uint64_t a[4] = { a0, a1, a2, a3 };
-
-	if (!kvm_guest_usable(g))
-		return -EINVAL;
-	return kvm_emulate_hypercall(g, nr, a);
 }
