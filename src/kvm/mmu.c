@@ -243,7 +243,13 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 
 static void kvm_trace_s2_fault(struct kvm *kvm, uint64_t gpa, bool write, enum kvm_pf_result r)
 {
-	static const char *const names[] = { "fixed", "mmio", "efault", "nomem" };
+	static const char *const names[] = {
+		[KVM_PF_FIXED] = "fixed",
+		[KVM_PF_MMIO] = "mmio",
+		[KVM_PF_EFAULT] = "efault",
+		[KVM_PF_NOMEM] = "nomem",
+		[KVM_PF_EFAULT_PRIVATE] = "efault_private",
+	};
 	struct lib_trace_ev ev;
 
 	if (!lib_trace_begin(&ev, &kvm->hw->trace, "kvm_s2_fault"))
@@ -251,7 +257,8 @@ static void kvm_trace_s2_fault(struct kvm *kvm, uint64_t gpa, bool write, enum k
 	lib_trace_u64(&ev, "vm", kvm->vmid);
 	lib_trace_hex(&ev, "gpa", gpa);
 	lib_trace_bool(&ev, "write", write);
-	lib_trace_str(&ev, "result", names[r]);
+	lib_trace_str(&ev, "result",
+		      (size_t)r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?");
 	lib_trace_emit(&ev);
 }
 
