@@ -253,7 +253,10 @@ static int kvm_memslot_prepare_bitmap(struct kvm_memory_slot *new,
 static void kvm_trace_memslot(struct kvm *kvm, const struct kvm_memory_slot *s,
 			      enum kvm_mr_change change)
 {
-	static const char *const names[] = { "create", "delete", "move", "flags" };
+	static const char *const names[] = {
+		[KVM_MR_CREATE] = "create", [KVM_MR_DELETE] = "delete",
+		[KVM_MR_MOVE] = "move", [KVM_MR_FLAGS_ONLY] = "flags",
+	};
 	struct lib_trace_ev ev;
 
 	if (!lib_trace_begin(&ev, &kvm->hw->trace, "kvm_memslot"))
