@@ -23,6 +23,15 @@ struct cli_verb {
  */
 char *cli_read_file(const char *verb, const char *path, size_t max, size_t *len);
 
+/*
+ * Reads and parses the scenario at @path: 0 with *src (free()) and *p
+ * (lang_program_free()), or a negative errno after printing
+ * "path:line:col: error: ..." and the offending line with a caret.
+ */
+struct lang_program;
+int cli_load_scenario(const char *verb, const char *path, size_t max, char **src, size_t *len,
+		      struct lang_program **p);
+
 int cli_tour(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);

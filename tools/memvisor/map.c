@@ -391,17 +391,11 @@ static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx 
 	struct lang_run_result res;
 	struct lang_diag diag;
 	size_t len;
-	char *src = cli_read_file("map", path, MAP_FILE_MAX, &len);
+	char *src;
 	int ret;
 
-	if (!src)
+	if (cli_load_scenario("map", path, MAP_FILE_MAX, &src, &len, &p))
 		return CLI_FAIL;
-	ret = lang_parse(path, src, len, &p, &diag);
-	if (ret) {
-		fprintf(stderr, "%s:%d:%d: error: %s\n", path, diag.line, diag.col, diag.msg);
-		free(src);
-		return CLI_FAIL;
-	}
 	opts->on_step = map_on_step;
 	opts->step_ctx = mc;
 	opts->on_end = map_on_end;

@@ -44,38 +44,6 @@ static void run_usage(FILE *out)
 		"parse, 2 usage error\n");
 }
 
-/*
- * The source line @line of @src with a caret under column @col: at most 120
- * columns around the caret; tabs shown as spaces and other control or
- * non-ASCII bytes as '?', so the caret lines up and garbage stays harmless.
- */
-static void run_show_line(const char *src, size_t len, int line, int col)
-{
-	const char *p = src, *end = src + len, *eol;
-	size_t from = 0, n;
-
-	for (int l = 1; l < line && p < end; p++) {
-		if (*p == '\n')
-			l++;
-	}
-	for (eol = p; eol < end && *eol != '\n'; eol++)
-		;
-	n = (size_t)(eol - p);
-	if (col > 100)
-		from = (size_t)col - 60;
-	if (from > n)
-		from = n;
-	if (n - from > 120)
-		n = from + 120;
-	fputs("  ", stderr);
-	for (size_t i = from; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		fputc(c == '\t' ? ' ' : c < 0x20 || c >= 0x7f ? '?' : c, stderr);
-	}
-	fprintf(stderr, "\n  %*s^\n", col > 0 ? col - 1 - (int)from : 0, "");
-}
-
 static void run_on_step(void *ctx, const struct lang_step_report *r)
 {
 	struct run_ctx *rc = ctx;
@@ -113,19 +81,11 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	struct lang_run_result res;
 	struct lang_diag diag;
 	size_t len;
-	char *src = cli_read_file("run", path, RUN_FILE_MAX, &len);
+	char *src;
 	int ret;
 
-	if (!src)
+	if (cli_load_scenario("run", path, RUN_FILE_MAX, &src, &len, &p))
 		return CLI_FAIL;
-	ret = lang_parse(path, src, len, &p, &diag);
-	if (ret) {
-		fprintf(stderr, "%s:%d:%d: error: %s\n", path, diag.line, diag.col, diag.msg);
-		if (diag.line > 0)
-			run_show_line(src, len, diag.line, diag.col);
-		free(src);
-		return CLI_FAIL;
-	}
 	if (!rc->quiet)
 		printf("%s\n", path);
 	ret = lang_run(p, opts, &res, &diag);

@@ -148,15 +148,10 @@ static void tour_find_title(struct tour_chapter *c)
 /* Reads and parses one chapter; a parse error is printed and leaves p NULL. */
 static int tour_load(struct tour_chapter *c)
 {
-	struct lang_diag diag;
+	int ret = cli_load_scenario("tour", c->path, TOUR_FILE_MAX, &c->src, &c->len, &c->p);
 
-	c->src = cli_read_file("tour", c->path, TOUR_FILE_MAX, &c->len);
-	if (!c->src)
-		return -EIO;
-	if (lang_parse(c->path, c->src, c->len, &c->p, &diag)) {
-		fprintf(stderr, "%s:%d:%d: error: %s\n", c->path, diag.line, diag.col, diag.msg);
-		return -EINVAL;
-	}
+	if (ret)
+		return ret;
 	tour_find_title(c);
 	return 0;
 }
