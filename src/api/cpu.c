@@ -7,7 +7,7 @@
 #include <memvisor/memvisor.h>
 
 #include "api/api.h"
-#include "kernel/mm_internal.h"
+#include "kernel/shstk.h"
 
 static bool mv_task_alive(const struct mv_task *t)
 {

@@ -293,7 +293,8 @@ static inline MV_MUST_CHECK int hw_mmu_load64(struct hw_cpu *cpu, uint64_t va, u
 	e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
 	if (__builtin_expect(e->tag_read == (va & (HW_PAGE_MASK | 7)), 1)) {
 		cpu->tlb.stats.hits++;
-		*val = *(const uint64_t *)(uintptr_t)(va + e->addend);
+		*val = __atomic_load_n((const uint64_t *)(uintptr_t)(va + e->addend),
+				       __ATOMIC_RELAXED);   /* hw/ram.h */
 		return 0;
 	}
 	return hw_mmu_load64_slow(cpu, va, val, fault);

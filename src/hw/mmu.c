@@ -52,7 +52,7 @@ static uint64_t *hw_entry_ptr(const struct hw_machine *m, uint64_t pa)
 /* Memory that is not RAM reads as all ones, which every format rejects. */
 static uint64_t hw_entry_load(const uint64_t *ep)
 {
-	return ep ? __atomic_load_n(ep, __ATOMIC_ACQUIRE) : ~0ull;
+	return ep ? ptep_get(ep) : ~0ull;
 }
 
 /* ---- stage 2: EPT ---- */
@@ -161,8 +161,7 @@ retry:
 
 		if (want == evs[i])
 			continue;
-		if (!__atomic_compare_exchange_n(eps[i], &evs[i], want, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE))
+		if (!ptep_try_cmpxchg(eps[i], &evs[i], want))
 			goto retry;
 	}
 	s->dirty = s->dirty || type == HW_ACC_WRITE;
@@ -319,8 +318,7 @@ static int hw_s1_update_ad(struct hw_access *a, struct hw_s1 *s)
 		if (!s->es2[i].w)
 			return hw_ept_violation(a->cpu, s->egpa[i], HW_ACC_WRITE, &s->es2[i], a->va,
 						EPT_QUAL_GLA_VALID, a->fault);
-		if (!__atomic_compare_exchange_n(s->ep[i], &s->ev[i], want, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (!ptep_try_cmpxchg(s->ep[i], &s->ev[i], want))
 			return 1;
 		if (is_leaf && (want & X86_PTE_D))
 			s->dirty = true;

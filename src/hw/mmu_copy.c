@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hw/cpu.h"
+#include "hw/ram.h"
 
 /* Ranges up to this many pages keep their translations between the passes. */
 #define HW_COPY_KEEP 32
@@ -49,9 +50,9 @@ static int hw_mmu_copy(struct hw_cpu *cpu, uint64_t va, void *rbuf, const void *
 			h = x.host;
 		}
 		if (rbuf)
-			memcpy((uint8_t *)rbuf + off, h, n);
+			hw_ram_read((uint8_t *)rbuf + off, h, n);
 		else
-			memcpy(h, (const uint8_t *)wbuf + off, n);
+			hw_ram_write(h, (const uint8_t *)wbuf + off, n);
 	}
 	return 0;
 }
@@ -81,6 +82,6 @@ int hw_mmu_load64_slow(struct hw_cpu *cpu, uint64_t va, uint64_t *val, struct hw
 	ret = hw_mmu_translate(cpu, va, HW_ACC_READ, &x, fault);
 	if (ret)
 		return ret;
-	memcpy(val, x.host, sizeof(*val));
+	hw_ram_read(val, x.host, sizeof(*val));
 	return 0;
 }

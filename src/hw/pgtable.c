@@ -120,7 +120,7 @@ uint64_t *hw_pt_entry(struct hw_machine *m, uint64_t root, uint64_t va, int leve
 		return lib_err_ptr(-EFAULT);
 	for (int l = HW_PT_LEVELS; l > level; l--) {
 		uint64_t *ep = &table[hw_pt_index(va, l)];
-		uint64_t e = __atomic_load_n(ep, __ATOMIC_ACQUIRE);
+		uint64_t e = ptep_get(ep);
 
 		if (!hw_pt_present(e, ept)) {
 			uint64_t pa;
@@ -131,7 +131,7 @@ uint64_t *hw_pt_entry(struct hw_machine *m, uint64_t root, uint64_t va, int leve
 				return lib_err_ptr(-ENOMEM);
 			e = pa | (ept ? (EPT_R | EPT_W | EPT_X | EPT_UX)
 				      : (X86_PTE_P | X86_PTE_RW | X86_PTE_US));
-			__atomic_store_n(ep, e, __ATOMIC_RELEASE);
+			set_pte(ep, e);
 		} else if (hw_pt_is_leaf(e, l, ept)) {
 			return lib_err_ptr(-EEXIST);
 		}
@@ -168,7 +168,7 @@ static void hw_pt_walk(struct hw_pt_iter *it, uint64_t table_pa, int level, uint
 		return;
 	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
 		uint64_t va = hw_pt_va(base + i * size, it->ept);
-		uint64_t e = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE);
+		uint64_t e = ptep_get(&table[i]);
 
 		if (va > it->last || va + (size - 1) < it->first)
 			continue;
@@ -183,7 +183,7 @@ static void hw_pt_walk(struct hw_pt_iter *it, uint64_t table_pa, int level, uint
 		if (it->free_tables) {
 			uint64_t child = hw_pt_next(e, it->ept);
 
-			__atomic_store_n(&table[i], 0, __ATOMIC_RELEASE);
+			pte_clear(&table[i]);
 			if (child + HW_PAGE_SIZE <= it->m->phys.bytes)
 				hw_folio_put(it->m, child >> HW_PAGE_SHIFT);
 		}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "hw/phys.h"
+#include "lib/compiler.h"
 
 /* ---- x86-64 stage 1 ---- */
 #define X86_PTE_P      (1ull << 0)
@@ -58,6 +59,51 @@ static inline unsigned int hw_pt_index(uint64_t va, int level)
 static inline uint64_t hw_pt_level_size(int level)
 {
 	return 1ull << (HW_PAGE_SHIFT + 9 * (level - 1));
+}
+
+/*
+ * ---- entry accessors ----
+ * The hardware walker (hw_mmu_translate) reads page-table and EPT entries
+ * on any host thread without a lock and sets A/D bits with a
+ * compare-and-exchange, exactly as a CPU does. So every read of an entry
+ * is ptep_get() and every write set_pte() (or a cmpxchg when the old value
+ * matters), named after Linux's accessors; no code outside these helpers
+ * dereferences an entry pointer (tests/check_pte_access.sh enforces it).
+ * Owners still serialise their writers (mm->pt_lock, kvm->mmu_lock); the
+ * accessors only make each word's publication atomic and ordered: a table
+ * or frame is fully initialised before the entry pointing at it is seen.
+ */
+static inline uint64_t ptep_get(const uint64_t *ptep)
+{
+	return smp_load_acquire(ptep);
+}
+
+static inline void set_pte(uint64_t *ptep, uint64_t pte)
+{
+	smp_store_release(ptep, pte);
+}
+
+static inline void pte_clear(uint64_t *ptep)
+{
+	set_pte(ptep, 0);
+}
+
+/* Clears the entry and returns what it held, A/D bits included. */
+static inline uint64_t ptep_get_and_clear(uint64_t *ptep)
+{
+	return __atomic_exchange_n(ptep, 0, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * Replaces *ptep with @pte if it still holds *old; otherwise *old gets the
+ * current value. Writers that rewrite a live entry (protection changes,
+ * write-protect for fork or dirty logging) loop on it so an A or D bit the
+ * walker sets meanwhile is never lost (Linux: ptep_modify_prot_start/commit,
+ * ptep_set_wrprotect's atomic bit clear).
+ */
+static inline bool ptep_try_cmpxchg(uint64_t *ptep, uint64_t *old, uint64_t pte)
+{
+	return try_cmpxchg(ptep, old, pte);
 }
 
 /* ---- decoded views, for tests, tools and the walker ---- */

@@ -32,7 +32,7 @@ static void hw_free_list_add(struct hw_phys *p, hw_pfn_t pfn, unsigned int order
 	struct hw_frame *f = &p->frames[pfn];
 	uint32_t head = p->free_head[order];
 
-	f->flags = HW_FRAME_FREE | hw_order_bits(order) | (zeroed ? HW_FRAME_ZEROED : 0);
+	WRITE_ONCE(f->flags, HW_FRAME_FREE | hw_order_bits(order) | (zeroed ? HW_FRAME_ZEROED : 0));
 	f->refcount = 0;
 	f->buddy.prev = 0;
 	f->buddy.next = head;
@@ -52,7 +52,7 @@ static void hw_free_list_del(struct hw_phys *p, hw_pfn_t pfn, unsigned int order
 		p->free_head[order] = f->buddy.next;
 	if (f->buddy.next)
 		p->frames[f->buddy.next].buddy.prev = f->buddy.prev;
-	f->flags = 0;
+	WRITE_ONCE(f->flags, 0);
 	f->buddy.next = f->buddy.prev = 0;
 	p->nr_free[order]--;
 }
@@ -82,7 +82,7 @@ int hw_phys_init(struct hw_phys *p, uint64_t bytes)
 	if (pthread_mutex_init(&p->lock, NULL))
 		goto err_unmap_meta;
 
-	p->frames[0].flags = HW_FRAME_RESERVED;
+	WRITE_ONCE(p->frames[0].flags, HW_FRAME_RESERVED);
 	/* The first max-order block minus pfn 0: one block of each smaller order. */
 	for (unsigned int order = 0; order < HW_MAX_ORDER; order++)
 		hw_free_list_add(p, 1ull << order, order, true);
@@ -120,7 +120,7 @@ static int hw_take_block_locked(struct hw_phys *p, unsigned int order, hw_pfn_t 
 
 		if (!head)
 			continue;
-		*zeroed = p->frames[head].flags & HW_FRAME_ZEROED;
+		*zeroed = READ_ONCE(p->frames[head].flags) & HW_FRAME_ZEROED;
 		hw_free_list_del(p, head, o);
 		*pfn = head;
 		*got = o;
@@ -140,7 +140,7 @@ static void hw_frame_init(struct hw_frame *f, uint32_t flags)
 {
 	f->refcount = 0;
 	f->buddy.next = f->buddy.prev = 0;   /* and use.mapcount / use.private */
-	__atomic_store_n(&f->flags, flags, __ATOMIC_RELAXED);
+	WRITE_ONCE(f->flags, flags);
 }
 
 int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc_flags,
@@ -203,14 +203,14 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 	if (!hw_pfn_valid(m, pfn) || order > HW_MAX_ORDER || (pfn & ((1ull << order) - 1)))
 		return;
 	for (uint64_t i = 1; i < (1ull << order); i++)
-		__atomic_store_n(&p->frames[pfn + i].flags, 0, __ATOMIC_RELAXED);
+		WRITE_ONCE(p->frames[pfn + i].flags, 0);
 	if (order >= HW_ZERO_DROP_ORDER) {
 		hw_host_drop(p, pfn, order);
 		zeroed = true;
 	}
 
 	pthread_mutex_lock(&p->lock);
-	p->frames[pfn].flags = 0;
+	WRITE_ONCE(p->frames[pfn].flags, 0);
 	p->free_frames += 1ull << order;
 	p->stats.frees++;
 	while (order < HW_MAX_ORDER) {
@@ -220,7 +220,7 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 		if (buddy >= p->carve_pfn)
 			break;
 		/* Owners may touch an allocated head's flags without our lock. */
-		bflags = __atomic_load_n(&p->frames[buddy].flags, __ATOMIC_RELAXED);
+		bflags = READ_ONCE(p->frames[buddy].flags);
 		if ((bflags & ~HW_FRAME_ZEROED) != (HW_FRAME_FREE | hw_order_bits(order)))
 			break;
 		zeroed = zeroed && (bflags & HW_FRAME_ZEROED);
@@ -237,7 +237,7 @@ hw_pfn_t hw_folio_head(const struct hw_machine *m, hw_pfn_t pfn)
 {
 	const struct hw_frame *f = hw_frame(m, pfn);
 
-	if (!(f->flags & HW_FRAME_TAIL))
+	if (!(READ_ONCE(f->flags) & HW_FRAME_TAIL))
 		return pfn;
 	return pfn & ~((1ull << hw_frame_order(f)) - 1);
 }
@@ -265,16 +265,16 @@ void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
 {
 	struct hw_frame *h = hw_frame(m, head);
 	unsigned int order = hw_frame_order(h);
-	uint32_t flags = h->flags & ~(0xfu << HW_FRAME_ORDER_SHIFT);
+	uint32_t flags = READ_ONCE(h->flags) & ~(0xfu << HW_FRAME_ORDER_SHIFT);
 
-	if (!(h->flags & HW_FRAME_HEAD))
+	if (!(flags & HW_FRAME_HEAD))
 		return;
-	h->flags = flags;
+	WRITE_ONCE(h->flags, flags);
 	__atomic_store_n(&h->refcount, 1, __ATOMIC_RELEASE);
 	for (uint64_t i = 1; i < (1ull << order); i++) {
 		struct hw_frame *t = hw_frame(m, head + i);
 
-		t->flags = flags;
+		WRITE_ONCE(t->flags, flags);
 		__atomic_store_n(&t->refcount, 1, __ATOMIC_RELEASE);
 	}
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/prng.h"
 #include "lib/trace.h"
@@ -156,9 +157,27 @@ static inline bool hw_pfn_valid(const struct hw_machine *m, hw_pfn_t pfn)
 {
 	return pfn != 0 && pfn < m->phys.nr_frames;
 }
+/*
+ * A frame's flags are read without the allocator's lock (an owner asking
+ * whether a page is anonymous, the allocator looking at a neighbour it may
+ * merge with), so they are always read and written as one atomic word.
+ */
+static inline uint32_t hw_frame_flags(const struct hw_machine *m, hw_pfn_t pfn)
+{
+	return READ_ONCE(m->phys.frames[pfn].flags);
+}
+/* An owner sets or clears its own bits (HW_FRAME_OWNER*, TAGGED) atomically. */
+static inline void hw_frame_set_flags(struct hw_machine *m, hw_pfn_t pfn, uint32_t bits)
+{
+	__atomic_fetch_or(&m->phys.frames[pfn].flags, bits, __ATOMIC_RELAXED);
+}
+static inline void hw_frame_clear_flags(struct hw_machine *m, hw_pfn_t pfn, uint32_t bits)
+{
+	__atomic_fetch_and(&m->phys.frames[pfn].flags, ~bits, __ATOMIC_RELAXED);
+}
 static inline unsigned int hw_frame_order(const struct hw_frame *f)
 {
-	return f->flags >> HW_FRAME_ORDER_SHIFT;
+	return READ_ONCE(f->flags) >> HW_FRAME_ORDER_SHIFT;
 }
 
 /* The head pfn of the allocated block containing @pfn. */

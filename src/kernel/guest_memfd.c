@@ -19,6 +19,8 @@
 
 #include <memvisor/uapi/kvm.h>
 
+#include "hw/ram.h"
+#include "kernel/syscalls.h"
 #include "kernel/guest_memfd.h"
 #include "lib/alloc.h"
 
@@ -285,8 +287,8 @@ static void gmem_zero_pages_locked(struct gmem *g, hw_pfn_t head, uint64_t start
 {
 	uint64_t from = first > start ? first : start;
 
-	memset(hw_pfn_to_host(gmem_hw(g), head + (from - start)), 0,
-	       (last - from + 1) << HW_PAGE_SHIFT);
+	hw_ram_zero(hw_pfn_to_host(gmem_hw(g), head + (from - start)),
+		    (last - from + 1) << HW_PAGE_SHIFT);
 	gmem_host_note(g->host, GMEM_NOTE_SPLIT_DEFERRED, 1);
 }
 

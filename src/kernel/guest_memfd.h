@@ -136,6 +136,14 @@ MV_MUST_CHECK bool gmem_file_tryget(struct file *f);
 
 void gmem_get_stats(struct kernel *k, struct gmem_stats *out);
 
+/*
+ * KVM_CREATE_GUEST_MEMFD's work for the VM ioctl: checks @size and @flags
+ * (GUEST_MEMFD_FLAG_*) and installs a new guest_memfd holding @owner
+ * through @ops. Returns the fd, -EINVAL, -ENOMEM, -EMFILE.
+ */
+long gmem_create(struct mv_task *t, uint64_t size, uint64_t flags,
+		 const struct gmem_owner_ops *ops, void *owner);
+
 /* ---- internal to guest_memfd.c and gmem_dmap.c ---- */
 struct gmem_host;
 /* The machine-wide state, created on first use; NULL on -ENOMEM. */

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "hw/ram.h"
 #include "kernel/mm_internal.h"
 
 #define GUP_MAX_TRIES 8
@@ -51,7 +52,7 @@ static bool gup_can_write(struct hw_machine *hw, const struct vma *vma, uint64_t
 	if (!(gup_flags & FOLL_FORCE) || (vma->flags & VM_WRITE))
 		return false;
 	head = hw_folio_head(hw, pte_pfn(pte));
-	return (hw_frame(hw, head)->flags & HW_FRAME_ANON) && hw_folio_refcount(hw, head) == 1;
+	return (hw_frame_flags(hw, head) & HW_FRAME_ANON) && hw_folio_refcount(hw, head) == 1;
 }
 
 /* The page, referenced, if it is mapped well enough for this access. */
@@ -60,13 +61,14 @@ static bool gup_follow(struct mm *mm, const struct vma *vma, uint64_t addr,
 {
 	struct hw_machine *hw = mm->k->hw;
 	bool ok = false;
-	uint64_t *pte;
+	uint64_t *pte, val;
 
 	pthread_mutex_lock(&mm->pt_lock);
 	pte = hw_pt_entry(hw, mm->pgd, addr, 1, false, false);
-	if (!lib_is_err_or_null(pte) && pte_present(*pte) &&
-	    (!(gup_flags & FOLL_WRITE) || gup_can_write(hw, vma, *pte, gup_flags))) {
-		*pfn = pte_pfn(*pte);
+	val = lib_is_err_or_null(pte) ? 0 : ptep_get(pte);
+	if (pte_present(val) &&
+	    (!(gup_flags & FOLL_WRITE) || gup_can_write(hw, vma, val, gup_flags))) {
+		*pfn = pte_pfn(val);
 		hw_folio_get(hw, *pfn);
 		ok = true;
 	}
@@ -94,7 +96,7 @@ long gup_one_locked(struct mm *mm, uint64_t addr, unsigned int gup_flags, hw_pfn
 
 		if (gup_follow(mm, vma, addr, gup_flags, pfn))
 			return 0;
-		r = fault_handle_locked(mm, addr, ff, &si_code);
+		r = handle_mm_fault(mm, addr, ff, &si_code);
 		if (r == VM_FAULT_OOM)
 			return -ENOMEM;
 		if (r)
@@ -127,9 +129,9 @@ long access_remote_vm(struct mm *mm, uint64_t addr, void *buf, size_t len, unsig
 			break;
 		host = (uint8_t *)hw_pfn_to_host(hw, pfn) + off;
 		if (gup_flags & FOLL_WRITE)
-			memcpy(host, (const uint8_t *)buf + done, n);
+			hw_ram_write(host, (const uint8_t *)buf + done, n);
 		else
-			memcpy((uint8_t *)buf + done, host, n);
+			hw_ram_read((uint8_t *)buf + done, host, n);
 		hw_folio_put(hw, pfn);
 		done += n;
 	}

@@ -81,7 +81,7 @@ uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte)
 
 static bool frame_is_anon(struct hw_machine *hw, hw_pfn_t pfn)
 {
-	return hw_frame(hw, hw_folio_head(hw, pfn))->flags & HW_FRAME_ANON;
+	return hw_frame_flags(hw, hw_folio_head(hw, pfn)) & HW_FRAME_ANON;
 }
 
 /* Called with mm->pt_lock held. */
@@ -97,35 +97,54 @@ static void mm_rss_add(struct mm *mm, hw_pfn_t pfn, int delta)
 
 void mmu_notifier_register(struct mm *mm, struct mmu_notifier *n)
 {
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	pthread_rwlock_wrlock(&mm->notifier_lock);
 	lib_list_add_tail(&n->link, &mm->notifiers);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	pthread_rwlock_unlock(&mm->notifier_lock);
 }
 
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *n)
 {
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	pthread_rwlock_wrlock(&mm->notifier_lock);
 	lib_list_del(&n->link);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	pthread_rwlock_unlock(&mm->notifier_lock);
 }
 
-/* Called with mmap_lock held (read or write), without pt_lock. */
+/*
+ * mmu_notifier_invalidate_range_start/end. Called with mmap_lock held (or
+ * mapping->lock for page-cache zaps), without pt_lock.
+ */
 void mm_notify_start(struct mm *mm, uint64_t start, uint64_t end)
 {
 	struct mmu_notifier *n;
 
+	pthread_rwlock_rdlock(&mm->notifier_lock);
 	lib_list_for_each_entry(n, &mm->notifiers, link)
 		if (n->ops->invalidate_start)
 			n->ops->invalidate_start(n, mm, start, end);
+	pthread_rwlock_unlock(&mm->notifier_lock);
 }
 
 void mm_notify_end(struct mm *mm, uint64_t start, uint64_t end)
 {
 	struct mmu_notifier *n;
 
+	pthread_rwlock_rdlock(&mm->notifier_lock);
 	lib_list_for_each_entry(n, &mm->notifiers, link)
 		if (n->ops->invalidate_end)
 			n->ops->invalidate_end(n, mm, start, end);
+	pthread_rwlock_unlock(&mm->notifier_lock);
+}
+
+/* __mmu_notifier_release(): the address space is going away. */
+static void mm_notify_release(struct mm *mm)
+{
+	struct mmu_notifier *n;
+
+	pthread_rwlock_rdlock(&mm->notifier_lock);
+	lib_list_for_each_entry(n, &mm->notifiers, link)
+		if (n->ops->release)
+			n->ops->release(n, mm);
+	pthread_rwlock_unlock(&mm->notifier_lock);
 }
 
 /* ------------------------------------------------ range operations */
@@ -141,11 +160,11 @@ struct mm_walk {
 static void zap_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm_walk *w = ctx;
-	hw_pfn_t pfn = pte_pfn(*entry);
+	hw_pfn_t pfn = pte_pfn(ptep_get(entry));
 
 	if (w->file_only && frame_is_anon(w->mm->k->hw, pfn))
 		return;
-	*entry = 0;
+	pte_clear(entry);
 	mm_rss_add(w->mm, pfn, -1);
 	hw_folio_put(w->mm->k->hw, pfn);
 }
@@ -166,8 +185,10 @@ void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only)
 static void reprotect_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm_walk *w = ctx;
+	uint64_t old = ptep_get(entry);
 
-	*entry = vma_pte_reprotect(w->vma, *entry);
+	while (!ptep_try_cmpxchg(entry, &old, vma_pte_reprotect(w->vma, old)))
+		;
 }
 
 /* Called with mmap_lock held for write. */
@@ -197,13 +218,18 @@ struct mm *mm_create(struct kernel *k)
 		goto err_pgd;
 	if (pthread_mutex_init(&mm->pt_lock, NULL))
 		goto err_rwlock;
+	if (pthread_rwlock_init(&mm->notifier_lock, NULL))
+		goto err_pt_lock;
 	mm->k = k;
 	mm->users = 1;
+	mm->count = 1;
 	mm->mmap_base = K_MMAP_BASE;
 	lib_itree_init(&mm->vmas);
 	lib_list_init(&mm->notifiers);
 	return mm;
 
+err_pt_lock:
+	pthread_mutex_destroy(&mm->pt_lock);
 err_rwlock:
 	pthread_rwlock_destroy(&mm->mmap_lock);
 err_pgd:
@@ -222,18 +248,31 @@ static void teardown_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm *mm = ctx;
 
-	hw_folio_put(mm->k->hw, pte_pfn(*entry));
+	hw_folio_put(mm->k->hw, pte_pfn(ptep_get(entry)));
 }
 
-/* The last user is gone: nobody else can reach @mm, no lock needed. */
+void mmgrab(struct mm *mm)
+{
+	__atomic_fetch_add(&mm->count, 1, __ATOMIC_RELAXED);
+}
+
+void mmdrop(struct mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->count, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_rwlock_destroy(&mm->notifier_lock);
+	lib_free(mm);
+}
+
+/*
+ * exit_mmap(): the last user is gone. Only notifiers (through an mmgrab
+ * reference) can still reach @mm; the rest needs no lock.
+ */
 static void mm_teardown(struct mm *mm)
 {
-	struct mmu_notifier *n, *tmp;
 	struct lib_itree_node *node;
 
-	lib_list_for_each_entry_safe(n, tmp, &mm->notifiers, link)
-		if (n->ops->release)
-			n->ops->release(n, mm);
+	mm_notify_release(mm);
 	while ((node = lib_itree_first(&mm->vmas))) {
 		struct vma *vma = lib_itree_entry(node, struct vma, node);
 
@@ -243,7 +282,7 @@ static void mm_teardown(struct mm *mm)
 	hw_pt_free_tree(mm->k->hw, mm->pgd, false, teardown_leaf, mm);
 	pthread_mutex_destroy(&mm->pt_lock);
 	pthread_rwlock_destroy(&mm->mmap_lock);
-	lib_free(mm);
+	mmdrop(mm);
 }
 
 void mm_put(struct mm *mm)
@@ -263,7 +302,7 @@ static void fork_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm_walk *w = ctx;
 	struct hw_machine *hw = w->mm->k->hw;
-	uint64_t pte = *entry, *dst;
+	uint64_t pte = ptep_get(entry), *dst;
 
 	if (w->err || level != 1)
 		return;
@@ -272,11 +311,14 @@ static void fork_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 		w->err = -ENOMEM;
 		return;
 	}
-	if ((pte & X86_PTE_RW) || pte_shstk(pte)) {
-		pte = pte_wrprotect(pte) | X86_PTE_SW_COW;
-		*entry = pte;
+	/* ptep_set_wrprotect(): atomically, so a D bit set meanwhile moves too. */
+	while ((pte & X86_PTE_RW) || pte_shstk(pte)) {
+		if (ptep_try_cmpxchg(entry, &pte, pte_wrprotect(pte) | X86_PTE_SW_COW)) {
+			pte = pte_wrprotect(pte) | X86_PTE_SW_COW;
+			break;
+		}
 	}
-	*dst = pte;
+	set_pte(dst, pte);
 	hw_folio_get(hw, pte_pfn(pte));
 	mm_rss_add(w->dst, pte_pfn(pte), 1);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "kernel/syscalls.h"
 #include "kernel/kernel.h"
 #include "lib/alloc.h"
 

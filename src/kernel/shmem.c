@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "hw/ram.h"
 #include "kernel/kernel.h"
 #include "lib/alloc.h"
 
@@ -149,7 +150,7 @@ static void mapping_zero_locked(struct mapping *mapping, uint64_t index, uint64_
 	if (!item || from >= to)
 		return;
 	p = hw_pfn_to_host(mapping_hw(mapping), (hw_pfn_t)lib_radix_value(item));
-	memset(p + from, 0, to - from);
+	hw_ram_zero(p + from, to - from);
 }
 
 /* ------------------------------------------------------------ shmem files */
@@ -186,9 +187,9 @@ static long shmem_read(struct mv_task *t, struct file *f, void *buf, size_t len,
 		if (chunk > len - done)
 			chunk = len - done;
 		if (item)   /* a hole reads as zeroes, without filling the cache */
-			memcpy(dst, (uint8_t *)hw_pfn_to_host(mapping_hw(mapping),
-							      (hw_pfn_t)lib_radix_value(item)) + off,
-			       chunk);
+			hw_ram_read(dst, (uint8_t *)hw_pfn_to_host(mapping_hw(mapping),
+								   (hw_pfn_t)lib_radix_value(item)) + off,
+				    chunk);
 		else
 			memset(dst, 0, chunk);
 		done += chunk;
@@ -214,8 +215,8 @@ static long shmem_write_locked(struct mapping *mapping, const void *buf, size_t 
 			return done ? (long)done : ret;
 		if (chunk > len - done)
 			chunk = len - done;
-		memcpy((uint8_t *)hw_pfn_to_host(mapping_hw(mapping), pfn) + off,
-		       (const uint8_t *)buf + done, chunk);
+		hw_ram_write((uint8_t *)hw_pfn_to_host(mapping_hw(mapping), pfn) + off,
+			     (const uint8_t *)buf + done, chunk);
 		done += chunk;
 		p += chunk;
 		if (p > mapping->size)
@@ -324,11 +325,11 @@ static int shmem_alloc_range_locked(struct mapping *mapping, uint64_t first, uin
 			ret = mapping_page_locked(mapping, idx, true, SHMEM_FRAME_FALLOC, &pfn);
 	}
 	lib_radix_for_each(&mapping->pages, idx, item, first, last) {
-		struct hw_frame *fr = hw_frame(hw, (hw_pfn_t)lib_radix_value(item));
+		hw_pfn_t fpfn = (hw_pfn_t)lib_radix_value(item);
 
-		if (!(fr->flags & SHMEM_FRAME_FALLOC))
+		if (!(hw_frame_flags(hw, fpfn) & SHMEM_FRAME_FALLOC))
 			continue;
-		fr->flags &= ~SHMEM_FRAME_FALLOC;
+		hw_frame_clear_flags(hw, fpfn, SHMEM_FRAME_FALLOC);
 		if (ret) {
 			lib_radix_erase(&mapping->pages, idx);
 			mapping->nr_pages--;

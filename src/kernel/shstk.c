@@ -16,7 +16,8 @@
  */
 #include <string.h>
 
-#include "kernel/shstk.h"
+#include "kernel/syscalls.h"
+#include "kernel/shstk_internal.h"
 #include "lib/alloc.h"
 
 #define SHSTK_VM_FLAGS (VM_READ | VM_WRITE | VM_SHADOW_STACK | VM_MAYREAD | VM_MAYWRITE | \
@@ -38,7 +39,7 @@ int shstk_kaccess_locked(struct mv_task *t, uint64_t va, void *buf, size_t len, 
 			return 0;
 		if (r != -EFAULT || f.kind != HW_FAULT_PF)
 			return -EFAULT;
-		if (fault_handle_locked(t->mm, f.addr, fault_flags_from_pf(f.error_code), &code))
+		if (handle_mm_fault(t->mm, f.addr, fault_flags_from_pf(f.error_code), &code))
 			return -EFAULT;
 		hw_tlb_flush_page(&t->cpu, f.addr);
 	}

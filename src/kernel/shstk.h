@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to shstk.c and shstk_cpu.c: the per-thread shadow-stack state and
- * the kernel's own accesses to user shadow stacks (the WRUSS path).
+ * Shadow stacks as the rest of the kernel and the API see them: the task
+ * hooks, the task CPU's shadow-stack instructions and the signal path
+ * (Linux's arch/x86/include/asm/shstk.h). The per-thread state and the
+ * kernel's own shadow-stack accesses are private to shstk.c and
+ * shstk_cpu.c (kernel/shstk_internal.h).
  */
 #ifndef MV_KERNEL_SHSTK_H
 #define MV_KERNEL_SHSTK_H
@@ -9,39 +12,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/mm_internal.h"
+#include "lib/err.h"
 
-#define SHSTK_4G (1ull << 32)
-#define SHSTK_FRAME 8ull                 /* one shadow-stack slot */
-#define SHSTK_SIGFRAME_BIT (1ull << 63)  /* marks a signal token: never a return address */
+struct mv_task;
 
 /*
- * Per thread, like Linux's thread.shstk and thread.features: the thread
- * shadow stack the kernel allocated (base 0: none, e.g. a vfork child using
- * its parent's), the enabled and locked ARCH_SHSTK_* bits. The live SSP and
- * the CET MSR bits are in the task's CPU (cpu.ssp, cpu.u_cet). prot_opt is
- * process-wide (kept in step in every thread): mmap(PROT_SHADOW_STACK) on.
- * Only the task itself changes its state (arch_prctl runs in the caller).
+ * Task hooks: clone gives a CLONE_VM thread its own shadow stack and a fork
+ * a copy of the state (the memory is copied with the mm); exit unmaps the
+ * thread's shadow stack and frees the state. Called without mmap_lock.
  */
-struct shstk_state {
-	uint64_t base, size;
-	uint64_t features;
-	uint64_t locked;
-	bool prot_opt;
-};
-
-static inline bool shstk_enabled(const struct mv_task *t, uint64_t feature)
-{
-	return t->shstk && (t->shstk->features & feature);
-}
-
-/*
- * A kernel access to user memory through the task's MMU: faults are
- * resolved as for the task, an unresolvable one is -EFAULT and sends no
- * signal (the caller decides, as copy_to_user's callers do). @acc is
- * HW_ACC_READ, HW_ACC_WRITE or HW_ACC_WRUSS. Called with mmap_lock held.
- */
-int shstk_kaccess_locked(struct mv_task *t, uint64_t va, void *buf, size_t len,
-			 unsigned int acc);
+MV_MUST_CHECK int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags);
+void shstk_exit(struct mv_task *t);
+/* mmap(PROT_SHADOW_STACK) in a process that opted in: the alternative design. */
+bool shstk_mmap_wanted(struct mv_task *t, uint64_t prot);
+long shstk_mmap(struct mv_task *t, uint64_t addr, uint64_t len, uint64_t prot,
+		unsigned long flags, int fd, uint64_t off);
+long shstk_set_prot_option(struct mv_task *t, bool enable);
+/* The task's CPU (shstk_cpu.c): 0, or -EFAULT with a signal pending. */
+long shstk_cpu_call(struct mv_task *t, uint64_t return_address);
+long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address);
+long shstk_cpu_rdssp(struct mv_task *t, uint64_t *ssp);
+long shstk_cpu_rstorssp(struct mv_task *t, uint64_t token_address);
+long shstk_cpu_saveprevssp(struct mv_task *t);
+long shstk_cpu_wrss(struct mv_task *t, uint64_t address, uint64_t value);
+long shstk_cpu_incssp(struct mv_task *t, uint32_t count);
+long shstk_signal_deliver(struct mv_task *t, int signo, uint64_t handler, uint64_t restorer);
+long shstk_sigreturn(struct mv_task *t);
 
 #endif

@@ -9,7 +9,7 @@
  * accesses), so the hardware rules decide: shadow-stack accesses need a
  * shadow-stack page (RW=0, D=1), ordinary stores never get one. An
  * instruction first translates all its operands, then commits, so a fault
- * changes nothing. A #PF goes to fault_handle_locked() under mmap_lock (as
+ * changes nothing. A #PF goes to handle_mm_fault() under mmap_lock (as
  * the exception handler would) and the instruction is retried; a fault
  * Linux turns into a signal queues it and the call returns -EFAULT: #CP is
  * SIGSEGV/SEGV_CPERR, #GP SIGSEGV/SI_KERNEL, #UD SIGILL/ILL_ILLOPN.
@@ -19,7 +19,8 @@
  */
 #include <string.h>
 
-#include "kernel/shstk.h"
+#include "hw/ram.h"
+#include "kernel/shstk_internal.h"
 
 /* #CP error codes (SDM vol. 1, 18.2.3 / vol. 3 6.15) */
 #define CP_NEAR_RET 1
@@ -112,17 +113,17 @@ static inline uint64_t cpu_op_load(const struct cpu_op *op)
 {
 	uint64_t v;
 
-	memcpy(&v, op->h0, op->n0);
+	hw_ram_read(&v, op->h0, op->n0);
 	if (op->h1)
-		memcpy((uint8_t *)&v + op->n0, op->h1, 8 - op->n0);
+		hw_ram_read((uint8_t *)&v + op->n0, op->h1, 8 - op->n0);
 	return v;
 }
 
 static inline void cpu_op_store(const struct cpu_op *op, uint64_t v)
 {
-	memcpy(op->h0, &v, op->n0);
+	hw_ram_write(op->h0, &v, op->n0);
 	if (op->h1)
-		memcpy(op->h1, (const uint8_t *)&v + op->n0, 8 - op->n0);
+		hw_ram_write(op->h1, (const uint8_t *)&v + op->n0, 8 - op->n0);
 }
 
 static bool cpu_canonical(uint64_t va)
@@ -268,11 +269,11 @@ long shstk_cpu_call(struct mv_task *t, uint64_t return_address)
 		sh = cpu_hit8(&se->tag_ss_write, ssp, se);
 		if (!sh)
 			return cpu_exec(&in);
-		memcpy(sh, &return_address, 8);
+		hw_ram_write(sh, &return_address, 8);
 		cpu->ssp = ssp;
 		cpu->tlb.stats.hits++;
 	}
-	memcpy(h, &return_address, 8);
+	hw_ram_write(h, &return_address, 8);
 	cpu->rsp = rsp;
 	cpu->tlb.stats.hits++;
 	return 0;
@@ -292,7 +293,7 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 	h = cpu_hit8(&e->tag_read, cpu->rsp, e);
 	if (!h)
 		goto slow;
-	memcpy(&ret, h, 8);
+	hw_ram_read(&ret, h, 8);
 	if (!cpu_canonical(ret))
 		goto slow;
 	if (cpu_shstk_on(cpu)) {
@@ -300,7 +301,7 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 		sh = cpu_hit8(&se->tag_ss_read, cpu->ssp, se);
 		if (!sh)
 			goto slow;
-		memcpy(&sret, sh, 8);
+		hw_ram_read(&sret, sh, 8);
 		if (sret != ret)
 			goto slow;   /* #CP: raised by the full path */
 		cpu->ssp += 8;

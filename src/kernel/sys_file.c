@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "kernel/syscalls.h"
 #include "kernel/kernel.h"
 #include "lib/alloc.h"
 

@@ -11,7 +11,9 @@
  */
 #include <string.h>
 
+#include "kernel/syscalls.h"
 #include "kernel/mm_internal.h"
+#include "kernel/shstk.h"
 
 #define K_MAP_ABOVE4G  0x80
 #define K_MAP_HUGE_2MB (21u << 26)
@@ -102,7 +104,7 @@ static void mmap_populate(struct mm *mm, uint64_t addr, uint64_t len, unsigned l
 	if ((vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
 		ff |= FAULT_WRITE;
 	for (uint64_t a = addr; a < addr + len; a += K_PAGE_SIZE)
-		if (fault_handle_locked(mm, a, ff, &si_code))
+		if (handle_mm_fault(mm, a, ff, &si_code))
 			break;
 }
 

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "kernel/syscalls.h"
 #include "kernel/mm_internal.h"
 
 struct k_user_rlimit {

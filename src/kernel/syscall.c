@@ -4,6 +4,7 @@
  * number with no handler is -ENOSYS, exactly as on a kernel built without
  * that call.
  */
+#include "kernel/syscalls.h"
 #include "kernel/kernel.h"
 
 static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {

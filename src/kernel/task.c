@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernel/mm_internal.h"
+#include "kernel/shstk.h"
 #include "lib/alloc.h"
 
 /* Linux's defaults for a fresh login process (uid != 0). */

@@ -28,7 +28,7 @@ long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *ca
 		return task_fault_signal(t, cause, SIGSEGV, K_SI_KERNEL, 0);
 	if (f->kind != HW_FAULT_PF)
 		return task_fault_signal(t, cause, SIGSEGV, SEGV_MAPERR, f->addr);
-	r = fault_handle_locked(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
+	r = handle_mm_fault(t->mm, f->addr, fault_flags_from_pf(f->error_code), &code);
 	switch (r) {
 	case 0:
 		hw_tlb_flush_page(&t->cpu, f->addr);

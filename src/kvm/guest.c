@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hw/ram.h"
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
@@ -363,29 +364,6 @@ static inline void kvm_guest_bracket_close(struct kvm_vcpu *v, uint64_t seq)
 	__atomic_store_n(&v->access_seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* A copy of @n bytes; the small sizes guest loads and stores use are fixed-size moves. */
-static inline void kvm_guest_copy(void *dst, const void *src, size_t n)
-{
-	if (__builtin_expect(n == 8, 1)) {
-		__builtin_memcpy(dst, src, 8);
-		return;
-	}
-	switch (n) {
-	case 1:
-		__builtin_memcpy(dst, src, 1);
-		break;
-	case 2:
-		__builtin_memcpy(dst, src, 2);
-		break;
-	case 4:
-		__builtin_memcpy(dst, src, 4);
-		break;
-	default:
-		memcpy(dst, src, n);
-		break;
-	}
-}
-
 /*
  * One hardware access inside the vCPU's bracket: zaps wait for the bracket
  * to close before they free pages (see kvm_flush_remote_tlbs).
@@ -403,9 +381,9 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 	r = hw_mmu_translate(&v->cpu, va, op == KVM_HW_WRITE ? (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE
 							    : acc, &x, f);
 	if (!r && op == KVM_HW_READ)
-		kvm_guest_copy(buf, x.host, n);
+		hw_ram_read(buf, x.host, n);
 	else if (!r && op == KVM_HW_WRITE)
-		kvm_guest_copy(x.host, buf, n);
+		hw_ram_write(x.host, buf, n);
 	kvm_guest_bracket_close(v, seq);
 	return r;
 }
@@ -482,10 +460,10 @@ static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_
 		run->mmio.is_write = write;
 		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 		if (write)
-			kvm_guest_copy(run->mmio.data, buf + off, piece);
+			memcpy(run->mmio.data, buf + off, piece);
 		kvm_guest_exit_to_user(g, 0);
 		if (!write)
-			kvm_guest_copy(buf + off, run->mmio.data, piece);
+			memcpy(buf + off, run->mmio.data, piece);
 		off += piece;
 	}
 }
@@ -562,15 +540,6 @@ static __attribute__((noinline)) long kvm_guest_rw_slow(struct mv_guest *g, enum
 			      op == KVM_HW_WRITE ? HW_ACC_WRITE : HW_ACC_READ);
 }
 
-/* The end of a TLB hit of another size than 1, 2, 4, 8: the copy, then the bracket closes. */
-static __attribute__((noinline)) long kvm_guest_rw_hit_copy(struct kvm_vcpu *v, uint64_t seq,
-							     void *dst, const void *src, size_t n)
-{
-	kvm_guest_copy(dst, src, n);
-	kvm_guest_bracket_close(v, seq);
-	return 0;
-}
-
 /*
  * mv_guest_read / mv_guest_write: what kvm_guest_access does, with the
  * common case (a usable guest, a buffer, 1..page bytes within one page)
@@ -594,19 +563,10 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 
 		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
 		    hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host)) {
-			void *dst = op == KVM_HW_WRITE ? host : buf;
-			const void *src = op == KVM_HW_WRITE ? buf : host;
-
-			if (__builtin_expect(len == 8, 1))
-				__builtin_memcpy(dst, src, 8);
-			else if (len == 4)
-				__builtin_memcpy(dst, src, 4);
-			else if (len == 2)
-				__builtin_memcpy(dst, src, 2);
-			else if (len == 1)
-				__builtin_memcpy(dst, src, 1);
+			if (op == KVM_HW_WRITE)
+				hw_ram_write(host, buf, len);
 			else
-				return kvm_guest_rw_hit_copy(v, seq, dst, src, len);
+				hw_ram_read(buf, host, len);
 			kvm_guest_bracket_close(v, seq);
 			return 0;
 		}

@@ -13,7 +13,7 @@
  *                                notifier takes mn_lock and mmu_lock; gmem.c)
  *   kvm->srcu (read side)       (readers of kvm->memslots; never blocks)
  *   mm->mmap_lock               (GUP of the VMM's memory, MMU notifiers run under it)
- *   notifier stub lock          (kvm_mn.lock: VM vs mm lifetime)
+ *   mm->notifier_lock (read)    (held by the kernel while it calls our notifier)
  *   kvm->mmu_lock (rwlock)      (stage-2 tables, the invalidation count/range/seq)
  *   kvm->mn_lock                (active MMU-notifier count vs memslot publication)
  *   hw phys lock                (inside hw)
@@ -126,8 +126,6 @@ bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t m
 		       uint64_t attrs);
 
 /* ---- the VM ---- */
-struct kvm_mn;   /* MMU-notifier stub (mmu.c) */
-
 struct kvm {
 	struct kvm_subsys *sys;
 	struct hw_machine *hw;
@@ -155,7 +153,7 @@ struct kvm {
 	pthread_mutex_t mn_lock;
 	pthread_cond_t mn_cond;
 	uint32_t mn_active_invalidate_count;
-	struct kvm_mn *mn;
+	struct mmu_notifier mmu_notifier;  /* on mm->notifiers (mmu.c); mm held by mmgrab */
 	uint64_t stage2_faults;        /* atomic statistics */
 	uint64_t stage2_retries;
 	/* capabilities */
@@ -212,8 +210,8 @@ void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 /* Memslot publication waits here while MMU notifiers are between start and end. */
 void kvm_mn_wait_idle_locked(struct kvm *kvm);   /* returns with mn_lock held */
-MV_MUST_CHECK int kvm_mn_register(struct kvm *kvm);
-void kvm_mn_unregister(struct kvm *kvm);
+void kvm_init_mmu_notifier(struct kvm *kvm);
+void kvm_destroy_mmu_notifier(struct kvm *kvm);
 /*
  * An invalidation of [start, end) gfns that does not come from the mm
  * (guest_memfd punches, attribute changes): zaps and holds faults off the

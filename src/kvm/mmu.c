@@ -17,6 +17,7 @@
 
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 
 #define KVM_GFN_MAX (1ull << (52 - HW_PAGE_SHIFT))
 
@@ -75,16 +76,17 @@ static void kvm_zap_flush(struct kvm_zap_ctx *z)
 static void kvm_zap_leaf(void *ctx, uint64_t gpa, uint64_t *entry, int level)
 {
 	struct kvm_zap_ctx *z = ctx;
-	uint64_t e = __atomic_load_n(entry, __ATOMIC_RELAXED);
+	uint64_t e = ptep_get(entry);
 
 	if (z->wrprotect) {
-		if (e & EPT_W) {
-			__atomic_store_n(entry, e & ~(uint64_t)EPT_W, __ATOMIC_RELEASE);
+		/* As KVM's spte write-protect: a cmpxchg, so an A/D bit set meanwhile stays. */
+		while ((e & EPT_W) && !ptep_try_cmpxchg(entry, &e, e & ~(uint64_t)EPT_W))
+			;
+		if (e & EPT_W)
 			z->flush = true;
-		}
 		return;
 	}
-	__atomic_store_n(entry, 0, __ATOMIC_RELEASE);
+	e = ptep_get_and_clear(entry);
 	z->flush = true;
 	z->pfns[z->n++] = (e & EPT_ADDR) >> HW_PAGE_SHIFT;
 	if (z->n == KVM_ZAP_BATCH)
@@ -123,7 +125,7 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 		hw_folio_put(kvm->hw, pfn);
 		return -ENOMEM;
 	}
-	old = __atomic_load_n(ep, __ATOMIC_RELAXED);
+	old = ptep_get(ep);
 	if ((old & (EPT_R | EPT_W | EPT_X)) && ((old & EPT_ADDR) >> HW_PAGE_SHIFT) == pfn) {
 		writable = writable || (old & EPT_W);
 		hw_folio_put(kvm->hw, pfn);   /* the leaf already holds one */
@@ -131,7 +133,7 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 		hw_folio_put(kvm->hw, (old & EPT_ADDR) >> HW_PAGE_SHIFT);
 	}
 	e = ept_encode(pfn << HW_PAGE_SHIFT, true, writable, true, true);
-	__atomic_store_n(ep, e, __ATOMIC_RELEASE);
+	set_pte(ep, e);
 	return 0;
 }
 
@@ -142,41 +144,9 @@ uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa)
 	pthread_rwlock_rdlock(&kvm->mmu_lock);
 	ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, 1, false, true);
 	if (!lib_is_err_or_null(ep))
-		e = __atomic_load_n(ep, __ATOMIC_ACQUIRE);
+		e = ptep_get(ep);
 	pthread_rwlock_unlock(&kvm->mmu_lock);
 	return e;
-}
-
-/* ---- invalidations from outside the mm (guest_memfd, memory attributes) ---- */
-
-static void kvm_mn_range_add(struct kvm *kvm, uint64_t start, uint64_t end);
-
-void kvm_mmu_invalidate_begin(struct kvm *kvm, uint64_t start, uint64_t end)
-{
-	pthread_mutex_lock(&kvm->mn_lock);
-	kvm->mn_active_invalidate_count++;
-	pthread_mutex_unlock(&kvm->mn_lock);
-	pthread_rwlock_wrlock(&kvm->mmu_lock);
-	if (kvm->mmu_invalidate_in_progress++ == 0) {
-		kvm->mmu_invalidate_range_start = KVM_GFN_MAX;
-		kvm->mmu_invalidate_range_end = 0;
-	}
-	kvm_mn_range_add(kvm, start, end);
-	kvm_zap_range(kvm, start, end, false);
-	pthread_rwlock_unlock(&kvm->mmu_lock);
-}
-
-void kvm_mmu_invalidate_end(struct kvm *kvm)
-{
-	pthread_rwlock_wrlock(&kvm->mmu_lock);
-	/* the sequence moves before the count drops: a racing fault sees one or the other */
-	__atomic_fetch_add(&kvm->mmu_invalidate_seq, 1, __ATOMIC_RELEASE);
-	kvm->mmu_invalidate_in_progress--;
-	pthread_rwlock_unlock(&kvm->mmu_lock);
-	pthread_mutex_lock(&kvm->mn_lock);
-	if (--kvm->mn_active_invalidate_count == 0)
-		pthread_cond_broadcast(&kvm->mn_cond);
-	pthread_mutex_unlock(&kvm->mn_lock);
 }
 
 /* ---- the fault path ---- */
@@ -308,21 +278,10 @@ static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool
 	}
 }
 
-/* ---- MMU notifier ---- */
+/* ---- invalidation: one path for MMU notifiers, guest_memfd and attributes ---- */
 
-/*
- * The notifier lives in its own object: the mm may outlive the VM (a dead
- * stub is then freed by ->release) and the VM may outlive the mm (the stub
- * is freed with the VM). @lock orders the two ends.
- */
-struct kvm_mn {
-	struct mmu_notifier mn;
-	pthread_mutex_t lock;
-	struct kvm *kvm;     /* NULL once the VM is gone */
-	struct mm *mm;       /* NULL once the mm is gone */
-};
-
-static void kvm_mn_range_add(struct kvm *kvm, uint64_t start, uint64_t end)
+/* kvm_mmu_invalidate_range_add(). Called with mmu_lock held for write. */
+static void kvm_mmu_invalidate_range_add(struct kvm *kvm, uint64_t start, uint64_t end)
 {
 	if (kvm->mmu_invalidate_range_start >= kvm->mmu_invalidate_range_end) {
 		kvm->mmu_invalidate_range_start = start;
@@ -347,144 +306,130 @@ static void kvm_trace_invalidate(struct kvm *kvm, uint64_t start, uint64_t end)
 	lib_trace_emit(&ev);
 }
 
-/* Every slot's gfns backed by [hstart, hend) of the VMM: added to the range and zapped. */
-static void kvm_mn_unmap_hva_locked(struct kvm *kvm, const struct kvm_memslots *ms,
-				    uint64_t hstart, uint64_t hend)
+/* kvm_unmap_gfn_range(): [start, end) joins the range and is zapped. mmu_lock held for write. */
+static void kvm_unmap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end)
 {
-	for (unsigned int i = 0; i < ms->nr; i++) {
-		const struct kvm_memory_slot *s = ms->slots[i];
-		uint64_t sstart = s->userspace_addr, send = sstart + (s->npages << HW_PAGE_SHIFT);
-		uint64_t lo = hstart > sstart ? hstart : sstart, hi = hend < send ? hend : send;
-		uint64_t gstart, gend;
-
-		if (lo >= hi)
-			continue;
-		gstart = s->base_gfn + ((lo - sstart) >> HW_PAGE_SHIFT);
-		gend = s->base_gfn + ((hi - sstart + K_PAGE_SIZE - 1) >> HW_PAGE_SHIFT);
-		kvm_mn_range_add(kvm, gstart, gend);
-		kvm_zap_range(kvm, gstart, gend, false);
-		kvm_trace_invalidate(kvm, gstart, gend);
-	}
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	kvm_mmu_invalidate_range_add(kvm, start, end);
+	kvm_zap_range(kvm, start, end, false);
+	kvm_trace_invalidate(kvm, start, end);
 }
 
-static void kvm_mn_invalidate_start(struct mmu_notifier *n, struct mm *mm, uint64_t start,
-				    uint64_t end)
+/*
+ * The opening half every invalidation shares: memslot changes wait for the
+ * active count to drain (kvm_mn_wait_idle_locked), faults see the
+ * in-progress count and range. Returns with mmu_lock held for write.
+ */
+static void kvm_mmu_invalidate_begin_lock(struct kvm *kvm)
 {
-	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
-	struct kvm *kvm;
-	int idx;
-
-	pthread_mutex_lock(&stub->lock);
-	kvm = stub->kvm;
-	if (!kvm)
-		goto out;
 	pthread_mutex_lock(&kvm->mn_lock);
 	kvm->mn_active_invalidate_count++;
 	pthread_mutex_unlock(&kvm->mn_lock);
-	idx = kvm_srcu_read_lock(&kvm->srcu);
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
 	if (kvm->mmu_invalidate_in_progress++ == 0) {
 		kvm->mmu_invalidate_range_start = KVM_GFN_MAX;
 		kvm->mmu_invalidate_range_end = 0;
 	}
-	kvm_mn_unmap_hva_locked(kvm, kvm_memslots_get(kvm), start, end);
+}
+
+/* guest_memfd punches and attribute changes: gfns [start, end). */
+void kvm_mmu_invalidate_begin(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	kvm_mmu_invalidate_begin_lock(kvm);
+	kvm_unmap_gfn_range_locked(kvm, start, end);
 	pthread_rwlock_unlock(&kvm->mmu_lock);
-	kvm_srcu_read_unlock(&kvm->srcu, idx);
-out:
-	pthread_mutex_unlock(&stub->lock);
 }
 
-static void kvm_mn_invalidate_end(struct mmu_notifier *n, struct mm *mm, uint64_t start,
-				  uint64_t end)
+void kvm_mmu_invalidate_end(struct kvm *kvm)
 {
-	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
-	struct kvm *kvm;
-
-	pthread_mutex_lock(&stub->lock);
-	kvm = stub->kvm;
-	if (!kvm)
-		goto out;
-	kvm_mmu_invalidate_end(kvm);
-out:
-	pthread_mutex_unlock(&stub->lock);
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	/* the sequence moves before the count drops: a racing fault sees one or the other */
+	__atomic_fetch_add(&kvm->mmu_invalidate_seq, 1, __ATOMIC_RELEASE);
+	kvm->mmu_invalidate_in_progress--;
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	pthread_mutex_lock(&kvm->mn_lock);
+	if (--kvm->mn_active_invalidate_count == 0)
+		pthread_cond_broadcast(&kvm->mn_cond);
+	pthread_mutex_unlock(&kvm->mn_lock);
 }
 
-static void kvm_mn_free(struct kvm_mn *stub)
+/* ---- MMU notifier on the VMM's mm ---- */
+
+static struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
 {
-	pthread_mutex_destroy(&stub->lock);
-	lib_free(stub);
-}
-
-/* The address space is going away: drop every stage-2 mapping. */
-static void kvm_mn_release(struct mmu_notifier *n, struct mm *mm)
-{
-	struct kvm_mn *stub = lib_container_of(n, struct kvm_mn, mn);
-	struct kvm *kvm;
-
-	pthread_mutex_lock(&stub->lock);
-	stub->mm = NULL;
-	kvm = stub->kvm;
-	if (kvm) {
-		__atomic_store_n(&kvm->mm_gone, true, __ATOMIC_RELEASE);
-		pthread_rwlock_wrlock(&kvm->mmu_lock);
-		kvm_zap_range(kvm, 0, KVM_GFN_MAX, false);
-		pthread_rwlock_unlock(&kvm->mmu_lock);
-	}
-	pthread_mutex_unlock(&stub->lock);
-	if (!kvm)
-		kvm_mn_free(stub);
-}
-
-static const struct mmu_notifier_ops kvm_mn_ops = {
-	.invalidate_start = kvm_mn_invalidate_start,
-	.invalidate_end = kvm_mn_invalidate_end,
-	.release = kvm_mn_release,
-};
-
-int kvm_mn_register(struct kvm *kvm)
-{
-	struct kvm_mn *stub = lib_zalloc(sizeof(*stub));
-
-	if (!stub)
-		return -ENOMEM;
-	if (pthread_mutex_init(&stub->lock, NULL)) {
-		lib_free(stub);
-		return -ENOMEM;
-	}
-	stub->mn.ops = &kvm_mn_ops;
-	stub->kvm = kvm;
-	stub->mm = kvm->mm;
-	kvm->mn = stub;
-	mmu_notifier_register(kvm->mm, &stub->mn);
-	return 0;
+	return lib_container_of(mn, struct kvm, mmu_notifier);
 }
 
 /*
- * Detaches the VM. The VM may die inside a munmap of a vCPU mapping, with
- * mmap_lock held by this thread, so the stub is unlinked only when the
- * lock can be taken without waiting; otherwise it stays, inert, until the
- * mm's ->release frees it.
+ * kvm_mmu_notifier_invalidate_range_start(): every slot's gfns backed by
+ * [hstart, hend) of the VMM are unmapped, in the same bracket as a
+ * guest_memfd invalidation.
  */
-void kvm_mn_unregister(struct kvm *kvm)
+static void kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn, struct mm *mm,
+						    uint64_t hstart, uint64_t hend)
 {
-	struct kvm_mn *stub = kvm->mn;
-	bool free_it = false;
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	const struct kvm_memslots *ms;
+	int idx = kvm_srcu_read_lock(&kvm->srcu);
 
-	if (!stub)
-		return;
-	pthread_mutex_lock(&stub->lock);
-	stub->kvm = NULL;
-	if (!stub->mm) {
-		free_it = true;
-	} else if (pthread_rwlock_trywrlock(&stub->mm->mmap_lock) == 0) {
-		lib_list_del(&stub->mn.link);
-		pthread_rwlock_unlock(&stub->mm->mmap_lock);
-		free_it = true;
+	kvm_mmu_invalidate_begin_lock(kvm);
+	ms = kvm_memslots_get(kvm);
+	for (unsigned int i = 0; i < ms->nr; i++) {
+		const struct kvm_memory_slot *s = ms->slots[i];
+		uint64_t sstart = s->userspace_addr, send = sstart + (s->npages << HW_PAGE_SHIFT);
+		uint64_t lo = hstart > sstart ? hstart : sstart, hi = hend < send ? hend : send;
+
+		if (lo >= hi)
+			continue;
+		kvm_unmap_gfn_range_locked(kvm, s->base_gfn + ((lo - sstart) >> HW_PAGE_SHIFT),
+					   s->base_gfn + ((hi - sstart + K_PAGE_SIZE - 1) >> HW_PAGE_SHIFT));
 	}
-	pthread_mutex_unlock(&stub->lock);
-	if (free_it)
-		kvm_mn_free(stub);
-	kvm->mn = NULL;
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+	kvm_srcu_read_unlock(&kvm->srcu, idx);
+}
+
+static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn, struct mm *mm,
+						  uint64_t start, uint64_t end)
+{
+	kvm_mmu_invalidate_end(mmu_notifier_to_kvm(mn));
+}
+
+/* kvm_mmu_notifier_release(): the address space is going away; drop all of stage 2. */
+static void kvm_mmu_notifier_release(struct mmu_notifier *mn, struct mm *mm)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	__atomic_store_n(&kvm->mm_gone, true, __ATOMIC_RELEASE);
+	pthread_rwlock_wrlock(&kvm->mmu_lock);
+	kvm_zap_range(kvm, 0, KVM_GFN_MAX, false);
+	pthread_rwlock_unlock(&kvm->mmu_lock);
+}
+
+static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
+	.invalidate_start = kvm_mmu_notifier_invalidate_range_start,
+	.invalidate_end = kvm_mmu_notifier_invalidate_range_end,
+	.release = kvm_mmu_notifier_release,
+};
+
+/*
+ * kvm_init_mmu_notifier(): the VM keeps the mm struct (mmgrab), not the
+ * address space, which may be torn down first (->release then runs).
+ */
+void kvm_init_mmu_notifier(struct kvm *kvm)
+{
+	kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
+	mmgrab(kvm->mm);
+	mmu_notifier_register(kvm->mm, &kvm->mmu_notifier);
+}
+
+/* kvm_destroy_vm()'s half: after this no callback runs, then the mm struct goes. */
+void kvm_destroy_mmu_notifier(struct kvm *kvm)
+{
+	if (!kvm->mmu_notifier.ops)
+		return;
+	mmu_notifier_unregister(kvm->mm, &kvm->mmu_notifier);
+	mmdrop(kvm->mm);
+	kvm->mmu_notifier.ops = NULL;
 }
 
 void kvm_mn_wait_idle_locked(struct kvm *kvm)
@@ -505,7 +450,7 @@ static void kvm_mmu_free_leaf(void *ctx, uint64_t gpa, uint64_t *entry, int leve
 {
 	struct kvm *kvm = ctx;
 
-	hw_folio_put(kvm->hw, (*entry & EPT_ADDR) >> HW_PAGE_SHIFT);
+	hw_folio_put(kvm->hw, (ptep_get(entry) & EPT_ADDR) >> HW_PAGE_SHIFT);
 }
 
 void kvm_mmu_destroy(struct kvm *kvm)

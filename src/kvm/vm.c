@@ -32,7 +32,7 @@ static void kvm_destroy(struct kvm *kvm)
 {
 	uint32_t n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
 
-	kvm_mn_unregister(kvm);
+	kvm_destroy_mmu_notifier(kvm);
 	for (uint32_t i = 0; i < n; i++)
 		kvm_vcpu_destroy(kvm->vcpus[i]);
 	kvm_mmu_destroy(kvm);
@@ -216,13 +216,9 @@ static struct kvm *kvm_alloc(struct mv_task *t, struct kvm_subsys *s, unsigned l
 	ret = kvm_mmu_init(kvm);
 	if (ret)
 		goto err_slots;
-	ret = kvm_mn_register(kvm);
-	if (ret)
-		goto err_mmu;
+	kvm_init_mmu_notifier(kvm);
 	return kvm;
 
-err_mmu:
-	kvm_mmu_destroy(kvm);
 err_slots:
 	kvm_memslots_destroy(kvm);
 err_attr:
