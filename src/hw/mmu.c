@@ -235,7 +235,7 @@ static bool hw_s1_allows(const struct hw_cpu *cpu, unsigned int type, bool shstk
 }
 
 /* Reads a guest paging-structure entry: its GPA goes through EPT first. */
-static int hw_s1_entry(struct hw_access *a, uint64_t epa, uint64_t **ep, struct hw_s2 *s2)
+static int hw_s1_entry(struct hw_access *a, uint64_t epa, uint64_t **epp, struct hw_s2 *s2)
 {
 	struct hw_cpu *cpu = a->cpu;
 	unsigned int type;
@@ -243,14 +243,14 @@ static int hw_s1_entry(struct hw_access *a, uint64_t epa, uint64_t **ep, struct 
 
 	*s2 = (struct hw_s2){ .r = true, .w = true, .x = true, .ux = true };
 	if (!cpu->guest) {
-		*ep = hw_entry_ptr(cpu->m, epa);
+		*epp = hw_entry_ptr(cpu->m, epa);
 		return 0;
 	}
 	type = (cpu->eptp & HW_EPTP_AD) ? HW_ACC_WRITE : HW_ACC_READ;
 	ret = hw_s2_walk(cpu, epa, type, false, a->va, EPT_QUAL_GLA_VALID, s2, a->fault);
 	if (ret)
 		return ret;
-	*ep = hw_entry_ptr(cpu->m, s2->hpa);
+	*epp = hw_entry_ptr(cpu->m, s2->hpa);
 	return 0;
 }
 

@@ -302,7 +302,8 @@ static void fork_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm_walk *w = ctx;
 	struct hw_machine *hw = w->mm->k->hw;
-	uint64_t pte = ptep_get(entry), *dst;
+	uint64_t pte = ptep_get(entry);
+	uint64_t *dst;
 
 	if (w->err || level != 1)
 		return;

@@ -206,6 +206,12 @@ void kvm_mmu_destroy(struct kvm *kvm);
 void kvm_mmu_zap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
 /* Removes write access on [start, end) (dirty logging). mmu_lock held for write. */
 void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
+/*
+ * kvm_arch_mmu_enable_log_dirty_pt_masked(): write-protects gfn @gfn + i for
+ * every bit i of @mask, without flushing; true if a leaf changed, and the
+ * caller flushes once for the whole harvest. mmu_lock held for write.
+ */
+bool kvm_mmu_wrprotect_pt_masked_locked(struct kvm *kvm, uint64_t gfn, unsigned long mask);
 /* Every vCPU drops its TLB and has left any in-flight access when this returns. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 /* Memslot publication waits here while MMU notifiers are between start and end. */

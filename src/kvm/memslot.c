@@ -428,6 +428,11 @@ long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory
  * and the pages it names are write-protected again, so the next guest
  * write faults and is logged. Called with slots_lock held.
  */
+/*
+ * KVM_GET_DIRTY_LOG's core (kvm_get_dirty_log_protect): take each word of
+ * the bitmap, write-protect what it names, and flush every vCPU once at the
+ * end, so a write after the harvest faults and is logged again.
+ */
 static void kvm_dirty_log_harvest(struct kvm *kvm, struct kvm_memory_slot *s, unsigned long *out)
 {
 	uint64_t words = kvm_dirty_bitmap_bytes(s) / sizeof(unsigned long);
@@ -438,16 +443,12 @@ static void kvm_dirty_log_harvest(struct kvm *kvm, struct kvm_memory_slot *s, un
 		unsigned long mask = __atomic_exchange_n(&s->dirty_bitmap[i], 0, __ATOMIC_ACQ_REL);
 
 		out[i] = mask;
-		for (unsigned int b = 0; mask; b++, mask >>= 1) {
-			if (!(mask & 1))
-				continue;
-			kvm_mmu_wrprotect_gfn_range_locked(kvm, s->base_gfn + i * 64 + b,
-							   s->base_gfn + i * 64 + b + 1);
+		if (mask && kvm_mmu_wrprotect_pt_masked_locked(kvm, s->base_gfn + i * 64, mask))
 			flush = true;
-		}
 	}
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
 	pthread_rwlock_unlock(&kvm->mmu_lock);
-	(void)flush;   /* the write-protect helper flushed already */
 }
 
 long kvm_vm_get_dirty_log(struct kvm *kvm, const struct kvm_dirty_log *log)

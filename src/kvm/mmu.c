@@ -115,6 +115,23 @@ void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_
 	kvm_zap_range(kvm, start, end, true);
 }
 
+bool kvm_mmu_wrprotect_pt_masked_locked(struct kvm *kvm, uint64_t gfn, unsigned long mask)
+{
+	struct kvm_zap_ctx z = { .kvm = kvm, .wrprotect = true };
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	while (mask) {
+		unsigned int first = (unsigned int)__builtin_ctzl(mask);
+		unsigned long rest = mask >> first;
+		unsigned int run = ~rest ? (unsigned int)__builtin_ctzl(~rest) : 64 - first;
+
+		hw_pt_for_each_leaf(kvm->hw, kvm->ept_root, true, (gfn + first) << HW_PAGE_SHIFT,
+				    (gfn + first + run) << HW_PAGE_SHIFT, kvm_zap_leaf, &z);
+		mask = run + first >= 64 ? 0 : mask & ~((1ul << (first + run)) - 1);
+	}
+	return z.flush;
+}
+
 /* Installs @pfn (a reference the leaf takes over) at @gfn. mmu_lock held for write. */
 static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable)
 {
