@@ -93,8 +93,8 @@ static int zero_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 		return 0;
 	}
 	shm = shmem_file_create(f->k, vma_end(vma) - vma_start(vma), O_RDWR);
-	if (!shm)
-		return -ENOMEM;
+	if (lib_is_err(shm))
+		return lib_ptr_err(shm);
 	vma->file = shm;
 	file_put(f);
 	return shm->ops->mmap(t, shm, vma);
@@ -115,8 +115,8 @@ static long chardev_open(struct mv_task *t, const struct file_ops *ops, void *ct
 {
 	struct file *f = file_alloc(t->k, ops, f_flags, NULL);
 
-	if (!f)
-		return -ENOMEM;
+	if (lib_is_err(f))
+		return lib_ptr_err(f);
 	f->ino = kdev_ino(ctx);
 	*out = f;
 	return 0;

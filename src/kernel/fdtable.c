@@ -89,10 +89,10 @@ struct fdtable *fdtable_create(void)
 	struct fdtable *ft = lib_zalloc(sizeof(*ft));
 
 	if (!ft)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (pthread_mutex_init(&ft->lock, NULL)) {
 		lib_free(ft);
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	}
 	ft->users = 1;
 	return ft;
@@ -131,8 +131,8 @@ int fdtable_copy(struct fdtable *old, struct fdtable **out)
 	struct fdtable *ft = fdtable_create();
 	int ret = 0;
 
-	if (!ft)
-		return -ENOMEM;
+	if (lib_is_err(ft))
+		return (int)lib_ptr_err(ft);
 	pthread_mutex_lock(&old->lock);
 	if (old->max)
 		ret = fdtable_expand_locked(ft, old->max - 1);

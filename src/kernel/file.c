@@ -46,10 +46,10 @@ struct file *file_alloc(struct kernel *k, const struct file_ops *ops, unsigned i
 	struct file *f = lib_zalloc(sizeof(*f));
 
 	if (!f)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (pthread_mutex_init(&f->pos_lock, NULL)) {
 		lib_free(f);
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	}
 	f->ops = ops;
 	f->k = k;

@@ -62,8 +62,8 @@ struct file {
 	void *private_data;
 };
 
-/* Allocates a file with refcount 1. NULL on -ENOMEM. */
-struct file *file_alloc(struct kernel *k, const struct file_ops *ops, unsigned int f_flags,
+/* Allocates a file with refcount 1, or ERR_PTR(-ENOMEM). */
+MV_MUST_CHECK struct file *file_alloc(struct kernel *k, const struct file_ops *ops, unsigned int f_flags,
 			void *private_data);
 void file_get(struct file *f);
 void file_put(struct file *f);
@@ -93,7 +93,7 @@ struct fdtable {
 };
 
 /* ---- fd table (fdtable.c) ---- */
-struct fdtable *fdtable_create(void);
+MV_MUST_CHECK struct fdtable *fdtable_create(void);   /* or ERR_PTR(-ENOMEM) */
 MV_MUST_CHECK int fdtable_copy(struct fdtable *old, struct fdtable **out);
 void fdtable_put(struct fdtable *ft);                     /* closes all on last put */
 /*
@@ -117,7 +117,7 @@ struct file *fd_get(struct mv_task *t, int fd);
 MV_MUST_CHECK int fd_close(struct mv_task *t, int fd);
 
 /* ---- page cache (shmem.c) ---- */
-MV_MUST_CHECK struct mapping *mapping_create(struct kernel *k, uint64_t size);
+MV_MUST_CHECK struct mapping *mapping_create(struct kernel *k, uint64_t size);  /* or ERR_PTR */
 void mapping_destroy(struct mapping *mapping);
 /*
  * The page at @index, allocated zeroed if absent and @create; 0 and *pfn
@@ -127,10 +127,10 @@ MV_MUST_CHECK int mapping_get_page(struct mapping *mapping, uint64_t index, bool
 				   hw_pfn_t *pfn);
 /* Drops the pages of [first, last] (unmapping them from every VMA first). */
 void mapping_truncate_range(struct mapping *mapping, uint64_t first, uint64_t last);
-/* A shmem file of @size bytes (MAP_SHARED|MAP_ANONYMOUS, /dev/zero). NULL: -ENOMEM. */
-struct file *shmem_file_create(struct kernel *k, uint64_t size, unsigned int f_flags);
+/* A shmem file of @size bytes (MAP_SHARED|MAP_ANONYMOUS, /dev/zero), or ERR_PTR(-ENOMEM). */
+MV_MUST_CHECK struct file *shmem_file_create(struct kernel *k, uint64_t size, unsigned int f_flags);
 /* The same with a name ("memfd:x") and permission bits (0777, 0666). */
-struct file *shmem_file_setup(struct kernel *k, const char *name, uint64_t size,
+MV_MUST_CHECK struct file *shmem_file_setup(struct kernel *k, const char *name, uint64_t size,
 			      unsigned int f_flags, unsigned int mode);
 bool file_is_shmem(const struct file *f);
 

@@ -40,10 +40,10 @@ struct gmem_host *gmem_host_get(struct kernel *k)
 		return h;
 	h = lib_zalloc(sizeof(*h));
 	if (!h)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (pthread_mutex_init(&h->lock, NULL)) {
 		lib_free(h);
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	}
 	lib_radix_init(&h->regions);
 	h->stats.dmap_2m_entries = k->hw->phys.bytes >> HW_HPAGE_SHIFT;

@@ -539,11 +539,11 @@ static struct file *gmem_file_new(struct kernel *k, uint64_t size, uint64_t flag
 	struct gmem *g;
 	struct file *f;
 
-	if (!host)
-		return NULL;
+	if (lib_is_err(host))
+		return lib_err_ptr(lib_ptr_err(host));
 	g = lib_zalloc(sizeof(*g));
 	if (!g)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (pthread_mutex_init(&g->lock, NULL))
 		goto err_free;
 	g->k = k;
@@ -555,12 +555,15 @@ static struct file *gmem_file_new(struct kernel *k, uint64_t size, uint64_t flag
 	lib_list_init(&g->notifiers);
 	lib_itree_init(&g->bindings);
 	f = file_alloc(k, seed ? &rmem_file_ops : &gmem_file_ops, O_RDWR | GMEM_O_LARGEFILE, g);
-	if (!f)
+	if (lib_is_err(f))
 		goto err_destroy_lock;
 	f->mapping = mapping_create(k, size);
-	if (!f->mapping) {
+	if (lib_is_err(f->mapping)) {
+		long err = lib_ptr_err(f->mapping);
+
+		f->mapping = NULL;
 		file_put(f);   /* ->release frees g */
-		return NULL;
+		return lib_err_ptr(err);
 	}
 	f->no_pread = true;
 	return f;
@@ -569,7 +572,7 @@ err_destroy_lock:
 	pthread_mutex_destroy(&g->lock);
 err_free:
 	lib_free(g);
-	return NULL;
+	return lib_err_ptr(-ENOMEM);
 }
 
 static long gmem_install(struct mv_task *t, struct file *f)
@@ -591,8 +594,8 @@ long gmem_create(struct mv_task *t, uint64_t size, uint64_t flags,
 	if (size == 0 || (int64_t)size < 0 || (size & ~HW_PAGE_MASK))
 		return -EINVAL;
 	f = gmem_file_new(t->k, size, flags, false);
-	if (!f)
-		return -ENOMEM;
+	if (lib_is_err(f))
+		return lib_ptr_err(f);
 	if (ops && ops->get)
 		ops->get(owner);
 	((struct gmem *)f->private_data)->owner_ops = ops;
@@ -608,8 +611,8 @@ long sys_memfd_restricted(struct mv_task *t, const uint64_t a[6])
 	if (flags)
 		return -EINVAL;
 	f = gmem_file_new(t->k, 0, 0, true);
-	if (!f)
-		return -ENOMEM;
+	if (lib_is_err(f))
+		return lib_ptr_err(f);
 	return gmem_install(t, f);
 }
 

@@ -146,7 +146,7 @@ long gmem_create(struct mv_task *t, uint64_t size, uint64_t flags,
 
 /* ---- internal to guest_memfd.c and gmem_dmap.c ---- */
 struct gmem_host;
-/* The machine-wide state, created on first use; NULL on -ENOMEM. */
+/* The machine-wide state, created on first use, or ERR_PTR(-ENOMEM). */
 struct gmem_host *gmem_host_get(struct kernel *k);
 /* Accounting of a folio entering / leaving a cache; @private: off the direct map. */
 void gmem_host_folio_added(struct gmem_host *h, hw_pfn_t head, unsigned int order, bool private);

@@ -211,7 +211,7 @@ struct mm *mm_create(struct kernel *k)
 	struct mm *mm = lib_zalloc(sizeof(*mm));
 
 	if (!mm)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (hw_pt_alloc_table(k->hw, &mm->pgd))
 		goto err_free;
 	if (pthread_rwlock_init(&mm->mmap_lock, NULL))
@@ -236,7 +236,7 @@ err_pgd:
 	hw_pt_free_tree(k->hw, mm->pgd, false, NULL, NULL);
 err_free:
 	lib_free(mm);
-	return NULL;
+	return lib_err_ptr(-ENOMEM);
 }
 
 void mm_get(struct mm *mm)
@@ -351,8 +351,8 @@ static int fork_vmas(struct mm *old, struct mm *mm)
 			continue;
 		nv = vma_alloc(mm, vma_start(vma), vma_end(vma), vma->flags, vma->pgoff,
 			       vma->file);
-		if (!nv) {
-			ret = -ENOMEM;
+		if (lib_is_err(nv)) {
+			ret = (int)lib_ptr_err(nv);
 			break;
 		}
 		nv->ops = vma->ops;
@@ -377,8 +377,8 @@ int mm_fork(struct mm *old, struct mm **out)
 	struct mm *mm = mm_create(old->k);
 	int ret;
 
-	if (!mm)
-		return -ENOMEM;
+	if (lib_is_err(mm))
+		return (int)lib_ptr_err(mm);
 	pthread_rwlock_wrlock(&old->mmap_lock);
 	ret = fork_vmas(old, mm);
 	mm->mmap_base = old->mmap_base;

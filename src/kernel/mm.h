@@ -144,7 +144,7 @@ struct mm {
 #define mm_assert_write_locked(mm) lockdep_assert_held_write(&(mm)->mmap_lock)
 
 /* ---- address spaces (mm.c, vma.c) ---- */
-struct mm *mm_create(struct kernel *k);                 /* NULL: -ENOMEM */
+MV_MUST_CHECK struct mm *mm_create(struct kernel *k);   /* or ERR_PTR(-ENOMEM) */
 /* A copy for fork: VMAs duplicated, private pages shared copy-on-write. */
 MV_MUST_CHECK int mm_fork(struct mm *old, struct mm **out);
 void mm_get(struct mm *mm);

@@ -78,14 +78,15 @@ uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte);
 /* Guard bytes a VMA with @vm_flags wants below and above itself. */
 void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above);
 bool vma_is_anonymous(const struct vma *vma);
-struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long flags,
-		      uint64_t pgoff, struct file *file);
+/* A new VMA (not linked), or ERR_PTR(-ENOMEM). */
+MV_MUST_CHECK struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end,
+				    unsigned long flags, uint64_t pgoff, struct file *file);
 /* Drops what the VMA holds (close, file reference) and frees it; unlinked. */
 void vma_free(struct vma *vma);
 void vma_link(struct mm *mm, struct vma *vma);
 void vma_unlink(struct mm *mm, struct vma *vma);
-/* Splits @vma at @addr; the new upper part is returned (NULL: -ENOMEM). */
-struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr);
+/* Splits @vma at @addr; the new upper part is returned, or ERR_PTR(-ENOMEM). */
+MV_MUST_CHECK struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr);
 /* Merges @vma with compatible neighbours; returns the surviving VMA. */
 struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma);
 struct vma *vma_next(const struct vma *vma);

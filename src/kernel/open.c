@@ -101,9 +101,9 @@ static long kdir_open(struct mv_task *t, const char *path, unsigned int flags,
 		return -ENOMEM;
 	memcpy(copy, path, len);
 	f = file_alloc(t->k, &kdir_file_ops, flags, copy);
-	if (!f) {
+	if (lib_is_err(f)) {
 		lib_free(copy);
-		return -ENOMEM;
+		return lib_ptr_err(f);
 	}
 	f->ino = kdir_ino(path);
 	*out = f;

@@ -45,10 +45,10 @@ struct mapping *mapping_create(struct kernel *k, uint64_t size)
 	struct mapping *mapping = lib_zalloc(sizeof(*mapping));
 
 	if (!mapping)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	if (pthread_mutex_init(&mapping->lock, NULL)) {
 		lib_free(mapping);
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	}
 	lib_radix_init(&mapping->pages);
 	lib_list_init(&mapping->vmas);
@@ -423,17 +423,17 @@ struct file *shmem_file_setup(struct kernel *k, const char *name, uint64_t size,
 	struct file *f;
 
 	if (size > SHMEM_MAX_BYTES)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	inode = lib_zalloc(sizeof(*inode));
 	if (!inode)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	memcpy(inode->name, name, strnlen(name, sizeof(inode->name) - 1));
 	inode->mode = mode & 07777;
 	mapping = mapping_create(k, size);
-	if (!mapping)
+	if (lib_is_err(mapping))
 		goto err_free_inode;
 	f = file_alloc(k, &shmem_file_ops, f_flags, inode);
-	if (!f)
+	if (lib_is_err(f))
 		goto err_destroy_mapping;
 	f->mapping = mapping;
 	return f;
@@ -442,7 +442,7 @@ err_destroy_mapping:
 	mapping_destroy(mapping);
 err_free_inode:
 	lib_free(inode);
-	return NULL;
+	return lib_err_ptr(-ENOMEM);
 }
 
 struct file *shmem_file_create(struct kernel *k, uint64_t size, unsigned int f_flags)

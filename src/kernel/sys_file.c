@@ -475,9 +475,9 @@ long sys_memfd_create(struct mv_task *t, const uint64_t a[6])
 	}
 	f = shmem_file_setup(t->k, name, 0, O_RDWR,
 			     (flags & MFD_NOEXEC_SEAL) ? 0666 : 0777);
-	if (!f) {
+	if (lib_is_err(f)) {
 		fd_unreserve(t, fd);
-		return -ENOMEM;
+		return lib_ptr_err(f);
 	}
 	fd_install_reserved(t, fd, f);
 	return fd;

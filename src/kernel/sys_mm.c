@@ -207,11 +207,11 @@ static struct vma *vma_isolate(struct mm *mm, struct vma *vma, uint64_t start, u
 		if (mm->map_count >= K_MAX_MAP_COUNT)
 			return NULL;
 		vma = vma_split(mm, vma, start);
-		if (!vma)
+		if (lib_is_err(vma))
 			return NULL;
 	}
 	if (vma_end(vma) > end) {
-		if (mm->map_count >= K_MAX_MAP_COUNT || !vma_split(mm, vma, end))
+		if (mm->map_count >= K_MAX_MAP_COUNT || lib_is_err(vma_split(mm, vma, end)))
 			return NULL;
 	}
 	return vma;

@@ -108,11 +108,15 @@ int task_spawn(struct kernel *k, struct mv_task **out)
 	if (!t)
 		return -ENOMEM;
 	t->mm = mm_create(k);
-	if (!t->mm)
+	if (lib_is_err(t->mm)) {
+		t->mm = NULL;
 		goto err;
+	}
 	t->files = fdtable_create();
-	if (!t->files)
+	if (lib_is_err(t->files)) {
+		t->files = NULL;
 		goto err;
+	}
 	hw_cpu_setup_long_mode(&t->cpu, t->mm->pgd, 3);
 	ret = task_map_stack(t);
 	if (ret)

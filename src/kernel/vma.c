@@ -45,7 +45,7 @@ struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long
 	struct vma *vma = lib_zalloc(sizeof(*vma));
 
 	if (!vma)
-		return NULL;
+		return lib_err_ptr(-ENOMEM);
 	vma->node.start = start;
 	vma->node.end = end;
 	vma->mm = mm;
@@ -134,8 +134,8 @@ struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr)
 	uint64_t pgoff = vma->pgoff + ((addr - vma_start(vma)) >> HW_PAGE_SHIFT);
 	struct vma *nv = vma_alloc(mm, addr, vma_end(vma), vma->flags, pgoff, vma->file);
 
-	if (!nv)
-		return NULL;
+	if (lib_is_err(nv))
+		return nv;
 	nv->ops = vma->ops;
 	nv->private_data = vma->private_data;
 	if (nv->ops && nv->ops->open)
@@ -283,8 +283,8 @@ long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, u
 	if (!file && (vm_flags & VM_SHARED)) {
 		/* Shared anonymous memory is a shmem file, so fork shares it. */
 		shm = shmem_file_create(mm->k, len, O_RDWR);
-		if (lib_is_err_or_null(shm))
-			return shm ? lib_ptr_err(shm) : -ENOMEM;
+		if (lib_is_err(shm))
+			return lib_ptr_err(shm);
 		file = shm;
 		pgoff = 0;
 	} else if (!file) {
@@ -292,7 +292,7 @@ long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, u
 	}
 	ret = -ENOMEM;
 	vma = vma_alloc(mm, addr, addr + len, vm_flags, pgoff, file);
-	if (!vma)
+	if (lib_is_err(vma))
 		goto out;
 	if (file && file->ops->mmap) {
 		ret = file->ops->mmap(t, file, vma);
@@ -335,12 +335,12 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 		if (vma_end(vma) > end && mm->map_count >= K_MAX_MAP_COUNT)
 			return -ENOMEM;
 		vma = vma_split(mm, vma, start);
-		if (!vma)
-			return -ENOMEM;
+		if (lib_is_err(vma))
+			return lib_ptr_err(vma);
 	}
 	for (last = vma; (next = vma_next(last)) && vma_start(next) < end; last = next)
 		;
-	if (vma_end(last) > end && !vma_split(mm, last, end))
+	if (vma_end(last) > end && lib_is_err(vma_split(mm, last, end)))
 		return -ENOMEM;
 	mm_zap_range(mm, start, end, false);
 	while (vma && vma_start(vma) < end) {

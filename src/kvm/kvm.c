@@ -94,8 +94,8 @@ static long kvm_dev_open(struct mv_task *t, void *ctx, unsigned int f_flags, str
 	struct kvm_subsys *s = ctx;
 	struct file *f = file_alloc(t->k, &kvm_dev_ops, f_flags, s);
 
-	if (!f)
-		return -ENOMEM;
+	if (lib_is_err(f))
+		return lib_ptr_err(f);
 	f->ino = s->dev_ino;
 	*out = f;
 	return 0;

@@ -362,8 +362,8 @@ long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id)
 		goto err_destroy;
 	}
 	f = file_alloc(t->k, &kvm_vcpu_ops, O_RDWR, vcpu);
-	if (!f) {
-		fd = -ENOMEM;
+	if (lib_is_err(f)) {
+		fd = (int)lib_ptr_err(f);
 		goto err_destroy;
 	}
 	kvm_get(kvm);

@@ -262,10 +262,10 @@ long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type)
 		return lib_ptr_err(kvm);
 	}
 	f = file_alloc(t->k, &kvm_vm_ops, O_RDWR, kvm);
-	if (!f) {
+	if (lib_is_err(f)) {
 		kvm_put(kvm);
 		fd_unreserve(t, fd);
-		return -ENOMEM;
+		return lib_ptr_err(f);
 	}
 	fd_install_reserved(t, fd, f);
 	return fd;
