@@ -16,6 +16,7 @@
 
 #include "kernel/kernel.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 #include "lib/bitmap.h"
 
 #define FDT_MIN_SLOTS 64u
@@ -46,6 +47,7 @@ static int fdtable_expand_locked(struct fdtable *ft, unsigned int nr)
 	struct file **fd;
 	unsigned long *map;
 
+	lockdep_assert_held(&ft->lock);
 	if (nr < old)
 		return 0;
 	if (nr >= K_NR_OPEN_MAX)
@@ -79,6 +81,7 @@ static void fd_set_cloexec_locked(struct fdtable *ft, unsigned int fd, bool on)
 
 static struct file *fd_lookup_locked(struct fdtable *ft, int fd)
 {
+	lockdep_assert_held(&ft->lock);
 	if (fd < 0 || (unsigned int)fd >= ft->max || !fd_slot_is_file(ft->fd[fd]))
 		return NULL;
 	return ft->fd[fd];

@@ -63,9 +63,10 @@ struct file {
 };
 
 /* Allocates a file with refcount 1, or ERR_PTR(-ENOMEM). */
-MV_MUST_CHECK struct file *file_alloc(struct kernel *k, const struct file_ops *ops, unsigned int f_flags,
-			void *private_data);
+MV_MUST_CHECK struct file *file_alloc(struct kernel *k, const struct file_ops *ops,
+				    unsigned int f_flags, void *private_data);
 void file_get(struct file *f);
+/* fput(): the last put calls ->release. */
 void file_put(struct file *f);
 /* A fresh inode number, unique in @k. */
 uint64_t kernel_alloc_ino(struct kernel *k);
@@ -94,6 +95,7 @@ struct fdtable {
 
 /* ---- fd table (fdtable.c) ---- */
 MV_MUST_CHECK struct fdtable *fdtable_create(void);   /* or ERR_PTR(-ENOMEM) */
+/* dup_fd(): the child's copy of @old at fork. */
 MV_MUST_CHECK int fdtable_copy(struct fdtable *old, struct fdtable **out);
 void fdtable_put(struct fdtable *ft);                     /* closes all on last put */
 /*
@@ -122,10 +124,14 @@ void mapping_destroy(struct mapping *mapping);
 /*
  * The page at @index, allocated zeroed if absent and @create; 0 and *pfn
  * with a reference, -ENOENT, -ENOMEM. Called without mapping->lock.
+ * Linux: shmem_get_folio().
  */
 MV_MUST_CHECK int mapping_get_page(struct mapping *mapping, uint64_t index, bool create,
 				   hw_pfn_t *pfn);
-/* Drops the pages of [first, last] (unmapping them from every VMA first). */
+/*
+ * Drops the pages of [first, last] (unmapping them from every VMA first).
+ * Linux: truncate_inode_pages_range() / shmem_undo_range().
+ */
 void mapping_truncate_range(struct mapping *mapping, uint64_t first, uint64_t last);
 /* A shmem file of @size bytes (MAP_SHARED|MAP_ANONYMOUS, /dev/zero), or ERR_PTR(-ENOMEM). */
 MV_MUST_CHECK struct file *shmem_file_create(struct kernel *k, uint64_t size, unsigned int f_flags);

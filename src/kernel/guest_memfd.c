@@ -23,6 +23,7 @@
 #include "kernel/syscalls.h"
 #include "kernel/guest_memfd.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 
 #define GMEM_VALID_FLAGS (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
 #define GMEM_ORDER_BITS  4u
@@ -159,6 +160,7 @@ static int gmem_page_locked(struct gmem *g, uint64_t index, hw_pfn_t *pfn, unsig
 	hw_pfn_t head;
 	int ret = gmem_lookup_locked(g, index, &start, &head, order);
 
+	lockdep_assert_held(&g->lock);
 	if (ret == -ENOENT)
 		ret = gmem_alloc_locked(g, index, &start, &head, order);
 	if (ret)
@@ -189,6 +191,7 @@ static int gmem_allocate_locked(struct gmem *g, uint64_t first, uint64_t last)
 {
 	uint64_t index = first;
 
+	lockdep_assert_held(&g->lock);
 	while (index <= last) {
 		hw_pfn_t pfn;
 		unsigned int order;
@@ -318,6 +321,7 @@ static void gmem_punch_locked(struct gmem *g, struct file *f, uint64_t first, ui
 	uint64_t index = first & ~(GMEM_HUGE_PAGES - 1);
 	void *item;
 
+	lockdep_assert_held(&g->lock);
 	while ((item = lib_radix_find(&g->folios, &index, last)) != NULL) {
 		hw_pfn_t head;
 		unsigned int order;

@@ -82,6 +82,7 @@ long gup_one_locked(struct mm *mm, uint64_t addr, unsigned int gup_flags, hw_pfn
 	struct vma *vma = vma_find(mm, addr);
 	long ret;
 
+	mm_assert_locked(mm);
 	if (!vma)
 		return -EFAULT;
 	ret = gup_check_vma(vma, gup_flags);

@@ -145,13 +145,17 @@ struct mm {
 
 /* ---- address spaces (mm.c, vma.c) ---- */
 MV_MUST_CHECK struct mm *mm_create(struct kernel *k);   /* or ERR_PTR(-ENOMEM) */
-/* A copy for fork: VMAs duplicated, private pages shared copy-on-write. */
+/*
+ * A copy for fork: VMAs duplicated, private pages shared copy-on-write.
+ * Linux: dup_mm() / dup_mmap() with copy_page_range().
+ */
 MV_MUST_CHECK int mm_fork(struct mm *old, struct mm **out);
 void mm_get(struct mm *mm);
 void mm_put(struct mm *mm);                             /* last put tears down */
 /* Keep the struct (not the address space) alive: Linux's mmgrab/mmdrop. */
 void mmgrab(struct mm *mm);
 void mmdrop(struct mm *mm);
+/* Linux: vma_lookup(). */
 struct vma *vma_find(struct mm *mm, uint64_t addr);     /* containing @addr */
 /*
  * Hooks @n to @mm. mmu_notifier_unregister() unhooks it and returns only
@@ -166,14 +170,19 @@ void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *n);
  * The kernel-internal mmap: maps [addr, addr+len) (len page aligned) with
  * VM_* @vm_flags, placing it as @map_flags (MAP_FIXED...) say. Returns the
  * address or a negative errno. Called with mmap_lock held for write.
+ * Linux: do_mmap() after its argument checks.
  */
 long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 		   unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff);
-/* Removes [start, end) (page aligned). Called with mmap_lock held for write. */
+/*
+ * Removes [start, end) (page aligned). Called with mmap_lock held for write.
+ * Linux: do_vmi_munmap().
+ */
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end);
 /*
  * Top-down free-range search honouring guard gaps, as get_unmapped_area.
  * Called with mmap_lock held.
+ * Linux: vm_unmapped_area().
  */
 long mm_get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 			  unsigned long map_flags);
@@ -181,6 +190,7 @@ long mm_get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t l
 /*
  * Zap the PTEs of file pages [first_pgoff, last_pgoff] (inclusive) in every
  * VMA of @mapping (truncate, punch). Called without mapping->lock.
+ * Linux: unmap_mapping_range().
  */
 void mapping_unmap_range(struct mapping *mapping, uint64_t first_pgoff, uint64_t last_pgoff);
 
@@ -194,7 +204,7 @@ int handle_mm_fault(struct mm *mm, uint64_t addr, unsigned int fault_flags, int 
 
 /*
  * What the kernel does with a fault @t's CPU raised in user mode (a load,
- * a store, a shadow-stack access): 0 when fault_handle fixed it and the
+ * a store, a shadow-stack access): 0 when handle_mm_fault fixed it and the
  * access may be retried, -EFAULT with the signal Linux would send queued,
  * or -ENOMEM. Called with mmap_lock held for read.
  */
@@ -222,17 +232,23 @@ static inline unsigned int fault_flags_from_pf(uint64_t error_code)
  * a folio reference, -EFAULT, -ENOMEM. FOLL_WRITE without FOLL_FORCE needs
  * a writable VMA; with FOLL_FORCE a private mapping is written through a
  * COW copy even when read-only. Caller holds mmap_lock for read.
+ * Linux: get_user_pages_remote() for one page (__get_user_pages,
+ * follow_page_pte, faultin_page).
  */
 MV_MUST_CHECK long gup_one_locked(struct mm *mm, uint64_t addr, unsigned int gup_flags,
 				  hw_pfn_t *pfn);
-/* Copies to/from @mm through GUP (ptrace / /proc/pid/mem style). */
+/*
+ * Copies to/from @mm through GUP (ptrace / /proc/pid/mem style).
+ * Linux: access_remote_vm().
+ */
 long access_remote_vm(struct mm *mm, uint64_t addr, void *buf, size_t len, unsigned int gup_flags);
 
 /* ---- user access (uaccess.c) ---- */
 /*
  * mv_user_read/mv_user_write: the task's CPU touches user memory; faults go
- * to fault_handle and are retried; a fault that becomes a signal queues it
+ * to handle_mm_fault and are retried; a fault that becomes a signal queues it
  * and returns -EFAULT with nothing copied.
+ * Linux: copy_from_user() / copy_to_user(), through the task's MMU.
  */
 long uaccess_read(struct mv_task *t, uint64_t uaddr, void *buf, size_t len);
 long uaccess_write(struct mv_task *t, uint64_t uaddr, const void *buf, size_t len);

@@ -85,9 +85,15 @@ MV_MUST_CHECK struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end,
 void vma_free(struct vma *vma);
 void vma_link(struct mm *mm, struct vma *vma);
 void vma_unlink(struct mm *mm, struct vma *vma);
-/* Splits @vma at @addr; the new upper part is returned, or ERR_PTR(-ENOMEM). */
+/*
+ * Splits @vma at @addr; the new upper part is returned, or ERR_PTR(-ENOMEM).
+ * Linux: split_vma().
+ */
 MV_MUST_CHECK struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr);
-/* Merges @vma with compatible neighbours; returns the surviving VMA. */
+/*
+ * Merges @vma with compatible neighbours; returns the surviving VMA.
+ * Linux: vma_merge().
+ */
 struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma);
 struct vma *vma_next(const struct vma *vma);
 struct vma *vma_prev(const struct vma *vma);
@@ -98,10 +104,14 @@ void vma_set_flags(struct mm *mm, struct vma *vma, unsigned long flags);
 /*
  * __get_unmapped_area: 0..TASK_SIZE checks, search or MAP_FIXED, alignment
  * and mmap_min_addr. Returns the address or -ENOMEM/-EINVAL/-EPERM.
+ * Linux: __get_unmapped_area().
  */
 long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long map_flags,
 		     unsigned long vm_flags);
-/* mmap_region: MAP_FIXED replaces, shared anonymous gets shmem, ->mmap runs. */
+/*
+ * mmap_region: MAP_FIXED replaces, shared anonymous gets shmem, ->mmap runs.
+ * Linux: mmap_region().
+ */
 long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 			  unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff);
 
@@ -113,9 +123,13 @@ void mm_notify_end(struct mm *mm, uint64_t start, uint64_t end);
  * Clears the PTEs of [start, end) and drops their folio references, with
  * notifier brackets and a TLB shootdown. @file_only keeps anonymous pages
  * (private COW copies survive a hole punch). Takes pt_lock.
+ * Linux: zap_page_range_single() / unmap_page_range().
  */
 void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only);
-/* Re-derives the PTE permissions of [start, end) from @vma. Takes pt_lock. */
+/*
+ * Re-derives the PTE permissions of [start, end) from @vma. Takes pt_lock.
+ * Linux: change_protection().
+ */
 void mm_reprotect_range(struct mm *mm, struct vma *vma, uint64_t start, uint64_t end);
 
 #endif

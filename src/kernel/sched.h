@@ -52,6 +52,7 @@ struct mv_task {
 
 /* ---- tasks (task.c) ---- */
 MV_MUST_CHECK int task_spawn(struct kernel *k, struct mv_task **out);
+/* Linux: copy_process() for clone()/fork(). */
 MV_MUST_CHECK long task_clone(struct mv_task *t, unsigned long flags, struct mv_task **out);
 void task_exit(struct mv_task *t);
 /* Queue a signal for @t (dropped if the queue is full, like a coalesced one). */

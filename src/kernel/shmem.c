@@ -20,6 +20,7 @@
 #include "hw/ram.h"
 #include "kernel/kernel.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 
 #define SHMEM_NAME_MAX 256           /* "memfd:" + NAME_MAX - 6 + NUL */
 #define SHMEM_DEV      makedev(0, 1) /* the internal shm mount */
@@ -65,10 +66,9 @@ static void mapping_put_page(void *item, uint64_t index, void *ctx)
 /* Drops the cache's references on [first, last]. Called with mapping->lock held. */
 static void mapping_drop_locked(struct mapping *mapping, uint64_t first, uint64_t last)
 {
-	uint64_t n = lib_radix_erase_range(&mapping->pages, first, last, mapping_put_page,
-					   mapping_hw(mapping));
-
-	mapping->nr_pages -= n;
+	lockdep_assert_held(&mapping->lock);
+	mapping->nr_pages -= lib_radix_erase_range(&mapping->pages, first, last, mapping_put_page,
+						   mapping_hw(mapping));
 }
 
 /* The last user is gone: no VMA maps the file any more. */
@@ -93,6 +93,7 @@ static int mapping_page_locked(struct mapping *mapping, uint64_t index, bool cre
 	hw_pfn_t new_pfn;
 	int ret;
 
+	lockdep_assert_held(&mapping->lock);
 	if (item) {
 		*pfn = (hw_pfn_t)lib_radix_value(item);
 		return 0;
@@ -206,6 +207,7 @@ static long shmem_write_locked(struct mapping *mapping, const void *buf, size_t 
 {
 	size_t done = 0;
 
+	lockdep_assert_held(&mapping->lock);
 	while (done < len) {
 		uint64_t off = p & ~HW_PAGE_MASK, chunk = HW_PAGE_SIZE - off;
 		hw_pfn_t pfn;

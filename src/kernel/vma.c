@@ -243,6 +243,7 @@ long mm_get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t l
 long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long map_flags,
 		     unsigned long vm_flags)
 {
+	mm_assert_locked(mm);
 	if (map_flags & MAP_FIXED_NOREPLACE)
 		map_flags |= MAP_FIXED;
 	if (len > K_TASK_SIZE)
@@ -317,8 +318,10 @@ out:
 long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 		   unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff)
 {
-	long placed = mm_place_locked(t->mm, addr, len, map_flags, vm_flags);
+	long placed;
 
+	mm_assert_write_locked(t->mm);
+	placed = mm_place_locked(t->mm, addr, len, map_flags, vm_flags);
 	if (placed < 0)
 		return placed;
 	return mm_map_region_locked(t, file, (uint64_t)placed, len, vm_flags, map_flags, pgoff);
@@ -326,8 +329,10 @@ long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t
 
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 {
-	struct vma *vma = vma_first_overlap(mm, start, end), *last, *next;
+	struct vma *vma, *last, *next;
 
+	mm_assert_write_locked(mm);
+	vma = vma_first_overlap(mm, start, end);
 	if (!vma)
 		return 0;
 	if (vma_start(vma) < start) {

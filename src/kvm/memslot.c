@@ -16,6 +16,7 @@
 
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 
 /* ---- the SRCU-like scheme ---- */
 
@@ -363,6 +364,7 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	enum kvm_mr_change change;
 	int ret;
 
+	lockdep_assert_held(&kvm->slots_lock);
 	ret = kvm_check_region(kvm, mem);
 	if (ret)
 		return ret;

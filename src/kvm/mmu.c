@@ -107,11 +107,13 @@ static void kvm_zap_range(struct kvm *kvm, uint64_t start, uint64_t end, bool wr
 
 void kvm_mmu_zap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end)
 {
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	kvm_zap_range(kvm, start, end, false);
 }
 
 void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end)
 {
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	kvm_zap_range(kvm, start, end, true);
 }
 
@@ -138,6 +140,7 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 	uint64_t *ep = hw_pt_entry(kvm->hw, kvm->ept_root, gfn << HW_PAGE_SHIFT, 1, true, true);
 	uint64_t old, e;
 
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	if (lib_is_err_or_null(ep)) {
 		hw_folio_put(kvm->hw, pfn);
 		return -ENOMEM;
