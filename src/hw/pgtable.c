@@ -82,8 +82,17 @@ int hw_pt_alloc_table(struct hw_machine *m, uint64_t *table_pa)
 	ret = hw_frames_alloc(m, 0, HW_ALLOC_ZERO, HW_FRAME_PGTABLE | HW_FRAME_UNMOVABLE, &pfn);
 	if (ret)
 		return ret;
+	__atomic_fetch_add(&m->nr_pgtables, 1, __ATOMIC_RELAXED);
 	*table_pa = pfn << HW_PAGE_SHIFT;
 	return 0;
+}
+
+void hw_pt_free_table(struct hw_machine *m, uint64_t table_pa)
+{
+	if (table_pa + HW_PAGE_SIZE > m->phys.bytes)
+		return;
+	__atomic_fetch_sub(&m->nr_pgtables, 1, __ATOMIC_RELAXED);
+	hw_folio_put(m, table_pa >> HW_PAGE_SHIFT);
 }
 
 static inline bool hw_pt_present(uint64_t e, bool ept)
@@ -184,8 +193,7 @@ static void hw_pt_walk(struct hw_pt_iter *it, uint64_t table_pa, int level, uint
 			uint64_t child = hw_pt_next(e, it->ept);
 
 			pte_clear(&table[i]);
-			if (child + HW_PAGE_SIZE <= it->m->phys.bytes)
-				hw_folio_put(it->m, child >> HW_PAGE_SHIFT);
+			hw_pt_free_table(it->m, child);
 		}
 	}
 }
@@ -200,8 +208,7 @@ void hw_pt_free_tree(struct hw_machine *m, uint64_t root, bool ept, hw_pt_leaf_f
 	if (!root)
 		return;
 	hw_pt_walk(&it, root, HW_PT_LEVELS, 0);
-	if (root + HW_PAGE_SIZE <= m->phys.bytes)
-		hw_folio_put(m, root >> HW_PAGE_SHIFT);
+	hw_pt_free_table(m, root);
 }
 
 void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
@@ -215,4 +222,71 @@ void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t
 	if (!root || end <= start)
 		return;
 	hw_pt_walk(&it, root, HW_PT_LEVELS, 0);
+}
+
+/* ---- free_pgd_range(): tables that no longer map anything ---- */
+
+struct hw_pt_reclaim {
+	struct hw_machine *m;
+	bool ept;
+	uint64_t first, last;            /* the range that was unmapped, inclusive */
+	uint64_t floor, ceiling;         /* what neighbours still use lies outside */
+	hw_pt_table_fn release;
+	void *ctx;
+	uint64_t freed;
+};
+
+static bool hw_pt_table_empty(const uint64_t *table, bool ept)
+{
+	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++)
+		if (hw_pt_present(ptep_get(&table[i]), ept))
+			return false;
+	return true;
+}
+
+static void hw_pt_reclaim_walk(struct hw_pt_reclaim *r, uint64_t table_pa, int level, uint64_t base)
+{
+	uint64_t *table = hw_pt_table(r->m, table_pa);
+	uint64_t size = hw_pt_level_size(level);
+
+	if (!table || level == 1)
+		return;
+	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
+		uint64_t lo = base + i * size, hi = lo + (size - 1);
+		uint64_t e = ptep_get(&table[i]), child;
+		uint64_t *ct;
+
+		if (hi < r->first || lo > r->last || !hw_pt_present(e, r->ept) ||
+		    hw_pt_is_leaf(e, level, r->ept))
+			continue;
+		child = hw_pt_next(e, r->ept);
+		hw_pt_reclaim_walk(r, child, level - 1, lo);
+		/* Only a table whose whole span is outside every neighbour goes. */
+		if (lo < r->floor || hi > r->ceiling)
+			continue;
+		ct = hw_pt_table(r->m, child);
+		if (!ct || !hw_pt_table_empty(ct, r->ept))
+			continue;
+		pte_clear(&table[i]);
+		r->freed++;
+		if (r->release)
+			r->release(r->ctx, child);
+		else
+			hw_pt_free_table(r->m, child);
+	}
+}
+
+uint64_t hw_pt_free_range(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
+			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_table_fn release,
+			  void *ctx)
+{
+	struct hw_pt_reclaim r = {
+		.m = m, .ept = ept, .first = start, .last = end - 1,
+		.floor = floor, .ceiling = ceiling - 1, .release = release, .ctx = ctx,
+	};
+
+	if (!root || end <= start || ceiling <= floor)
+		return 0;
+	hw_pt_reclaim_walk(&r, root, HW_PT_LEVELS, 0);
+	return r.freed;
 }

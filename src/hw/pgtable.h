@@ -132,8 +132,12 @@ uint64_t ept_encode(uint64_t pa, bool r, bool w, bool x, bool ux);
 
 /* ---- table management (callers serialise per tree) ---- */
 
-/* Allocates a zeroed table frame (HW_FRAME_PGTABLE). 0 or -ENOMEM. */
+/*
+ * Allocates a zeroed table frame (HW_FRAME_PGTABLE), counted in
+ * m->nr_pgtables. 0 or -ENOMEM. hw_pt_free_table() gives one back.
+ */
 MV_MUST_CHECK int hw_pt_alloc_table(struct hw_machine *m, uint64_t *table_pa);
+void hw_pt_free_table(struct hw_machine *m, uint64_t table_pa);
 
 /*
  * The entry for @va at @level (1 = 4 KiB leaf, 2 = 2 MiB) of the tree at
@@ -163,5 +167,21 @@ void hw_pt_free_tree(struct hw_machine *m, uint64_t root, bool ept, hw_pt_leaf_f
  */
 void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
 			 uint64_t end, hw_pt_leaf_fn fn, void *ctx);
+
+/*
+ * free_pgd_range(): after [start, end) was unmapped, frees every table
+ * below @root that maps only addresses inside [floor, ceiling) (the span
+ * no neighbouring mapping uses) and holds no present entry, clearing the
+ * entry that pointed at it. @release, if not NULL, takes each table
+ * instead of hw_pt_free_table(), for an owner that must flush walkers
+ * first (KVM). Returns the number of tables taken out. The caller
+ * serialises against every other writer of the tree and makes sure no
+ * walker can still be inside a freed table (mmap_lock held for write for
+ * stage 1; KVM's remote flush for EPT).
+ */
+typedef void (*hw_pt_table_fn)(void *ctx, uint64_t table_pa);
+uint64_t hw_pt_free_range(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
+			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_table_fn release,
+			  void *ctx);
 
 #endif

@@ -107,6 +107,7 @@ struct hw_machine {
 	struct hw_machine_config cfg;
 	struct hw_phys phys;
 	uint64_t tlb_gen;             /* atomic */
+	uint64_t nr_pgtables;         /* atomic: table frames of every tree (pgtable.c) */
 	struct lib_prng prng;         /* guarded by prng_lock */
 	pthread_mutex_t prng_lock;
 	struct lib_trace trace;

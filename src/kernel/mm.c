@@ -182,6 +182,15 @@ void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only)
 	mm_notify_end(mm, start, end);
 }
 
+void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceiling)
+{
+	mm_assert_write_locked(mm);
+	pthread_mutex_lock(&mm->pt_lock);
+	hw_pt_free_range(mm->k->hw, mm->pgd, false, start, end, floor, ceiling, NULL, NULL);
+	pthread_mutex_unlock(&mm->pt_lock);
+}
+
 static void reprotect_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
 	struct mm_walk *w = ctx;

@@ -122,7 +122,6 @@ struct mm {
 	uint64_t mmap_base;           /* top-down placement starts below this; mmap_lock */
 	uint64_t stack_start, stack_end;  /* mmap_lock */
 	uint64_t rss_anon, rss_file;  /* pages; pt_lock */
-	uint64_t nr_pgtables;         /* pt_lock */
 	/*
 	 * MMU notifiers (struct mmu_notifier.link). notifier_lock plays the
 	 * part of Linux's SRCU: every invalidation holds it for read while it

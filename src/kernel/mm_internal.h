@@ -127,6 +127,14 @@ void mm_notify_end(struct mm *mm, uint64_t start, uint64_t end);
  */
 void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only);
 /*
+ * free_pgtables(): frees the page-table pages under [start, end) that only
+ * map addresses in [floor, ceiling), the gap between the neighbouring VMAs,
+ * once nothing there is mapped. Called with mmap_lock held for write, so no
+ * walker of this mm is running.
+ */
+void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceiling);
+/*
  * Re-derives the PTE permissions of [start, end) from @vma. Takes pt_lock.
  * Linux: change_protection().
  */

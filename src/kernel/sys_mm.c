@@ -375,6 +375,8 @@ static long madvise_vma(struct mv_task *t, struct vma **vmap, uint64_t start, ui
 		if (advice == MADV_FREE && !vma_is_anonymous(vma))
 			return -EINVAL;
 		mm_zap_range(mm, start, end, false);
+		/* As Linux's page-table reclaim after a zap: empty tables inside the range go. */
+		free_pgtables(mm, start, end, start, end);
 		return 0;
 	case MADV_REMOVE:
 		return madvise_remove(t, vma, start, end);

@@ -329,7 +329,7 @@ long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t
 
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 {
-	struct vma *vma, *last, *next;
+	struct vma *vma, *last, *next, *prev;
 
 	mm_assert_write_locked(mm);
 	vma = vma_first_overlap(mm, start, end);
@@ -347,6 +347,7 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 		;
 	if (vma_end(last) > end && lib_is_err(vma_split(mm, last, end)))
 		return -ENOMEM;
+	prev = vma_prev(vma);
 	mm_zap_range(mm, start, end, false);
 	while (vma && vma_start(vma) < end) {
 		next = vma_next(vma);
@@ -354,6 +355,8 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 		vma_free(vma);
 		vma = next;
 	}
+	/* unmap_region(): the tables between the neighbours go too */
+	free_pgtables(mm, start, end, prev ? vma_end(prev) : 0, vma ? vma_start(vma) : K_TASK_SIZE);
 	return 0;
 }
 

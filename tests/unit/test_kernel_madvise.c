@@ -88,6 +88,31 @@ static void test_madvise_dontneed_anonymous_reads_zero(void **state)
 	mv_machine_destroy(m);
 }
 
+/* Page-table reclaim after a zap: a table whose whole span was advised away goes. */
+static void test_madvise_dontneed_whole_table_span_frees_the_table(void **state)
+{
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct mv_machine_stats s0, s1, s2;
+	long a = MVTEST_SYSCALL(t, MV_SYS_mmap, BASE, 4ull << 20, RW, ANON | MAP_FIXED, -1, 0);
+	uint32_t v = 5;
+
+	assert_int_equal(a, (long)BASE);   /* BASE is 2 MiB aligned: one table per 2 MiB */
+	mv_machine_get_stats(m, &s0);
+	assert_int_equal(mv_user_write(t, BASE + 3 * PG, &v, sizeof(v)), 0);
+	mv_machine_get_stats(m, &s1);
+	/* the page and its page table (the upper levels may be shared) */
+	assert_true(s0.frames_free - s1.frames_free >= 2);
+	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_madvise, BASE, 2ull << 20, MADV_DONTNEED), 0);
+	mv_machine_get_stats(m, &s2);
+	/* the page and its table; the upper levels still serve the rest of the VMA */
+	assert_int_equal(s2.frames_free - s1.frames_free, 2);
+	/* the mapping is still there: the page refaults as zero */
+	assert_int_equal(mv_user_read(t, BASE + 3 * PG, &v, sizeof(v)), 0);
+	assert_int_equal(v, 0);
+	mv_machine_destroy(m);
+}
+
 static void test_madvise_partly_unmapped_still_zaps_mapped_part(void **state)
 {
 	struct mv_machine *m;
@@ -178,6 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_madvise_errno_table),
 		cmocka_unit_test(test_madvise_dontneed_anonymous_reads_zero),
+		cmocka_unit_test(test_madvise_dontneed_whole_table_span_frees_the_table),
 		cmocka_unit_test(test_madvise_partly_unmapped_still_zaps_mapped_part),
 		cmocka_unit_test(test_madvise_dontneed_shared_reads_file_back),
 		cmocka_unit_test(test_madvise_remove_punches_shared_file),
