@@ -137,6 +137,8 @@ int fdtable_copy(struct fdtable *old, struct fdtable **out)
 	if (lib_is_err(ft))
 		return (int)lib_ptr_err(ft);
 	pthread_mutex_lock(&old->lock);
+	/* the new table is ours alone; its lock is taken for the lock rule */
+	pthread_mutex_lock(&ft->lock);
 	if (old->max)
 		ret = fdtable_expand_locked(ft, old->max - 1);
 	for (unsigned int i = 0; !ret && i < old->max; i++) {
@@ -146,6 +148,7 @@ int fdtable_copy(struct fdtable *old, struct fdtable **out)
 		ft->fd[i] = old->fd[i];
 		fd_set_cloexec_locked(ft, i, lib_bit_test(old->cloexec, i));
 	}
+	pthread_mutex_unlock(&ft->lock);
 	pthread_mutex_unlock(&old->lock);
 	if (ret) {
 		fdtable_put(ft);

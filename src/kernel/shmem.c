@@ -76,7 +76,9 @@ void mapping_destroy(struct mapping *mapping)
 {
 	if (!mapping)
 		return;
+	pthread_mutex_lock(&mapping->lock);   /* uncontended: for the lock rule */
 	mapping_drop_locked(mapping, 0, SHMEM_LAST_PGOFF);
+	pthread_mutex_unlock(&mapping->lock);
 	lib_radix_destroy(&mapping->pages);
 	pthread_mutex_destroy(&mapping->lock);
 	lib_free(mapping);
