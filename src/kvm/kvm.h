@@ -204,6 +204,8 @@ MV_MUST_CHECK int kvm_mmu_init(struct kvm *kvm);
 void kvm_mmu_destroy(struct kvm *kvm);
 /* Zaps [start, end) gfns of stage 2 and flushes. Called with mmu_lock held for write. */
 void kvm_mmu_zap_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
+/* Frees the EPT tables under [start, end) gfns that map nothing (after a slot goes). */
+void kvm_mmu_free_unused_tables_locked(struct kvm *kvm, uint64_t start, uint64_t end);
 /* Removes write access on [start, end) (dirty logging). mmu_lock held for write. */
 void kvm_mmu_wrprotect_gfn_range_locked(struct kvm *kvm, uint64_t start, uint64_t end);
 /*

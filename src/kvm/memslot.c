@@ -307,6 +307,7 @@ static int kvm_set_memslot(struct kvm *kvm, struct kvm_memory_slot *old,
 		fin->generation = mid->generation + 1;
 		pthread_rwlock_wrlock(&kvm->mmu_lock);
 		kvm_mmu_zap_gfn_range_locked(kvm, old->base_gfn, old->base_gfn + old->npages);
+		kvm_mmu_free_unused_tables_locked(kvm, old->base_gfn, old->base_gfn + old->npages);
 		pthread_rwlock_unlock(&kvm->mmu_lock);
 	}
 	kvm_memslots_publish(kvm, fin);

@@ -134,6 +134,50 @@ bool kvm_mmu_wrprotect_pt_masked_locked(struct kvm *kvm, uint64_t gfn, unsigned 
 	return z.flush;
 }
 
+/* Tables taken out of the tree wait here until every vCPU has left its bracket. */
+struct kvm_table_batch {
+	struct kvm *kvm;
+	unsigned int n;
+	uint64_t pa[KVM_ZAP_BATCH];
+};
+
+static void kvm_table_batch_flush(struct kvm_table_batch *b)
+{
+	if (!b->n)
+		return;
+	kvm_flush_remote_tlbs(b->kvm);
+	for (unsigned int i = 0; i < b->n; i++)
+		hw_pt_free_table(b->kvm->hw, b->pa[i]);
+	b->n = 0;
+}
+
+static void kvm_table_batch_add(void *ctx, uint64_t table_pa)
+{
+	struct kvm_table_batch *b = ctx;
+
+	b->pa[b->n++] = table_pa;
+	if (b->n == KVM_ZAP_BATCH)
+		kvm_table_batch_flush(b);
+}
+
+/*
+ * The stage-2 side of free_pgtables(): after a memslot is deleted or moved,
+ * the EPT tables under [start, end) gfns that map nothing any more are
+ * unlinked and, once no vCPU can be walking them, freed (the TDP MMU frees
+ * its page tables after the remote flush the same way). mmu_lock held for
+ * write.
+ */
+void kvm_mmu_free_unused_tables_locked(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	struct kvm_table_batch b = { .kvm = kvm };
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	hw_pt_free_range(kvm->hw, kvm->ept_root, true, start << HW_PAGE_SHIFT,
+			 end << HW_PAGE_SHIFT, 0, KVM_GFN_MAX << HW_PAGE_SHIFT,
+			 kvm_table_batch_add, &b);
+	kvm_table_batch_flush(&b);
+}
+
 /* Installs @pfn (a reference the leaf takes over) at @gfn. mmu_lock held for write. */
 static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable)
 {

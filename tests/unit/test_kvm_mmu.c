@@ -142,6 +142,46 @@ static void test_kvm_mmu_vmm_exit_with_vcpu_mapping(void **state)
 	kt_teardown(&k);
 }
 
+static void guest_touch_2g(struct mv_guest *g, void *arg)
+{
+	uint64_t v = 7, s = 0;
+
+	*(long *)arg = mv_guest_write(g, 0x80001000ull, &v, 8);
+	mv_guest_write(g, SYNC, &s, 8);
+}
+
+/* free_pgtables() for stage 2: deleting a slot frees the EPT tables only it used. */
+static void test_kvm_mmu_slot_delete_frees_its_ept_tables(void **state)
+{
+	struct mv_machine_stats s0, s1;
+	struct kvmtest k;
+	struct kvm *kvm;
+	uint64_t map, tables;
+	long r = -1;
+	int vcpu;
+
+	kt_setup(&k, 0);
+	map = kt_mmap(&k, 2 * MB);
+	assert_int_equal(kt_region(&k, 0, 0, 0x80000000ull, 2 * MB, map), 0);
+	kvm = kt_kvm(&k);
+	vcpu = kt_vcpu(&k, 0);
+	assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, guest_touch_2g, &r), 0);
+	tables = __atomic_load_n(&kvm->hw->nr_pgtables, __ATOMIC_RELAXED);
+	kt_expect_exit(&k, vcpu, 0, KVM_EXIT_MMIO);
+	assert_int_equal(r, 0);
+	/* three EPT levels below the root now map gpa 2 GiB (plus the VMM's own tables) */
+	assert_true(kvm->hw->nr_pgtables >= tables + 3);
+	tables = kvm->hw->nr_pgtables;
+	mv_machine_get_stats(k.m, &s0);
+	assert_int_equal(kt_region(&k, 0, 0, 0x80000000ull, 0, map), 0);
+	mv_machine_get_stats(k.m, &s1);
+	assert_int_equal(kvm->hw->nr_pgtables, tables - 3);
+	/* the VMM still maps its page: only the tables came back */
+	assert_int_equal(s1.frames_free - s0.frames_free, 3);
+	assert_int_equal(kvm_mmu_lookup(kvm, 0x80001000ull), 0);
+	kt_teardown(&k);
+}
+
 static void test_kvm_attr_store(void **state)
 {
 	struct kvmtest k;
@@ -173,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_mmu_leaf_tracks_host),
 		cmocka_unit_test(test_kvm_mmu_fork_cow),
 		cmocka_unit_test(test_kvm_mmu_vmm_exit_with_vcpu_mapping),
+		cmocka_unit_test(test_kvm_mmu_slot_delete_frees_its_ept_tables),
 		cmocka_unit_test(test_kvm_attr_store),
 	};
 
