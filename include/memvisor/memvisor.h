@@ -59,7 +59,15 @@ struct mv_machine_config {
 	uint64_t epc_bytes;    /* EPC size with MV_FEAT_SGX; 0: 64 MiB */
 	uint32_t abi;          /* MV_ABI_MAINLINE or MV_ABI_SEED */
 	uint64_t seed;         /* seeds every PRNG; same seed, same run */
+	/*
+	 * Free simulated memory kept resident on the host for fast reuse;
+	 * past it, freed 2 MiB blocks go back to the host. 0: the default
+	 * (256 MiB); MV_RESIDENT_CAP_NONE: give every freed block back at once.
+	 */
+	uint64_t resident_cap_bytes;
 };
+#define MV_RESIDENT_CAP_DEFAULT (256ull << 20)
+#define MV_RESIDENT_CAP_NONE    (~0ull)
 
 struct mv_machine;
 struct mv_task;
@@ -86,6 +94,11 @@ struct mv_machine_stats {
 	uint64_t tlb_misses;
 	uint64_t tlb_flushes;
 	uint64_t page_faults;
+	/* What the machine costs the host (resident pages are counted with mincore). */
+	uint64_t host_resident_bytes;     /* RAM and frame metadata resident now */
+	uint64_t host_free_kept_bytes;    /* free frames not yet given back to the host */
+	uint64_t host_returned_blocks;    /* free 2 MiB blocks given back, ever */
+	uint64_t pgtable_bytes;           /* page-table and EPT frames in use */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 

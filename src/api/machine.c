@@ -35,6 +35,12 @@ static int mv_config_check(const struct mv_machine_config *cfg, struct hw_machin
 		return -EINVAL;
 	hc->abi = cfg->abi;
 	hc->seed = cfg->seed;
+	if (cfg->resident_cap_bytes == MV_RESIDENT_CAP_NONE)
+		hc->resident_cap_bytes = 0;
+	else if (cfg->resident_cap_bytes)
+		hc->resident_cap_bytes = cfg->resident_cap_bytes;
+	else
+		hc->resident_cap_bytes = MV_RESIDENT_CAP_DEFAULT;
 	return 0;
 }
 
@@ -91,6 +97,7 @@ MV_API void mv_machine_set_trace(struct mv_machine *m, mv_trace_sink sink, void 
 
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out)
 {
+	struct hw_host_usage host;
 	struct mv_task *t;
 
 	memset(out, 0, sizeof(*out));
@@ -99,6 +106,11 @@ MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *
 	out->frames_free = hw_phys_free_frames(&m->hw);
 	out->frame_meta_bytes = sizeof(struct hw_frame);
 	out->page_faults = __atomic_load_n(&m->kernel.nr_page_faults, __ATOMIC_RELAXED);
+	hw_phys_host_usage(&m->hw, &host);
+	out->host_resident_bytes = host.ram_resident_bytes + host.meta_resident_bytes;
+	out->host_free_kept_bytes = host.free_kept_bytes;
+	out->host_returned_blocks = __atomic_load_n(&m->hw.phys.returned_blocks, __ATOMIC_RELAXED);
+	out->pgtable_bytes = __atomic_load_n(&m->hw.nr_pgtables, __ATOMIC_RELAXED) << HW_PAGE_SHIFT;
 	pthread_mutex_lock(&m->kernel.lock);
 	lib_list_for_each_entry(t, &m->kernel.tasks, link) {
 		out->tlb_hits += t->cpu.tlb.stats.hits;

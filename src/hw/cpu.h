@@ -167,12 +167,59 @@ struct hw_cpu {
 	uint64_t eptp;                   /* EPT root (pa); bit 6 enables A/D */
 	uint16_t vmid;                   /* which VM the TLB contents belong to */
 	struct hw_tlb tlb;
+	/*
+	 * Odd while the CPU is inside an access (translation plus the copy):
+	 * written only by the thread running the CPU, read by shootdowns
+	 * that wait for it (hw_cpu_wait_access). Atomic.
+	 */
+	uint64_t access_seq;
+	struct lib_list cpu_link;        /* in m->cpus once registered, under m->cpus_lock */
+	bool registered;
 };
 
 #define HW_EPTP_AD (1ull << 6)
 
 /* Resets @cpu: protected mode (CR0.PE), paging off, CPL 0, empty TLB. */
 void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m);
+
+/*
+ * A CPU whose accesses hw_tlb_shootdown_sync() must wait for (the kernel's
+ * task CPUs; KVM waits for its vCPUs itself). Unregister before the CPU's
+ * memory goes.
+ */
+void hw_cpu_register(struct hw_cpu *cpu);
+void hw_cpu_unregister(struct hw_cpu *cpu);
+
+/*
+ * The access bracket. hw_access_begin() opens it and returns the TLB
+ * generation the access must sync with (hw_tlb_sync_gen) before it
+ * translates; hw_access_end() closes it once the data has moved. Either a
+ * shootdown sees the bracket open and waits for it, or the access sees the
+ * shootdown's new generation and flushes first. Only the CPU's own thread
+ * calls them, and nothing inside a bracket may block on a lock.
+ */
+static inline uint64_t hw_access_begin(struct hw_cpu *cpu, uint64_t *seq)
+{
+	*seq = __atomic_load_n(&cpu->access_seq, __ATOMIC_RELAXED);
+	if (__builtin_expect(cpu->m->asym_fence, 1)) {
+		/* the shootdown's membarrier orders this store before its loads */
+		__atomic_store_n(&cpu->access_seq, *seq + 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		return __atomic_load_n(&cpu->m->tlb_gen, __ATOMIC_ACQUIRE);
+	}
+	__atomic_store_n(&cpu->access_seq, *seq + 1, __ATOMIC_SEQ_CST);
+	/* pairs with the shootdown; also the acquire load hw_tlb_sync() would do */
+	return __atomic_load_n(&cpu->m->tlb_gen, __ATOMIC_SEQ_CST);
+}
+
+/* Everything the access read or wrote happens before a shootdown's wait ends. */
+static inline void hw_access_end(struct hw_cpu *cpu, uint64_t seq)
+{
+	__atomic_store_n(&cpu->access_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Waits until @cpu is outside the bracket it was in. After hw_fence_heavy(). */
+void hw_cpu_wait_access(struct hw_cpu *cpu);
 
 /* Register writes that affect translation flush the TLB as hardware would. */
 void hw_cpu_write_cr3(struct hw_cpu *cpu, uint64_t cr3);

@@ -226,15 +226,30 @@ void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t
 
 /* ---- free_pgd_range(): tables that no longer map anything ---- */
 
+#define HW_PT_FREE_BATCH 64
+
 struct hw_pt_reclaim {
 	struct hw_machine *m;
 	bool ept;
 	uint64_t first, last;            /* the range that was unmapped, inclusive */
 	uint64_t floor, ceiling;         /* what neighbours still use lies outside */
-	hw_pt_table_fn release;
+	hw_pt_flush_fn flush;
 	void *ctx;
 	uint64_t freed;
+	unsigned int n;
+	uint64_t batch[HW_PT_FREE_BATCH];   /* unlinked, waiting for the flush */
 };
+
+/* The walkers are out of the unlinked tables once @flush returns: free them. */
+static void hw_pt_reclaim_flush(struct hw_pt_reclaim *r)
+{
+	if (!r->n)
+		return;
+	r->flush(r->ctx);
+	for (unsigned int i = 0; i < r->n; i++)
+		hw_pt_free_table(r->m, r->batch[i]);
+	r->n = 0;
+}
 
 static bool hw_pt_table_empty(const uint64_t *table, bool ept)
 {
@@ -269,24 +284,24 @@ static void hw_pt_reclaim_walk(struct hw_pt_reclaim *r, uint64_t table_pa, int l
 			continue;
 		pte_clear(&table[i]);
 		r->freed++;
-		if (r->release)
-			r->release(r->ctx, child);
-		else
-			hw_pt_free_table(r->m, child);
+		r->batch[r->n++] = child;
+		if (r->n == HW_PT_FREE_BATCH)
+			hw_pt_reclaim_flush(r);
 	}
 }
 
 uint64_t hw_pt_free_range(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
-			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_table_fn release,
+			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_flush_fn flush,
 			  void *ctx)
 {
 	struct hw_pt_reclaim r = {
 		.m = m, .ept = ept, .first = start, .last = end - 1,
-		.floor = floor, .ceiling = ceiling - 1, .release = release, .ctx = ctx,
+		.floor = floor, .ceiling = ceiling - 1, .flush = flush, .ctx = ctx,
 	};
 
 	if (!root || end <= start || ceiling <= floor)
 		return 0;
 	hw_pt_reclaim_walk(&r, root, HW_PT_LEVELS, 0);
+	hw_pt_reclaim_flush(&r);
 	return r.freed;
 }

@@ -172,16 +172,15 @@ void hw_pt_for_each_leaf(struct hw_machine *m, uint64_t root, bool ept, uint64_t
  * free_pgd_range(): after [start, end) was unmapped, frees every table
  * below @root that maps only addresses inside [floor, ceiling) (the span
  * no neighbouring mapping uses) and holds no present entry, clearing the
- * entry that pointed at it. @release, if not NULL, takes each table
- * instead of hw_pt_free_table(), for an owner that must flush walkers
- * first (KVM). Returns the number of tables taken out. The caller
- * serialises against every other writer of the tree and makes sure no
- * walker can still be inside a freed table (mmap_lock held for write for
- * stage 1; KVM's remote flush for EPT).
+ * entry that pointed at it. The tables are freed in batches, each after
+ * @flush(@ctx) returns: the owner's shootdown that waits until no walker
+ * can still be inside them (hw_tlb_shootdown_sync for stage 1, KVM's
+ * remote flush for EPT). Returns the number of tables freed. The caller
+ * serialises against every other writer of the tree.
  */
-typedef void (*hw_pt_table_fn)(void *ctx, uint64_t table_pa);
+typedef void (*hw_pt_flush_fn)(void *ctx);
 uint64_t hw_pt_free_range(struct hw_machine *m, uint64_t root, bool ept, uint64_t start,
-			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_table_fn release,
+			  uint64_t end, uint64_t floor, uint64_t ceiling, hw_pt_flush_fn flush,
 			  void *ctx);
 
 #endif

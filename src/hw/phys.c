@@ -33,6 +33,8 @@ static void hw_free_list_add(struct hw_phys *p, hw_pfn_t pfn, unsigned int order
 	uint32_t head = p->free_head[order];
 
 	WRITE_ONCE(f->flags, HW_FRAME_FREE | hw_order_bits(order) | (zeroed ? HW_FRAME_ZEROED : 0));
+	if (!zeroed)
+		p->free_kept_frames += 1ull << order;
 	f->refcount = 0;
 	f->buddy.prev = 0;
 	f->buddy.next = head;
@@ -46,6 +48,8 @@ static void hw_free_list_del(struct hw_phys *p, hw_pfn_t pfn, unsigned int order
 {
 	struct hw_frame *f = &p->frames[pfn];
 
+	if (!(READ_ONCE(f->flags) & HW_FRAME_ZEROED))
+		p->free_kept_frames -= 1ull << order;
 	if (f->buddy.prev)
 		p->frames[f->buddy.prev].buddy.next = f->buddy.next;
 	else
@@ -63,12 +67,13 @@ static void hw_host_drop(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
 	(void)madvise(p->base + (pfn << HW_PAGE_SHIFT), HW_PAGE_SIZE << order, MADV_DONTNEED);
 }
 
-int hw_phys_init(struct hw_phys *p, uint64_t bytes)
+int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes)
 {
 	size_t meta;
 
 	memset(p, 0, sizeof(*p));
 	p->bytes = bytes;
+	p->resident_cap_frames = resident_cap_bytes >> HW_PAGE_SHIFT;
 	p->nr_frames = bytes >> HW_PAGE_SHIFT;
 	p->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -204,10 +209,6 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 		return;
 	for (uint64_t i = 1; i < (1ull << order); i++)
 		WRITE_ONCE(p->frames[pfn + i].flags, 0);
-	if (order >= HW_ZERO_DROP_ORDER) {
-		hw_host_drop(p, pfn, order);
-		zeroed = true;
-	}
 
 	pthread_mutex_lock(&p->lock);
 	WRITE_ONCE(p->frames[pfn].flags, 0);
@@ -229,7 +230,49 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 		order++;
 		p->stats.merges++;
 	}
+	/*
+	 * Past the resident cap, a whole free 2 MiB block goes back to the
+	 * host; below it the block stays resident so the next allocation
+	 * does not pay host page faults again. Done under the lock: the
+	 * block must not be handed out while its pages are being dropped.
+	 */
+	if (order == HW_MAX_ORDER && !zeroed &&
+	    p->free_kept_frames + (1ull << order) > p->resident_cap_frames) {
+		hw_host_drop(p, pfn, order);
+		zeroed = true;
+		p->returned_blocks++;
+	}
 	hw_free_list_add(p, pfn, order, zeroed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Resident bytes of [base, base + len) by mincore, in bounded chunks. */
+static uint64_t hw_host_resident(void *base, uint64_t len)
+{
+	unsigned char vec[4096];
+	uint64_t chunk = sizeof(vec) * HW_PAGE_SIZE, n = 0;
+
+	for (uint64_t off = 0; off < len; off += chunk) {
+		uint64_t l = len - off < chunk ? len - off : chunk;
+		uint64_t pages = (l + HW_PAGE_SIZE - 1) >> HW_PAGE_SHIFT;
+
+		if (mincore((uint8_t *)base + off, l, vec))
+			continue;
+		for (uint64_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	}
+	return n << HW_PAGE_SHIFT;
+}
+
+void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out)
+{
+	struct hw_phys *p = &m->phys;
+	uint64_t meta = (p->nr_frames * sizeof(struct hw_frame) + HW_PAGE_SIZE - 1) & HW_PAGE_MASK;
+
+	out->ram_resident_bytes = hw_host_resident(p->base, p->bytes);
+	out->meta_resident_bytes = hw_host_resident(p->frames, meta);
+	pthread_mutex_lock(&p->lock);
+	out->free_kept_bytes = p->free_kept_frames << HW_PAGE_SHIFT;
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -17,6 +17,7 @@
 
 #include "lib/compiler.h"
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/prng.h"
 #include "lib/trace.h"
 
@@ -86,6 +87,14 @@ struct hw_phys {
 	uint32_t free_head[HW_MAX_ORDER + 1];
 	uint64_t nr_free[HW_MAX_ORDER + 1];   /* blocks per order */
 	uint64_t free_frames;         /* including the uncarved tail */
+	/*
+	 * Free frames whose host pages may still be resident (blocks without
+	 * HW_FRAME_ZEROED), and how many the machine keeps before it gives
+	 * freed 2 MiB blocks back to the host (madvise(MADV_DONTNEED)).
+	 */
+	uint64_t free_kept_frames;
+	uint64_t resident_cap_frames;
+	uint64_t returned_blocks;     /* max-order blocks given back, ever */
 	uint64_t carve_pfn;           /* frames from here up are free and on no list */
 	struct hw_phys_stats stats;
 };
@@ -96,6 +105,7 @@ struct hw_machine_config {
 	uint64_t epc_bytes;
 	uint32_t abi;
 	uint64_t seed;
+	uint64_t resident_cap_bytes;  /* free memory kept resident; 0: give it back at once */
 };
 
 /*
@@ -108,6 +118,15 @@ struct hw_machine {
 	struct hw_phys phys;
 	uint64_t tlb_gen;             /* atomic */
 	uint64_t nr_pgtables;         /* atomic: table frames of every tree (pgtable.c) */
+	/*
+	 * Access brackets (hw/cpu.h): with asym_fence, a CPU opens its bracket
+	 * with a plain store and a shootdown pays for the ordering with an
+	 * expedited membarrier; without it both sides use seq_cst. Fixed at
+	 * init. cpus lists the CPUs hw_tlb_shootdown_sync() waits for.
+	 */
+	bool asym_fence;
+	pthread_mutex_t cpus_lock;
+	struct lib_list cpus;         /* struct hw_cpu.cpu_link, under cpus_lock */
 	struct lib_prng prng;         /* guarded by prng_lock */
 	pthread_mutex_t prng_lock;
 	struct lib_trace trace;
@@ -122,8 +141,18 @@ static inline bool hw_has(const struct hw_machine *m, uint64_t feature)
 	return (m->cfg.features & feature) == feature;
 }
 
-/* Machine-wide TLB shootdown: every CPU flushes before its next access. */
+/*
+ * Machine-wide TLB shootdown: every CPU flushes before its next access.
+ * It does not wait: a CPU already inside an access keeps its translation
+ * until the access ends. hw_tlb_shootdown_sync() also waits until every
+ * registered CPU has left the bracket it was in, as a flush IPI waits for
+ * its acknowledgements: only then may a page whose translation was
+ * removed be freed or reused.
+ */
 void hw_tlb_shootdown(struct hw_machine *m);
+void hw_tlb_shootdown_sync(struct hw_machine *m);
+/* The heavy side of the bracket protocol: orders every CPU's bracket store before our loads. */
+void hw_fence_heavy(struct hw_machine *m);
 
 /* ---- frames ---- */
 
@@ -195,8 +224,19 @@ void hw_folio_split(struct hw_machine *m, hw_pfn_t head);
 
 uint64_t hw_phys_free_frames(struct hw_machine *m);
 
+/*
+ * What the machine costs the host now: RAM pages resident (mincore), the
+ * part of them that is free memory not yet given back, and frame metadata.
+ */
+struct hw_host_usage {
+	uint64_t ram_resident_bytes;
+	uint64_t free_kept_bytes;
+	uint64_t meta_resident_bytes;
+};
+void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out);
+
 /* Set up / tear down RAM (called by hw_machine_init/fini). 0 or -ENOMEM. */
-MV_MUST_CHECK int hw_phys_init(struct hw_phys *p, uint64_t bytes);
+MV_MUST_CHECK int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes);
 void hw_phys_fini(struct hw_phys *p);
 
 #endif

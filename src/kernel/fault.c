@@ -179,8 +179,9 @@ static int wp_page_copy(struct mm *mm, const struct vma *vma, uint64_t addr, uin
 			mm->rss_file--;
 			mm->rss_anon++;
 		}
+		/* no CPU may still write through the old entry once the page can go */
+		hw_tlb_shootdown_sync(hw);
 		hw_folio_put(hw, src);   /* the PTE's reference */
-		hw_tlb_shootdown(hw);
 	}
 	pthread_mutex_unlock(&mm->pt_lock);
 	hw_folio_put(hw, src);

@@ -149,13 +149,35 @@ static void mm_notify_release(struct mm *mm)
 
 /* ------------------------------------------------ range operations */
 
+/*
+ * Pages whose PTEs were zapped, held until every CPU that might still use
+ * the old translation has left its access (Linux's mmu_gather: the TLB is
+ * flushed before the pages are freed).
+ */
+#define MM_GATHER_BATCH 512
+
 struct mm_walk {
 	struct mm *mm;
 	struct mm *dst;          /* fork: the child */
 	const struct vma *vma;
 	bool file_only;
 	int err;
+	unsigned int nr;         /* zap: pages gathered */
+	hw_pfn_t pages[MM_GATHER_BATCH];
 };
+
+/* tlb_flush_mmu(): shoot down, wait for every CPU's access, then free. */
+static void mm_gather_flush(struct mm_walk *w)
+{
+	if (!w->nr) {   /* nothing to free: later accesses must only miss */
+		hw_tlb_shootdown(w->mm->k->hw);
+		return;
+	}
+	hw_tlb_shootdown_sync(w->mm->k->hw);
+	for (unsigned int i = 0; i < w->nr; i++)
+		hw_folio_put(w->mm->k->hw, w->pages[i]);
+	w->nr = 0;
+}
 
 static void zap_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
@@ -166,7 +188,9 @@ static void zap_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 		return;
 	pte_clear(entry);
 	mm_rss_add(w->mm, pfn, -1);
-	hw_folio_put(w->mm->k->hw, pfn);
+	w->pages[w->nr++] = pfn;
+	if (w->nr == MM_GATHER_BATCH)
+		mm_gather_flush(w);
 }
 
 /* Called with mmap_lock held (or mapping->lock for page-cache zaps). */
@@ -177,9 +201,15 @@ void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only)
 	mm_notify_start(mm, start, end);
 	pthread_mutex_lock(&mm->pt_lock);
 	hw_pt_for_each_leaf(mm->k->hw, mm->pgd, false, start, end, zap_leaf, &w);
-	hw_tlb_shootdown(mm->k->hw);
+	mm_gather_flush(&w);
 	pthread_mutex_unlock(&mm->pt_lock);
 	mm_notify_end(mm, start, end);
+}
+
+/* CET instructions walk without mmap_lock: freed tables wait for their brackets. */
+static void mm_flush_tlb_sync(void *hw)
+{
+	hw_tlb_shootdown_sync(hw);
 }
 
 void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
@@ -187,7 +217,8 @@ void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
 {
 	mm_assert_write_locked(mm);
 	pthread_mutex_lock(&mm->pt_lock);
-	hw_pt_free_range(mm->k->hw, mm->pgd, false, start, end, floor, ceiling, NULL, NULL);
+	hw_pt_free_range(mm->k->hw, mm->pgd, false, start, end, floor, ceiling,
+			 mm_flush_tlb_sync, mm->k->hw);
 	pthread_mutex_unlock(&mm->pt_lock);
 }
 
@@ -208,7 +239,7 @@ void mm_reprotect_range(struct mm *mm, struct vma *vma, uint64_t start, uint64_t
 	mm_notify_start(mm, start, end);
 	pthread_mutex_lock(&mm->pt_lock);
 	hw_pt_for_each_leaf(mm->k->hw, mm->pgd, false, start, end, reprotect_leaf, &w);
-	hw_tlb_shootdown(mm->k->hw);
+	hw_tlb_shootdown_sync(mm->k->hw);
 	pthread_mutex_unlock(&mm->pt_lock);
 	mm_notify_end(mm, start, end);
 }
@@ -377,7 +408,7 @@ static int fork_vmas(struct mm *old, struct mm *mm)
 			break;
 	}
 	/* Parent PTEs were write-protected: no CPU may keep a writable entry. */
-	hw_tlb_shootdown(old->k->hw);
+	hw_tlb_shootdown_sync(old->k->hw);
 	return ret;
 }
 

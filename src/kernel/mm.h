@@ -244,6 +244,14 @@ long access_remote_vm(struct mm *mm, uint64_t addr, void *buf, size_t len, unsig
 
 /* ---- user access (uaccess.c) ---- */
 /*
+ * One access by @t's CPU (hw_mmu_read/hw_mmu_write with @acc) inside the
+ * CPU's access bracket, so a shootdown waits for it before a page it
+ * translated can be freed. 0 or -EFAULT with *fault filled in; no fault
+ * handling here.
+ */
+MV_MUST_CHECK int task_cpu_access(struct mv_task *t, uint64_t va, void *buf, size_t len,
+				  unsigned int acc, struct hw_fault *fault);
+/*
  * mv_user_read/mv_user_write: the task's CPU touches user memory; faults go
  * to handle_mm_fault and are retried; a fault that becomes a signal queues it
  * and returns -EFAULT with nothing copied.

@@ -129,8 +129,8 @@ void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only);
 /*
  * free_pgtables(): frees the page-table pages under [start, end) that only
  * map addresses in [floor, ceiling), the gap between the neighbouring VMAs,
- * once nothing there is mapped. Called with mmap_lock held for write, so no
- * walker of this mm is running.
+ * once nothing there is mapped, after a shootdown that waits for every
+ * task CPU's access bracket. Called with mmap_lock held for write.
  */
 void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
 		   uint64_t ceiling);

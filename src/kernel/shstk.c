@@ -31,10 +31,7 @@ int shstk_kaccess_locked(struct mv_task *t, uint64_t va, void *buf, size_t len, 
 		int r, code = 0;
 
 		memset(&f, 0, sizeof(f));
-		if ((acc & HW_ACC_TYPE_MASK) == HW_ACC_WRITE)
-			r = hw_mmu_write(&t->cpu, va, buf, len, acc, &f);
-		else
-			r = hw_mmu_read(&t->cpu, va, buf, len, acc, &f);
+		r = task_cpu_access(t, va, buf, len, acc, &f);
 		if (!r)
 			return 0;
 		if (r != -EFAULT || f.kind != HW_FAULT_PF)

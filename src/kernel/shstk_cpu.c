@@ -148,6 +148,23 @@ static long cpu_raise(struct cpu_insn *in, int stop)
 	}
 }
 
+/*
+ * One attempt of the instruction inside the CPU's access bracket, so a
+ * shootdown that removes a translation it uses waits for it to finish
+ * before the page can be freed (hw/cpu.h).
+ */
+static long cpu_run_bracketed(struct cpu_insn *in, struct hw_fault *f)
+{
+	struct hw_cpu *cpu = &in->t->cpu;
+	uint64_t seq;
+	long ret;
+
+	hw_tlb_sync_gen(cpu, hw_access_begin(cpu, &seq));
+	ret = in->run(in, f);
+	hw_access_end(cpu, seq);
+	return ret;
+}
+
 /* Fault, fix, retry, with mmap_lock held so the VMAs stay put. */
 static long cpu_exec_slow(struct cpu_insn *in, struct hw_fault *f)
 {
@@ -160,7 +177,7 @@ static long cpu_exec_slow(struct cpu_insn *in, struct hw_fault *f)
 		if (ret)
 			break;
 		memset(f, 0, sizeof(*f));
-		ret = in->run(in, f);
+		ret = cpu_run_bracketed(in, f);
 	}
 	if (ret == CPU_PF)   /* the handler keeps saying "fixed": a denial */
 		ret = task_fault_signal(t, "cpu_access", SIGSEGV, SEGV_ACCERR, f->addr);
@@ -173,8 +190,7 @@ static long cpu_exec(struct cpu_insn *in)
 	struct hw_fault f;
 	long ret;
 
-	hw_tlb_sync(&in->t->cpu);
-	ret = in->run(in, &f);
+	ret = cpu_run_bracketed(in, &f);
 	if (__builtin_expect(ret == 0, 1))
 		return 0;
 	if (ret == CPU_PF)
@@ -255,28 +271,32 @@ long shstk_cpu_call(struct mv_task *t, uint64_t return_address)
 {
 	struct cpu_insn in = { .t = t, .run = cpu_run_call, .arg = return_address };
 	struct hw_cpu *cpu = &t->cpu;
-	uint64_t rsp = cpu->rsp - 8, ssp = cpu->ssp - 8;
+	uint64_t rsp = cpu->rsp - 8, ssp = cpu->ssp - 8, seq;
 	struct hw_tlb_entry *e, *se;
 	uint8_t *h, *sh;
 
-	hw_tlb_sync(cpu);
+	hw_tlb_sync_gen(cpu, hw_access_begin(cpu, &seq));
 	e = hw_tlb_slot(cpu, rsp, cpu->cpl == 3);
 	h = cpu_hit8(&e->tag_write, rsp, e);
 	if (!h)
-		return cpu_exec(&in);
+		goto slow;
 	if (cpu_shstk_on(cpu)) {
 		se = hw_tlb_slot(cpu, ssp, cpu->cpl == 3);
 		sh = cpu_hit8(&se->tag_ss_write, ssp, se);
 		if (!sh)
-			return cpu_exec(&in);
+			goto slow;
 		hw_ram_write(sh, &return_address, 8);
 		cpu->ssp = ssp;
 		cpu->tlb.stats.hits++;
 	}
 	hw_ram_write(h, &return_address, 8);
+	hw_access_end(cpu, seq);
 	cpu->rsp = rsp;
 	cpu->tlb.stats.hits++;
 	return 0;
+slow:
+	hw_access_end(cpu, seq);
+	return cpu_exec(&in);
 }
 
 long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
@@ -284,11 +304,11 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 	struct cpu_insn in = { .t = t, .run = cpu_run_ret };
 	struct hw_cpu *cpu = &t->cpu;
 	struct hw_tlb_entry *e, *se;
-	uint64_t ret, sret;
+	uint64_t ret, sret, seq;
 	uint8_t *h, *sh;
 	long r;
 
-	hw_tlb_sync(cpu);
+	hw_tlb_sync_gen(cpu, hw_access_begin(cpu, &seq));
 	e = hw_tlb_slot(cpu, cpu->rsp, cpu->cpl == 3);
 	h = cpu_hit8(&e->tag_read, cpu->rsp, e);
 	if (!h)
@@ -307,6 +327,7 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 		cpu->ssp += 8;
 		cpu->tlb.stats.hits++;
 	}
+	hw_access_end(cpu, seq);
 	cpu->rsp += 8;
 	cpu->rip = ret;
 	cpu->tlb.stats.hits++;
@@ -314,6 +335,7 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 		*return_address = ret;
 	return 0;
 slow:
+	hw_access_end(cpu, seq);
 	r = cpu_exec(&in);
 	if (!r && return_address)
 		*return_address = in.out;

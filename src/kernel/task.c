@@ -51,6 +51,7 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 	t->k = k;
 	lib_list_init(&t->link);
 	hw_cpu_init(&t->cpu, k->hw);
+	hw_cpu_register(&t->cpu);   /* kernel shootdowns wait for its accesses */
 	memcpy(t->rlim, parent ? parent->rlim : task_default_rlimits, sizeof(t->rlim));
 	t->rlimit_stack = t->rlim[K_RLIMIT_STACK].cur;
 	t->rlimit_nofile = t->rlim[K_RLIMIT_NOFILE].cur;
@@ -59,6 +60,7 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 
 static void task_free(struct mv_task *t)
 {
+	hw_cpu_unregister(&t->cpu);
 	shstk_exit(t);   /* unmaps the thread shadow stack: needs t->mm */
 	if (t->files)
 		fdtable_put(t->files);

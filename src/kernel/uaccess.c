@@ -55,10 +55,7 @@ static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t le
 	pthread_rwlock_rdlock(&t->mm->mmap_lock);
 	for (;;) {
 		memset(&fault, 0, sizeof(fault));
-		if (write)
-			ret = hw_mmu_write(&t->cpu, uaddr, buf, len, HW_ACC_WRITE, &fault);
-		else
-			ret = hw_mmu_read(&t->cpu, uaddr, buf, len, HW_ACC_READ, &fault);
+		ret = task_cpu_access(t, uaddr, buf, len, write ? HW_ACC_WRITE : HW_ACC_READ, &fault);
 		if (!ret)
 			break;
 		if (!tries--) {
@@ -71,6 +68,22 @@ static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t le
 			break;
 	}
 	pthread_rwlock_unlock(&t->mm->mmap_lock);
+	return ret;
+}
+
+int task_cpu_access(struct mv_task *t, uint64_t va, void *buf, size_t len, unsigned int acc,
+		    struct hw_fault *fault)
+{
+	struct hw_cpu *cpu = &t->cpu;
+	uint64_t seq;
+	int ret;
+
+	hw_tlb_sync_gen(cpu, hw_access_begin(cpu, &seq));
+	if ((acc & HW_ACC_TYPE_MASK) == HW_ACC_WRITE)
+		ret = hw_mmu_write(cpu, va, buf, len, acc, fault);
+	else
+		ret = hw_mmu_read(cpu, va, buf, len, acc, fault);
+	hw_access_end(cpu, seq);
 	return ret;
 }
 

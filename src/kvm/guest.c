@@ -245,7 +245,6 @@ int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg)
 		return -ENOMEM;
 	}
 	g->vcpu = vcpu;
-	g->asym_fence = vcpu->kvm->sys->asym_fence;
 	g->fn = fn;
 	g->arg = arg;
 #ifdef KVM_TSAN
@@ -334,37 +333,6 @@ enum kvm_acc { KVM_ACC_RETRY, KVM_ACC_FAULT, KVM_ACC_MMIO };
 enum kvm_hw_op { KVM_HW_PROBE, KVM_HW_READ, KVM_HW_WRITE };
 
 /*
- * Opens the vCPU's access bracket (access_seq odd) and returns the TLB
- * generation the access must sync with first. Either a stage-2 zap sees
- * the bracket open and waits for it, or the access sees the zap's new
- * generation and flushes (see kvm_flush_remote_tlbs). Only this vCPU's
- * thread writes access_seq: stores, no read-modify-write.
- */
-static inline uint64_t kvm_guest_bracket_open(const struct mv_guest *g, struct kvm_vcpu *v,
-					      uint64_t seq)
-{
-	if (__builtin_expect(g->asym_fence, 1)) {
-		/* the flusher's membarrier orders this store before its loads */
-		__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		/* what hw_tlb_sync() loads */
-		return __atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_ACQUIRE);
-	}
-	__atomic_store_n(&v->access_seq, seq + 1, __ATOMIC_SEQ_CST);
-	/*
-	 * Pairs with the flush. This seq_cst load is also at least the acquire
-	 * load hw_tlb_sync() would do, so its value is the one synced with.
-	 */
-	return __atomic_load_n(&v->cpu.m->tlb_gen, __ATOMIC_SEQ_CST);
-}
-
-/* Closes it: everything the access read or wrote happens before a zap's wait ends. */
-static inline void kvm_guest_bracket_close(struct kvm_vcpu *v, uint64_t seq)
-{
-	__atomic_store_n(&v->access_seq, seq + 2, __ATOMIC_RELEASE);
-}
-
-/*
  * One hardware access inside the vCPU's bracket: zaps wait for the bracket
  * to close before they free pages (see kvm_flush_remote_tlbs).
  */
@@ -372,11 +340,11 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 			unsigned int acc, struct hw_fault *f)
 {
 	struct kvm_vcpu *v = g->vcpu;
-	uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_RELAXED);
+	uint64_t seq;
 	struct hw_xlate x;
 	int r;
 
-	hw_tlb_sync_gen(&v->cpu, kvm_guest_bracket_open(g, v, seq));
+	hw_tlb_sync_gen(&v->cpu, hw_access_begin(&v->cpu, &seq));
 	/* @n never crosses a page: one translation covers the copy */
 	r = hw_mmu_translate(&v->cpu, va, op == KVM_HW_WRITE ? (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE
 							    : acc, &x, f);
@@ -384,7 +352,7 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 		hw_ram_read(buf, x.host, n);
 	else if (!r && op == KVM_HW_WRITE)
 		hw_ram_write(x.host, buf, n);
-	kvm_guest_bracket_close(v, seq);
+	hw_access_end(&v->cpu, seq);
 	return r;
 }
 
@@ -557,8 +525,8 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 			     len - 1 < K_PAGE_SIZE - (gva & (K_PAGE_SIZE - 1)), 1)) {
 		struct kvm_vcpu *v = g->vcpu;
 		struct hw_cpu *cpu = &v->cpu;
-		uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_RELAXED);
-		uint64_t gen = kvm_guest_bracket_open(g, v, seq);
+		uint64_t seq;
+		uint64_t gen = hw_access_begin(cpu, &seq);
 		void *host;
 
 		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
@@ -567,10 +535,10 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 				hw_ram_write(host, buf, len);
 			else
 				hw_ram_read(buf, host, len);
-			kvm_guest_bracket_close(v, seq);
+			hw_access_end(&v->cpu, seq);
 			return 0;
 		}
-		kvm_guest_bracket_close(v, seq);
+		hw_access_end(&v->cpu, seq);
 		return kvm_guest_rw_slow(g, op, gva, buf, len);
 	}
 	return kvm_guest_access(g, gva, buf, len, op == KVM_HW_WRITE ? HW_ACC_WRITE : HW_ACC_READ,

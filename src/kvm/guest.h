@@ -31,7 +31,6 @@ struct mv_guest {
 #endif
 	bool done;
 	bool in_guest;             /* the guest's stack is the one running */
-	bool asym_fence;           /* kvm->sys->asym_fence, fixed at kvm_init: the bracket's kind */
 	long run_ret;              /* what KVM_RUN returns for this exit */
 	bool has_fault;
 	struct mv_guest_fault fault;

@@ -101,38 +101,6 @@ static long kvm_dev_open(struct mv_task *t, void *ctx, unsigned int f_flags, str
 	return 0;
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define KVM_NO_ASYM_FENCE 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KVM_NO_ASYM_FENCE 1
-#endif
-#endif
-
-#define KVM_MEMBARRIER_PRIVATE_EXPEDITED          (1 << 3)
-#define KVM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED (1 << 4)
-
-/*
- * Registers this process for expedited private membarrier (idempotent).
- * ThreadSanitizer does not model it, so sanitizer builds keep the
- * symmetric seq_cst protocol.
- */
-static bool kvm_asym_fence_setup(void)
-{
-#if defined(SYS_membarrier) && !defined(KVM_NO_ASYM_FENCE)
-	return syscall(SYS_membarrier, KVM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#else
-	return false;
-#endif
-}
-
-void kvm_asym_fence_heavy(void)
-{
-#if defined(SYS_membarrier)
-	syscall(SYS_membarrier, KVM_MEMBARRIER_PRIVATE_EXPEDITED, 0, 0);
-#endif
-}
-
 /**
  * kvm_init - set up the hypervisor layer of a machine and register /dev/kvm
  * @s: the layer's state, owned by the machine
@@ -144,7 +112,6 @@ int kvm_init(struct kvm_subsys *s, struct kernel *k)
 	s->k = k;
 	s->hw = k->hw;
 	s->dev_ino = kernel_alloc_ino(k);
-	s->asym_fence = kvm_asym_fence_setup();
 	return kernel_register_device(k, "/dev/kvm", kvm_dev_open, s);
 }
 

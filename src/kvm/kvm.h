@@ -59,17 +59,9 @@ struct kvm_subsys {
 	struct hw_machine *hw;
 	uint64_t dev_ino;          /* /dev/kvm's inode */
 	uint32_t next_vmid;        /* atomic */
-	/*
-	 * The host gives us membarrier(PRIVATE_EXPEDITED): stage-2 flushes
-	 * pay for a full barrier on every thread, so a guest access opens
-	 * its bracket with a plain store (see kvm_flush_remote_tlbs).
-	 */
-	bool asym_fence;
 };
 
 MV_MUST_CHECK int kvm_init(struct kvm_subsys *s, struct kernel *k);
-/* A full memory barrier on every running thread of this process (membarrier). */
-void kvm_asym_fence_heavy(void);
 void kvm_fini(struct kvm_subsys *s);
 
 /* ---- SRCU-like read side for kvm->memslots (memslot.c) ---- */
@@ -182,7 +174,6 @@ struct kvm_vcpu {
 	struct kvm_regs regs;          /* GPRs; RIP and RSP live in cpu */
 	uint64_t cr8;
 	struct mv_guest *guest;        /* the guest program, NULL until set */
-	uint64_t access_seq;           /* atomic: odd while a guest access is in flight */
 	uint64_t exits;                /* statistics */
 };
 

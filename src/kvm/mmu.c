@@ -27,27 +27,11 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 {
 	uint32_t n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
 
+	/* the machine's shootdown, waiting for this VM's vCPUs only (hw/cpu.h brackets) */
 	hw_tlb_shootdown(kvm->hw);
-	/*
-	 * Either we see a vCPU's bracket open, or it sees the new generation
-	 * and flushes. With membarrier, the heavy barrier here orders every
-	 * vCPU's plain "open" store before our loads; without it, a seq_cst
-	 * read-modify-write of the generation here and a seq_cst store plus
-	 * load on the vCPU side do the same.
-	 */
-	if (kvm->sys->asym_fence)
-		kvm_asym_fence_heavy();
-	else
-		__atomic_fetch_add(&kvm->hw->tlb_gen, 0, __ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < n; i++) {
-		struct kvm_vcpu *v = kvm->vcpus[i];
-		uint64_t seq = __atomic_load_n(&v->access_seq, __ATOMIC_SEQ_CST);
-
-		if (!(seq & 1))
-			continue;
-		while (__atomic_load_n(&v->access_seq, __ATOMIC_ACQUIRE) == seq)
-			sched_yield();
-	}
+	hw_fence_heavy(kvm->hw);
+	for (uint32_t i = 0; i < n; i++)
+		hw_cpu_wait_access(&kvm->vcpus[i]->cpu);
 }
 
 /* ---- leaves ---- */
@@ -134,30 +118,9 @@ bool kvm_mmu_wrprotect_pt_masked_locked(struct kvm *kvm, uint64_t gfn, unsigned 
 	return z.flush;
 }
 
-/* Tables taken out of the tree wait here until every vCPU has left its bracket. */
-struct kvm_table_batch {
-	struct kvm *kvm;
-	unsigned int n;
-	uint64_t pa[KVM_ZAP_BATCH];
-};
-
-static void kvm_table_batch_flush(struct kvm_table_batch *b)
+static void kvm_flush_remote_tlbs_cb(void *kvm)
 {
-	if (!b->n)
-		return;
-	kvm_flush_remote_tlbs(b->kvm);
-	for (unsigned int i = 0; i < b->n; i++)
-		hw_pt_free_table(b->kvm->hw, b->pa[i]);
-	b->n = 0;
-}
-
-static void kvm_table_batch_add(void *ctx, uint64_t table_pa)
-{
-	struct kvm_table_batch *b = ctx;
-
-	b->pa[b->n++] = table_pa;
-	if (b->n == KVM_ZAP_BATCH)
-		kvm_table_batch_flush(b);
+	kvm_flush_remote_tlbs(kvm);
 }
 
 /*
@@ -169,13 +132,10 @@ static void kvm_table_batch_add(void *ctx, uint64_t table_pa)
  */
 void kvm_mmu_free_unused_tables_locked(struct kvm *kvm, uint64_t start, uint64_t end)
 {
-	struct kvm_table_batch b = { .kvm = kvm };
-
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	hw_pt_free_range(kvm->hw, kvm->ept_root, true, start << HW_PAGE_SHIFT,
 			 end << HW_PAGE_SHIFT, 0, KVM_GFN_MAX << HW_PAGE_SHIFT,
-			 kvm_table_batch_add, &b);
-	kvm_table_batch_flush(&b);
+			 kvm_flush_remote_tlbs_cb, kvm);
 }
 
 /* Installs @pfn (a reference the leaf takes over) at @gfn. mmu_lock held for write. */
