@@ -316,7 +316,10 @@ MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uin
  * #UD (vector 6) for any other @cr; -EINVAL outside a guest program.
  */
 MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value);
-/* MOV from CR0, 2, 3, 4, 8 into *@value. 0; -EFAULT (#UD: another @cr); -EINVAL (also @value NULL). */
+/*
+ * MOV from CR0, CR2, CR3, CR4 or CR8 into *@value. 0; -EFAULT with #UD for
+ * any other @cr; -EINVAL outside a guest program or with @value NULL.
+ */
 MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value);
 /*
  * STG and LDG: set the allocation tag of the granule at @tagged_gva to

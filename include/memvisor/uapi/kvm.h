@@ -669,7 +669,8 @@ MV_UAPI_ASSERT(sizeof(struct kvm_arm_copy_mte_tags) == 48, "kvm_arm_copy_mte_tag
 MV_UAPI_KVM_RUN_LAYOUT(kvm_run);
 #if !defined(__LINUX_KVM_H) || defined(MV_UAPI_OWN_KVM_RUN)
 /* members older system headers lack: only memvisor's own struct kvm_run has them all */
-MV_UAPI_ASSERT(offsetof(struct kvm_run, immediate_exit__unsafe) == 1, "kvm_run.immediate_exit__unsafe");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, immediate_exit__unsafe) == 1,
+	       "kvm_run.immediate_exit__unsafe");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, hypercall.flags) == 96, "kvm_run.hypercall.flags");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.gpa) == 40, "kvm_run.memory_fault.gpa");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.size) == 48, "kvm_run.memory_fault.size");
