@@ -10,7 +10,6 @@
 #define PG 4096ull
 #define SZ_4G (1ull << 32)
 #define TASK_SIZE 0x00007ffffffff000ull
-#define SI_KERNEL 0x80
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 
 /* A machine built from @features_off and @abi, and one task on it. */

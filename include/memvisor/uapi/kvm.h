@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The KVM uAPI memvisor implements: ioctl numbers, structures, exit reasons,
- * capabilities and hypercall numbers with Linux's names, values and x86-64
- * layouts (every structure's size and key offsets are asserted below).
- * Written for memvisor from the published interface; names that a C
- * library header may also define are guarded so both can be included.
+ * The KVM uAPI memvisor implements: ioctl numbers, structures, exit reasons
+ * and capabilities with Linux's names, values and x86-64 layouts (every
+ * structure's size and key offsets are asserted below). Written for
+ * memvisor from the published interface. The x86 register structures are
+ * in <memvisor/uapi/kvm_x86.h>, hypercalls in <memvisor/uapi/kvm_para.h>;
+ * this header includes both.
+ *
+ * It can be included before or after the system's <linux/kvm.h>; see
+ * <memvisor/uapi/system.h>. One difference remains, struct kvm_run: with
+ * memvisor's header first it is memvisor's (every exit memvisor produces,
+ * including KVM_EXIT_MEMORY_FAULT on systems whose header predates it);
+ * with the system's first it is the system's (every exit the system
+ * knows). The layout is the same either way; only member names differ.
  *
  * Names defined here but not (yet) served answer as a kernel without them
  * does: KVM_CHECK_EXTENSION 0, the ioctl -ENOTTY (VM) or -EINVAL (vCPU).
@@ -15,6 +23,26 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <memvisor/uapi/system.h>
+
+/*
+ * The system's header, when memvisor's comes first. Its struct kvm_run may
+ * be older than memvisor's (Linux 6.1's has no memory_fault and no
+ * hypercall.flags), so while it is read that tag is renamed to
+ * mv_system_kvm_run, and memvisor's complete struct kvm_run is defined
+ * below (the same device C programs use to include <asm/termbits.h> next
+ * to <termios.h>). Its include guard makes any later #include of it a
+ * no-op.
+ */
+#if MV_UAPI_USE_SYSTEM_KVM
+#if __has_include(<linux/kvm.h>) && !defined(__LINUX_KVM_H)
+#define kvm_run mv_system_kvm_run
+#include <linux/kvm.h>
+#undef kvm_run
+#define MV_UAPI_OWN_KVM_RUN 1
+#endif
+#endif
 
 /* ---- ioctl number encoding (asm-generic/ioctl.h) ---- */
 #ifndef _IOC_NRBITS
@@ -50,11 +78,23 @@
 #define _IOC_SIZE(nr) (((nr) >> _IOC_SIZESHIFT) & ((1U << _IOC_SIZEBITS) - 1))
 #endif
 
+#ifndef KVM_API_VERSION
 #define KVM_API_VERSION 12
+#endif
+#ifndef KVMIO
 #define KVMIO 0xAE
+#endif
+
+#include <memvisor/uapi/kvm_x86.h>
+#include <memvisor/uapi/kvm_para.h>
 
 /* ---- structures (x86-64 layouts) ---- */
 
+/*
+ * Every <linux/kvm.h> has these three. The newer ones below come with
+ * their ioctl, whose absence says the system header predates them.
+ */
+#ifndef __LINUX_KVM_H
 struct kvm_userspace_memory_region {
 	uint32_t slot;              /* bits 0-15 slot id, 16-31 address space */
 	uint32_t flags;
@@ -62,23 +102,6 @@ struct kvm_userspace_memory_region {
 	uint64_t memory_size;       /* bytes */
 	uint64_t userspace_addr;    /* start of the VMM's mapping */
 };
-
-struct kvm_userspace_memory_region2 {
-	uint32_t slot;
-	uint32_t flags;
-	uint64_t guest_phys_addr;
-	uint64_t memory_size;
-	uint64_t userspace_addr;
-	uint64_t guest_memfd_offset;
-	uint32_t guest_memfd;
-	uint32_t pad1;
-	uint64_t pad2[14];
-};
-
-/* memslot flags */
-#define KVM_MEM_LOG_DIRTY_PAGES (1u << 0)
-#define KVM_MEM_READONLY        (1u << 1)
-#define KVM_MEM_GUEST_MEMFD     (1u << 2)
 
 struct kvm_dirty_log {
 	uint32_t slot;
@@ -95,23 +118,43 @@ struct kvm_enable_cap {
 	uint64_t args[4];
 	uint8_t pad[64];
 };
+#endif
 
+#ifndef KVM_SET_USER_MEMORY_REGION2
+struct kvm_userspace_memory_region2 {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+	uint64_t guest_memfd_offset;
+	uint32_t guest_memfd;
+	uint32_t pad1;
+	uint64_t pad2[14];
+};
+#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
+#endif
+
+#ifndef KVM_SET_MEMORY_ATTRIBUTES
 struct kvm_memory_attributes {
 	uint64_t address;
 	uint64_t size;
 	uint64_t attributes;
 	uint64_t flags;
 };
-#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
+#define KVM_SET_MEMORY_ATTRIBUTES  _IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
+#endif
 
+#ifndef KVM_CREATE_GUEST_MEMFD
 struct kvm_create_guest_memfd {
 	uint64_t size;
 	uint64_t flags;
 	uint64_t reserved[6];
 };
-#define GUEST_MEMFD_FLAG_MMAP        (1ull << 0)
-#define GUEST_MEMFD_FLAG_INIT_SHARED (1ull << 1)
+#define KVM_CREATE_GUEST_MEMFD     _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd)
+#endif
 
+/* arm64's <asm/kvm.h> has this one; an x86 system header never does. */
 struct kvm_arm_copy_mte_tags {
 	uint64_t guest_ipa;
 	uint64_t length;
@@ -119,95 +162,134 @@ struct kvm_arm_copy_mte_tags {
 	uint64_t flags;
 	uint64_t reserved[2];
 };
+
+/* memslot flags */
+#ifndef KVM_MEM_LOG_DIRTY_PAGES
+#define KVM_MEM_LOG_DIRTY_PAGES (1UL << 0)
+#endif
+#ifndef KVM_MEM_READONLY
+#define KVM_MEM_READONLY        (1UL << 1)
+#endif
+#ifndef KVM_MEM_GUEST_MEMFD
+#define KVM_MEM_GUEST_MEMFD     (1UL << 2)
+#endif
+
+#ifndef KVM_MEMORY_ATTRIBUTE_PRIVATE
+#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
+#endif
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP        (1ULL << 0)
+#endif
+#ifndef GUEST_MEMFD_FLAG_INIT_SHARED
+#define GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1)
+#endif
+
+#ifndef KVM_ARM_TAGS_TO_GUEST
 #define KVM_ARM_TAGS_TO_GUEST   0
+#endif
+#ifndef KVM_ARM_TAGS_FROM_GUEST
 #define KVM_ARM_TAGS_FROM_GUEST 1
-
-/* arch/x86/include/uapi/asm/kvm.h */
-struct kvm_regs {
-	uint64_t rax, rbx, rcx, rdx;
-	uint64_t rsi, rdi, rsp, rbp;
-	uint64_t r8, r9, r10, r11;
-	uint64_t r12, r13, r14, r15;
-	uint64_t rip, rflags;
-};
-
-struct kvm_segment {
-	uint64_t base;
-	uint32_t limit;
-	uint16_t selector;
-	uint8_t type;
-	uint8_t present, dpl, db, s, l, g, avl;
-	uint8_t unusable;
-	uint8_t padding;
-};
-
-struct kvm_dtable {
-	uint64_t base;
-	uint16_t limit;
-	uint16_t padding[3];
-};
-
-#define KVM_NR_INTERRUPTS 256
-struct kvm_sregs {
-	struct kvm_segment cs, ds, es, fs, gs, ss;
-	struct kvm_segment tr, ldt;
-	struct kvm_dtable gdt, idt;
-	uint64_t cr0, cr2, cr3, cr4, cr8;
-	uint64_t efer;
-	uint64_t apic_base;
-	uint64_t interrupt_bitmap[(KVM_NR_INTERRUPTS + 63) / 64];
-};
-
-/* VM types (KVM_CREATE_VM argument on x86) */
-#define KVM_X86_DEFAULT_VM       0
-#define KVM_X86_SW_PROTECTED_VM  1
-#define KVM_X86_SEV_VM           2
-#define KVM_X86_SEV_ES_VM        3
-#define KVM_X86_SNP_VM           4
-#define KVM_X86_TDX_VM           5
+#endif
 
 /* ---- exits ---- */
+#ifndef KVM_EXIT_UNKNOWN
 #define KVM_EXIT_UNKNOWN          0
+#endif
+#ifndef KVM_EXIT_EXCEPTION
 #define KVM_EXIT_EXCEPTION        1
+#endif
+#ifndef KVM_EXIT_IO
 #define KVM_EXIT_IO               2
+#endif
+#ifndef KVM_EXIT_HYPERCALL
 #define KVM_EXIT_HYPERCALL        3
+#endif
+#ifndef KVM_EXIT_DEBUG
 #define KVM_EXIT_DEBUG            4
+#endif
+#ifndef KVM_EXIT_HLT
 #define KVM_EXIT_HLT              5
+#endif
+#ifndef KVM_EXIT_MMIO
 #define KVM_EXIT_MMIO             6
+#endif
+#ifndef KVM_EXIT_IRQ_WINDOW_OPEN
 #define KVM_EXIT_IRQ_WINDOW_OPEN  7
+#endif
+#ifndef KVM_EXIT_SHUTDOWN
 #define KVM_EXIT_SHUTDOWN         8
+#endif
+#ifndef KVM_EXIT_FAIL_ENTRY
 #define KVM_EXIT_FAIL_ENTRY       9
+#endif
+#ifndef KVM_EXIT_INTR
 #define KVM_EXIT_INTR             10
+#endif
+#ifndef KVM_EXIT_SET_TPR
 #define KVM_EXIT_SET_TPR          11
+#endif
+#ifndef KVM_EXIT_TPR_ACCESS
 #define KVM_EXIT_TPR_ACCESS       12
+#endif
+#ifndef KVM_EXIT_NMI
 #define KVM_EXIT_NMI              16
+#endif
+#ifndef KVM_EXIT_INTERNAL_ERROR
 #define KVM_EXIT_INTERNAL_ERROR   17
+#endif
+#ifndef KVM_EXIT_SYSTEM_EVENT
 #define KVM_EXIT_SYSTEM_EVENT     24
+#endif
+#ifndef KVM_EXIT_X86_RDMSR
 #define KVM_EXIT_X86_RDMSR        29
+#endif
+#ifndef KVM_EXIT_X86_WRMSR
 #define KVM_EXIT_X86_WRMSR        30
+#endif
+#ifndef KVM_EXIT_DIRTY_RING_FULL
 #define KVM_EXIT_DIRTY_RING_FULL  31
+#endif
+#ifndef KVM_EXIT_NOTIFY
 #define KVM_EXIT_NOTIFY           37
+#endif
+#ifndef KVM_EXIT_MEMORY_FAULT
 #define KVM_EXIT_MEMORY_FAULT     39
+#endif
+#ifndef KVM_EXIT_TDX
 #define KVM_EXIT_TDX              40
+#endif
 
 /* KVM_EXIT_INTERNAL_ERROR suberrors */
+#ifndef KVM_INTERNAL_ERROR_EMULATION
 #define KVM_INTERNAL_ERROR_EMULATION              1
+#endif
+#ifndef KVM_INTERNAL_ERROR_SIMUL_EX
 #define KVM_INTERNAL_ERROR_SIMUL_EX               2
+#endif
+#ifndef KVM_INTERNAL_ERROR_DELIVERY_EV
 #define KVM_INTERNAL_ERROR_DELIVERY_EV            3
+#endif
+#ifndef KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON
 #define KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON 4
+#endif
 
 /* KVM_EXIT_MEMORY_FAULT flags */
-#define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
+#ifndef KVM_MEMORY_EXIT_FLAG_PRIVATE
+#define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
+#endif
 
-/* KVM_EXIT_HYPERCALL flags */
-#define KVM_EXIT_HYPERCALL_LONG_MODE (1ull << 0)
-
+#ifndef KVM_SYNC_REGS_SIZE_BYTES
 #define KVM_SYNC_REGS_SIZE_BYTES 2048
+#endif
 
+#if !defined(__LINUX_KVM_H) || defined(MV_UAPI_OWN_KVM_RUN)
 struct kvm_run {
 	/* in */
 	uint8_t request_interrupt_window;
-	uint8_t immediate_exit__unsafe;
+	union {                         /* renamed in Linux 6.13; both names work */
+		uint8_t immediate_exit__unsafe;
+		uint8_t immediate_exit;
+	};
 	uint8_t padding1[6];
 	/* out */
 	uint32_t exit_reason;
@@ -230,8 +312,10 @@ struct kvm_run {
 			uint32_t error_code;
 		} ex;
 		struct {                /* KVM_EXIT_IO */
+#ifndef KVM_EXIT_IO_IN
 #define KVM_EXIT_IO_IN  0
 #define KVM_EXIT_IO_OUT 1
+#endif
 			uint8_t direction;
 			uint8_t size;
 			uint16_t port;
@@ -273,126 +357,326 @@ struct kvm_run {
 	uint64_t kvm_valid_regs;
 	uint64_t kvm_dirty_regs;
 	union {
+#ifdef _ASM_X86_KVM_H
+		struct kvm_sync_regs regs;   /* the system's; memvisor offers no KVM_CAP_SYNC_REGS */
+#endif
 		char padding[KVM_SYNC_REGS_SIZE_BYTES];
 	} s;
 };
-
-/* mmap offsets of the vCPU fd (x86), in pages */
-#define KVM_PIO_PAGE_OFFSET            1
-#define KVM_COALESCED_MMIO_PAGE_OFFSET 2
+#endif
 
 /* ---- ioctls ---- */
 /* on /dev/kvm */
+#ifndef KVM_GET_API_VERSION
 #define KVM_GET_API_VERSION        _IO(KVMIO, 0x00)
+#endif
+#ifndef KVM_CREATE_VM
 #define KVM_CREATE_VM              _IO(KVMIO, 0x01)
+#endif
+#ifndef KVM_CHECK_EXTENSION
 #define KVM_CHECK_EXTENSION        _IO(KVMIO, 0x03)   /* also on VM fds */
+#endif
+#ifndef KVM_GET_VCPU_MMAP_SIZE
 #define KVM_GET_VCPU_MMAP_SIZE     _IO(KVMIO, 0x04)
-/* on a VM fd */
+#endif
+/* on a VM fd (KVM_SET_USER_MEMORY_REGION2, KVM_SET_MEMORY_ATTRIBUTES and
+ * KVM_CREATE_GUEST_MEMFD come with their structures above) */
+#ifndef KVM_CREATE_VCPU
 #define KVM_CREATE_VCPU            _IO(KVMIO, 0x41)
+#endif
+#ifndef KVM_GET_DIRTY_LOG
 #define KVM_GET_DIRTY_LOG          _IOW(KVMIO, 0x42, struct kvm_dirty_log)
+#endif
+#ifndef KVM_SET_USER_MEMORY_REGION
 #define KVM_SET_USER_MEMORY_REGION _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
-#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
-#define KVM_SET_MEMORY_ATTRIBUTES  _IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
-#define KVM_CREATE_GUEST_MEMFD     _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd)
+#endif
+#ifndef KVM_ARM_MTE_COPY_TAGS
 #define KVM_ARM_MTE_COPY_TAGS      _IOR(KVMIO, 0xb4, struct kvm_arm_copy_mte_tags)
+#endif
 /* on VM and vCPU fds */
+#ifndef KVM_ENABLE_CAP
 #define KVM_ENABLE_CAP             _IOW(KVMIO, 0xa3, struct kvm_enable_cap)
+#endif
 /* on a vCPU fd */
+#ifndef KVM_RUN
 #define KVM_RUN                    _IO(KVMIO, 0x80)
+#endif
+#ifndef KVM_GET_REGS
 #define KVM_GET_REGS               _IOR(KVMIO, 0x81, struct kvm_regs)
+#endif
+#ifndef KVM_SET_REGS
 #define KVM_SET_REGS               _IOW(KVMIO, 0x82, struct kvm_regs)
+#endif
+#ifndef KVM_GET_SREGS
 #define KVM_GET_SREGS              _IOR(KVMIO, 0x83, struct kvm_sregs)
+#endif
+#ifndef KVM_SET_SREGS
 #define KVM_SET_SREGS              _IOW(KVMIO, 0x84, struct kvm_sregs)
+#endif
 
 /* ---- capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) ---- */
+#ifndef KVM_CAP_IRQCHIP
 #define KVM_CAP_IRQCHIP                    0
+#endif
+#ifndef KVM_CAP_HLT
 #define KVM_CAP_HLT                        1
+#endif
+#ifndef KVM_CAP_MMU_SHADOW_CACHE_CONTROL
 #define KVM_CAP_MMU_SHADOW_CACHE_CONTROL   2
+#endif
+#ifndef KVM_CAP_USER_MEMORY
 #define KVM_CAP_USER_MEMORY                3
+#endif
+#ifndef KVM_CAP_SET_TSS_ADDR
 #define KVM_CAP_SET_TSS_ADDR               4
+#endif
+#ifndef KVM_CAP_VAPIC
 #define KVM_CAP_VAPIC                      6
+#endif
+#ifndef KVM_CAP_EXT_CPUID
 #define KVM_CAP_EXT_CPUID                  7
+#endif
+#ifndef KVM_CAP_CLOCKSOURCE
 #define KVM_CAP_CLOCKSOURCE                8
+#endif
+#ifndef KVM_CAP_NR_VCPUS
 #define KVM_CAP_NR_VCPUS                   9
+#endif
+#ifndef KVM_CAP_NR_MEMSLOTS
 #define KVM_CAP_NR_MEMSLOTS                10
+#endif
+#ifndef KVM_CAP_PIT
 #define KVM_CAP_PIT                        11
+#endif
+#ifndef KVM_CAP_NOP_IO_DELAY
 #define KVM_CAP_NOP_IO_DELAY               12
+#endif
+#ifndef KVM_CAP_PV_MMU
 #define KVM_CAP_PV_MMU                     13
+#endif
+#ifndef KVM_CAP_MP_STATE
 #define KVM_CAP_MP_STATE                   14
+#endif
+#ifndef KVM_CAP_COALESCED_MMIO
 #define KVM_CAP_COALESCED_MMIO             15
+#endif
+#ifndef KVM_CAP_SYNC_MMU
 #define KVM_CAP_SYNC_MMU                   16
+#endif
+#ifndef KVM_CAP_DESTROY_MEMORY_REGION_WORKS
 #define KVM_CAP_DESTROY_MEMORY_REGION_WORKS 21
+#endif
+#ifndef KVM_CAP_JOIN_MEMORY_REGIONS_WORKS
 #define KVM_CAP_JOIN_MEMORY_REGIONS_WORKS  30
+#endif
+#ifndef KVM_CAP_INTERNAL_ERROR_DATA
 #define KVM_CAP_INTERNAL_ERROR_DATA        40
-#define KVM_CAP_MAX_VCPUS                  66
+#endif
+#ifndef KVM_CAP_ENABLE_CAP
 #define KVM_CAP_ENABLE_CAP                 54
+#endif
+#ifndef KVM_CAP_MAX_VCPUS
+#define KVM_CAP_MAX_VCPUS                  66
+#endif
+#ifndef KVM_CAP_READONLY_MEM
 #define KVM_CAP_READONLY_MEM               81
+#endif
+#ifndef KVM_CAP_ENABLE_CAP_VM
 #define KVM_CAP_ENABLE_CAP_VM              98
+#endif
+#ifndef KVM_CAP_CHECK_EXTENSION_VM
 #define KVM_CAP_CHECK_EXTENSION_VM         105
+#endif
+#ifndef KVM_CAP_MULTI_ADDRESS_SPACE
 #define KVM_CAP_MULTI_ADDRESS_SPACE        118
+#endif
+#ifndef KVM_CAP_MAX_VCPU_ID
 #define KVM_CAP_MAX_VCPU_ID                128
+#endif
+#ifndef KVM_CAP_IMMEDIATE_EXIT
 #define KVM_CAP_IMMEDIATE_EXIT             136
+#endif
+#ifndef KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
 #define KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2  168
+#endif
+#ifndef KVM_CAP_SGX_ATTRIBUTE
 #define KVM_CAP_SGX_ATTRIBUTE              196
+#endif
+#ifndef KVM_CAP_EXIT_HYPERCALL
 #define KVM_CAP_EXIT_HYPERCALL             201
+#endif
+#ifndef KVM_CAP_ARM_MTE
 #define KVM_CAP_ARM_MTE                    205
+#endif
+#ifndef KVM_CAP_USER_MEMORY2
 #define KVM_CAP_USER_MEMORY2               231
+#endif
+#ifndef KVM_CAP_MEMORY_FAULT_INFO
 #define KVM_CAP_MEMORY_FAULT_INFO          232
+#endif
+#ifndef KVM_CAP_MEMORY_ATTRIBUTES
 #define KVM_CAP_MEMORY_ATTRIBUTES          233
+#endif
+#ifndef KVM_CAP_GUEST_MEMFD
 #define KVM_CAP_GUEST_MEMFD                234
+#endif
+#ifndef KVM_CAP_VM_TYPES
 #define KVM_CAP_VM_TYPES                   235
+#endif
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
 #define KVM_CAP_GUEST_MEMFD_FLAGS          244
+#endif
 
-/* ---- hypercalls (include/uapi/linux/kvm_para.h) ---- */
-#define KVM_ENOSYS     1000
-#define KVM_EFAULT     14     /* EFAULT */
-#define KVM_EINVAL     22     /* EINVAL */
-#define KVM_E2BIG      7      /* E2BIG */
-#define KVM_EPERM      1      /* EPERM */
-#define KVM_EOPNOTSUPP 95     /* EOPNOTSUPP */
+/* ---- memvisor's numbers; the system's, if it gave them, must agree ---- */
+MV_UAPI_SAME(KVM_API_VERSION, 12);
+MV_UAPI_SAME(KVMIO, 0xAE);
+MV_UAPI_SAME(KVM_MEM_LOG_DIRTY_PAGES, 1);
+MV_UAPI_SAME(KVM_MEM_READONLY, 2);
+MV_UAPI_SAME(KVM_MEM_GUEST_MEMFD, 4);
+MV_UAPI_SAME(KVM_MEMORY_ATTRIBUTE_PRIVATE, 8);
+MV_UAPI_SAME(GUEST_MEMFD_FLAG_MMAP, 1);
+MV_UAPI_SAME(GUEST_MEMFD_FLAG_INIT_SHARED, 2);
+MV_UAPI_SAME(KVM_ARM_TAGS_TO_GUEST, 0);
+MV_UAPI_SAME(KVM_ARM_TAGS_FROM_GUEST, 1);
 
-#define KVM_HC_VAPIC_POLL_IRQ       1
-#define KVM_HC_MMU_OP               2
-#define KVM_HC_FEATURES             3
-#define KVM_HC_PPC_MAP_MAGIC_PAGE   4
-#define KVM_HC_KICK_CPU             5
-#define KVM_HC_MIPS_GET_CLOCK_FREQ  6
-#define KVM_HC_MIPS_EXIT_VM         7
-#define KVM_HC_MIPS_CONSOLE_OUTPUT  8
-#define KVM_HC_CLOCK_PAIRING        9
-#define KVM_HC_SEND_IPI             10
-#define KVM_HC_SCHED_YIELD          11
-#define KVM_HC_MAP_GPA_RANGE        12
+MV_UAPI_SAME(KVM_EXIT_UNKNOWN, 0);
+MV_UAPI_SAME(KVM_EXIT_EXCEPTION, 1);
+MV_UAPI_SAME(KVM_EXIT_IO, 2);
+MV_UAPI_SAME(KVM_EXIT_HYPERCALL, 3);
+MV_UAPI_SAME(KVM_EXIT_DEBUG, 4);
+MV_UAPI_SAME(KVM_EXIT_HLT, 5);
+MV_UAPI_SAME(KVM_EXIT_MMIO, 6);
+MV_UAPI_SAME(KVM_EXIT_IRQ_WINDOW_OPEN, 7);
+MV_UAPI_SAME(KVM_EXIT_SHUTDOWN, 8);
+MV_UAPI_SAME(KVM_EXIT_FAIL_ENTRY, 9);
+MV_UAPI_SAME(KVM_EXIT_INTR, 10);
+MV_UAPI_SAME(KVM_EXIT_SET_TPR, 11);
+MV_UAPI_SAME(KVM_EXIT_TPR_ACCESS, 12);
+MV_UAPI_SAME(KVM_EXIT_NMI, 16);
+MV_UAPI_SAME(KVM_EXIT_INTERNAL_ERROR, 17);
+MV_UAPI_SAME(KVM_EXIT_SYSTEM_EVENT, 24);
+MV_UAPI_SAME(KVM_EXIT_X86_RDMSR, 29);
+MV_UAPI_SAME(KVM_EXIT_X86_WRMSR, 30);
+MV_UAPI_SAME(KVM_EXIT_DIRTY_RING_FULL, 31);
+MV_UAPI_SAME(KVM_EXIT_NOTIFY, 37);
+MV_UAPI_SAME(KVM_EXIT_MEMORY_FAULT, 39);
+MV_UAPI_SAME(KVM_EXIT_TDX, 40);
+MV_UAPI_SAME(KVM_EXIT_IO_IN, 0);
+MV_UAPI_SAME(KVM_EXIT_IO_OUT, 1);
+MV_UAPI_SAME(KVM_INTERNAL_ERROR_EMULATION, 1);
+MV_UAPI_SAME(KVM_INTERNAL_ERROR_SIMUL_EX, 2);
+MV_UAPI_SAME(KVM_INTERNAL_ERROR_DELIVERY_EV, 3);
+MV_UAPI_SAME(KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, 4);
+MV_UAPI_SAME(KVM_MEMORY_EXIT_FLAG_PRIVATE, 8);
+MV_UAPI_SAME(KVM_SYNC_REGS_SIZE_BYTES, 2048);
 
-/* ---- layouts: must match Linux x86-64 byte for byte ---- */
-_Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region");
-_Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2");
-_Static_assert(offsetof(struct kvm_userspace_memory_region2, guest_memfd_offset) == 32,
+/* the ioctl numbers as x86-64 Linux encodes them */
+MV_UAPI_SAME(KVM_GET_API_VERSION, 0xae00);
+MV_UAPI_SAME(KVM_CREATE_VM, 0xae01);
+MV_UAPI_SAME(KVM_CHECK_EXTENSION, 0xae03);
+MV_UAPI_SAME(KVM_GET_VCPU_MMAP_SIZE, 0xae04);
+MV_UAPI_SAME(KVM_CREATE_VCPU, 0xae41);
+MV_UAPI_SAME(KVM_GET_DIRTY_LOG, 0x4010ae42);
+MV_UAPI_SAME(KVM_SET_USER_MEMORY_REGION, 0x4020ae46);
+MV_UAPI_SAME(KVM_SET_USER_MEMORY_REGION2, 0x40a0ae49);
+MV_UAPI_SAME(KVM_ENABLE_CAP, 0x4068aea3);
+MV_UAPI_SAME(KVM_ARM_MTE_COPY_TAGS, 0x8030aeb4);
+MV_UAPI_SAME(KVM_SET_MEMORY_ATTRIBUTES, 0x4020aed2);
+MV_UAPI_SAME(KVM_CREATE_GUEST_MEMFD, 0xc040aed4);
+MV_UAPI_SAME(KVM_RUN, 0xae80);
+MV_UAPI_SAME(KVM_GET_REGS, 0x8090ae81);
+MV_UAPI_SAME(KVM_SET_REGS, 0x4090ae82);
+MV_UAPI_SAME(KVM_GET_SREGS, 0x8138ae83);
+MV_UAPI_SAME(KVM_SET_SREGS, 0x4138ae84);
+
+MV_UAPI_SAME(KVM_CAP_IRQCHIP, 0);
+MV_UAPI_SAME(KVM_CAP_HLT, 1);
+MV_UAPI_SAME(KVM_CAP_MMU_SHADOW_CACHE_CONTROL, 2);
+MV_UAPI_SAME(KVM_CAP_USER_MEMORY, 3);
+MV_UAPI_SAME(KVM_CAP_SET_TSS_ADDR, 4);
+MV_UAPI_SAME(KVM_CAP_VAPIC, 6);
+MV_UAPI_SAME(KVM_CAP_EXT_CPUID, 7);
+MV_UAPI_SAME(KVM_CAP_CLOCKSOURCE, 8);
+MV_UAPI_SAME(KVM_CAP_NR_VCPUS, 9);
+MV_UAPI_SAME(KVM_CAP_NR_MEMSLOTS, 10);
+MV_UAPI_SAME(KVM_CAP_PIT, 11);
+MV_UAPI_SAME(KVM_CAP_NOP_IO_DELAY, 12);
+MV_UAPI_SAME(KVM_CAP_PV_MMU, 13);
+MV_UAPI_SAME(KVM_CAP_MP_STATE, 14);
+MV_UAPI_SAME(KVM_CAP_COALESCED_MMIO, 15);
+MV_UAPI_SAME(KVM_CAP_SYNC_MMU, 16);
+MV_UAPI_SAME(KVM_CAP_DESTROY_MEMORY_REGION_WORKS, 21);
+MV_UAPI_SAME(KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, 30);
+MV_UAPI_SAME(KVM_CAP_INTERNAL_ERROR_DATA, 40);
+MV_UAPI_SAME(KVM_CAP_ENABLE_CAP, 54);
+MV_UAPI_SAME(KVM_CAP_MAX_VCPUS, 66);
+MV_UAPI_SAME(KVM_CAP_READONLY_MEM, 81);
+MV_UAPI_SAME(KVM_CAP_ENABLE_CAP_VM, 98);
+MV_UAPI_SAME(KVM_CAP_CHECK_EXTENSION_VM, 105);
+MV_UAPI_SAME(KVM_CAP_MULTI_ADDRESS_SPACE, 118);
+MV_UAPI_SAME(KVM_CAP_MAX_VCPU_ID, 128);
+MV_UAPI_SAME(KVM_CAP_IMMEDIATE_EXIT, 136);
+MV_UAPI_SAME(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 168);
+MV_UAPI_SAME(KVM_CAP_SGX_ATTRIBUTE, 196);
+MV_UAPI_SAME(KVM_CAP_EXIT_HYPERCALL, 201);
+MV_UAPI_SAME(KVM_CAP_ARM_MTE, 205);
+MV_UAPI_SAME(KVM_CAP_USER_MEMORY2, 231);
+MV_UAPI_SAME(KVM_CAP_MEMORY_FAULT_INFO, 232);
+MV_UAPI_SAME(KVM_CAP_MEMORY_ATTRIBUTES, 233);
+MV_UAPI_SAME(KVM_CAP_GUEST_MEMFD, 234);
+MV_UAPI_SAME(KVM_CAP_VM_TYPES, 235);
+MV_UAPI_SAME(KVM_CAP_GUEST_MEMFD_FLAGS, 244);
+
+/* ---- layouts: must match Linux x86-64 byte for byte, whoever defined them ---- */
+MV_UAPI_ASSERT(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region");
+MV_UAPI_ASSERT(offsetof(struct kvm_userspace_memory_region, userspace_addr) == 24,
+	       "kvm_userspace_memory_region.userspace_addr");
+MV_UAPI_ASSERT(sizeof(struct kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2");
+MV_UAPI_ASSERT(offsetof(struct kvm_userspace_memory_region2, guest_memfd_offset) == 32,
 	       "region2.guest_memfd_offset");
-_Static_assert(offsetof(struct kvm_userspace_memory_region2, guest_memfd) == 40, "region2.guest_memfd");
-_Static_assert(sizeof(struct kvm_dirty_log) == 16, "kvm_dirty_log");
-_Static_assert(offsetof(struct kvm_dirty_log, dirty_bitmap) == 8, "kvm_dirty_log.dirty_bitmap");
-_Static_assert(sizeof(struct kvm_enable_cap) == 104, "kvm_enable_cap");
-_Static_assert(sizeof(struct kvm_memory_attributes) == 32, "kvm_memory_attributes");
-_Static_assert(sizeof(struct kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd");
-_Static_assert(sizeof(struct kvm_arm_copy_mte_tags) == 48, "kvm_arm_copy_mte_tags");
-_Static_assert(sizeof(struct kvm_regs) == 144, "kvm_regs");
-_Static_assert(sizeof(struct kvm_segment) == 24, "kvm_segment");
-_Static_assert(sizeof(struct kvm_dtable) == 16, "kvm_dtable");
-_Static_assert(sizeof(struct kvm_sregs) == 312, "kvm_sregs");
-_Static_assert(offsetof(struct kvm_sregs, cr0) == 224, "kvm_sregs.cr0");
-_Static_assert(offsetof(struct kvm_sregs, interrupt_bitmap) == 280, "kvm_sregs.interrupt_bitmap");
-_Static_assert(sizeof(struct kvm_run) == 2352, "kvm_run");
-_Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");
-_Static_assert(offsetof(struct kvm_run, cr8) == 16, "kvm_run.cr8");
-_Static_assert(offsetof(struct kvm_run, mmio.phys_addr) == 32, "kvm_run.mmio");
-_Static_assert(offsetof(struct kvm_run, mmio.len) == 48, "kvm_run.mmio.len");
-_Static_assert(offsetof(struct kvm_run, mmio.is_write) == 52, "kvm_run.mmio.is_write");
-_Static_assert(offsetof(struct kvm_run, hypercall.ret) == 88, "kvm_run.hypercall.ret");
-_Static_assert(offsetof(struct kvm_run, hypercall.flags) == 96, "kvm_run.hypercall.flags");
-_Static_assert(offsetof(struct kvm_run, internal.data) == 40, "kvm_run.internal.data");
-_Static_assert(offsetof(struct kvm_run, memory_fault.gpa) == 40, "kvm_run.memory_fault.gpa");
-_Static_assert(offsetof(struct kvm_run, kvm_valid_regs) == 288, "kvm_run.kvm_valid_regs");
-_Static_assert(offsetof(struct kvm_run, s) == 304, "kvm_run.s");
+MV_UAPI_ASSERT(offsetof(struct kvm_userspace_memory_region2, guest_memfd) == 40,
+	       "region2.guest_memfd");
+MV_UAPI_ASSERT(sizeof(struct kvm_dirty_log) == 16, "kvm_dirty_log");
+MV_UAPI_ASSERT(offsetof(struct kvm_dirty_log, dirty_bitmap) == 8, "kvm_dirty_log.dirty_bitmap");
+MV_UAPI_ASSERT(sizeof(struct kvm_enable_cap) == 104, "kvm_enable_cap");
+MV_UAPI_ASSERT(offsetof(struct kvm_enable_cap, args) == 8, "kvm_enable_cap.args");
+MV_UAPI_ASSERT(sizeof(struct kvm_memory_attributes) == 32, "kvm_memory_attributes");
+MV_UAPI_ASSERT(sizeof(struct kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd");
+MV_UAPI_ASSERT(sizeof(struct kvm_arm_copy_mte_tags) == 48, "kvm_arm_copy_mte_tags");
+
+/*
+ * struct kvm_run: the members every version of it has. Applied to the
+ * struct kvm_run in use and, when memvisor's took the name, to the
+ * system's under its other tag.
+ */
+#define MV_UAPI_KVM_RUN_LAYOUT(tag)                                                            \
+	MV_UAPI_ASSERT(sizeof(struct tag) == 2352, #tag);                                      \
+	MV_UAPI_ASSERT(offsetof(struct tag, exit_reason) == 8, #tag ".exit_reason");          \
+	MV_UAPI_ASSERT(offsetof(struct tag, cr8) == 16, #tag ".cr8");                          \
+	MV_UAPI_ASSERT(offsetof(struct tag, io.port) == 34, #tag ".io.port");                  \
+	MV_UAPI_ASSERT(offsetof(struct tag, io.data_offset) == 40, #tag ".io.data_offset");    \
+	MV_UAPI_ASSERT(offsetof(struct tag, mmio.phys_addr) == 32, #tag ".mmio");              \
+	MV_UAPI_ASSERT(offsetof(struct tag, mmio.len) == 48, #tag ".mmio.len");                \
+	MV_UAPI_ASSERT(offsetof(struct tag, mmio.is_write) == 52, #tag ".mmio.is_write");      \
+	MV_UAPI_ASSERT(offsetof(struct tag, hypercall.ret) == 88, #tag ".hypercall.ret");      \
+	MV_UAPI_ASSERT(offsetof(struct tag, hypercall.longmode) == 96,                         \
+		       #tag ".hypercall.longmode");                                            \
+	MV_UAPI_ASSERT(offsetof(struct tag, internal.data) == 40, #tag ".internal.data");      \
+	MV_UAPI_ASSERT(offsetof(struct tag, system_event.data) == 40,                          \
+		       #tag ".system_event.data");                                             \
+	MV_UAPI_ASSERT(offsetof(struct tag, kvm_valid_regs) == 288, #tag ".kvm_valid_regs");   \
+	MV_UAPI_ASSERT(offsetof(struct tag, s) == 304, #tag ".s")
+MV_UAPI_KVM_RUN_LAYOUT(kvm_run);
+#if !defined(__LINUX_KVM_H) || defined(MV_UAPI_OWN_KVM_RUN)
+/* members older system headers lack: only memvisor's own struct kvm_run has them all */
+MV_UAPI_ASSERT(offsetof(struct kvm_run, immediate_exit__unsafe) == 1,
+	       "kvm_run.immediate_exit__unsafe");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, hypercall.flags) == 96, "kvm_run.hypercall.flags");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.gpa) == 40, "kvm_run.memory_fault.gpa");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.size) == 48, "kvm_run.memory_fault.size");
+#endif
+#ifdef MV_UAPI_OWN_KVM_RUN
+MV_UAPI_KVM_RUN_LAYOUT(mv_system_kvm_run);
+#endif
 
 #endif

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The x86 part of the KVM uAPI (what Linux keeps in <asm/kvm.h>): the
+ * register structures, VM types and the vCPU fd's mmap offsets, with
+ * Linux's x86-64 values and layouts. Included by <memvisor/uapi/kvm.h>,
+ * after the system's <linux/kvm.h> (which brings <asm/kvm.h>) when there
+ * is one; see <memvisor/uapi/system.h>.
+ */
+#ifndef MEMVISOR_UAPI_KVM_X86_H
+#define MEMVISOR_UAPI_KVM_X86_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memvisor/uapi/system.h>
+
+#if MV_UAPI_USE_SYSTEM_KVM
+#if __has_include(<asm/kvm.h>)
+#include <asm/kvm.h>
+#endif
+#endif
+
+/* Every <asm/kvm.h> defines these four structures; memvisor only when there is none. */
+#ifndef _ASM_X86_KVM_H
+struct kvm_regs {
+	uint64_t rax, rbx, rcx, rdx;
+	uint64_t rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11;
+	uint64_t r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+struct kvm_segment {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type;
+	uint8_t present, dpl, db, s, l, g, avl;
+	uint8_t unusable;
+	uint8_t padding;
+};
+
+struct kvm_dtable {
+	uint64_t base;
+	uint16_t limit;
+	uint16_t padding[3];
+};
+
+#ifndef KVM_NR_INTERRUPTS
+#define KVM_NR_INTERRUPTS 256
+#endif
+struct kvm_sregs {
+	struct kvm_segment cs, ds, es, fs, gs, ss;
+	struct kvm_segment tr, ldt;
+	struct kvm_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8;
+	uint64_t efer;
+	uint64_t apic_base;
+	uint64_t interrupt_bitmap[(KVM_NR_INTERRUPTS + 63) / 64];
+};
+#endif
+
+/* VM types (the KVM_CREATE_VM argument) */
+#ifndef KVM_X86_DEFAULT_VM
+#define KVM_X86_DEFAULT_VM       0
+#endif
+#ifndef KVM_X86_SW_PROTECTED_VM
+#define KVM_X86_SW_PROTECTED_VM  1
+#endif
+#ifndef KVM_X86_SEV_VM
+#define KVM_X86_SEV_VM           2
+#endif
+#ifndef KVM_X86_SEV_ES_VM
+#define KVM_X86_SEV_ES_VM        3
+#endif
+#ifndef KVM_X86_SNP_VM
+#define KVM_X86_SNP_VM           4
+#endif
+#ifndef KVM_X86_TDX_VM
+#define KVM_X86_TDX_VM           5
+#endif
+
+/* mmap offsets of the vCPU fd, in pages */
+#ifndef KVM_PIO_PAGE_OFFSET
+#define KVM_PIO_PAGE_OFFSET            1
+#endif
+#ifndef KVM_COALESCED_MMIO_PAGE_OFFSET
+#define KVM_COALESCED_MMIO_PAGE_OFFSET 2
+#endif
+
+/* KVM_EXIT_HYPERCALL flags */
+#ifndef KVM_EXIT_HYPERCALL_LONG_MODE
+#define KVM_EXIT_HYPERCALL_LONG_MODE (1ull << 0)
+#endif
+
+/* ---- memvisor's numbers; the system's, if it gave them, must agree ---- */
+MV_UAPI_SAME(KVM_NR_INTERRUPTS, 256);
+MV_UAPI_SAME(KVM_X86_DEFAULT_VM, 0);
+MV_UAPI_SAME(KVM_X86_SW_PROTECTED_VM, 1);
+MV_UAPI_SAME(KVM_X86_SEV_VM, 2);
+MV_UAPI_SAME(KVM_X86_SEV_ES_VM, 3);
+MV_UAPI_SAME(KVM_X86_SNP_VM, 4);
+MV_UAPI_SAME(KVM_X86_TDX_VM, 5);
+MV_UAPI_SAME(KVM_PIO_PAGE_OFFSET, 1);
+MV_UAPI_SAME(KVM_COALESCED_MMIO_PAGE_OFFSET, 2);
+MV_UAPI_SAME(KVM_EXIT_HYPERCALL_LONG_MODE, 1);
+
+MV_UAPI_ASSERT(sizeof(struct kvm_regs) == 144, "kvm_regs");
+MV_UAPI_ASSERT(offsetof(struct kvm_regs, rip) == 128, "kvm_regs.rip");
+MV_UAPI_ASSERT(sizeof(struct kvm_segment) == 24, "kvm_segment");
+MV_UAPI_ASSERT(offsetof(struct kvm_segment, selector) == 12, "kvm_segment.selector");
+MV_UAPI_ASSERT(offsetof(struct kvm_segment, unusable) == 22, "kvm_segment.unusable");
+MV_UAPI_ASSERT(sizeof(struct kvm_dtable) == 16, "kvm_dtable");
+MV_UAPI_ASSERT(sizeof(struct kvm_sregs) == 312, "kvm_sregs");
+MV_UAPI_ASSERT(offsetof(struct kvm_sregs, gdt) == 192, "kvm_sregs.gdt");
+MV_UAPI_ASSERT(offsetof(struct kvm_sregs, cr0) == 224, "kvm_sregs.cr0");
+MV_UAPI_ASSERT(offsetof(struct kvm_sregs, efer) == 264, "kvm_sregs.efer");
+MV_UAPI_ASSERT(offsetof(struct kvm_sregs, interrupt_bitmap) == 280, "kvm_sregs.interrupt_bitmap");
+
+#endif
