@@ -113,9 +113,9 @@ MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *
 	out->pgtable_bytes = __atomic_load_n(&m->hw.nr_pgtables, __ATOMIC_RELAXED) << HW_PAGE_SHIFT;
 	pthread_mutex_lock(&m->kernel.lock);
 	lib_list_for_each_entry(t, &m->kernel.tasks, link) {
-		out->tlb_hits += t->cpu.tlb.stats.hits;
-		out->tlb_misses += t->cpu.tlb.stats.misses;
-		out->tlb_flushes += t->cpu.tlb.stats.flushes;
+		out->tlb_hits += READ_ONCE(t->cpu.tlb.stats.hits);
+		out->tlb_misses += READ_ONCE(t->cpu.tlb.stats.misses);
+		out->tlb_flushes += READ_ONCE(t->cpu.tlb.stats.flushes);
 	}
 	pthread_mutex_unlock(&m->kernel.lock);
 }

@@ -21,7 +21,7 @@ void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m)
 	cpu->m = m;
 	cpu->cr0 = X86_CR0_PE;
 	hw_tlb_flush_all(cpu);
-	cpu->tlb.stats.flushes = 0;
+	WRITE_ONCE(cpu->tlb.stats.flushes, 0);
 	cpu->tlb.synced_gen = __atomic_load_n(&m->tlb_gen, __ATOMIC_ACQUIRE);
 	cpu->tlb.gen = cpu->tlb.synced_gen;
 }

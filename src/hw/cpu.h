@@ -124,9 +124,18 @@ struct hw_tlb_entry {
 #define HW_TLB_F_SHSTK  (1ull << 0)     /* the page is a shadow-stack page */
 #define HW_TLB_F_LEVEL_SHIFT 1          /* bits 1..2: stage-1 leaf level (1..3) */
 
+/*
+ * Counted by the CPU's own thread, read by mv_machine_get_stats() on any
+ * thread: a single writer, so an increment is a load and a WRITE_ONCE.
+ */
 struct hw_tlb_stats {
 	uint64_t hits, misses, flushes, page_flushes;
 };
+
+static inline void hw_stat_inc(uint64_t *counter)
+{
+	WRITE_ONCE(*counter, *counter + 1);
+}
 
 /*
  * Per-CPU, direct mapped. One array per privilege (0: supervisor, 1: user)
@@ -323,7 +332,7 @@ static inline bool hw_tlb_hit_rw(struct hw_cpu *cpu, uint64_t va, bool write, vo
 
 	if (__builtin_expect((write ? e->tag_write : e->tag_read) != (va & HW_PAGE_MASK), 0))
 		return false;
-	cpu->tlb.stats.hits++;
+	hw_stat_inc(&cpu->tlb.stats.hits);
 	*host = (void *)(uintptr_t)(va + e->addend);
 	return true;
 }
@@ -339,7 +348,7 @@ static inline MV_MUST_CHECK int hw_mmu_load64(struct hw_cpu *cpu, uint64_t va, u
 	hw_tlb_sync(cpu);
 	e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
 	if (__builtin_expect(e->tag_read == (va & (HW_PAGE_MASK | 7)), 1)) {
-		cpu->tlb.stats.hits++;
+		hw_stat_inc(&cpu->tlb.stats.hits);
 		*val = __atomic_load_n((const uint64_t *)(uintptr_t)(va + e->addend),
 				       __ATOMIC_RELAXED);   /* hw/ram.h */
 		return 0;

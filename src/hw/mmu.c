@@ -486,13 +486,13 @@ int hw_mmu_translate(struct hw_cpu *cpu, uint64_t va, unsigned int acc, struct h
 	hw_tlb_sync(cpu);
 	e = hw_tlb_slot(cpu, va, a.user);
 	if (*hw_tlb_tag(e, acc) == (va & HW_PAGE_MASK)) {
-		cpu->tlb.stats.hits++;
+		hw_stat_inc(&cpu->tlb.stats.hits);
 		out->pa = e->pa | (va & ~HW_PAGE_MASK);
 		out->host = (void *)(uintptr_t)(va + e->addend);
 		out->shstk = e->flags & HW_TLB_F_SHSTK;
 		return 0;
 	}
-	cpu->tlb.stats.misses++;
+	hw_stat_inc(&cpu->tlb.stats.misses);
 	memset(fault, 0, sizeof(*fault));
 	ret = hw_mmu_walk(&a, out);
 	if (ret && lib_trace_on(&cpu->m->trace))

@@ -38,15 +38,15 @@ typedef uint64_t hw_pfn_t;
  * tail frames point at nothing and are found through hw_folio_head().
  */
 struct hw_frame {
-	uint32_t flags;        /* HW_FRAME_* and the order (bits 28..31) */
+	uint32_t flags;        /* HW_FRAME_* and the order (bits 28..31); atomic (hw_frame_flags) */
 	uint32_t refcount;     /* head: references; atomic */
 	union {
 		struct {           /* free block head: buddy free-list links (pfn, 32 bits) */
 			uint32_t next, prev;
 		} buddy;
 		struct {           /* allocated: for the owner */
-			uint32_t mapcount; /* page-table mappings of this page; atomic */
-			uint32_t private;  /* owner-defined (e.g. page-cache index low bits) */
+			uint32_t mapcount; /* owner-defined; zeroed at allocation, unused today */
+			uint32_t private;  /* owner-defined; zeroed at allocation, unused today */
 		} use;
 	};
 };

@@ -54,7 +54,7 @@ void hw_tlb_flush_all(struct hw_cpu *cpu)
 	/* All-ones tags have HW_TLB_INVALID set: nothing matches. */
 	memset(cpu->tlb.e, 0xff, sizeof(cpu->tlb.e));
 	cpu->tlb.has_large = false;
-	cpu->tlb.stats.flushes++;
+	hw_stat_inc(&cpu->tlb.stats.flushes);
 	hw_tlb_remember_ctx(cpu);
 }
 
@@ -76,7 +76,7 @@ static bool hw_tlb_entry_covers(const struct hw_tlb_entry *e, uint64_t va)
 
 void hw_tlb_flush_page(struct hw_cpu *cpu, uint64_t va)
 {
-	cpu->tlb.stats.page_flushes++;
+	hw_stat_inc(&cpu->tlb.stats.page_flushes);
 	if (!cpu->tlb.has_large) {
 		for (int user = 0; user < 2; user++) {
 			struct hw_tlb_entry *e = hw_tlb_slot(cpu, va, user);

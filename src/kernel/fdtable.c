@@ -32,7 +32,7 @@ static bool fd_slot_is_file(const struct file *f)
 /* The fd numbers a task may allocate: [0, fd_limit). */
 static unsigned int fd_limit(const struct mv_task *t)
 {
-	uint64_t lim = t->rlimit_nofile;
+	uint64_t lim = READ_ONCE(t->rlimit_nofile);
 
 	return lim < K_NR_OPEN_MAX ? (unsigned int)lim : K_NR_OPEN_MAX;
 }

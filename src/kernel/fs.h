@@ -52,9 +52,9 @@ struct file {
 	const struct file_ops *ops;
 	struct kernel *k;
 	uint32_t refcount;       /* atomic (file_get/file_put) */
-	unsigned int f_flags;    /* O_* as opened (access mode, O_APPEND, ...); read-only */
+	unsigned int f_flags;    /* O_* as opened; FIONBIO/FIOASYNC change bits: atomic */
 	bool readable, writable; /* FMODE_READ / FMODE_WRITE */
-	uint64_t pos;            /* guarded by pos_lock */
+	uint64_t pos;            /* written under pos_lock (WRITE_ONCE); FIONREAD reads it unlocked */
 	pthread_mutex_t pos_lock;
 	uint64_t ino;            /* inode number, unique per kernel */
 	struct mapping *mapping; /* page cache, or NULL */

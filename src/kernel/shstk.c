@@ -174,7 +174,7 @@ static uint64_t shstk_default_size(struct mv_task *t)
 /* Unmaps the thread shadow stack of @t, if it has one of its own. */
 static void shstk_free(struct mv_task *t)
 {
-	struct shstk_state *st = t->shstk;
+	struct shstk_state *st = task_shstk(t);
 
 	if (!hw_has(t->k->hw, MV_FEAT_SHSTK) || !shstk_enabled(t, ARCH_SHSTK_SHSTK))
 		return;
@@ -221,7 +221,7 @@ static int shstk_disable(struct mv_task *t)
 	t->cpu.u_cet = 0;
 	t->cpu.ssp = 0;
 	shstk_free(t);
-	t->shstk->features &= ~(ARCH_SHSTK_SHSTK | ARCH_SHSTK_WRSS);
+	task_shstk(t)->features &= ~(ARCH_SHSTK_SHSTK | ARCH_SHSTK_WRSS);
 	return 0;
 }
 
@@ -234,10 +234,10 @@ static int shstk_wrss_control(struct mv_task *t, bool enable)
 	if (shstk_enabled(t, ARCH_SHSTK_WRSS) == enable)
 		return 0;
 	if (enable) {
-		t->shstk->features |= ARCH_SHSTK_WRSS;
+		task_shstk(t)->features |= ARCH_SHSTK_WRSS;
 		t->cpu.u_cet |= X86_CET_WRSS_EN;
 	} else {
-		t->shstk->features &= ~ARCH_SHSTK_WRSS;
+		task_shstk(t)->features &= ~ARCH_SHSTK_WRSS;
 		t->cpu.u_cet &= ~X86_CET_WRSS_EN;
 	}
 	return 0;
@@ -245,7 +245,8 @@ static int shstk_wrss_control(struct mv_task *t, bool enable)
 
 static long shstk_status(struct mv_task *t, uint64_t uptr)
 {
-	uint64_t features = t->shstk ? t->shstk->features : 0;
+	const struct shstk_state *st = task_shstk(t);
+	uint64_t features = st ? st->features : 0;
 	void *p = (void *)(uintptr_t)uptr;
 
 	if (k_host_range_faults(p, sizeof(features)))
@@ -272,7 +273,7 @@ static long shstk_prctl(struct mv_task *t, int option, uint64_t features)
 		st->locked |= features;
 		return 0;
 	}
-	if (t->shstk && (features & t->shstk->locked))
+	if (task_shstk(t) && (features & task_shstk(t)->locked))
 		return -EPERM;
 	if (__builtin_popcountll(features) > 1)
 		return -EINVAL;
@@ -325,7 +326,7 @@ int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long fla
 	uint64_t size;
 	long addr;
 
-	if (!parent->shstk)
+	if (!task_shstk(parent))
 		return 0;
 	cs = lib_zalloc(sizeof(*cs));
 	if (!cs)
@@ -361,7 +362,7 @@ int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long fla
 
 void shstk_exit(struct mv_task *t)
 {
-	if (!t->shstk)
+	if (!task_shstk(t))
 		return;
 	if (t->mm)
 		shstk_free(t);
@@ -381,11 +382,13 @@ long shstk_set_prot_option(struct mv_task *t, bool enable)
 	lib_list_for_each_entry(it, &k->tasks, link) {
 		if (it->tgid != t->tgid)
 			continue;
-		if (!shstk_state_get(it)) {
+		struct shstk_state *st = shstk_state_get(it);
+
+		if (!st) {
 			ret = -ENOMEM;
 			break;
 		}
-		__atomic_store_n(&it->shstk->prot_opt, enable, __ATOMIC_RELEASE);
+		__atomic_store_n(&st->prot_opt, enable, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&k->lock);
 	return ret;

@@ -100,7 +100,7 @@ static inline int cpu_xlate8(struct hw_cpu *cpu, uint64_t va, unsigned int acc, 
 	struct hw_tlb_entry *e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
 
 	if (__builtin_expect(cpu_tlb_tag(e, acc) == (va & (HW_PAGE_MASK | 7)), 1)) {
-		cpu->tlb.stats.hits++;
+		hw_stat_inc(&cpu->tlb.stats.hits);
 		op->h0 = (uint8_t *)(uintptr_t)(va + e->addend);
 		op->h1 = NULL;
 		op->n0 = 8;
@@ -287,12 +287,12 @@ long shstk_cpu_call(struct mv_task *t, uint64_t return_address)
 			goto slow;
 		hw_ram_write(sh, &return_address, 8);
 		cpu->ssp = ssp;
-		cpu->tlb.stats.hits++;
+		hw_stat_inc(&cpu->tlb.stats.hits);
 	}
 	hw_ram_write(h, &return_address, 8);
 	hw_access_end(cpu, seq);
 	cpu->rsp = rsp;
-	cpu->tlb.stats.hits++;
+	hw_stat_inc(&cpu->tlb.stats.hits);
 	return 0;
 slow:
 	hw_access_end(cpu, seq);
@@ -325,12 +325,12 @@ long shstk_cpu_ret(struct mv_task *t, uint64_t *return_address)
 		if (sret != ret)
 			goto slow;   /* #CP: raised by the full path */
 		cpu->ssp += 8;
-		cpu->tlb.stats.hits++;
+		hw_stat_inc(&cpu->tlb.stats.hits);
 	}
 	hw_access_end(cpu, seq);
 	cpu->rsp += 8;
 	cpu->rip = ret;
-	cpu->tlb.stats.hits++;
+	hw_stat_inc(&cpu->tlb.stats.hits);
 	if (return_address)
 		*return_address = ret;
 	return 0;

@@ -31,9 +31,21 @@ struct shstk_state {
 	bool prot_opt;
 };
 
+/*
+ * The task's state, or NULL. Another thread of the process may install it
+ * (mv_task_set_prot_shadow_stack walks the whole group), so the pointer is
+ * read with acquire; the fields besides prot_opt are only the owner's.
+ */
+static inline struct shstk_state *task_shstk(const struct mv_task *t)
+{
+	return smp_load_acquire(&t->shstk);
+}
+
 static inline bool shstk_enabled(const struct mv_task *t, uint64_t feature)
 {
-	return t->shstk && (t->shstk->features & feature);
+	const struct shstk_state *st = task_shstk(t);
+
+	return st && (st->features & feature);
 }
 
 /*

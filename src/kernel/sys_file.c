@@ -54,7 +54,7 @@ static struct file *fd_get_io(struct mv_task *t, int fd)
 {
 	struct file *f = fd_get(t, fd);
 
-	if (f && (f->f_flags & O_PATH)) {
+	if (f && (READ_ONCE(f->f_flags) & O_PATH)) {
 		file_put(f);
 		return NULL;
 	}
@@ -146,7 +146,7 @@ static long kfile_rw_at_pos(struct mv_task *t, const uint64_t a[6], bool write)
 	else
 		ret = kfile_read(t, f, (void *)(uintptr_t)a[1], (size_t)a[2], &pos);
 	if (ret >= 0)
-		f->pos = pos;
+		WRITE_ONCE(f->pos, pos);   /* FIONREAD reads it without pos_lock */
 	pthread_mutex_unlock(&f->pos_lock);
 	file_put(f);
 	return ret;

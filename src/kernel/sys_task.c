@@ -34,7 +34,7 @@ static void rlimit_store(struct mv_task *t, unsigned int resource, const struct 
 	if (resource == K_RLIMIT_STACK)
 		t->rlimit_stack = r->cur;
 	else if (resource == K_RLIMIT_NOFILE)
-		t->rlimit_nofile = r->cur;
+		WRITE_ONCE(t->rlimit_nofile, r->cur);   /* fd allocation reads it unlocked */
 }
 
 /* do_prlimit. Called with kernel->lock held. */

@@ -52,7 +52,10 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 	lib_list_init(&t->link);
 	hw_cpu_init(&t->cpu, k->hw);
 	hw_cpu_register(&t->cpu);   /* kernel shootdowns wait for its accesses */
+	/* another thread of the parent's group may be in setrlimit: its lock */
+	pthread_mutex_lock(&k->lock);
 	memcpy(t->rlim, parent ? parent->rlim : task_default_rlimits, sizeof(t->rlim));
+	pthread_mutex_unlock(&k->lock);
 	t->rlimit_stack = t->rlim[K_RLIMIT_STACK].cur;
 	t->rlimit_nofile = t->rlim[K_RLIMIT_NOFILE].cur;
 	return t;
@@ -203,7 +206,7 @@ void task_exit(struct mv_task *t)
 	pthread_mutex_lock(&k->lock);
 	lib_list_del(&t->link);
 	pthread_mutex_unlock(&k->lock);
-	t->exited = true;
+	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
 	task_free(t);
 }
 

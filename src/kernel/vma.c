@@ -68,32 +68,62 @@ void vma_free(struct vma *vma)
 	lib_free(vma);
 }
 
-/* Takes mapping->lock (nested inside mmap_lock). */
-void vma_link(struct mm *mm, struct vma *vma)
+static struct mapping *vma_mapping(const struct vma *vma)
 {
-	struct mapping *mapping = vma->file ? vma->file->mapping : NULL;
+	return vma->file ? vma->file->mapping : NULL;
+}
+
+/*
+ * A VMA's bounds are read by the page cache's reverse map under
+ * mapping->lock alone (mapping_unmap_range), so every change of a file
+ * VMA's bounds and of its place on the file's list happens under both
+ * mmap_lock (write) and mapping->lock, as Linux does under i_mmap_lock.
+ */
+static void vma_mapping_lock(struct mapping *mapping)
+{
+	if (mapping)
+		pthread_mutex_lock(&mapping->lock);
+}
+
+static void vma_mapping_unlock(struct mapping *mapping)
+{
+	if (mapping)
+		pthread_mutex_unlock(&mapping->lock);
+}
+
+/* The tree and the file's list; the caller holds mapping->lock for a file VMA. */
+static void __vma_link(struct mm *mm, struct vma *vma)
+{
+	struct mapping *mapping = vma_mapping(vma);
 
 	vma_update_gaps(vma);
 	lib_itree_insert(&mm->vmas, &vma->node);
 	mm->map_count++;
-	if (mapping) {
-		pthread_mutex_lock(&mapping->lock);
+	if (mapping)
 		lib_list_add_tail(&vma->mapping_link, &mapping->vmas);
-		pthread_mutex_unlock(&mapping->lock);
-	}
+}
+
+static void __vma_unlink(struct mm *mm, struct vma *vma)
+{
+	if (vma_mapping(vma))
+		lib_list_del(&vma->mapping_link);
+	lib_itree_remove(&mm->vmas, &vma->node);
+	mm->map_count--;
+}
+
+/* Takes mapping->lock (nested inside mmap_lock). */
+void vma_link(struct mm *mm, struct vma *vma)
+{
+	vma_mapping_lock(vma_mapping(vma));
+	__vma_link(mm, vma);
+	vma_mapping_unlock(vma_mapping(vma));
 }
 
 void vma_unlink(struct mm *mm, struct vma *vma)
 {
-	struct mapping *mapping = vma->file ? vma->file->mapping : NULL;
-
-	if (mapping) {
-		pthread_mutex_lock(&mapping->lock);
-		lib_list_del(&vma->mapping_link);
-		pthread_mutex_unlock(&mapping->lock);
-	}
-	lib_itree_remove(&mm->vmas, &vma->node);
-	mm->map_count--;
+	vma_mapping_lock(vma_mapping(vma));
+	__vma_unlink(mm, vma);
+	vma_mapping_unlock(vma_mapping(vma));
 }
 
 static struct vma *node_vma(struct lib_itree_node *node)
@@ -140,9 +170,12 @@ struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr)
 	nv->private_data = vma->private_data;
 	if (nv->ops && nv->ops->open)
 		nv->ops->open(nv);
+	/* __split_vma(): a truncate sees the whole VMA or both halves, never one */
+	vma_mapping_lock(vma_mapping(vma));
 	vma->node.end = addr;
 	lib_itree_update(&mm->vmas, &vma->node);
-	vma_link(mm, nv);
+	__vma_link(mm, nv);
+	vma_mapping_unlock(vma_mapping(vma));
 	return nv;
 }
 
@@ -167,10 +200,12 @@ static void vma_absorb(struct mm *mm, struct vma *a, struct vma *b)
 {
 	uint64_t end = vma_end(b);
 
-	vma_unlink(mm, b);
-	vma_free(b);
+	vma_mapping_lock(vma_mapping(a));   /* b maps the same file (vma_can_merge) */
+	__vma_unlink(mm, b);
 	a->node.end = end;
 	lib_itree_update(&mm->vmas, &a->node);
+	vma_mapping_unlock(vma_mapping(a));
+	vma_free(b);
 }
 
 struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma)

@@ -198,7 +198,8 @@ static long kvm_vcpu_run(struct kvm_vcpu *vcpu, uint64_t arg)
 {
 	if (arg)
 		return -EINVAL;
-	if (vcpu->run->immediate_exit__unsafe) {
+	/* set by another thread or a signal handler: one untorn read (READ_ONCE) */
+	if (READ_ONCE(vcpu->run->immediate_exit__unsafe)) {
 		vcpu->run->exit_reason = KVM_EXIT_INTR;
 		return -EINTR;
 	}
@@ -367,8 +368,16 @@ long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id)
 		goto err_destroy;
 	}
 	kvm_get(kvm);
+	/*
+	 * Hold the vCPU's mutex from the moment its fd is visible until it is
+	 * online: no KVM_RUN can start before remote flushes wait for it
+	 * (mainline does the same). Nobody else can hold this mutex yet, so
+	 * taking it inside kvm->lock cannot invert the lock order.
+	 */
+	pthread_mutex_lock(&vcpu->mutex);
 	fd = fd_install(t, f, O_CLOEXEC);
 	if (fd < 0) {
+		pthread_mutex_unlock(&vcpu->mutex);
 		f->private_data = NULL;
 		f->ops = NULL;          /* nothing to release: the vCPU is freed below */
 		file_put(f);
@@ -378,6 +387,7 @@ long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_idx = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_RELAXED);
 	kvm->vcpus[vcpu->vcpu_idx] = vcpu;
 	__atomic_store_n(&kvm->online_vcpus, vcpu->vcpu_idx + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vcpu->mutex);
 	pthread_mutex_unlock(&kvm->lock);
 	return fd;
 
