@@ -14,10 +14,11 @@
  * notifiers; every invalidation names one folio (head pfn and order), so a
  * 2 MiB folio costs one notification (the seed reply's request).
  *
- * Locking: gmem->lock (a mutex inside the file's state) nests inside
- * mm->mmap_lock (user faults) and outside mapping->lock, mm->pt_lock and
- * whatever the notifier callbacks take (KVM's mmu_lock). Notifier callbacks
- * run with gmem->lock held: they must not call back into guest_memfd.
+ * Locking (the order: docs/architecture.md): gmem->lock nests inside
+ * kvm->slots_lock, a binding's lock and mm->mmap_lock (user faults), and
+ * outside mapping->lock, mm->pt_lock and whatever the notifier callbacks
+ * take (KVM's mn_lock and mmu_lock). Notifier callbacks run with
+ * gmem->lock held: they must not call back into guest_memfd.
  */
 #ifndef MV_KERNEL_GUEST_MEMFD_H
 #define MV_KERNEL_GUEST_MEMFD_H

@@ -8,19 +8,12 @@
  * kernel/syscalls.h for the dispatcher and the sys_*.c files only.
  * kernel.h includes fs.h, mm.h and sched.h for the layers above.
  *
- * Lock order (outer first):
- *   kernel->lock                 (pid allocation, task list, device table)
- *   mm->mmap_lock (rwlock)       (VMA tree; read for faults and GUP, write for
- *                                 mmap/munmap/mprotect/madvise)
- *   gmem->lock                   (a guest_memfd's folios and bindings; guest_memfd.h)
- *   mapping->lock                (a file's page cache and its list of VMAs)
- *   mm->notifier_lock            (an mm's list of MMU notifiers)
- *   mm->pt_lock                  (page-table entries and rss counters)
- *   hw phys lock                 (frame allocator, inside hw)
- * KVM's locks (kvm.h) nest inside gmem->lock and mmap_lock: notifier
- * callbacks and guest_memfd invalidations take kvm->mmu_lock.
- * fdtable->lock nests inside nothing else: take a file reference under it
- * and drop the lock before calling into the file.
+ * Locks: one order for the whole tree, in docs/architecture.md
+ * ("Locking"); the kernel's part, outer first: file->pos_lock,
+ * mm->mmap_lock, gmem->lock, mapping->lock, mm->notifier_lock (KVM's
+ * mn_lock, mmu_lock and attr_lock come next, taken by notifier callbacks),
+ * mm->pt_lock, the frame allocator. kernel->lock and fdtable->lock are
+ * leaves. The lockless words and their accessors: "Memory model" there.
  */
 #ifndef MV_KERNEL_KERNEL_H
 #define MV_KERNEL_KERNEL_H

@@ -5,25 +5,20 @@
  * src/kernel (VM and vCPU fds are files there) and src/hw (EPT tables in
  * simulated memory, one hw_cpu per vCPU).
  *
- * Lock order (outer first), as KVM's:
- *   vcpu->mutex                 (one KVM_RUN / vCPU ioctl at a time)
- *   kvm->lock                   (vCPU creation, capabilities)
- *   kvm->slots_lock             (memslot updates, dirty log; a mutex)
- *   gmem->lock                  (guest_memfd: bind/unbind under slots_lock; its
- *                                notifier takes mn_lock and mmu_lock; gmem.c)
- *   kvm->srcu (read side)       (readers of kvm->memslots; never blocks)
- *   mm->mmap_lock               (GUP of the VMM's memory, MMU notifiers run under it)
- *   mm->notifier_lock (read)    (held by the kernel while it calls our notifier)
- *   kvm->mmu_lock (rwlock)      (stage-2 tables, the invalidation count/range/seq)
- *   kvm->mn_lock                (active MMU-notifier count vs memslot publication)
- *   hw phys lock                (inside hw)
+ * Locks (the one order for the tree is in docs/architecture.md): KVM's
+ * own, outer first, are vcpu->mutex, kvm->lock, kvm->slots_lock, a
+ * binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
+ * gmem->lock, mapping->lock and mm->notifier_lock, under which notifier
+ * callbacks take kvm->mn_lock, kvm->mmu_lock (rwlock) and kvm->attr_lock.
+ * The srcu read side nests anywhere below slots_lock and never waits.
  * The SRCU-like scheme: readers bump a per-epoch counter and never wait;
  * a memslot update publishes a new array and waits until every reader of
  * the old epoch has left, then frees the old array (kvm_srcu_synchronize).
- * A vCPU's guest memory access (hw TLB hit or walk plus the copy) is a
- * "bracket": stage-2 zaps bump the machine TLB generation and wait for
- * every vCPU to leave its bracket before the pages can be freed, as
- * KVM's remote TLB flush waits for the IPI acknowledgements.
+ * A vCPU's guest memory access (hw TLB hit or walk plus the copy) runs in
+ * the CPU's access bracket (hw/cpu.h): stage-2 zaps bump the machine TLB
+ * generation and wait for every vCPU of the VM to leave its bracket before
+ * the pages can be freed, as KVM's remote TLB flush waits for the IPI
+ * acknowledgements. A bracket takes no lock, so the wait may hold any.
  */
 #ifndef MV_KVM_KVM_H
 #define MV_KVM_KVM_H
