@@ -15,7 +15,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define A_INT(n)         { n, LA_INT, NULL, -1 }
 #define A_FD(n)          { n, LA_FD, NULL, -1 }

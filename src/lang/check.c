@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define LANG_MAX_SLOTS 256
 

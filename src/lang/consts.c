@@ -14,7 +14,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/err.h"
 
 struct lang_const {
@@ -101,6 +101,20 @@ const char *lang_const_name(const char *prefix, uint64_t value)
 			return lang_consts[i].name;
 	}
 	return NULL;
+}
+
+const char *lang_signal_name(int signo)
+{
+	return signo > 0 ? lang_const_name("SIG", (uint64_t)signo) : NULL;
+}
+
+const char *lang_signal_code_name(int signo, int code)
+{
+	const char *prefix = signo == SIGSEGV ? "SEGV_" : signo == SIGBUS ? "BUS_" :
+			     signo == SIGILL ? "ILL_" : NULL;
+	const char *name = prefix ? lang_const_name(prefix, (uint64_t)code) : NULL;
+
+	return name ? name : lang_const_name("SI_", (uint64_t)code);
 }
 
 int lang_edit_distance(const char *a, const char *b)

@@ -405,7 +405,9 @@ int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 	lang_trace_scenario(&x, "scenario_end");
 	if (opts->on_end) {
 		struct lang_run_state st = {
-			.p = p, .m = x.m, .tasks = x.tasks, .values = x.values,
+			.m = x.m,
+			.ntasks = p->ntasks, .task_names = p->task_names, .tasks = x.tasks,
+			.nvalues = p->nvalues, .value_names = p->value_names, .values = x.values,
 		};
 
 		opts->on_end(opts->end_ctx, &st);

@@ -3,7 +3,7 @@
 #ifndef MV_LANG_EXEC_INT_H
 #define MV_LANG_EXEC_INT_H
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/trace.h"
 
 #define LANG_OUTBUF_MAX (16u << 20)   /* the largest scratch buffer a call may get */

@@ -51,21 +51,12 @@ void lang_fmt_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
 		snprintf(buf + off, size - off, "\"%s", show < n ? "..." : "");
 }
 
-static const char *lang_code_prefix(int signo)
-{
-	return signo == SIGSEGV ? "SEGV_" : signo == SIGBUS ? "BUS_" : signo == SIGILL ? "ILL_" : "";
-}
-
 void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr, uint64_t addr)
 {
-	const char *sname = lang_const_name("SIG", (uint64_t)signo);
-	const char *cname = *lang_code_prefix(signo) ?
-			    lang_const_name(lang_code_prefix(signo), (uint64_t)code) : NULL;
+	const char *sname = lang_signal_name(signo), *cname = lang_signal_code_name(signo, code);
 	char s[24], c[24];
 	size_t off;
 
-	if (!cname)
-		cname = lang_const_name("SI_", (uint64_t)code);
 	snprintf(s, sizeof(s), "%d", signo);
 	snprintf(c, sizeof(c), "%d", code);
 	off = (size_t)snprintf(buf, size, "signal(%s, %s", sname ? sname : s, cname ? cname : c);

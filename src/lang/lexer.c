@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 void lang_lex_init(struct lang_lexer *lx, const char *src, size_t len, struct lang_arena *arena)
 {

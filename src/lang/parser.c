@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/alloc.h"
 
 struct lang_parser {
@@ -31,6 +31,8 @@ struct lang_parser {
 	int err;               /* first error, sticky */
 	int depth;             /* expression nesting, bounded against garbage input */
 	struct lang_pos prev_pos;  /* where the token before cur started */
+	const char *prev_end;      /* ... and where it ended */
+	struct lang_pos prev_end_pos;
 };
 
 #define PS_MAX_DEPTH 64
@@ -49,6 +51,9 @@ static int ps_advance(struct lang_parser *ps)
 	if (ps->err)
 		return ps->err;
 	ps->prev_pos = ps->cur.pos;
+	ps->prev_end = ps->cur.text + ps->cur.text_len;
+	/* a token never spans lines: strings stop at a newline */
+	ps->prev_end_pos = (struct lang_pos){ ps->cur.pos.line, ps->cur.pos.col + (int)ps->cur.text_len };
 	ps->cur = ps->next;
 	if (ps->cur.kind == LT_EOF)
 		return 0;
@@ -331,30 +336,21 @@ static struct lang_step *ps_new_step(struct lang_parser *ps)
 	}
 	memset(&p->steps[p->nsteps], 0, sizeof(p->steps[0]));
 	p->steps[p->nsteps].result_slot = -1;
+	p->steps[p->nsteps].index = p->nsteps;
 	return &p->steps[p->nsteps++];
 }
 
-static void ps_step_line(struct lang_parser *ps, struct lang_step *s, const struct lang_tok *first)
+/* The step's source so far: from its first token to the end of the last one taken. */
+static size_t ps_span(const struct lang_parser *ps, const struct lang_step *s)
 {
-	const char *start = first->text, *end;
-	const char *src = ps->lx.src, *lim = ps->lx.src + ps->lx.len;
-	bool in_string = false;
+	return (size_t)(ps->prev_end - s->src);
+}
 
-	while (start > src && start[-1] != '\n')
-		start--;
-	/* the step without its trailing comment; '#' inside a string is text */
-	for (end = start; end < lim && *end != '\n' && (in_string || *end != '#'); end++) {
-		if (*end == '"')
-			in_string = !in_string;
-		else if (*end == '\\' && in_string && end + 1 < lim && end[1] != '\n')
-			end++;
-	}
-	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	while (start < end && (*start == ' ' || *start == '\t'))
-		start++;
-	s->line_text = start;
-	s->line_len = (size_t)(end - start);
+/* Closes the step's span after its expectation (or its call, without one). */
+static void ps_span_end(struct lang_parser *ps, struct lang_step *s)
+{
+	s->src_len = ps_span(ps, s);
+	s->end = ps->prev_end_pos;
 }
 
 /* The prefix "t1:" and the result "r0 =", then the call name. */
@@ -399,7 +395,7 @@ static int ps_op(struct lang_parser *ps, struct lang_step *parent, struct lang_s
 		return ps_expected(ps, "a guest operation (read, write, fetch, hypercall, ...) or '}'");
 	op->pos = ps->cur.pos;
 	op->call_pos = ps->cur.pos;
-	ps_step_line(ps, op, &ps->cur);
+	op->src = ps->cur.text;
 	op->call = ps_name(ps, &ps->cur);
 	if (!op->call || ps_advance(ps))
 		return ps->err;
@@ -411,13 +407,17 @@ static int ps_op(struct lang_parser *ps, struct lang_step *parent, struct lang_s
 	}
 	if (ps_advance(ps) || ps_args(ps, LT_RPAREN, false, &op->args, &op->nargs))
 		return ps->err;
-	if (ps->cur.kind != LT_EQ)
-		return 0;
-	if (ps_advance(ps))
-		return ps->err;
-	op->expect_pos = ps->cur.pos;
-	op->expect = ps_expr(ps);
-	return op->expect ? 0 : ps->err;
+	op->call_len = op->head_len = ps_span(ps, op);
+	if (ps->cur.kind == LT_EQ) {
+		if (ps_advance(ps))
+			return ps->err;
+		op->expect_pos = ps->cur.pos;
+		op->expect = ps_expr(ps);
+		if (!op->expect)
+			return ps->err;
+	}
+	ps_span_end(ps, op);
+	return 0;
 }
 
 /* '{' op... '}' after a call: a guest program. */
@@ -430,6 +430,7 @@ static int ps_body(struct lang_parser *ps, struct lang_step *s)
 	s->body_pos = ps->cur.pos;
 	if (ps_advance(ps))
 		return ps->err;
+	s->head_len = ps_span(ps, s);
 	while (ps->cur.kind != LT_RBRACE) {
 		if (ps->cur.kind == LT_EOF) {
 			ps->diag->line = s->body_pos.line;
@@ -451,6 +452,7 @@ static int ps_body(struct lang_parser *ps, struct lang_step *s)
 		}
 		if (ps_op(ps, s, &ops[n]))
 			return ps->err;
+		ops[n].index = n;
 		n++;
 	}
 	s->body = ops;
@@ -465,11 +467,13 @@ static int ps_step(struct lang_parser *ps)
 	if (!s)
 		return ps->err;
 	s->pos = ps->cur.pos;
-	ps_step_line(ps, s, &ps->cur);
+	s->src = ps->cur.text;
 	if (ps_step_head(ps, s) || ps_args(ps, LT_RPAREN, false, &s->args, &s->nargs))
 		return ps->err;
+	s->head_len = ps_span(ps, s);
 	if (ps->cur.kind == LT_LBRACE && ps_body(ps, s))
 		return ps->err;
+	s->call_len = ps_span(ps, s);
 	if (ps->cur.kind == LT_EQ) {
 		if (ps_advance(ps))
 			return ps->err;
@@ -478,6 +482,7 @@ static int ps_step(struct lang_parser *ps)
 		if (!s->expect)
 			return ps->err;
 	}
+	ps_span_end(ps, s);
 	if (ps->cur.kind != LT_NEWLINE && ps->cur.kind != LT_EOF)
 		return ps_expected(ps, s->expect ? "end of line after the expectation" :
 				   "'=' and an expectation, or end of line");

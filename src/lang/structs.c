@@ -12,7 +12,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define FIELD(type, f) { #f, offsetof(type, f), sizeof(((type *)0)->f) }
 #define STRUCT(name, type, fields) \

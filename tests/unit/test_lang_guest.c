@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define MAX_REPORTS 32
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 static struct lang_program *parse_ok(const char *src)
 {
@@ -84,7 +84,7 @@ static void test_lang_parse_step_shape(void **state)
 	assert_int_equal(s->expect->kind, LE_CALL);
 	assert_int_equal(s->expect->nargs, 3);
 	assert_int_equal(s->pos.line, 6);
-	assert_int_equal(s->line_len, strlen("t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)"));
+	assert_int_equal(s->src_len, strlen("t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)"));
 	s = &p->steps[4];
 	assert_int_equal(s->expect->kind, LE_NEG);
 	assert_int_equal(s->expect->l->ival, EBADF);

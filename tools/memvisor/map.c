@@ -33,6 +33,7 @@ struct map_ctx {
 	long n;
 	int failed_steps;
 	int err;                   /* no VM, or out of memory */
+	char names[256];           /* the results the scenario names, for messages */
 };
 
 static void map_usage(FILE *out)
@@ -64,7 +65,7 @@ static long map_try(struct map_ctx *mc, const struct lang_run_state *st, int slo
 
 	if (v > INT_MAX)
 		return -EBADF;
-	for (int t = 0; t < st->p->ntasks; t++) {
+	for (int t = 0; t < st->ntasks; t++) {
 		long n;
 
 		if (!st->tasks[t])
@@ -78,45 +79,57 @@ static long map_try(struct map_ctx *mc, const struct lang_run_state *st, int slo
 		mc->n = mv_vm_memory_map(st->tasks[t], (int)v, mc->ranges, (size_t)n);
 		if (mc->n > n)
 			mc->n = n;
-		snprintf(mc->found_name, sizeof(mc->found_name), "%s", st->p->value_names[slot]);
+		snprintf(mc->found_name, sizeof(mc->found_name), "%s", st->value_names[slot]);
 		return 0;
 	}
 	return -EBADF;
 }
 
+/* "r0, r1, r2" for a message about --vm; "none" if the scenario names no result. */
+static void map_list_names(struct map_ctx *mc, const struct lang_run_state *st)
+{
+	size_t off = 0;
+
+	snprintf(mc->names, sizeof(mc->names), "none");
+	for (int i = 0; i < st->nvalues && off < sizeof(mc->names); i++)
+		off += (size_t)snprintf(mc->names + off, sizeof(mc->names) - off, "%s%s",
+					i ? ", " : "", st->value_names[i]);
+}
+
+/*
+ * The VM: --vm's result, or the first result that holds a VM fd. mc->err:
+ * -ESRCH the scenario names no such result, -EBADF it names one that holds
+ * no VM fd, -ENOENT no result holds one.
+ */
 static void map_on_end(void *ctx, const struct lang_run_state *st)
 {
 	struct map_ctx *mc = ctx;
 
-	mc->err = -ENOENT;
-	for (int slot = 0; slot < st->p->nvalues; slot++) {
+	mc->err = mc->vm_name ? -ESRCH : -ENOENT;
+	map_list_names(mc, st);
+	for (int slot = 0; slot < st->nvalues; slot++) {
 		long ret;
 
-		if (mc->vm_name && strcmp(mc->vm_name, st->p->value_names[slot]))
+		if (mc->vm_name && strcmp(mc->vm_name, st->value_names[slot]))
 			continue;
 		ret = map_try(mc, st, slot);
 		if (ret != -EBADF) {
 			mc->err = (int)ret;
 			return;
 		}
+		if (mc->vm_name)
+			mc->err = -EBADF;
 	}
 }
 
 static void map_on_step(void *ctx, const struct lang_step_report *r)
 {
 	struct map_ctx *mc = ctx;
-	const struct lang_step *s = r->step;
 
 	if (r->status != LANG_STEP_FAILED)
 		return;
 	mc->failed_steps++;
-	fprintf(stderr, "%s:%d: step failed: %.*s\n", r->file, s->pos.line, (int)s->line_len,
-		s->line_text);
-	if (r->want[0])
-		fprintf(stderr, "  expected: %s\n", r->want);
-	fprintf(stderr, "  got:      %s\n", r->got);
-	if (r->why[0])
-		fprintf(stderr, "  (%s)\n", r->why);
+	cli_print_failure(stderr, r);
 }
 
 /* ---- words and numbers ---- */
@@ -408,10 +421,14 @@ static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx 
 			res.steps);
 	else if (mc->err == -ENOMEM)
 		fprintf(stderr, "memvisor map: out of memory\n");
+	else if (mc->err == -ESRCH)
+		fprintf(stderr, "%s: --vm %s: the scenario names no result '%s' (it names: "
+			"%s)\n", path, mc->vm_name, mc->vm_name, mc->names);
+	else if (mc->err == -EBADF)
+		fprintf(stderr, "%s: --vm %s: %s is defined but does not hold a VM fd when the "
+			"scenario ends\n", path, mc->vm_name, mc->vm_name);
 	else if (mc->err)
-		fprintf(stderr, "%s: %s\n", path, mc->vm_name ?
-			"that result does not hold a VM fd when the scenario ends" :
-			"the scenario leaves no VM (KVM_CREATE_VM) to draw");
+		fprintf(stderr, "%s: the scenario leaves no VM (KVM_CREATE_VM) to draw\n", path);
 	lang_program_free(p);
 	free(src);
 	return ret || res.failed || mc->err ? CLI_FAIL : CLI_OK;

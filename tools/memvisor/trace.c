@@ -118,9 +118,8 @@ static void trace_signal(struct trace_summary *s, const char *line)
 	    !trace_field(line, "code", code, sizeof(code)))
 		return;
 	sig = strtol(signo, NULL, 10);
-	sn = lang_const_name("SIG", (uint64_t)sig);
-	cn = lang_const_name(sig == SIGSEGV ? "SEGV_" : sig == SIGBUS ? "BUS_" : "ILL_",
-			     strtoull(code, NULL, 10));
+	sn = lang_signal_name((int)sig);
+	cn = lang_signal_code_name((int)sig, (int)strtol(code, NULL, 10));
 	snprintf(key, sizeof(key), "%s/%s", sn ? sn : signo, cn ? cn : code);
 	trace_count(&s->signals, key);
 }
