@@ -521,10 +521,8 @@ int lang_check(struct lang_program *p, struct lang_diag *diag)
 
 	p->value_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
 	p->task_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
-	if (!p->value_names || !p->task_names) {
-		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
-		return -ENOMEM;
-	}
+	if (!p->value_names || !p->task_names)
+		return lang_diag_set(diag, (struct lang_pos){ 0, 0 }, -ENOMEM, "out of memory");
 	p->task_names[0] = "t0";
 	p->ntasks = 1;
 	for (size_t i = 0; i < p->nsteps; i++) {

@@ -11,6 +11,7 @@
 
 #include "lang/exec_int.h"
 #include "lib/alloc.h"
+#include "lib/err.h"
 
 /* Every trace line, the machine's and ours, renumbered into one sequence. */
 static void lang_trace_forward(void *ctx, const char *line, size_t len)
@@ -127,124 +128,118 @@ int lang_machine_opts_parse(const char *text, struct lang_machine_opts *opts,
 	return ret;
 }
 
-/* The task a step runs in, or NULL and the reason. */
+/* The task a step runs in, or ERR_PTR(-ESRCH) and why. */
 static struct mv_task *lang_step_task(struct lang_exec *x, int slot, const char *name,
-				      struct lang_step_report *r)
+				      struct lang_pos pos, struct lang_diag *diag)
 {
 	if (slot >= 0 && x->tasks[slot])
 		return x->tasks[slot];
-	snprintf(r->why, sizeof(r->why), "task %s %s", name ? name : "t0",
-		 slot >= 0 && x->task_gone[slot] ? "has exited (or was never created)" :
-		 "does not exist");
-	return NULL;
+	lang_diag_set(diag, pos, -ESRCH, "task %s %s", name ? name : "t0",
+		      slot >= 0 && x->task_gone[slot] ? "has exited (or was never created)" :
+		      "does not exist");
+	return lib_err_ptr(-ESRCH);
 }
 
-static long lang_do_task_call(struct lang_exec *x, const struct lang_step *s,
-			      struct mv_task *t, struct lang_step_report *r)
+/* spawn(), clone(TASK, FLAGS) and exit(TASK): the result is the new task's. */
+static int lang_do_task_call(struct lang_exec *x, const struct lang_step *s,
+			     struct lang_outcome *o, struct lang_diag *diag)
 {
-	struct mv_task *nt = NULL;
-	long ret;
-	int slot;
+	const struct lang_expr *task = s->nargs ? s->args[0].val : NULL;
+	struct mv_task *t = NULL, *nt = NULL;
 
+	if (task) {
+		t = lang_step_task(x, task->slot, task->name, task->pos, diag);
+		if (lib_is_err(t))
+			return (int)lib_ptr_err(t);
+	}
 	switch (s->desc->type) {
 	case LC_SPAWN:
-		ret = mv_task_spawn(x->m, &nt);
+		o->ret = mv_task_spawn(x->m, &nt);
 		break;
 	case LC_CLONE:
-		slot = s->args[0].val->slot;
-		t = lang_step_task(x, slot, s->args[0].val->name, r);
-		if (!t)
-			return -ESRCH;
-		ret = mv_task_clone(t, (unsigned long)lang_eval(x, s->args[1].val), &nt);
+		o->ret = mv_task_clone(t, (unsigned long)lang_eval(x, s->args[1].val), &nt);
 		break;
 	default:   /* LC_EXIT */
-		slot = s->args[0].val->slot;
-		t = lang_step_task(x, slot, s->args[0].val->name, r);
-		if (!t)
-			return -ESRCH;
 		mv_task_exit(t);
-		x->tasks[slot] = NULL;
-		x->task_gone[slot] = true;
+		x->tasks[task->slot] = NULL;
+		x->task_gone[task->slot] = true;
 		return 0;
 	}
 	if (s->result_slot >= 0) {
-		x->tasks[s->result_slot] = ret ? NULL : nt;
-		x->task_gone[s->result_slot] = ret != 0;
+		x->tasks[s->result_slot] = o->ret ? NULL : nt;
+		x->task_gone[s->result_slot] = o->ret != 0;
 	}
-	return ret;
+	return 0;
 }
 
-static long lang_do_mem(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-			struct lang_outcome *o, struct lang_step_report *r)
+static int lang_do_mem(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		       struct lang_outcome *o, struct lang_diag *diag)
 {
 	uint64_t addr = lang_eval(x, s->args[0].val);
 	const struct lang_expr *data = s->args[1].val;
 	uint64_t len;
 
-	if (s->desc->type == LC_WRITE_MEM)
-		return mv_user_write(t, addr, data->bytes, data->nbytes);
+	if (s->desc->type == LC_WRITE_MEM) {
+		o->ret = mv_user_write(t, addr, data->bytes, data->nbytes);
+		return 0;
+	}
 	len = lang_eval(x, data);
-	if (len > LANG_READ_MAX) {
-		snprintf(r->why, sizeof(r->why), "read_mem of %llu bytes: at most %u",
-			 (unsigned long long)len, LANG_READ_MAX);
-		return -E2BIG;
-	}
+	if (len > LANG_READ_MAX)
+		return lang_diag_set(diag, s->args[1].pos, -E2BIG, "read_mem of %llu bytes: at "
+				     "most %u", (unsigned long long)len, LANG_READ_MAX);
 	o->bytes = lib_zalloc(len ? len : 1);
-	if (!o->bytes) {
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		return -ENOMEM;
-	}
+	if (!o->bytes)
+		return lang_diag_set(diag, s->pos, -ENOMEM, "out of memory");
 	o->nbytes = len;
-	return mv_user_read(t, addr, o->bytes, len);
+	o->ret = mv_user_read(t, addr, o->bytes, len);
+	return 0;
 }
 
-/* Runs the step's call; false if it could not be run at all (r->why says why). */
-static bool lang_do_step(struct lang_exec *x, const struct lang_step *s, struct lang_outcome *o,
-			 struct lang_step_report *r)
+static int lang_do_syscall(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+			   struct lang_outcome *o, struct lang_diag *diag)
 {
-	struct mv_task *t = NULL;
 	uint64_t a[LANG_MAX_ARGS];
+	int ret = lang_build_args(x, s, a, diag);
+
+	if (ret)
+		return ret;
+	o->ret = mv_syscall(t, s->desc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (s->desc->nr == MV_SYS_ioctl && lang_is_kvm_run(a[1]) && a[0] <= INT32_MAX)
+		o->run = mv_vcpu_run_area(t, (int)a[0]);
+	return 0;
+}
+
+/* Runs the step's call: 0 and the outcome, or -errno if it could not run (@diag says why). */
+static int lang_do_step(struct lang_exec *x, const struct lang_step *s, struct lang_outcome *o,
+			struct lang_diag *diag)
+{
+	struct mv_task *t;
+	int ret;
 
 	/* spawn, clone and exit name their tasks; the others run in the step's task */
-	if (s->desc->type == LC_SYSCALL || s->desc->type == LC_WRITE_MEM ||
-	    s->desc->type == LC_READ_MEM || s->desc->type == LC_CPU || s->desc->type == LC_GUEST) {
-		t = lang_step_task(x, s->task_slot, s->task_name, r);
-		if (!t)
-			return false;
-	}
+	if (s->desc->type == LC_SPAWN || s->desc->type == LC_CLONE || s->desc->type == LC_EXIT)
+		return lang_do_task_call(x, s, o, diag);
+	t = lang_step_task(x, s->task_slot, s->task_name, s->task_name ? s->task_pos : s->pos,
+			   diag);
+	if (lib_is_err(t))
+		return (int)lib_ptr_err(t);
 	switch (s->desc->type) {
 	case LC_SYSCALL:
-		if (lang_build_args(x, s, a, r))
-			return false;
-		o->ret = mv_syscall(t, s->desc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		if (s->desc->nr == MV_SYS_ioctl && lang_is_kvm_run(a[1]) && a[0] <= INT32_MAX)
-			o->run = mv_vcpu_run_area(t, (int)a[0]);
+		ret = lang_do_syscall(x, s, t, o, diag);
 		break;
 	case LC_GUEST:
-		o->ret = lang_do_guest(x, s, t, r);
-		if (r->why[0])
-			return false;
-		break;
-	case LC_WRITE_MEM:
-	case LC_READ_MEM:
-		o->ret = lang_do_mem(x, s, t, o, r);
-		if (r->why[0])
-			return false;
+		ret = lang_do_guest(x, s, t, o, diag);
 		break;
 	case LC_CPU:
-		o->ret = lang_do_cpu(x, s, t, o, r);
-		if (r->why[0])
-			return false;
+		ret = lang_do_cpu(x, s, t, o, diag);
 		break;
-	default:
-		o->ret = lang_do_task_call(x, s, t, r);
-		if (r->why[0])
-			return false;
+	default:   /* LC_WRITE_MEM, LC_READ_MEM */
+		ret = lang_do_mem(x, s, t, o, diag);
 		break;
 	}
-	if (t)
+	if (!ret)
 		o->have_signal = mv_task_take_signal(t, &o->si) == 1;
-	return true;
+	return ret;
 }
 
 /* Compares the outcome with the step's expectation; fills r. */
@@ -252,41 +247,35 @@ static void lang_judge(struct lang_exec *x, const struct lang_step *s, const str
 		       struct lang_step_report *r)
 {
 	const struct lang_expr *e = s->expect;
+	struct lang_pos at = e ? s->expect_pos : s->pos;
+	const char *why = NULL;
 
 	lang_fmt_outcome(r->got, sizeof(r->got), s, o);
-	if (!e) {
-		if (o->have_signal) {
-			r->status = LANG_STEP_FAILED;
-			snprintf(r->why, sizeof(r->why), "unexpected signal: the task crashed");
-		} else {
-			r->status = o->ret < 0 ? LANG_STEP_NOTE : LANG_STEP_OK;
-		}
+	if (!e && !o->have_signal) {
+		r->status = o->ret < 0 ? LANG_STEP_NOTE : LANG_STEP_OK;
 		return;
 	}
-	lang_fmt_expect(x, r->want, sizeof(r->want), e);
 	r->status = LANG_STEP_FAILED;
-	if (e->kind == LE_CALL) {
+	if (e)
+		lang_fmt_expect(x, r->want, sizeof(r->want), e);
+	if (e && e->kind == LE_CALL) {
 		lang_judge_call(x, s, o, r);
 		return;
 	}
-	if (o->have_signal) {
-		snprintf(r->why, sizeof(r->why), "unexpected signal: the task crashed");
-	} else if (o->have_fault) {
-		snprintf(r->why, sizeof(r->why), "the guest took a fault");
-	} else if (e->kind == LE_STRING || e->kind == LE_BYTES) {
-		if (o->ret < 0)
-			snprintf(r->why, sizeof(r->why), "the read failed");
-		else if (o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes))
-			snprintf(r->why, sizeof(r->why), "different bytes");
-		else
-			r->status = LANG_STEP_OK;
-	} else if ((uint64_t)o->ret != lang_eval(x, e)) {
-		snprintf(r->why, sizeof(r->why), "a different result");
-	} else {
+	if (o->have_signal)
+		why = "unexpected signal: the task crashed";
+	else if (o->have_fault)
+		why = "the guest took a fault";
+	else if (e->kind == LE_STRING || e->kind == LE_BYTES)
+		why = o->ret < 0 ? "the read failed" :
+		      o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes) ?
+		      "different bytes" : NULL;
+	else if ((uint64_t)o->ret != lang_eval(x, e))
+		why = "a different result";
+	if (why)
+		lang_diag_set(&r->diag, at, 0, "%s", why);
+	else
 		r->status = LANG_STEP_OK;
-	}
-	if (r->status == LANG_STEP_OK && !lang_check_outputs(x, s, r))
-		r->status = LANG_STEP_FAILED;
 }
 
 void lang_report(struct lang_exec *x, struct lang_step_report *r)
@@ -308,17 +297,18 @@ static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 	memset(&r, 0, sizeof(r));
 	memset(&o, 0, sizeof(o));
 	r.step = s;
-	r.file = x->p->file;
+	r.file = r.diag.file = x->p->file;
 	x->cur = s;
-	if (!lang_do_step(x, s, &o, &r)) {
+	r.err = lang_do_step(x, s, &o, &r.diag);
+	if (r.err) {
 		r.status = LANG_STEP_FAILED;
 		snprintf(r.got, sizeof(r.got), "not run");
 		if (s->expect)
 			lang_fmt_expect(x, r.want, sizeof(r.want), s->expect);
 	} else {
 		lang_judge(x, s, &o, &r);
-		/* outputs are checked for successful calls without an expectation too */
-		if (!s->expect && r.status == LANG_STEP_OK && !lang_check_outputs(x, s, &r))
+		/* outputs are checked for every call that met its expectation, or had none */
+		if (r.status == LANG_STEP_OK && !lang_check_outputs(x, s, &r.diag))
 			r.status = LANG_STEP_FAILED;
 		if (s->result_slot >= 0 && s->desc->ret == LRK_VALUE)
 			x->values[s->result_slot] = (uint64_t)o.ret;
@@ -350,10 +340,9 @@ static int lang_exec_setup(struct lang_exec *x, struct lang_diag *diag)
 		lib_trace_set_sink(&x->steptr, lang_trace_forward, x);
 	}
 	ret = mv_task_spawn(x->m, &x->tasks[0]);
-	if (ret) {
-		snprintf(diag->msg, sizeof(diag->msg), "cannot spawn the first task t0");
-		return ret;
-	}
+	if (ret)
+		return lang_diag_set(diag, (struct lang_pos){ 0, 0 }, ret, "cannot spawn the first "
+				     "task t0");
 	return 0;
 }
 
@@ -389,7 +378,7 @@ int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 	x.task_gone = lib_calloc((size_t)p->ntasks, sizeof(*x.task_gone));
 	x.values = lib_calloc((size_t)(p->nvalues ? p->nvalues : 1), sizeof(*x.values));
 	if (!x.tasks || !x.task_gone || !x.values) {
-		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
+		lang_diag_set(diag, (struct lang_pos){ 0, 0 }, ret, "out of memory");
 		goto out_free;
 	}
 	ret = lang_exec_setup(&x, diag);

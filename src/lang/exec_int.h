@@ -16,6 +16,7 @@ struct lang_buf {
 	size_t len;
 	const struct lang_expr *pattern;   /* LA_OUT: what the call must have written */
 	const char *arg_name;
+	struct lang_pos pos;               /* where the argument is written */
 };
 
 struct lang_exec {
@@ -56,29 +57,35 @@ struct lang_guest_prog {
 	struct lang_guest_prog *next;
 };
 
+/*
+ * Running a step: the lang_do_* functions return 0 when the step ran (its
+ * result, a negative errno included, is in the outcome) and a negative
+ * errno with @diag filled when it could not run at all. Judging a step
+ * that ran fills the report's diag with what differed.
+ */
 uint64_t lang_eval(const struct lang_exec *x, const struct lang_expr *e);
-/* Builds the six argument registers; buffers go to x->bufs. -errno + diag on failure. */
+/* Builds the six argument registers; buffers go to x->bufs. */
 int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
-		    struct lang_step_report *r);
+		    struct lang_diag *diag);
 void lang_free_bufs(struct lang_exec *x);
-/* false and r->why filled if an output buffer does not hold what the step expects. */
-bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_step_report *r);
+/* false, with @diag saying which, if an output buffer does not hold what the step expects. */
+bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_diag *diag);
 
 /* exec_cpu.c: a LC_CPU step in task @t */
-long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		 struct lang_outcome *o, struct lang_step_report *r);
+int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		struct lang_outcome *o, struct lang_diag *diag);
 
 /* exec.c: counts, traces and hands a finished step's report to the caller */
 void lang_report(struct lang_exec *x, struct lang_step_report *r);
 
 /* exec_guest.c */
-long lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		   struct lang_step_report *r);
+int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		  struct lang_outcome *o, struct lang_diag *diag);
 /* Reports the operations no KVM_RUN got to; then frees the programs (after the machine). */
 void lang_guests_unreached(struct lang_exec *x);
 void lang_guests_free(struct lang_exec *x);
 
-/* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...) */
+/* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...); sets r->status */
 void lang_judge_call(const struct lang_exec *x, const struct lang_step *s,
 		     const struct lang_outcome *o, struct lang_step_report *r);
 void lang_fmt_expect_call(const struct lang_exec *x, char *buf, size_t size,

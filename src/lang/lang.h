@@ -124,7 +124,17 @@ struct lang_step_report {
 	enum lang_step_status status;
 	char got[LANG_MSG_MAX];        /* "0x7f0000000000", "-EBADF", "signal(SIGSEGV, ...)" */
 	char want[LANG_MSG_MAX];       /* empty without an expectation */
-	char why[LANG_MSG_MAX];        /* what differed, for failures */
+	/*
+	 * Why the step could not run (got is "not run"): a negative errno,
+	 * or 0 when it ran.
+	 */
+	int err;
+	/*
+	 * What there is to say, with where: what differed from the
+	 * expectation, or why the step could not run. msg is empty when
+	 * there is nothing to say.
+	 */
+	struct lang_diag diag;
 	/*
 	 * The program's own step this report came during: a guest operation
 	 * (step->parent set) runs inside a later ioctl(VCPU, KVM_RUN, 0).

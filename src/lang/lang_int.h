@@ -22,6 +22,13 @@
 
 #include "lang/lang.h"
 
+/*
+ * Fills @d with @pos and the message, and returns @err: the error convention
+ * in one line, "return lang_diag_set(diag, pos, -EINVAL, "...", ...);".
+ */
+__attribute__((format(printf, 4, 5)))
+int lang_diag_set(struct lang_diag *d, struct lang_pos pos, int err, const char *fmt, ...);
+
 /* ---- lexer ---- */
 
 enum lang_tok_kind {

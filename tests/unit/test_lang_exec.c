@@ -14,6 +14,8 @@ struct collected {
 	char got[MAX_REPORTS][LANG_MSG_MAX];
 	char want[MAX_REPORTS][LANG_MSG_MAX];
 	char why[MAX_REPORTS][LANG_MSG_MAX];
+	int err[MAX_REPORTS];
+	struct lang_pos at[MAX_REPORTS];   /* where diag points */
 };
 
 static void collect(void *ctx, const struct lang_step_report *r)
@@ -25,7 +27,9 @@ static void collect(void *ctx, const struct lang_step_report *r)
 	c->status[c->n] = r->status;
 	strcpy(c->got[c->n], r->got);
 	strcpy(c->want[c->n], r->want);
-	strcpy(c->why[c->n], r->why);
+	strcpy(c->why[c->n], r->diag.msg);
+	c->err[c->n] = r->err;
+	c->at[c->n] = (struct lang_pos){ r->diag.line, r->diag.col };
 	c->n++;
 }
 
@@ -217,6 +221,41 @@ static void test_lang_exec_u64_and_cpu_values(void **state)
 	test_free(c);
 }
 
+/*
+ * One convention: a step that could not run reports the errno why (err)
+ * and a message pointing at the argument at fault; a step that ran and
+ * missed its expectation has err 0 and points at the expectation.
+ */
+static void test_lang_exec_problems_carry_errno_and_position(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+
+	run_src("r0 = memfd_create(\"m\", 0)\n"
+		"write(r0, 0x41414141, 4)\n"
+		"read_mem(0x1000, 0x7fffffff)\n"
+		"close(r0) = 5\n"
+		"t1 = spawn()\n"
+		"exit(t1)\n"
+		"t1: getpid()\n", c, NULL);
+	assert_int_equal(c->n, 7);
+	assert_int_equal(c->err[1], -EINVAL);
+	assert_int_equal(c->at[1].line, 2);
+	assert_int_equal(c->at[1].col, 11);
+	assert_int_equal(c->err[2], -E2BIG);
+	assert_int_equal(c->at[2].col, 18);
+	assert_string_equal(c->why[2], "read_mem of 2147483647 bytes: at most 1048576");
+	assert_int_equal(c->err[3], 0);
+	assert_int_equal(c->at[3].line, 4);
+	assert_int_equal(c->at[3].col, 13);
+	assert_string_equal(c->why[3], "a different result");
+	assert_int_equal(c->err[6], -ESRCH);
+	assert_int_equal(c->at[6].line, 7);
+	assert_int_equal(c->at[6].col, 1);
+	assert_int_equal(c->err[0], 0);
+	assert_string_equal(c->why[0], "");
+	test_free(c);
+}
+
 static const char det_src[] =
 	"machine(seed=7)\n"
 	"r1 = mmap(0, 0x3000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
@@ -258,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_lang_exec_tasks_fork_and_exit),
 		cmocka_unit_test(test_lang_exec_u64_and_cpu_values),
 		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
+		cmocka_unit_test(test_lang_exec_problems_carry_errno_and_position),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

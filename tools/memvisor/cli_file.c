@@ -160,6 +160,6 @@ void cli_print_failure(FILE *out, const struct lang_step_report *r)
 	if (r->want[0])
 		fprintf(out, "  expected: %s\n", r->want);
 	fprintf(out, "  got:      %s\n", r->got);
-	if (r->why[0])
-		fprintf(out, "  (%s)\n", r->why);
+	if (r->diag.msg[0])
+		fprintf(out, "  (%s)\n", r->diag.msg);
 }

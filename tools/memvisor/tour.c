@@ -410,8 +410,8 @@ static void tour_print_why(const struct tour *t, const struct lang_step_report *
 		printf("    !! expected %s (%s:%d)\n", r->want, r->file, line);
 	else
 		printf("    !! this step should not fail (%s:%d)\n", r->file, line);
-	if (r->why[0])
-		printf("       %s\n", r->why);
+	if (r->diag.msg[0])
+		printf("       %s\n", r->diag.msg);
 	if (t->color)
 		fputs("\033[0m", stdout);
 }
