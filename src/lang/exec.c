@@ -53,81 +53,6 @@ static void lang_trace_step(struct lang_exec *x, const struct lang_step_report *
 	lib_trace_emit(&ev);
 }
 
-static void lang_machine_from_step(const struct lang_exec *x, const struct lang_step *s,
-				   struct lang_machine_opts *mo)
-{
-	for (size_t i = 0; i < s->nargs; i++) {
-		const char *k = s->args[i].key;
-		uint64_t v = lang_eval(x, s->args[i].val);
-
-		if (!strcmp(k, "ram")) {
-			mo->cfg.ram_bytes = v;
-			mo->ram_set = true;
-		} else if (!strcmp(k, "features_off")) {
-			mo->cfg.features_off = v;
-			mo->features_set = true;
-		} else if (!strcmp(k, "epc")) {
-			mo->cfg.epc_bytes = v;
-			mo->epc_set = true;
-		} else if (!strcmp(k, "abi")) {
-			mo->cfg.abi = (uint32_t)v;
-			mo->abi_set = true;
-		} else if (!strcmp(k, "seed")) {
-			mo->cfg.seed = v;
-			mo->seed_set = true;
-		}
-	}
-}
-
-void lang_machine_opts_merge(struct lang_machine_opts *base, const struct lang_machine_opts *over)
-{
-	if (over->ram_set)
-		base->cfg.ram_bytes = over->cfg.ram_bytes;
-	if (over->features_set)
-		base->cfg.features_off = over->cfg.features_off;
-	if (over->epc_set)
-		base->cfg.epc_bytes = over->cfg.epc_bytes;
-	if (over->abi_set)
-		base->cfg.abi = over->cfg.abi;
-	if (over->seed_set)
-		base->cfg.seed = over->cfg.seed;
-	base->ram_set |= over->ram_set;
-	base->features_set |= over->features_set;
-	base->epc_set |= over->epc_set;
-	base->abi_set |= over->abi_set;
-	base->seed_set |= over->seed_set;
-}
-
-int lang_machine_opts_parse(const char *text, struct lang_machine_opts *opts,
-			    struct lang_diag *diag)
-{
-	size_t len = strlen(text);
-	char *src = lib_malloc(len + 16);
-	struct lang_program *p;
-	struct lang_exec x;
-	int ret;
-
-	memset(opts, 0, sizeof(*opts));
-	if (!src)
-		return -ENOMEM;
-	snprintf(src, len + 16, "machine(%s)\n", text);
-	ret = lang_parse("--machine", src, len + 10, &p, diag);
-	if (!ret && (p->nsteps != 1 || p->steps[0].desc->type != LC_MACHINE)) {
-		snprintf(diag->msg, sizeof(diag->msg), "expected key=value,... for --machine");
-		ret = -EINVAL;
-	}
-	if (!ret) {
-		memset(&x, 0, sizeof(x));
-		lang_machine_from_step(&x, &p->steps[0], opts);
-	}
-	/* columns count from the user's text, not our "machine(" */
-	if (ret && diag->col > 8)
-		diag->col -= 8;
-	lang_program_free(p);
-	lib_free(src);
-	return ret;
-}
-
 /* The task a step runs in, or ERR_PTR(-ESRCH) and why. */
 static struct mv_task *lang_step_task(struct lang_exec *x, int slot, const char *name,
 				      struct lang_pos pos, struct lang_diag *diag)
@@ -326,7 +251,7 @@ static int lang_exec_setup(struct lang_exec *x, struct lang_diag *diag)
 
 	memset(&mo, 0, sizeof(mo));
 	if (p->nsteps && p->steps[0].desc->type == LC_MACHINE)
-		lang_machine_from_step(x, &p->steps[0], &mo);
+		lang_machine_from_step(&p->steps[0], &mo);
 	lang_machine_opts_merge(&mo, &x->opts->machine);
 	ret = mv_machine_create(&mo.cfg, &x->m);
 	if (ret) {

@@ -193,6 +193,40 @@ int lang_check(struct lang_program *p, struct lang_diag *diag);
  */
 int lang_attach_stories(struct lang_program *p, const char *src, size_t len);
 
+/* ---- machine options (machine.c): one table for machine(...) and --machine ---- */
+
+enum lang_machine_kind {
+	LMK_SIZE,      /* bytes, between min and max, a multiple of align; 0: the default */
+	LMK_FLAGS,     /* a set of bits within max */
+	LMK_CHOICE,    /* one of min..max */
+	LMK_INT,       /* any value */
+};
+
+struct lang_machine_key {
+	const char *name;
+	enum lang_machine_kind kind;
+	const char *prefix;        /* names may leave it out: MTE for MV_FEAT_MTE */
+	uint64_t min, max, align;
+	size_t offset, size;       /* the value in struct lang_machine_opts */
+	size_t set_offset;         /* its "_set" flag there */
+};
+
+const struct lang_machine_key *lang_machine_key_find(const char *name);
+const char *lang_machine_key_suggest(const char *name);
+/* "ram, features_off, epc, abi or seed", for messages. */
+void lang_machine_keys_list(char *buf, size_t size);
+/* 0, or -EINVAL and @diag naming the key and the limit @v breaks. */
+int lang_machine_key_check(const struct lang_machine_key *k, uint64_t v, struct lang_pos pos,
+			   struct lang_diag *diag);
+void lang_machine_key_set(const struct lang_machine_key *k, struct lang_machine_opts *mo,
+			  uint64_t v);
+/* A checked machine(...) step's settings. */
+void lang_machine_from_step(const struct lang_step *s, struct lang_machine_opts *mo);
+/* "4M", "1G", or hex when no suffix fits. */
+void lang_fmt_size(char *buf, size_t size, uint64_t v);
+/* The value of an expression of constants only; false if it names a result. */
+bool lang_expr_const(const struct lang_expr *e, uint64_t *v);
+
 /* ---- names: constants, calls, structs ---- */
 
 /* 0 and *value for a constant name memvisor implements (errno names too). */
@@ -201,7 +235,20 @@ int lang_const_lookup(const char *name, uint64_t *value);
 const char *lang_const_suggest(const char *name);
 /* Name of a constant of @value whose name starts with @prefix ("SIG", "SEGV_"), or NULL. */
 const char *lang_const_name(const char *prefix, uint64_t value);
-/* Edit distance, capped; for suggestions. */
+/*
+ * "Did you mean" (suggest.c): feed every known name to lang_suggest_add;
+ * lang_suggest_best gives the closest one that looks like a slip (a typo
+ * or a shortening), or NULL.
+ */
+struct lang_suggest {
+	const char *name;
+	const char *best;
+	int score;
+};
+void lang_suggest_init(struct lang_suggest *sg, const char *name);
+void lang_suggest_add(struct lang_suggest *sg, const char *cand);
+const char *lang_suggest_best(const struct lang_suggest *sg);
+/* Edit distance, capped. */
 int lang_edit_distance(const char *a, const char *b);
 
 enum lang_arg_kind {

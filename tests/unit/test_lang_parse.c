@@ -121,7 +121,12 @@ static void test_lang_parse_errors_name_position_and_expectation(void **state)
 		{ "close(1 ]", 1, 9, "unexpected ']'" },
 		{ "t5: close(1)", 1, 1, "unknown task 't5': expected t0 or a task named earlier by "
 		  "'t5 = spawn()' or 't5 = clone(...)'" },
-		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom': expected ram, features_off, epc, abi or seed" },
+		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom' (did you mean 'ram'?): expected ram, "
+		  "features_off, epc, abi or seed" },
+		{ "machine(xyz=1)", 1, 9, "unknown machine key 'xyz': expected ram, features_off, epc, "
+		  "abi or seed" },
+		{ "close(64m)", 1, 9, "expected a digit or a size suffix K, M, G, found 'm'" },
+		{ "close(0x10000000000G)", 1, 7, "integer does not fit in 64 bits" },
 		{ "r0 = spawn()", 1, 1, "expected a task name like 't1' for the result of spawn, found 'r0'" },
 		{ "close(1) = -EBADFF", 1, 13, "unknown name 'EBADFF' (did you mean 'EBADF'?)" },
 		{ "close(1, 2)", 1, 7, "close takes 1 argument (fd), got 2" },
