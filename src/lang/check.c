@@ -358,9 +358,13 @@ static int ck_exit_expect(struct lang_checker *ck, struct lang_step *s, struct l
 			return ck_error(ck, a->pos, "expected field=value after the exit reason "
 					"(fields: %s)", list);
 		f = lang_exit_field_find(reason, a->key);
-		if (!f && strcmp(a->key, "ret"))
-			return ck_error(ck, a->pos, "this exit has no field '%s': expected %s",
-					a->key, list);
+		if (!f && strcmp(a->key, "ret")) {
+			const char *hint = lang_exit_field_suggest(reason, a->key);
+
+			return ck_error(ck, a->pos, "this exit has no field '%s'%s%s%s: expected %s",
+					a->key, hint ? " (did you mean '" : "", hint ? hint : "",
+					hint ? "'?)" : "", list);
+		}
 		if (f && (a->val->kind == LE_STRING || a->val->kind == LE_BYTES)) {
 			if (strcmp(f->name, "data") || a->val->nbytes > f->size)
 				return ck_error(ck, a->val->pos, "only data= takes bytes (at most %zu)",

@@ -174,6 +174,7 @@ static void lang_judge(struct lang_exec *x, const struct lang_step *s, const str
 	const struct lang_expr *e = s->expect;
 	struct lang_pos at = e ? s->expect_pos : s->pos;
 	const char *why = NULL;
+	bool different = false;
 
 	lang_fmt_outcome(r->got, sizeof(r->got), s, o);
 	if (!e && !o->have_signal) {
@@ -196,8 +197,10 @@ static void lang_judge(struct lang_exec *x, const struct lang_step *s, const str
 		      o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes) ?
 		      "different bytes" : NULL;
 	else if ((uint64_t)o->ret != lang_eval(x, e))
-		why = "a different result";
-	if (why)
+		different = true;
+	if (different)
+		lang_diag_different(e, at, &r->diag);
+	else if (why)
 		lang_diag_set(&r->diag, at, 0, "%s", why);
 	else
 		r->status = LANG_STEP_OK;

@@ -92,6 +92,7 @@ static void lang_guest_judge(struct lang_exec *x, const struct lang_step *op,
 {
 	const struct lang_expr *e = op->expect;
 	const char *why = NULL;
+	bool different = false;
 
 	lang_fmt_outcome(r->got, sizeof(r->got), op, o);
 	if (!e) {
@@ -107,12 +108,14 @@ static void lang_guest_judge(struct lang_exec *x, const struct lang_step *op,
 	if (o->have_fault)
 		why = "the guest took a fault";
 	else if (e->kind != LE_STRING && e->kind != LE_BYTES)
-		why = (uint64_t)o->ret == lang_eval(x, e) ? NULL : "a different result";
+		different = (uint64_t)o->ret != lang_eval(x, e);
 	else if (o->ret < 0)
 		why = "the read failed";
 	else if (o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes))
 		why = "different bytes";
-	if (why)
+	if (different)
+		lang_diag_different(e, op->expect_pos, &r->diag);
+	else if (why)
 		lang_diag_set(&r->diag, op->expect_pos, 0, "%s", why);
 	else
 		r->status = LANG_STEP_OK;

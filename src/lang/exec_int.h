@@ -102,5 +102,9 @@ void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr
 void lang_fmt_outcome(char *buf, size_t size, const struct lang_step *s,
 		      const struct lang_outcome *o);
 void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const struct lang_expr *e);
+/* An errno name written as an expected value without its minus (EBADF): the name, else NULL. */
+const char *lang_bare_errno(const struct lang_expr *e);
+/* "a different result", and for a bare errno name the -ERRNO it surely meant. */
+void lang_diag_different(const struct lang_expr *e, struct lang_pos pos, struct lang_diag *diag);
 
 #endif

@@ -94,3 +94,20 @@ void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const st
 		lang_fmt_value(buf, size, (long)lang_eval(x, e));
 	}
 }
+
+const char *lang_bare_errno(const struct lang_expr *e)
+{
+	return e->kind == LE_NAME && e->ref == LR_CONST && lib_errno_from_name(e->name) > 0 ?
+	       e->name : NULL;
+}
+
+void lang_diag_different(const struct lang_expr *e, struct lang_pos pos, struct lang_diag *diag)
+{
+	const char *bare = lang_bare_errno(e);
+
+	if (bare)
+		lang_diag_set(diag, pos, 0, "a different result: %s alone is the number %d; did "
+			      "you mean -%s?", bare, lib_errno_from_name(bare), bare);
+	else
+		lang_diag_set(diag, pos, 0, "a different result");
+}

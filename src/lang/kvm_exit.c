@@ -55,6 +55,19 @@ const struct lang_exit_field *lang_exit_field_find(uint64_t reason, const char *
 	return NULL;
 }
 
+const char *lang_exit_field_suggest(uint64_t reason, const char *name)
+{
+	struct lang_suggest sg;
+
+	lang_suggest_init(&sg, name);
+	for (size_t i = 0; i < LANG_NEXIT_FIELDS; i++) {
+		if (lang_exit_fields[i].reason == reason)
+			lang_suggest_add(&sg, lang_exit_fields[i].name);
+	}
+	lang_suggest_add(&sg, "ret");
+	return lang_suggest_best(&sg);
+}
+
 void lang_exit_fields_list(uint64_t reason, char *list, size_t size)
 {
 	size_t off = 0;

@@ -355,6 +355,7 @@ struct lang_exit_field {
 };
 const struct lang_exit_field *lang_exit_field_find(uint64_t reason, const char *name);
 void lang_exit_fields_list(uint64_t reason, char *list, size_t size);
+const char *lang_exit_field_suggest(uint64_t reason, const char *name);
 /* Does this ioctl command run a vCPU (its expectation may be exit(...))? */
 bool lang_is_kvm_run(uint64_t cmd);
 

@@ -256,6 +256,26 @@ static void test_lang_exec_problems_carry_errno_and_position(void **state)
 	test_free(c);
 }
 
+/* An errno name without its minus is the positive number: the report says what was meant. */
+static void test_lang_exec_bare_errno_suggests_the_minus(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"close(3) = EBADF\n"
+		"close(3) = -EBADF\n"
+		"close(3) = 9\n", c, NULL);
+
+	assert_int_equal(res.failed, 2);
+	assert_string_equal(c->want[0], "9");
+	assert_string_equal(c->got[0], "-EBADF");
+	assert_string_equal(c->why[0], "a different result: EBADF alone is the number 9; did you "
+			    "mean -EBADF?");
+	assert_int_equal(c->status[1], LANG_STEP_OK);
+	/* a plain number is not second-guessed */
+	assert_string_equal(c->why[2], "a different result");
+	test_free(c);
+}
+
 static const char det_src[] =
 	"machine(seed=7)\n"
 	"r1 = mmap(0, 0x3000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
@@ -298,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_lang_exec_u64_and_cpu_values),
 		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
 		cmocka_unit_test(test_lang_exec_problems_carry_errno_and_position),
+		cmocka_unit_test(test_lang_exec_bare_errno_suggests_the_minus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
