@@ -38,6 +38,7 @@ static void lang_trace_step(struct lang_exec *x, const struct lang_step_report *
 	const struct lang_step *s = r->step;
 	static const char *const status[] = {
 		[LANG_STEP_OK] = "ok", [LANG_STEP_NOTE] = "note", [LANG_STEP_FAILED] = "failed",
+		[LANG_STEP_SKIPPED] = "skipped",
 	};
 	struct lib_trace_ev ev;
 
@@ -212,9 +213,56 @@ void lang_report(struct lang_exec *x, struct lang_step_report *r)
 	x->res->steps++;
 	x->res->failed += r->status == LANG_STEP_FAILED;
 	x->res->notes += r->status == LANG_STEP_NOTE;
+	x->res->skipped += r->status == LANG_STEP_SKIPPED;
 	lang_trace_step(x, r);
 	if (x->opts->on_step)
 		x->opts->on_step(x->opts->step_ctx, r);
+}
+
+/* The task a step runs in or names (clone, exit); -1 for spawn(). */
+static int lang_step_task_slot(const struct lang_step *s)
+{
+	switch (s->desc->type) {
+	case LC_SPAWN:
+		return -1;
+	case LC_CLONE:
+	case LC_EXIT:
+		return s->args[0].val->slot;
+	default:
+		return s->task_slot;
+	}
+}
+
+/*
+ * A signal no step expected kills the task, as Linux's default action
+ * does: the task's later steps are skipped, not run on a dead task.
+ */
+static bool lang_crashes(const struct lang_step *s, const struct lang_outcome *o)
+{
+	const struct lang_expr *e = s->expect;
+
+	return o->have_signal && !(e && e->kind == LE_CALL && !strcmp(e->name, "signal"));
+}
+
+/* Reports @s skipped if its task crashed earlier; false if it may run. */
+static bool lang_skip_crashed(struct lang_exec *x, const struct lang_step *s,
+			      struct lang_step_report *r)
+{
+	int slot = lang_step_task_slot(s);
+	const struct lang_crash *c = slot >= 0 ? &x->crashed[slot] : NULL;
+	const char *sig;
+
+	if (!c || !c->line)
+		return false;
+	sig = lang_signal_name(c->signo);
+	r->status = LANG_STEP_SKIPPED;
+	snprintf(r->got, sizeof(r->got), "not run");
+	if (s->expect)
+		lang_fmt_expect(x, r->want, sizeof(r->want), s->expect);
+	lang_diag_set(&r->diag, s->pos, 0, "task %s crashed at line %d on an unexpected %s",
+		      x->p->task_names[slot], c->line, sig ? sig : "signal");
+	lang_report(x, r);
+	return true;
 }
 
 static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
@@ -227,6 +275,8 @@ static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 	r.step = s;
 	r.file = r.diag.file = x->p->file;
 	x->cur = s;
+	if (lang_skip_crashed(x, s, &r))
+		return;
 	r.err = lang_do_step(x, s, &o, &r.diag);
 	if (r.err) {
 		r.status = LANG_STEP_FAILED;
@@ -240,6 +290,8 @@ static void lang_run_step(struct lang_exec *x, const struct lang_step *s)
 			r.status = LANG_STEP_FAILED;
 		if (s->result_slot >= 0 && s->desc->ret == LRK_VALUE)
 			x->values[s->result_slot] = (uint64_t)o.ret;
+		if (lang_crashes(s, &o))
+			x->crashed[s->task_slot] = (struct lang_crash){ s->pos.line, o.si.signo };
 	}
 	lang_free_bufs(x);
 	lib_free(o.bytes);
@@ -257,11 +309,10 @@ static int lang_exec_setup(struct lang_exec *x, struct lang_diag *diag)
 		lang_machine_from_step(&p->steps[0], &mo);
 	lang_machine_opts_merge(&mo, &x->opts->machine);
 	ret = mv_machine_create(&mo.cfg, &x->m);
-	if (ret) {
-		snprintf(diag->msg, sizeof(diag->msg), "cannot create the machine (%s): check "
-			 "ram, features_off, epc and abi", ret == -EINVAL ? "EINVAL" : "ENOMEM");
-		return ret;
-	}
+	if (ret)
+		return lang_diag_set(diag, (struct lang_pos){ 0, 0 }, ret, "cannot create the "
+				     "machine: %s", ret == -ENOMEM ? "out of memory" :
+				     "the library refuses its configuration");
 	lib_trace_init(&x->steptr);
 	if (x->opts->trace) {
 		mv_machine_set_trace(x->m, lang_trace_forward, x);
@@ -284,6 +335,7 @@ static void lang_trace_scenario(struct lang_exec *x, const char *what)
 	if (!strcmp(what, "scenario_end")) {
 		lib_trace_i64(&ev, "steps", x->res->steps);
 		lib_trace_i64(&ev, "failed", x->res->failed);
+		lib_trace_i64(&ev, "skipped", x->res->skipped);
 	}
 	lib_trace_emit(&ev);
 }
@@ -304,8 +356,9 @@ int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 	x.diag = diag;
 	x.tasks = lib_calloc((size_t)p->ntasks, sizeof(*x.tasks));
 	x.task_gone = lib_calloc((size_t)p->ntasks, sizeof(*x.task_gone));
+	x.crashed = lib_calloc((size_t)p->ntasks, sizeof(*x.crashed));
 	x.values = lib_calloc((size_t)(p->nvalues ? p->nvalues : 1), sizeof(*x.values));
-	if (!x.tasks || !x.task_gone || !x.values) {
+	if (!x.tasks || !x.task_gone || !x.crashed || !x.values) {
 		lang_diag_set(diag, (struct lang_pos){ 0, 0 }, ret, "out of memory");
 		goto out_free;
 	}
@@ -338,6 +391,7 @@ out_machine:
 	lang_guests_free(&x);
 out_free:
 	lib_free(x.values);
+	lib_free(x.crashed);
 	lib_free(x.task_gone);
 	lib_free(x.tasks);
 	return ret;

@@ -27,12 +27,19 @@ struct lang_exec {
 	struct mv_machine *m;
 	struct mv_task **tasks;
 	bool *task_gone;                   /* exited, or its clone failed */
+	struct lang_crash *crashed;        /* by task slot: line 0, or where it crashed */
 	uint64_t *values;
 	struct lib_trace steptr;           /* formats step events; its sink renumbers */
 	struct lang_buf bufs[LANG_MAX_ARGS];
 	int nbufs;
 	const struct lang_step *cur;       /* the program's step running now */
 	struct lang_guest_prog *guests;    /* every guest program handed out */
+};
+
+/* A task that took a signal no step expected: it runs no later step. */
+struct lang_crash {
+	int line;                          /* the step that crashed it; 0: alive */
+	int signo;
 };
 
 /* What one step did. */

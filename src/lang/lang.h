@@ -115,6 +115,7 @@ enum lang_step_status {
 	LANG_STEP_OK,          /* met its expectation (or had none and succeeded) */
 	LANG_STEP_NOTE,        /* no expectation, and the call failed: reported only */
 	LANG_STEP_FAILED,      /* expectation not met, or an unexpected signal */
+	LANG_STEP_SKIPPED,     /* not run: its task crashed on an earlier step */
 };
 
 /* One step's outcome, handed to the caller as it happens. */
@@ -173,9 +174,10 @@ struct lang_run_opts {
 };
 
 struct lang_run_result {
-	int steps;
+	int steps;             /* every report, skipped steps included */
 	int failed;
 	int notes;
+	int skipped;
 };
 
 /*

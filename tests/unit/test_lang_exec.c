@@ -102,10 +102,10 @@ static void test_lang_exec_failures_say_what_and_why(void **state)
 		"close(r0) = -EBADF\n"                               /* wrong: it succeeds */
 		"close(r0)\n"                                        /* fails, no expectation: a note */
 		"r1 = mmap(0, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
-		"write_mem(r1, \"x\")\n"                             /* unexpected signal: a crash */
 		"write_mem(r1, \"x\") = signal(SIGSEGV, SEGV_MAPERR)\n"  /* wrong code */
 		"read_mem(r1, 2) = \"ab\"\n"                         /* wrong bytes */
-		"getpid() = signal(SIGSEGV, SEGV_ACCERR)\n", c, NULL);   /* no signal */
+		"getpid() = signal(SIGSEGV, SEGV_ACCERR)\n"            /* no signal */
+		"write_mem(r1, \"x\")\n", c, NULL);                  /* unexpected signal: a crash */
 
 	assert_int_equal(res.steps, 8);
 	assert_int_equal(res.failed, 5);
@@ -116,12 +116,12 @@ static void test_lang_exec_failures_say_what_and_why(void **state)
 	assert_string_equal(c->why[1], "a different result");
 	assert_int_equal(c->status[2], LANG_STEP_NOTE);
 	assert_string_equal(c->got[2], "-EBADF");
-	assert_int_equal(c->status[4], LANG_STEP_FAILED);
-	assert_string_equal(c->why[4], "unexpected signal: the task crashed");
-	assert_string_equal(c->why[5], "a different signal was delivered");
-	assert_string_equal(c->want[6], "\"ab\"");
-	assert_string_equal(c->got[6], "x\"0000\"");
-	assert_string_equal(c->why[7], "no signal was delivered");
+	assert_string_equal(c->why[4], "a different signal was delivered");
+	assert_string_equal(c->want[5], "\"ab\"");
+	assert_string_equal(c->got[5], "x\"0000\"");
+	assert_string_equal(c->why[6], "no signal was delivered");
+	assert_int_equal(c->status[7], LANG_STEP_FAILED);
+	assert_string_equal(c->why[7], "unexpected signal: the task crashed");
 	test_free(c);
 }
 
@@ -256,6 +256,41 @@ static void test_lang_exec_problems_carry_errno_and_position(void **state)
 	test_free(c);
 }
 
+/*
+ * A signal no step expected kills the task, as the default action does:
+ * its later steps are reported skipped (not run, not passed), while other
+ * tasks go on. An expected signal leaves the task running.
+ */
+static void test_lang_exec_crashed_task_skips_its_later_steps(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r1 = mmap(0, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"t1 = clone(t0, 0) = 0\n"
+		"t1: write_mem(r1, \"x\") = signal(SIGSEGV, SEGV_ACCERR, r1)\n"
+		"t1: getpid()\n"                                  /* still alive */
+		"write_mem(r1, \"x\")\n"                          /* t0 crashes here */
+		"getpid() = 1\n"
+		"t1: write_mem(r1, \"y\") = signal(SIGSEGV, SEGV_ACCERR, r1)\n"
+		"exit(t0)\n"
+		"t2 = clone(t0, 0)\n", c, NULL);
+
+	assert_int_equal(res.steps, 9);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(res.skipped, 3);
+	assert_int_equal(c->status[3], LANG_STEP_OK);
+	assert_int_equal(c->status[4], LANG_STEP_FAILED);
+	assert_int_equal(c->status[5], LANG_STEP_SKIPPED);
+	assert_string_equal(c->got[5], "not run");
+	assert_string_equal(c->want[5], "1");
+	assert_string_equal(c->why[5], "task t0 crashed at line 5 on an unexpected SIGSEGV");
+	assert_int_equal(c->status[6], LANG_STEP_OK);
+	/* steps that name the dead task are skipped as well */
+	assert_int_equal(c->status[7], LANG_STEP_SKIPPED);
+	assert_int_equal(c->status[8], LANG_STEP_SKIPPED);
+	test_free(c);
+}
+
 /* An errno name without its minus is the positive number: the report says what was meant. */
 static void test_lang_exec_bare_errno_suggests_the_minus(void **state)
 {
@@ -319,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
 		cmocka_unit_test(test_lang_exec_problems_carry_errno_and_position),
 		cmocka_unit_test(test_lang_exec_bare_errno_suggests_the_minus),
+		cmocka_unit_test(test_lang_exec_crashed_task_skips_its_later_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,6 +95,11 @@ static void run_on_step(void *ctx, const struct lang_step_report *r)
 		run_op_header(rc, r);
 	if (r->status == LANG_STEP_FAILED) {
 		cli_print_failure(stdout, r);
+	} else if (r->status == LANG_STEP_SKIPPED) {
+		text = cli_step_text(r->step, LANG_SRC_CALL | LANG_SRC_FLAT);
+		printf("%s:%d: skipped: %s (%s)\n", r->file, lang_step_pos(r->step).line,
+		       text ? text : "?", r->diag.msg);
+		free(text);
 	} else if (r->status == LANG_STEP_NOTE) {
 		text = cli_step_text(r->step, 0);
 		printf("%s:%d: note: ", r->file, lang_step_pos(r->step).line);
@@ -120,6 +125,7 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	struct lang_program *p;
 	struct lang_run_result res;
 	struct lang_diag diag;
+	char skipped[64];
 	size_t len;
 	char *src;
 	int ret;
@@ -129,11 +135,12 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	if (!rc->quiet)
 		printf("%s\n", path);
 	ret = lang_run(p, opts, &res, &diag);
+	snprintf(skipped, sizeof(skipped), ", %d skipped (their task crashed)", res.skipped);
 	if (ret)
 		fprintf(stderr, "%s: error: %s\n", path, diag.msg);
 	else if (!rc->quiet || res.failed)
-		printf("%s: %d step%s, %d failed\n", path, res.steps, res.steps == 1 ? "" : "s",
-		       res.failed);
+		printf("%s: %d step%s, %d failed%s\n", path, res.steps, res.steps == 1 ? "" : "s",
+		       res.failed, res.skipped ? skipped : "");
 	lang_program_free(p);
 	free(src);
 	return ret || res.failed ? CLI_FAIL : CLI_OK;

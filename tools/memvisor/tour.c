@@ -406,6 +406,8 @@ static void tour_print_why(const struct tour *t, const struct lang_step_report *
 		fputs("\033[1;31m", stdout);
 	if (r->status == LANG_STEP_NOTE)
 		printf("    !! this call failed; the chapter expects it to succeed\n");
+	else if (r->status == LANG_STEP_SKIPPED)
+		printf("    !! not run (%s:%d)\n", r->file, line);
 	else if (r->want[0])
 		printf("    !! expected %s (%s:%d)\n", r->want, r->file, line);
 	else
