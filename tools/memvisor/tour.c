@@ -479,7 +479,7 @@ static void tour_print_block(struct tour *t, const struct tour_held *h, int pad)
 			continue;
 		}
 		text = cli_step_text(lang_step_op(s, i), LANG_SRC_CALL | LANG_SRC_FLAT);
-		printf("      %s   # runs in a later KVM_RUN\n", text ? text : "?");
+		printf("      %s   # finished by a KVM_RUN below\n", text ? text : "?");
 		free(text);
 	}
 	printf("    }\n");
