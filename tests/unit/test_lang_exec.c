@@ -168,9 +168,11 @@ static void test_lang_exec_output_structs_and_buffers(void **state)
 		"pread64(r0, \"zzz\", 3, 1) = 3\n"
 		"fstat(r0, 0) = -EFAULT\n"
 		"getrlimit(RLIMIT_NOFILE, _) = 0\n"
-		"fstat(r0, {st_size=7}) = 0\n", c, NULL);
+		"fstat(r0, {st_size=7}) = 0\n"
+		"read(99, \"zzz\", 3) = -EBADF\n", c, NULL);   /* failed as expected: wrote nothing */
 
 	assert_int_equal(res.failed, 2);
+	assert_int_equal(c->status[8], LANG_STEP_OK);
 	assert_int_equal(c->status[4], LANG_STEP_FAILED);
 	assert_string_equal(c->why[4], "buf holds \"bcd\", expected \"zzz\"");
 	assert_int_equal(c->status[7], LANG_STEP_FAILED);
