@@ -453,10 +453,18 @@ static void tour_print_step(const struct tour *t, const struct tour_held *h, int
 static struct tour_held *tour_held_op(struct tour *t, const struct lang_step *op)
 {
 	for (size_t i = 0; i < t->nheld; i++) {
-		if (t->held[i].r.step == op && t->held[i].place == TOUR_IN_BLOCK)
+		if (t->held[i].r.step == op)
 			return &t->held[i];
 	}
 	return NULL;
+}
+
+/* Where the result of an operation left out of its block is. */
+static const char *tour_op_elsewhere(const struct tour_held *op)
+{
+	if (!op)
+		return "# result further down";
+	return op->r.during ? "# finished by the KVM_RUN below" : "# never run: no KVM_RUN got to it";
 }
 
 /*
@@ -473,13 +481,13 @@ static void tour_print_block(struct tour *t, const struct tour_held *h, int pad)
 		struct tour_held *op = tour_held_op(t, lang_step_op(s, i));
 		char *text;
 
-		if (op) {
+		if (op && op->place == TOUR_IN_BLOCK) {
 			op->shown = true;
 			tour_print_step(t, op, pad);
 			continue;
 		}
 		text = cli_step_text(lang_step_op(s, i), LANG_SRC_CALL | LANG_SRC_FLAT);
-		printf("      %s   # finished by a KVM_RUN below\n", text ? text : "?");
+		printf("      %s   %s\n", text ? text : "?", tour_op_elsewhere(op));
 		free(text);
 	}
 	printf("    }\n");
