@@ -450,7 +450,7 @@ static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx 
 	else if (mc->err == -ENOMEM)
 		fprintf(stderr, "memvisor map: out of memory\n");
 	else if (mc->err == -ESRCH)
-		fprintf(stderr, "%s: --vm %s: the scenario names no result '%s' (it names: "
+		fprintf(stderr, "%s: --vm %s: '%s' is not defined in the scenario (its results: "
 			"%s)\n", path, mc->vm_name, mc->vm_name, mc->names);
 	else if (mc->err == -EBADF)
 		fprintf(stderr, "%s: --vm %s: %s is defined but does not hold a VM fd when the "
