@@ -1,7 +1,12 @@
 # Runs memvisor with ARGS ('|'-separated; empty for none) and checks the
 # exit code (EXPECT_CODE), that stdout matches EXPECT_STDOUT and stderr
 # EXPECT_STDERR (regular expressions; unset: anything), and with MAX_WIDTH
-# that no line of stdout is wider than that many columns.
+# that no line of stdout is wider than that many columns. SCENARIO_FILE and
+# SCENARIO_TEXT: first write the text to that file (a scenario made up for
+# the test, which ARGS may name).
+if(DEFINED SCENARIO_FILE)
+	file(WRITE ${SCENARIO_FILE} "${SCENARIO_TEXT}")
+endif()
 string(REPLACE "|" ";" args "${ARGS}")
 execute_process(COMMAND ${MEMVISOR} ${args}
 	RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

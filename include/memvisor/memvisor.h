@@ -357,14 +357,25 @@ MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out);
 
 /*
  * A VM's guest-physical memory map, for tools ('memvisor map'): one range
- * per run of a memslot whose attributes do not change, in GPA order.
+ * per run of a memslot whose attributes do not change, in GPA order. A
+ * shared range's bytes are the VMM's, at @hva; a private range's bytes
+ * live in the guest_memfd bound to its memslot, at @gmem_offset.
  */
 struct mv_vm_range {
 	uint64_t gpa;
 	uint64_t size;
-	uint64_t hva;          /* the VMM's address backing @gpa */
+	uint64_t hva;          /* the VMM's address for @gpa (a shared range's bytes) */
 	uint32_t slot;         /* memslot id */
 	uint32_t flags;        /* MV_RANGE_* */
+	/*
+	 * A private range: the VMM's fd of the guest_memfd that holds its
+	 * bytes, and @gpa's byte offset in that file. -1 when no guest_memfd
+	 * backs it (the slot has none: an access is a memory-fault exit) or
+	 * the VMM has no fd open on it; always -1 for a shared range.
+	 */
+	int32_t gmem_fd;
+	uint32_t reserved;     /* 0 */
+	uint64_t gmem_offset;
 };
 #define MV_RANGE_READ       (1u << 0)   /* stage 2 allows guest reads */
 #define MV_RANGE_WRITE      (1u << 1)   /* ... writes (not in a KVM_MEM_READONLY slot) */
@@ -380,7 +391,7 @@ struct mv_vm_range {
  * @vm_fd, a VM of @vmm's process. Returns how many ranges the map has,
  * which may be more than @max (call again with more room), or -EBADF
  * (@vm_fd not open), -EINVAL (not a VM fd of this process), -EIO (the
- * VMM's address space is gone).
+ * VMM's address space is gone), -ENOMEM.
  */
 MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range *ranges,
 			     size_t max);

@@ -1,12 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The memory map of a VM, for tools: every memslot, split wherever the
- * per-GFN attributes change, with the access stage 2 gives the guest.
- * Read under the memslots' SRCU-like read side (never blocks a memslot
- * update for long) and attr_lock, so the answer is one consistent view of
- * each slot; it is a snapshot, not a promise.
+ * per-GFN attributes change, with the access stage 2 gives the guest, and
+ * for private ranges the guest_memfd (the VMM's fd and the offset) that
+ * holds their bytes. Read under the memslots' SRCU-like read side (never
+ * blocks a memslot update for long) and attr_lock, so the answer is one
+ * consistent view of each slot; it is a snapshot, not a promise.
  */
+#include "kernel/guest_memfd.h"
 #include "kvm/kvm.h"
+#include "lib/alloc.h"
+
+/* A guest_memfd the VMM has open: its fd, and a reference on the file. */
+struct memmap_gmem {
+	int fd;
+	struct file *file;
+};
+
+struct memmap_files {
+	struct memmap_gmem *gmem;
+	unsigned int n;
+};
 
 struct memmap_out {
 	struct mv_vm_range *ranges;
@@ -64,6 +78,7 @@ static void memmap_emit(struct memmap_out *o, const struct kvm_memory_slot *s, u
 		.hva = s->userspace_addr + ((gfn - s->base_gfn) << HW_PAGE_SHIFT),
 		.slot = s->id,
 		.flags = flags,
+		.gmem_fd = -1,
 	};
 	o->have_cur = true;
 }
@@ -89,7 +104,94 @@ static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 	memmap_emit(o, s, gfn, end, (uint32_t)base);
 }
 
-static long memmap_fill(struct kvm *kvm, struct mv_vm_range *ranges, size_t max)
+/*
+ * Every guest_memfd open in @vmm's fd table, each with a reference, taken
+ * before any KVM lock (fd_get takes the table's lock; the last put of a
+ * guest_memfd may call into KVM). 0 or -ENOMEM.
+ */
+static int memmap_files_get(struct mv_task *vmm, struct memmap_files *mf)
+{
+	unsigned int max;
+
+	pthread_mutex_lock(&vmm->files->lock);
+	max = vmm->files->max;
+	pthread_mutex_unlock(&vmm->files->lock);
+	mf->n = 0;
+	mf->gmem = lib_calloc(max ? max : 1, sizeof(*mf->gmem));
+	if (!mf->gmem)
+		return -ENOMEM;
+	for (unsigned int fd = 0; fd < max; fd++) {
+		struct file *f = fd_get(vmm, (int)fd);
+
+		if (f && file_is_gmem(f) && mf->n < max)
+			mf->gmem[mf->n++] = (struct memmap_gmem){ .fd = (int)fd, .file = f };
+		else if (f)
+			file_put(f);
+	}
+	return 0;
+}
+
+static void memmap_files_put(struct memmap_files *mf)
+{
+	for (unsigned int i = 0; i < mf->n; i++)
+		file_put(mf->gmem[i].file);
+	lib_free(mf->gmem);
+}
+
+/*
+ * Where @s is bound in @f: true and the first page offset. A binding
+ * covers npages consecutive offsets, so probing every npages-th offset
+ * finds it, and a binary search below the hit finds its start; the slot
+ * itself keeps the offset private to gmem.c. Called under the memslots'
+ * read side: gmem_binding_at takes gmem->lock there, as a private fault
+ * does.
+ */
+static bool memmap_gmem_pgoff(struct file *f, const struct kvm_memory_slot *s, uint64_t *pgoff)
+{
+	uint64_t pages = gmem_size(f) >> HW_PAGE_SHIFT, lo, hi, hit = UINT64_MAX;
+
+	for (uint64_t i = 0; i < pages; i += s->npages) {
+		if (gmem_binding_at(f, i) == s) {
+			hit = i;
+			break;
+		}
+	}
+	if (hit == UINT64_MAX)
+		return false;
+	lo = hit >= s->npages - 1 ? hit - (s->npages - 1) : 0;
+	hi = hit;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (gmem_binding_at(f, mid) == s)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pgoff = lo;
+	return true;
+}
+
+/* A stored private range: the guest_memfd fd and offset behind it, if any. Under srcu. */
+static void memmap_private_backing(const struct kvm_memslots *ms, const struct memmap_files *mf,
+				   struct mv_vm_range *r)
+{
+	uint64_t gfn = r->gpa >> HW_PAGE_SHIFT, pgoff;
+	const struct kvm_memory_slot *s = kvm_memslot_find(ms, gfn);
+
+	if (!s || !s->gmem)
+		return;
+	for (unsigned int i = 0; i < mf->n; i++) {
+		if (memmap_gmem_pgoff(mf->gmem[i].file, s, &pgoff)) {
+			r->gmem_fd = mf->gmem[i].fd;
+			r->gmem_offset = (pgoff + gfn - s->base_gfn) << HW_PAGE_SHIFT;
+			return;
+		}
+	}
+}
+
+static long memmap_fill(struct kvm *kvm, const struct memmap_files *mf,
+			struct mv_vm_range *ranges, size_t max)
 {
 	struct memmap_out o = { .ranges = ranges, .max = max };
 	struct kvm_memslots *ms;
@@ -102,8 +204,12 @@ static long memmap_fill(struct kvm *kvm, struct mv_vm_range *ranges, size_t max)
 			memmap_slot_locked(kvm, ms->slots[i], &o);
 	}
 	pthread_mutex_unlock(&kvm->attr_lock);
-	kvm_srcu_read_unlock(&kvm->srcu, idx);
 	memmap_flush(&o);
+	for (long i = 0; i < o.n && (size_t)i < max; i++) {
+		if (ranges[i].flags & MV_RANGE_PRIVATE)
+			memmap_private_backing(ms, mf, &ranges[i]);
+	}
+	kvm_srcu_read_unlock(&kvm->srcu, idx);
 	return o.n;
 }
 
@@ -112,11 +218,12 @@ static long memmap_fill(struct kvm *kvm, struct mv_vm_range *ranges, size_t max)
  *
  * See memvisor.h. Ranges come in GPA order (memslots are sorted and never
  * overlap); adjacent GFNs of one slot with the same attributes are one
- * range.
+ * range, and one slot's run of private GFNs is one file range too.
  */
 MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range *ranges,
 			     size_t max)
 {
+	struct memmap_files mf;
 	struct file *f;
 	struct kvm *kvm;
 	long ret;
@@ -132,7 +239,11 @@ MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range 
 	else if (__atomic_load_n(&kvm->mm_gone, __ATOMIC_ACQUIRE))
 		ret = -EIO;
 	else
-		ret = memmap_fill(kvm, ranges, max);
+		ret = memmap_files_get(vmm, &mf);
+	if (!ret) {
+		ret = memmap_fill(kvm, &mf, ranges, max);
+		memmap_files_put(&mf);
+	}
 	file_put(f);
 	return ret;
 }

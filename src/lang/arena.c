@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/alloc.h"
 
 #define LANG_ARENA_BLOCK 16384

@@ -15,7 +15,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define A_INT(n)         { n, LA_INT, NULL, -1 }
 #define A_FD(n)          { n, LA_FD, NULL, -1 }
@@ -140,18 +140,12 @@ const struct lang_call_desc *lang_call_find(const char *name)
 
 static const char *lang_suggest_in(const struct lang_call_desc *tab, size_t n, const char *name)
 {
-	const char *best = NULL;
-	int dist = 1 << 20, len = (int)strlen(name);
+	struct lang_suggest sg;
 
-	for (size_t i = 0; i < n; i++) {
-		int d = lang_edit_distance(name, tab[i].name);
-
-		if (d < dist) {
-			dist = d;
-			best = tab[i].name;
-		}
-	}
-	return dist <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+	lang_suggest_init(&sg, name);
+	for (size_t i = 0; i < n; i++)
+		lang_suggest_add(&sg, tab[i].name);
+	return lang_suggest_best(&sg);
 }
 
 const char *lang_call_suggest(const char *name)

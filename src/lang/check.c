@@ -12,14 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define LANG_MAX_SLOTS 256
 
 struct lang_checker {
 	struct lang_program *p;
 	struct lang_diag *diag;
-	const char *prefix_hint;   /* "MV_FEAT_" in machine(features_off=MTE) */
+	const struct lang_machine_key *machine_key;   /* checking machine(KEY=...) */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -76,9 +76,9 @@ static int ck_const(struct lang_checker *ck, const char *name, uint64_t *value)
 
 	if (!lang_const_lookup(name, value))
 		return 0;
-	if (!ck->prefix_hint)
+	if (!ck->machine_key || !ck->machine_key->prefix)
 		return -ENOENT;
-	n = (size_t)snprintf(buf, sizeof(buf), "%s%s", ck->prefix_hint, name);
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%s", ck->machine_key->prefix, name);
 	for (size_t i = 0; i < n && i < sizeof(buf); i++)
 		buf[i] = (char)toupper((unsigned char)buf[i]);
 	return lang_const_lookup(buf, value);
@@ -100,10 +100,10 @@ static int ck_name(struct lang_checker *ck, struct lang_expr *e)
 		e->ref = LR_CONST;
 		return 0;
 	}
-	if (ck->prefix_hint && !strcmp(ck->prefix_hint, "MV_FEAT_"))
+	if (ck->machine_key && ck->machine_key->kind == LMK_FLAGS)
 		return ck_error(ck, e->pos, "unknown feature '%s': expected SHSTK, IBT, MTE, SGX, "
 				"MBEC, SMEP, SMAP or ALL", e->name);
-	if (ck->prefix_hint)
+	if (ck->machine_key && ck->machine_key->kind == LMK_CHOICE)
 		return ck_error(ck, e->pos, "unknown abi '%s': expected mainline or seed", e->name);
 	if (ck_is_slot_name(e->name, 'r'))
 		return ck_error(ck, e->pos, "'%s' is not defined yet: expected a result named "
@@ -159,7 +159,7 @@ static int ck_struct(struct lang_checker *ck, struct lang_expr *e, const char *t
 }
 
 /* The value of an expression made of constants only (an ioctl command). */
-static bool ck_const_value(const struct lang_expr *e, uint64_t *v)
+bool lang_expr_const(const struct lang_expr *e, uint64_t *v)
 {
 	uint64_t l, r;
 
@@ -171,12 +171,12 @@ static bool ck_const_value(const struct lang_expr *e, uint64_t *v)
 		*v = e->ival;
 		return e->ref == LR_CONST;
 	case LE_NEG:
-		if (!ck_const_value(e->l, &l))
+		if (!lang_expr_const(e->l, &l))
 			return false;
 		*v = -l;
 		return true;
 	case LE_BINOP:
-		if (!ck_const_value(e->l, &l) || !ck_const_value(e->r, &r))
+		if (!lang_expr_const(e->l, &l) || !lang_expr_const(e->r, &r))
 			return false;
 		*v = e->op == '|' ? (l | r) : e->op == '+' ? l + r : l - r;
 		return true;
@@ -190,7 +190,7 @@ static int ck_ioctl_arg(struct lang_checker *ck, struct lang_step *s, struct lan
 	const struct lang_ioctl_desc *io = NULL;
 	uint64_t cmd;
 
-	if (ck_const_value(s->args[1].val, &cmd))
+	if (lang_expr_const(s->args[1].val, &cmd))
 		io = lang_ioctl_find(cmd);
 	if (e->kind == LE_STRUCT) {
 		if (!io)
@@ -255,34 +255,40 @@ static const char *ck_arg_names(const struct lang_call_desc *d, char *buf, size_
 	return buf;
 }
 
-static const char *const ck_machine_keys[] = { "ram", "features_off", "epc", "abi", "seed" };
-
+/* machine(key=value, ...): keys and limits from the one table (machine.c). */
 static int ck_machine(struct lang_checker *ck, struct lang_step *s, size_t index)
 {
+	char keys[96];
+
+	lang_machine_keys_list(keys, sizeof(keys));
 	if (index != 0)
 		return ck_error(ck, s->call_pos, "machine(...) must be the first step of a scenario");
 	if (s->task_name || s->result_name || s->expect)
 		return ck_error(ck, s->pos, "machine(...) takes no task, result or expectation");
 	for (size_t i = 0; i < s->nargs; i++) {
 		struct lang_arg *a = &s->args[i];
-		bool known = false;
+		const char *hint;
 		uint64_t v;
+		int ret;
 
 		if (!a->key)
-			return ck_error(ck, a->pos, "expected key=value in machine(...): keys are "
-					"ram, features_off, epc, abi, seed");
-		for (size_t k = 0; k < sizeof(ck_machine_keys) / sizeof(ck_machine_keys[0]); k++)
-			known |= !strcmp(a->key, ck_machine_keys[k]);
-		if (!known)
-			return ck_error(ck, a->pos, "unknown machine key '%s': expected ram, "
-					"features_off, epc, abi or seed", a->key);
-		ck->prefix_hint = !strcmp(a->key, "features_off") ? "MV_FEAT_" :
-				  !strcmp(a->key, "abi") ? "MV_ABI_" : NULL;
-		if (ck_int(ck, a->val, a->key))
-			return -EINVAL;
-		ck->prefix_hint = NULL;
-		if (!ck_const_value(a->val, &v))
-			return ck_error(ck, a->pos, "machine '%s' must be a constant", a->key);
+			return ck_error(ck, a->pos, "expected key=value in machine(...): keys are %s",
+					keys);
+		ck->machine_key = lang_machine_key_find(a->key);
+		if (!ck->machine_key) {
+			hint = lang_machine_key_suggest(a->key);
+			return ck_error(ck, a->pos, "unknown machine key '%s'%s%s%s: expected %s",
+					a->key, hint ? " (did you mean '" : "", hint ? hint : "",
+					hint ? "'?)" : "", keys);
+		}
+		ret = ck_int(ck, a->val, a->key);
+		if (!ret && !lang_expr_const(a->val, &v))
+			ret = ck_error(ck, a->val->pos, "machine '%s' must be a constant", a->key);
+		if (!ret)
+			ret = lang_machine_key_check(ck->machine_key, v, a->val->pos, ck->diag);
+		ck->machine_key = NULL;
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -323,7 +329,7 @@ static bool ck_is_kvm_run(const struct lang_step *s)
 	uint64_t cmd;
 
 	return s->desc->type == LC_SYSCALL && s->desc->args[0].kind == LA_FD && s->nargs == 3 &&
-	       s->desc->args[2].kind == LA_IOCTL && ck_const_value(s->args[1].val, &cmd) &&
+	       s->desc->args[2].kind == LA_IOCTL && lang_expr_const(s->args[1].val, &cmd) &&
 	       lang_is_kvm_run(cmd);
 }
 
@@ -340,7 +346,7 @@ static int ck_exit_expect(struct lang_checker *ck, struct lang_step *s, struct l
 		return ck_error(ck, e->pos, "expected exit(KVM_EXIT_..., field=value, ...)");
 	if (ck_int(ck, e->args[0].val, "the exit reason"))
 		return -EINVAL;
-	if (!ck_const_value(e->args[0].val, &reason))
+	if (!lang_expr_const(e->args[0].val, &reason))
 		return ck_error(ck, e->args[0].pos, "the exit reason must be a constant "
 				"(KVM_EXIT_MMIO, KVM_EXIT_HLT, ...)");
 	lang_exit_fields_list(reason, list, sizeof(list));
@@ -352,9 +358,13 @@ static int ck_exit_expect(struct lang_checker *ck, struct lang_step *s, struct l
 			return ck_error(ck, a->pos, "expected field=value after the exit reason "
 					"(fields: %s)", list);
 		f = lang_exit_field_find(reason, a->key);
-		if (!f && strcmp(a->key, "ret"))
-			return ck_error(ck, a->pos, "this exit has no field '%s': expected %s",
-					a->key, list);
+		if (!f && strcmp(a->key, "ret")) {
+			const char *hint = lang_exit_field_suggest(reason, a->key);
+
+			return ck_error(ck, a->pos, "this exit has no field '%s'%s%s%s: expected %s",
+					a->key, hint ? " (did you mean '" : "", hint ? hint : "",
+					hint ? "'?)" : "", list);
+		}
 		if (f && (a->val->kind == LE_STRING || a->val->kind == LE_BYTES)) {
 			if (strcmp(f->name, "data") || a->val->nbytes > f->size)
 				return ck_error(ck, a->val->pos, "only data= takes bytes (at most %zu)",
@@ -521,10 +531,8 @@ int lang_check(struct lang_program *p, struct lang_diag *diag)
 
 	p->value_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
 	p->task_names = lang_arena_alloc(p->arena, LANG_MAX_SLOTS * sizeof(char *));
-	if (!p->value_names || !p->task_names) {
-		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
-		return -ENOMEM;
-	}
+	if (!p->value_names || !p->task_names)
+		return lang_diag_set(diag, (struct lang_pos){ 0, 0 }, -ENOMEM, "out of memory");
 	p->task_names[0] = "t0";
 	p->ntasks = 1;
 	for (size_t i = 0; i < p->nsteps; i++) {

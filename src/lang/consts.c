@@ -14,7 +14,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/err.h"
 
 struct lang_const {
@@ -103,60 +103,32 @@ const char *lang_const_name(const char *prefix, uint64_t value)
 	return NULL;
 }
 
-int lang_edit_distance(const char *a, const char *b)
+const char *lang_signal_name(int signo)
 {
-	enum { MAXLEN = 64 };
-	int prev[MAXLEN + 1], cur[MAXLEN + 1];
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > MAXLEN || lb > MAXLEN)
-		return MAXLEN;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			int del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof(prev));
-	}
-	return prev[lb];
+	return signo > 0 ? lang_const_name("SIG", (uint64_t)signo) : NULL;
 }
 
-/* Keeps the closer of @best and @cand; ties keep the first. */
-static void lang_suggest_one(const char *name, const char *cand, const char **best, int *dist)
+const char *lang_signal_code_name(int signo, int code)
 {
-	int d = lang_edit_distance(name, cand);
+	const char *prefix = signo == SIGSEGV ? "SEGV_" : signo == SIGBUS ? "BUS_" :
+			     signo == SIGILL ? "ILL_" : NULL;
+	const char *name = prefix ? lang_const_name(prefix, (uint64_t)code) : NULL;
 
-	if (d < *dist) {
-		*dist = d;
-		*best = cand;
-	}
-}
-
-/* Close enough to be a typo: at most a third of the name wrong. */
-static bool lang_suggest_close(const char *name, int dist)
-{
-	int len = (int)strlen(name);
-
-	return dist <= (len < 6 ? 2 : len / 3 + 1);
+	return name ? name : lang_const_name("SI_", (uint64_t)code);
 }
 
 const char *lang_const_suggest(const char *name)
 {
-	const char *best = NULL;
-	int dist = 1 << 20;
+	struct lang_suggest sg;
 
+	lang_suggest_init(&sg, name);
 	for (size_t i = 0; i < lang_nconsts; i++)
-		lang_suggest_one(name, lang_consts[i].name, &best, &dist);
+		lang_suggest_add(&sg, lang_consts[i].name);
 	for (long e = 1; e < 4096; e++) {
 		const char *en = lib_errno_name(e);
 
 		if (en)
-			lang_suggest_one(name, en, &best, &dist);
+			lang_suggest_add(&sg, en);
 	}
-	return best && lang_suggest_close(name, dist) ? best : NULL;
+	return lang_suggest_best(&sg);
 }

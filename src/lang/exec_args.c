@@ -12,6 +12,13 @@
 
 #include "lang/exec_int.h"
 #include "lib/alloc.h"
+#include "lib/err.h"
+
+/* The argument a buffer or a pointer is for: its name and where it is written. */
+struct lang_argref {
+	const char *name;
+	struct lang_pos pos;
+};
 
 uint64_t lang_eval(const struct lang_exec *x, const struct lang_expr *e)
 {
@@ -48,25 +55,24 @@ static uint64_t lang_get_le(const uint8_t *p, size_t size)
 	return v;
 }
 
-/* A zeroed host buffer for argument @i; NULL (and r->why) if too large. */
-static struct lang_buf *lang_new_buf(struct lang_exec *x, size_t len, const char *name,
-				     struct lang_step_report *r)
+/* A zeroed host buffer for argument @a, or ERR_PTR(-E2BIG / -ENOMEM) and why. */
+static struct lang_buf *lang_new_buf(struct lang_exec *x, size_t len, const struct lang_argref *a,
+				     struct lang_diag *diag)
 {
 	struct lang_buf *b = &x->bufs[x->nbufs];
 
-	if (len > LANG_OUTBUF_MAX) {
-		snprintf(r->why, sizeof(r->why), "buffer for '%s' of %zu bytes is too large "
-			 "(at most %u)", name, len, LANG_OUTBUF_MAX);
-		return NULL;
-	}
+	if (len > LANG_OUTBUF_MAX)
+		return lib_err_ptr(lang_diag_set(diag, a->pos, -E2BIG, "buffer for '%s' of %zu "
+						 "bytes is too large (at most %u)", a->name, len,
+						 LANG_OUTBUF_MAX));
 	memset(b, 0, sizeof(*b));
 	b->data = lib_zalloc(len ? len : 1);
-	if (!b->data) {
-		snprintf(r->why, sizeof(r->why), "out of memory for '%s'", name);
-		return NULL;
-	}
+	if (!b->data)
+		return lib_err_ptr(lang_diag_set(diag, a->pos, -ENOMEM, "out of memory for '%s'",
+						 a->name));
 	b->len = len;
-	b->arg_name = name;
+	b->arg_name = a->name;
+	b->pos = a->pos;
 	x->nbufs++;
 	return b;
 }
@@ -85,17 +91,15 @@ static void lang_fill_struct(const struct lang_exec *x, const struct lang_expr *
  * the kernel answers -EFAULT for it as Linux does for a bad pointer, while
  * any other host address could be memory of this process.
  */
-static int lang_int_pointer(struct lang_exec *x, const struct lang_expr *e, const char *name,
-			    uint64_t *reg, struct lang_step_report *r)
+static int lang_int_pointer(struct lang_exec *x, const struct lang_expr *e,
+			    const struct lang_argref *a, uint64_t *reg, struct lang_diag *diag)
 {
 	uint64_t v = lang_eval(x, e);
 
-	if (v >= LANG_BAD_POINTER_MAX) {
-		snprintf(r->why, sizeof(r->why), "'%s' is a host pointer: give a literal, _ or an "
-			 "address below %#x (a bad pointer), not %#llx", name,
-			 LANG_BAD_POINTER_MAX, (unsigned long long)v);
-		return -EINVAL;
-	}
+	if (v >= LANG_BAD_POINTER_MAX)
+		return lang_diag_set(diag, a->pos, -EINVAL, "'%s' is a host pointer: give a "
+				     "literal, _ or an address below %#x (a bad pointer), not %#llx",
+				     a->name, LANG_BAD_POINTER_MAX, (unsigned long long)v);
 	*reg = v;
 	return 0;
 }
@@ -105,30 +109,29 @@ static int lang_int_pointer(struct lang_exec *x, const struct lang_expr *e, cons
  * bytes the call will read (its count argument), or SIZE_MAX if it reads a
  * C string or a struct of known size.
  */
-static int lang_in_arg(struct lang_exec *x, const struct lang_expr *e, const char *name,
-		       size_t need, uint64_t *reg, struct lang_step_report *r)
+static int lang_in_arg(struct lang_exec *x, const struct lang_expr *e,
+		       const struct lang_argref *a, size_t need, uint64_t *reg,
+		       struct lang_diag *diag)
 {
 	struct lang_buf *b;
 
 	if ((e->kind == LE_STRING || e->kind == LE_BYTES) && need != SIZE_MAX &&
-	    need > e->nbytes) {
-		snprintf(r->why, sizeof(r->why), "'%s' has %zu bytes but the call reads %zu",
-			 name, e->nbytes, need);
-		return -EINVAL;
-	}
+	    need > e->nbytes)
+		return lang_diag_set(diag, a->pos, -EINVAL, "'%s' has %zu bytes but the call "
+				     "reads %zu", a->name, e->nbytes, need);
 	if (e->kind == LE_STRING || e->kind == LE_BYTES) {
 		/* one spare zero byte: a string is also a C string */
-		b = lang_new_buf(x, e->nbytes + 1, name, r);
-		if (!b)
-			return -ENOMEM;
+		b = lang_new_buf(x, e->nbytes + 1, a, diag);
+		if (lib_is_err(b))
+			return (int)lib_ptr_err(b);
 		memcpy(b->data, e->bytes, e->nbytes);
 	} else if (e->kind == LE_STRUCT) {
-		b = lang_new_buf(x, e->type->size, name, r);
-		if (!b)
-			return -ENOMEM;
+		b = lang_new_buf(x, e->type->size, a, diag);
+		if (lib_is_err(b))
+			return (int)lib_ptr_err(b);
 		lang_fill_struct(x, e, b->data);
 	} else {
-		return lang_int_pointer(x, e, name, reg, r);
+		return lang_int_pointer(x, e, a, reg, diag);
 	}
 	*reg = (uint64_t)(uintptr_t)b->data;
 	return 0;
@@ -136,26 +139,27 @@ static int lang_in_arg(struct lang_exec *x, const struct lang_expr *e, const cha
 
 /* An output: _ is scratch, a literal is what must be written, an integer a raw pointer. */
 static int lang_out_arg(struct lang_exec *x, const struct lang_expr *e, size_t size,
-			const char *name, uint64_t *reg, struct lang_step_report *r)
+			const struct lang_argref *a, uint64_t *reg, struct lang_diag *diag)
 {
 	struct lang_buf *b;
 
 	if (e->kind != LE_BLANK && e->kind != LE_STRING && e->kind != LE_BYTES &&
 	    e->kind != LE_STRUCT)
-		return lang_int_pointer(x, e, name, reg, r);
+		return lang_int_pointer(x, e, a, reg, diag);
 	if ((e->kind == LE_STRING || e->kind == LE_BYTES) && e->nbytes > size)
 		size = e->nbytes;
-	b = lang_new_buf(x, size, name, r);
-	if (!b)
-		return -ENOMEM;
+	b = lang_new_buf(x, size, a, diag);
+	if (lib_is_err(b))
+		return (int)lib_ptr_err(b);
 	if (e->kind != LE_BLANK)
 		b->pattern = e;
 	*reg = (uint64_t)(uintptr_t)b->data;
 	return 0;
 }
 
-static int lang_ioctl_reg(struct lang_exec *x, const struct lang_step *s, const struct lang_expr *e,
-			  uint64_t *reg, struct lang_step_report *r)
+static int lang_ioctl_reg(struct lang_exec *x, const struct lang_step *s,
+			  const struct lang_expr *e, const struct lang_argref *a, uint64_t *reg,
+			  struct lang_diag *diag)
 {
 	const struct lang_ioctl_desc *io = lang_ioctl_find(lang_eval(x, s->args[1].val));
 	const struct lang_struct_desc *t = io && io->type ? lang_struct_find(io->type) : NULL;
@@ -166,17 +170,15 @@ static int lang_ioctl_reg(struct lang_exec *x, const struct lang_step *s, const 
 	}
 	if (!t)
 		return e->kind == LE_STRING || e->kind == LE_BYTES || e->kind == LE_STRUCT ?
-		       lang_in_arg(x, e, "arg", SIZE_MAX, reg, r) :
-		       lang_int_pointer(x, e, "arg", reg, r);
-	if (io->dir == LA_OUT)
-		return lang_out_arg(x, e, t->size, "arg", reg, r);
-	if (t && e->kind == LE_BLANK)
-		return lang_out_arg(x, e, t->size, "arg", reg, r);
-	return lang_in_arg(x, e, "arg", t->size, reg, r);
+		       lang_in_arg(x, e, a, SIZE_MAX, reg, diag) :
+		       lang_int_pointer(x, e, a, reg, diag);
+	if (io->dir == LA_OUT || e->kind == LE_BLANK)
+		return lang_out_arg(x, e, t->size, a, reg, diag);
+	return lang_in_arg(x, e, a, t->size, reg, diag);
 }
 
 int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
-		    struct lang_step_report *r)
+		    struct lang_diag *diag)
 {
 	x->nbufs = 0;
 	memset(a, 0, LANG_MAX_ARGS * sizeof(a[0]));
@@ -184,6 +186,7 @@ int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[L
 		const struct lang_arg_desc *d = &s->desc->args[i];
 		const struct lang_expr *e = s->args[i].val;
 		const struct lang_struct_desc *t = d->type ? lang_struct_find(d->type) : NULL;
+		const struct lang_argref ref = { .name = d->name, .pos = s->args[i].pos };
 		size_t size;
 		int ret = 0;
 
@@ -193,15 +196,15 @@ int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[L
 		case LA_BYTES:
 			size = d->len_arg >= 0 ? (size_t)lang_eval(x, s->args[d->len_arg].val) :
 			       t ? t->size : SIZE_MAX;
-			ret = lang_in_arg(x, e, d->name, size, &a[i], r);
+			ret = lang_in_arg(x, e, &ref, size, &a[i], diag);
 			break;
 		case LA_OUT:
 			size = t ? t->size : d->len_arg >= 0 ?
 			       (size_t)lang_eval(x, s->args[d->len_arg].val) : 0;
-			ret = lang_out_arg(x, e, size, d->name, &a[i], r);
+			ret = lang_out_arg(x, e, size, &ref, &a[i], diag);
 			break;
 		case LA_IOCTL:
-			ret = lang_ioctl_reg(x, s, e, &a[i], r);
+			ret = lang_ioctl_reg(x, s, e, &ref, &a[i], diag);
 			break;
 		case LA_TASK:
 			break;
@@ -223,7 +226,7 @@ void lang_free_bufs(struct lang_exec *x)
 }
 
 static bool lang_check_struct_out(struct lang_exec *x, const struct lang_buf *b,
-				  struct lang_step_report *r)
+				  struct lang_diag *diag)
 {
 	const struct lang_expr *e = b->pattern;
 
@@ -235,16 +238,16 @@ static bool lang_check_struct_out(struct lang_exec *x, const struct lang_buf *b,
 			want &= (1ull << (8 * f->size)) - 1;
 		got = lang_get_le(b->data + f->offset, f->size);
 		if (got != want) {
-			snprintf(r->why, sizeof(r->why), "%s.%s is 0x%llx, expected 0x%llx",
-				 b->arg_name, f->name, (unsigned long long)got,
-				 (unsigned long long)want);
+			lang_diag_set(diag, e->args[i].pos, 0, "%s.%s is 0x%llx, expected 0x%llx",
+				      b->arg_name, f->name, (unsigned long long)got,
+				      (unsigned long long)want);
 			return false;
 		}
 	}
 	return true;
 }
 
-bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_step_report *r)
+bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_diag *diag)
 {
 	char got[130], want[130];
 
@@ -255,7 +258,7 @@ bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct l
 		if (!e)
 			continue;
 		if (e->kind == LE_STRUCT) {
-			if (!lang_check_struct_out(x, b, r))
+			if (!lang_check_struct_out(x, b, diag))
 				return false;
 			continue;
 		}
@@ -263,7 +266,7 @@ bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct l
 			continue;
 		lang_fmt_bytes(got, sizeof(got), b->data, e->nbytes);
 		lang_fmt_bytes(want, sizeof(want), e->bytes, e->nbytes);
-		snprintf(r->why, sizeof(r->why), "%.30s holds %s, expected %s", b->arg_name, got, want);
+		lang_diag_set(diag, b->pos, 0, "%.30s holds %s, expected %s", b->arg_name, got, want);
 		return false;
 	}
 	(void)s;

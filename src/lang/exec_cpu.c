@@ -13,35 +13,29 @@
 #include "lang/exec_int.h"
 #include "lib/alloc.h"
 
-
 /* An instruction that reads a value out: the value is the step's result. */
 static long lang_cpu_value(long ret, const uint64_t *v)
 {
 	return ret ? ret : (long)*v;
 }
 
-static long lang_cpu_remote_read(struct mv_task *t, uint64_t addr, uint64_t len, uint64_t flags,
-				 struct lang_outcome *o, struct lang_step_report *r)
+/* remote_read(ADDR, LEN, FLAGS): 0 and the bytes read in @o, or -errno if it could not run. */
+static int lang_cpu_remote_read(const struct lang_step *s, struct mv_task *t, const uint64_t a[3],
+				struct lang_outcome *o, struct lang_diag *diag)
 {
-	long ret;
-
-	if (len > LANG_READ_MAX) {
-		snprintf(r->why, sizeof(r->why), "remote_read of %llu bytes: at most %u",
-			 (unsigned long long)len, LANG_READ_MAX);
-		return -E2BIG;
-	}
-	o->bytes = lib_zalloc(len ? len : 1);
-	if (!o->bytes) {
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		return -ENOMEM;
-	}
-	ret = mv_task_access_remote(t, addr, o->bytes, len, (unsigned int)flags);
-	o->nbytes = ret > 0 ? (size_t)ret : 0;
-	return ret;
+	if (a[1] > LANG_READ_MAX)
+		return lang_diag_set(diag, s->args[1].pos, -E2BIG, "remote_read of %llu bytes: "
+				     "at most %u", (unsigned long long)a[1], LANG_READ_MAX);
+	o->bytes = lib_zalloc(a[1] ? a[1] : 1);
+	if (!o->bytes)
+		return lang_diag_set(diag, s->pos, -ENOMEM, "out of memory");
+	o->ret = mv_task_access_remote(t, a[0], o->bytes, a[1], (unsigned int)a[2]);
+	o->nbytes = o->ret > 0 ? (size_t)o->ret : 0;
+	return 0;
 }
 
-static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const uint64_t a[3],
-			   struct lang_outcome *o, struct lang_step_report *r)
+/* The instruction's (or event's) answer, as the mv_cpu_* API gives it. */
+static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const uint64_t a[3])
 {
 	const struct lang_expr *data;
 	uint64_t v = 0;
@@ -69,8 +63,6 @@ static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const u
 		return mv_cpu_signal_deliver(t, (int)a[0], a[1], a[2]);
 	case LCPU_SIGRETURN:
 		return mv_cpu_sigreturn(t);
-	case LCPU_REMOTE_READ:
-		return lang_cpu_remote_read(t, a[0], a[1], a[2], o, r);
 	case LCPU_REMOTE_WRITE:
 		data = s->args[1].val;
 		return mv_task_access_remote(t, a[0], (void *)data->bytes, data->nbytes,
@@ -82,13 +74,11 @@ static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const u
 	}
 }
 
-
-long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		 struct lang_outcome *o, struct lang_step_report *r)
+int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		struct lang_outcome *o, struct lang_diag *diag)
 {
 	uint64_t a[3] = { 0 }, v = 0;
 	uint8_t le[8];
-	long ret;
 
 	for (size_t i = 0; i < s->nargs && i < 3; i++) {
 		if (s->desc->args[i].kind == LA_INT)
@@ -96,15 +86,21 @@ long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task 
 	}
 	switch (s->desc->op) {
 	case LCPU_LOAD64:
-		ret = mv_user_read(t, a[0], le, sizeof(le));
-		for (int i = 7; i >= 0 && !ret; i--)
+		o->ret = mv_user_read(t, a[0], le, sizeof(le));
+		for (int i = 7; i >= 0 && !o->ret; i--)
 			v = v << 8 | le[i];
-		return ret ? ret : (long)v;
+		if (!o->ret)
+			o->ret = (long)v;
+		return 0;
 	case LCPU_STORE64:
 		for (int i = 0; i < 8; i++)
 			le[i] = (uint8_t)(a[1] >> (8 * i));
-		return mv_user_write(t, a[0], le, sizeof(le));
+		o->ret = mv_user_write(t, a[0], le, sizeof(le));
+		return 0;
+	case LCPU_REMOTE_READ:
+		return lang_cpu_remote_read(s, t, a, o, diag);
 	default:
-		return lang_do_cpu_op(s, t, a, o, r);
+		o->ret = lang_do_cpu_op(s, t, a);
+		return 0;
 	}
 }

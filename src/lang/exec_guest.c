@@ -17,25 +17,25 @@
 #include "lang/exec_int.h"
 #include "lib/alloc.h"
 
-static long lang_guest_sized(struct lang_guest_prog *gp, struct mv_guest *g,
-			     const struct lang_step *op, uint64_t gva, uint64_t len,
-			     struct lang_outcome *o, struct lang_step_report *r)
+/* read(GVA, LEN) and fetch(GVA, LEN): 0 with the result in @o, or -errno if it could not run. */
+static int lang_guest_sized(struct lang_guest_prog *gp, struct mv_guest *g,
+			    const struct lang_step *op, uint64_t gva, uint64_t len,
+			    struct lang_outcome *o, struct lang_diag *diag)
 {
-	if (len > LANG_READ_MAX) {
-		snprintf(r->why, sizeof(r->why), "%s of %llu bytes: at most %u", op->call,
-			 (unsigned long long)len, LANG_READ_MAX);
-		return -E2BIG;
+	if (len > LANG_READ_MAX)
+		return lang_diag_set(diag, op->args[1].pos, -E2BIG, "%s of %llu bytes: at most %u",
+				     op->call, (unsigned long long)len, LANG_READ_MAX);
+	if (op->desc->gop == LG_FETCH) {
+		o->ret = mv_guest_fetch(g, gva, len);
+		return 0;
 	}
-	if (op->desc->gop == LG_FETCH)
-		return mv_guest_fetch(g, gva, len);
 	o->bytes = lib_zalloc(len ? len : 1);
-	if (!o->bytes) {
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		return -ENOMEM;
-	}
+	if (!o->bytes)
+		return lang_diag_set(diag, op->pos, -ENOMEM, "out of memory");
 	o->nbytes = len;
 	gp->pending = o->bytes;    /* a guest abandoned in the read leaves it to lang_guests_free */
-	return mv_guest_read(g, gva, o->bytes, len);
+	o->ret = mv_guest_read(g, gva, o->bytes, len);
+	return 0;
 }
 
 /* A value read out is the operation's result, as with read_cr. */
@@ -44,24 +44,14 @@ static long lang_guest_value(long ret, const uint64_t *v)
 	return ret ? ret : (long)*v;
 }
 
-static long lang_guest_op(struct lang_guest_prog *gp, struct mv_guest *g,
-			  const struct lang_step *op, struct lang_outcome *o,
-			  struct lang_step_report *r)
+/* What the operation answers, as the mv_guest_* API gives it. */
+static long lang_guest_call(const struct lang_step *op, struct mv_guest *g, const uint64_t *a)
 {
-	const struct lang_exec *x = gp->x;
-	uint64_t a[LANG_MAX_ARGS] = { 0 }, v = 0;
 	const struct lang_expr *data = op->nargs > 1 ? op->args[1].val : NULL;
-	int cr;
+	int cr = a[0] > INT_MAX ? -1 : (int)a[0];
+	uint64_t v = 0;
 
-	for (size_t i = 0; i < op->nargs; i++) {
-		if (op->desc->args[i].kind == LA_INT)
-			a[i] = lang_eval(x, op->args[i].val);
-	}
-	cr = a[0] > INT_MAX ? -1 : (int)a[0];
 	switch (op->desc->gop) {
-	case LG_READ:
-	case LG_FETCH:
-		return lang_guest_sized(gp, g, op, a[0], a[1], o, r);
 	case LG_WRITE:
 		return mv_guest_write(g, a[0], data->bytes, data->nbytes);
 	case LG_HYPERCALL:
@@ -78,11 +68,31 @@ static long lang_guest_op(struct lang_guest_prog *gp, struct mv_guest *g,
 	}
 }
 
+/* Runs one operation: 0 with its result in @o, or -errno if it could not run. */
+static int lang_guest_op(struct lang_guest_prog *gp, struct mv_guest *g,
+			 const struct lang_step *op, struct lang_outcome *o,
+			 struct lang_diag *diag)
+{
+	const struct lang_exec *x = gp->x;
+	uint64_t a[LANG_MAX_ARGS] = { 0 };
+
+	for (size_t i = 0; i < op->nargs; i++) {
+		if (op->desc->args[i].kind == LA_INT)
+			a[i] = lang_eval(x, op->args[i].val);
+	}
+	if (op->desc->gop == LG_READ || op->desc->gop == LG_FETCH)
+		return lang_guest_sized(gp, g, op, a[0], a[1], o, diag);
+	o->ret = lang_guest_call(op, g, a);
+	return 0;
+}
+
 /* Judges a finished operation like a step (exec.c's rules, the same report). */
 static void lang_guest_judge(struct lang_exec *x, const struct lang_step *op,
 			     const struct lang_outcome *o, struct lang_step_report *r)
 {
 	const struct lang_expr *e = op->expect;
+	const char *why = NULL;
+	bool different = false;
 
 	lang_fmt_outcome(r->got, sizeof(r->got), op, o);
 	if (!e) {
@@ -91,20 +101,24 @@ static void lang_guest_judge(struct lang_exec *x, const struct lang_step *op,
 	}
 	lang_fmt_expect(x, r->want, sizeof(r->want), e);
 	r->status = LANG_STEP_FAILED;
-	if (e->kind == LE_CALL)
+	if (e->kind == LE_CALL) {
 		lang_judge_call(x, op, o, r);
-	else if (o->have_fault)
-		snprintf(r->why, sizeof(r->why), "the guest took a fault");
+		return;
+	}
+	if (o->have_fault)
+		why = "the guest took a fault";
 	else if (e->kind != LE_STRING && e->kind != LE_BYTES)
-		r->status = (uint64_t)o->ret == lang_eval(x, e) ? LANG_STEP_OK : LANG_STEP_FAILED;
+		different = (uint64_t)o->ret != lang_eval(x, e);
 	else if (o->ret < 0)
-		snprintf(r->why, sizeof(r->why), "the read failed");
+		why = "the read failed";
 	else if (o->nbytes != e->nbytes || memcmp(o->bytes, e->bytes, e->nbytes))
-		snprintf(r->why, sizeof(r->why), "different bytes");
+		why = "different bytes";
+	if (different)
+		lang_diag_different(e, op->expect_pos, &r->diag);
+	else if (why)
+		lang_diag_set(&r->diag, op->expect_pos, 0, "%s", why);
 	else
 		r->status = LANG_STEP_OK;
-	if (r->status == LANG_STEP_FAILED && !r->why[0])
-		snprintf(r->why, sizeof(r->why), "a different result");
 }
 
 /* The guest function: every operation in order, then HLT (the function returns). */
@@ -121,10 +135,10 @@ static void lang_guest_main(struct mv_guest *g, void *arg)
 		memset(&r, 0, sizeof(r));
 		memset(&o, 0, sizeof(o));
 		r.step = op;
-		r.file = gp->x->p->file;
+		r.file = r.diag.file = gp->x->p->file;
 		gp->in_op = true;
-		o.ret = lang_guest_op(gp, g, op, &o, &r);
-		if (r.why[0]) {
+		r.err = lang_guest_op(gp, g, op, &o, &r.diag);
+		if (r.err) {
 			r.status = LANG_STEP_FAILED;
 			snprintf(r.got, sizeof(r.got), "not run");
 		} else {
@@ -139,26 +153,25 @@ static void lang_guest_main(struct mv_guest *g, void *arg)
 	}
 }
 
-long lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		   struct lang_step_report *r)
+/* guest(VCPU) { ops }: the result is mv_vcpu_set_guest's (-EBADF: not a vCPU fd). */
+int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		  struct lang_outcome *o, struct lang_diag *diag)
 {
 	uint64_t fd = lang_eval(x, s->args[0].val);
 	struct lang_guest_prog *gp;
-	long ret;
 
+	o->ret = -EBADF;
 	if (fd > INT_MAX)
-		return -EBADF;
+		return 0;
 	gp = lib_zalloc(sizeof(*gp));
-	if (!gp) {
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		return -ENOMEM;
-	}
+	if (!gp)
+		return lang_diag_set(diag, s->pos, -ENOMEM, "out of memory");
 	gp->x = x;
 	gp->step = s;
-	ret = mv_vcpu_set_guest(t, (int)fd, lang_guest_main, gp);
-	if (ret) {
+	o->ret = mv_vcpu_set_guest(t, (int)fd, lang_guest_main, gp);
+	if (o->ret) {
 		lib_free(gp);
-		return ret;
+		return 0;
 	}
 	gp->next = x->guests;
 	x->guests = gp;
@@ -173,14 +186,14 @@ static void lang_guest_unreached(struct lang_exec *x, const struct lang_guest_pr
 
 		memset(&r, 0, sizeof(r));
 		r.step = op;
-		r.file = x->p->file;
+		r.file = r.diag.file = x->p->file;
 		snprintf(r.got, sizeof(r.got), "not run");
 		r.status = op->expect ? LANG_STEP_FAILED : LANG_STEP_NOTE;
 		if (op->expect)
 			lang_fmt_expect(x, r.want, sizeof(r.want), op->expect);
-		snprintf(r.why, sizeof(r.why), i == gp->done && gp->in_op ?
-			 "the guest stopped in this operation (no later KVM_RUN finished it)" :
-			 "the guest never got here (no KVM_RUN ran it)");
+		lang_diag_set(&r.diag, op->pos, 0, "%s", i == gp->done && gp->in_op ?
+			      "the guest stopped in this operation (no later KVM_RUN finished it)" :
+			      "the guest never got here (no KVM_RUN ran it)");
 		lang_report(x, &r);
 	}
 }

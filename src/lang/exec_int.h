@@ -3,7 +3,7 @@
 #ifndef MV_LANG_EXEC_INT_H
 #define MV_LANG_EXEC_INT_H
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/trace.h"
 
 #define LANG_OUTBUF_MAX (16u << 20)   /* the largest scratch buffer a call may get */
@@ -16,6 +16,7 @@ struct lang_buf {
 	size_t len;
 	const struct lang_expr *pattern;   /* LA_OUT: what the call must have written */
 	const char *arg_name;
+	struct lang_pos pos;               /* where the argument is written */
 };
 
 struct lang_exec {
@@ -26,12 +27,19 @@ struct lang_exec {
 	struct mv_machine *m;
 	struct mv_task **tasks;
 	bool *task_gone;                   /* exited, or its clone failed */
+	struct lang_crash *crashed;        /* by task slot: line 0, or where it crashed */
 	uint64_t *values;
 	struct lib_trace steptr;           /* formats step events; its sink renumbers */
 	struct lang_buf bufs[LANG_MAX_ARGS];
 	int nbufs;
 	const struct lang_step *cur;       /* the program's step running now */
 	struct lang_guest_prog *guests;    /* every guest program handed out */
+};
+
+/* A task that took a signal no step expected: it runs no later step. */
+struct lang_crash {
+	int line;                          /* the step that crashed it; 0: alive */
+	int signo;
 };
 
 /* What one step did. */
@@ -56,29 +64,35 @@ struct lang_guest_prog {
 	struct lang_guest_prog *next;
 };
 
+/*
+ * Running a step: the lang_do_* functions return 0 when the step ran (its
+ * result, a negative errno included, is in the outcome) and a negative
+ * errno with @diag filled when it could not run at all. Judging a step
+ * that ran fills the report's diag with what differed.
+ */
 uint64_t lang_eval(const struct lang_exec *x, const struct lang_expr *e);
-/* Builds the six argument registers; buffers go to x->bufs. -errno + diag on failure. */
+/* Builds the six argument registers; buffers go to x->bufs. */
 int lang_build_args(struct lang_exec *x, const struct lang_step *s, uint64_t a[LANG_MAX_ARGS],
-		    struct lang_step_report *r);
+		    struct lang_diag *diag);
 void lang_free_bufs(struct lang_exec *x);
-/* false and r->why filled if an output buffer does not hold what the step expects. */
-bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_step_report *r);
+/* false, with @diag saying which, if an output buffer does not hold what the step expects. */
+bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct lang_diag *diag);
 
 /* exec_cpu.c: a LC_CPU step in task @t */
-long lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		 struct lang_outcome *o, struct lang_step_report *r);
+int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		struct lang_outcome *o, struct lang_diag *diag);
 
 /* exec.c: counts, traces and hands a finished step's report to the caller */
 void lang_report(struct lang_exec *x, struct lang_step_report *r);
 
 /* exec_guest.c */
-long lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
-		   struct lang_step_report *r);
+int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		  struct lang_outcome *o, struct lang_diag *diag);
 /* Reports the operations no KVM_RUN got to; then frees the programs (after the machine). */
 void lang_guests_unreached(struct lang_exec *x);
 void lang_guests_free(struct lang_exec *x);
 
-/* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...) */
+/* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...); sets r->status */
 void lang_judge_call(const struct lang_exec *x, const struct lang_step *s,
 		     const struct lang_outcome *o, struct lang_step_report *r);
 void lang_fmt_expect_call(const struct lang_exec *x, char *buf, size_t size,
@@ -95,5 +109,9 @@ void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr
 void lang_fmt_outcome(char *buf, size_t size, const struct lang_step *s,
 		      const struct lang_outcome *o);
 void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const struct lang_expr *e);
+/* An errno name written as an expected value without its minus (EBADF): the name, else NULL. */
+const char *lang_bare_errno(const struct lang_expr *e);
+/* "a different result", and for a bare errno name the -ERRNO it surely meant. */
+void lang_diag_different(const struct lang_expr *e, struct lang_pos pos, struct lang_diag *diag);
 
 #endif

@@ -51,21 +51,12 @@ void lang_fmt_bytes(char *buf, size_t size, const uint8_t *b, size_t n)
 		snprintf(buf + off, size - off, "\"%s", show < n ? "..." : "");
 }
 
-static const char *lang_code_prefix(int signo)
-{
-	return signo == SIGSEGV ? "SEGV_" : signo == SIGBUS ? "BUS_" : signo == SIGILL ? "ILL_" : "";
-}
-
 void lang_fmt_signal(char *buf, size_t size, int signo, int code, bool with_addr, uint64_t addr)
 {
-	const char *sname = lang_const_name("SIG", (uint64_t)signo);
-	const char *cname = *lang_code_prefix(signo) ?
-			    lang_const_name(lang_code_prefix(signo), (uint64_t)code) : NULL;
+	const char *sname = lang_signal_name(signo), *cname = lang_signal_code_name(signo, code);
 	char s[24], c[24];
 	size_t off;
 
-	if (!cname)
-		cname = lang_const_name("SI_", (uint64_t)code);
 	snprintf(s, sizeof(s), "%d", signo);
 	snprintf(c, sizeof(c), "%d", code);
 	off = (size_t)snprintf(buf, size, "signal(%s, %s", sname ? sname : s, cname ? cname : c);
@@ -102,4 +93,21 @@ void lang_fmt_expect(const struct lang_exec *x, char *buf, size_t size, const st
 	} else {
 		lang_fmt_value(buf, size, (long)lang_eval(x, e));
 	}
+}
+
+const char *lang_bare_errno(const struct lang_expr *e)
+{
+	return e->kind == LE_NAME && e->ref == LR_CONST && lib_errno_from_name(e->name) > 0 ?
+	       e->name : NULL;
+}
+
+void lang_diag_different(const struct lang_expr *e, struct lang_pos pos, struct lang_diag *diag)
+{
+	const char *bare = lang_bare_errno(e);
+
+	if (bare)
+		lang_diag_set(diag, pos, 0, "a different result: %s alone is the number %d; did "
+			      "you mean -%s?", bare, lib_errno_from_name(bare), bare);
+	else
+		lang_diag_set(diag, pos, 0, "a different result");
 }

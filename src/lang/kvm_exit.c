@@ -55,6 +55,19 @@ const struct lang_exit_field *lang_exit_field_find(uint64_t reason, const char *
 	return NULL;
 }
 
+const char *lang_exit_field_suggest(uint64_t reason, const char *name)
+{
+	struct lang_suggest sg;
+
+	lang_suggest_init(&sg, name);
+	for (size_t i = 0; i < LANG_NEXIT_FIELDS; i++) {
+		if (lang_exit_fields[i].reason == reason)
+			lang_suggest_add(&sg, lang_exit_fields[i].name);
+	}
+	lang_suggest_add(&sg, "ret");
+	return lang_suggest_best(&sg);
+}
+
 void lang_exit_fields_list(uint64_t reason, char *list, size_t size)
 {
 	size_t off = 0;
@@ -178,20 +191,20 @@ static bool lang_judge_exit(const struct lang_exec *x, const struct lang_expr *e
 	}
 	if (!o->run || (o->ret != want_ret && o->ret != 0 && o->ret != -EFAULT)) {
 		lang_fmt_value(a, sizeof(a), o->ret);
-		snprintf(r->why, sizeof(r->why), "KVM_RUN returned %s: the vCPU did not exit to "
-			 "user space", a);
+		lang_diag_set(&r->diag, e->pos, 0, "KVM_RUN returned %s: the vCPU did not exit to "
+			      "user space", a);
 		return false;
 	}
 	if (o->run->exit_reason != reason) {
-		snprintf(r->why, sizeof(r->why), "the exit reason is %s, not %s",
-			 lang_exit_name(o->run->exit_reason, a, sizeof(a)),
-			 lang_exit_name(reason, b, sizeof(b)));
+		lang_diag_set(&r->diag, e->pos, 0, "the exit reason is %s, not %s",
+			      lang_exit_name(o->run->exit_reason, a, sizeof(a)),
+			      lang_exit_name(reason, b, sizeof(b)));
 		return false;
 	}
 	if (o->ret != want_ret) {
 		lang_fmt_value(a, sizeof(a), o->ret);
 		lang_fmt_value(b, sizeof(b), want_ret);
-		snprintf(r->why, sizeof(r->why), "KVM_RUN returned %s, not %s", a, b);
+		lang_diag_set(&r->diag, e->pos, 0, "KVM_RUN returned %s, not %s", a, b);
 		return false;
 	}
 	for (size_t i = 1; i < e->nargs; i++) {
@@ -211,7 +224,7 @@ static bool lang_judge_exit(const struct lang_exec *x, const struct lang_expr *e
 			continue;
 		lang_fmt_field(a, sizeof(a), o->run, f);
 		lang_fmt_expect(x, b, sizeof(b), v);
-		snprintf(r->why, sizeof(r->why), "%s is %s, not %s", f->name, a, b);
+		lang_diag_set(&r->diag, arg->pos, 0, "%s is %s, not %s", f->name, a, b);
 		return false;
 	}
 	return true;
@@ -224,17 +237,17 @@ static bool lang_judge_fault(const struct lang_exec *x, const struct lang_expr *
 	const struct mv_guest_fault *f = &o->fault;
 
 	if (!o->have_fault) {
-		snprintf(r->why, sizeof(r->why), "the guest took no fault");
+		lang_diag_set(&r->diag, e->pos, 0, "the guest took no fault");
 		return false;
 	}
 	if (f->vector != (int)lang_eval(x, e->args[0].val))
-		snprintf(r->why, sizeof(r->why), "the guest took vector %d", f->vector);
+		lang_diag_set(&r->diag, e->pos, 0, "the guest took vector %d", f->vector);
 	else if (e->nargs > 1 && f->error_code != lang_eval(x, e->args[1].val))
-		snprintf(r->why, sizeof(r->why), "the error code is 0x%llx",
-			 (unsigned long long)f->error_code);
+		lang_diag_set(&r->diag, e->pos, 0, "the error code is 0x%llx",
+			      (unsigned long long)f->error_code);
 	else if (e->nargs > 2 && f->address != lang_eval(x, e->args[2].val))
-		snprintf(r->why, sizeof(r->why), "the fault address is 0x%llx",
-			 (unsigned long long)f->address);
+		lang_diag_set(&r->diag, e->pos, 0, "the fault address is 0x%llx",
+			      (unsigned long long)f->address);
 	else
 		return true;
 	return false;
@@ -244,11 +257,11 @@ static bool lang_judge_signal(const struct lang_exec *x, const struct lang_expr 
 			      const struct lang_outcome *o, struct lang_step_report *r)
 {
 	if (!o->have_signal)
-		snprintf(r->why, sizeof(r->why), "no signal was delivered");
+		lang_diag_set(&r->diag, e->pos, 0, "no signal was delivered");
 	else if (o->si.signo != (int)lang_eval(x, e->args[0].val) ||
 		 o->si.code != (int)lang_eval(x, e->args[1].val) ||
 		 (e->nargs > 2 && o->si.addr != lang_eval(x, e->args[2].val)))
-		snprintf(r->why, sizeof(r->why), "a different signal was delivered");
+		lang_diag_set(&r->diag, e->pos, 0, "a different signal was delivered");
 	else
 		return true;
 	return false;

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scenario language: syzkaller-style syscall programs with expectations,
- * parsed, checked and run against a memvisor machine.
+ * The scenario language as tools see it: syzkaller-style syscall programs
+ * with expectations, parsed, checked and run against a memvisor machine.
  *
  *	r1 = mmap(0, 0x2000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
  *	mprotect(r1, 0x2000, PROT_READ)        = 0
  *	write_mem(r1+8, x"00ff")               = signal(SIGSEGV, SEGV_ACCERR, r1+8)
  *
- * Layering: the lexer turns text into tokens, the parser builds steps, the
- * checker resolves every name (constants, calls, struct fields, results)
- * before anything runs, and the executor drives the public API. This code is
- * library code: it never prints; every problem is a struct lang_diag with a
- * position, and every step result goes to the caller's callback.
- * docs/scenario-language.md is the user's reference.
+ * This header is the whole interface: load (parse and check) a scenario,
+ * run it, read each step's outcome, its position, source text and story,
+ * and set machine options. Programs and steps are opaque; the lexer, the
+ * syntax tree and the name tables stay in lang_int.h.
+ *
+ * Library code: nothing here prints or exits. Functions return 0 (or a
+ * count) or a negative errno, and the human message of a problem is a
+ * struct lang_diag with its position. docs/scenario-language.md is the
+ * user's reference.
  */
 #ifndef MV_LANG_LANG_H
 #define MV_LANG_LANG_H
@@ -25,7 +28,7 @@
 
 #define LANG_MSG_MAX 320
 
-/* A parse, check or runtime problem: where, and what was expected. */
+/* A problem: where (line and column, from 1; 0 when not in a file), and what. */
 struct lang_diag {
 	const char *file;
 	int line;
@@ -38,149 +41,9 @@ struct lang_pos {
 	int col;
 };
 
-/* ---- lexer ---- */
-
-enum lang_tok_kind {
-	LT_EOF,
-	LT_NEWLINE,
-	LT_IDENT,
-	LT_INT,
-	LT_STRING,    /* "..." with C escapes */
-	LT_BYTES,     /* x"00ff..." */
-	LT_LPAREN,
-	LT_RPAREN,
-	LT_LBRACE,
-	LT_RBRACE,
-	LT_COMMA,
-	LT_EQ,
-	LT_PIPE,
-	LT_PLUS,
-	LT_MINUS,
-	LT_COLON,
-};
-
-struct lang_tok {
-	enum lang_tok_kind kind;
-	struct lang_pos pos;
-	const char *text;      /* into the source */
-	size_t text_len;
-	uint64_t ival;         /* LT_INT */
-	uint8_t *bytes;        /* LT_STRING, LT_BYTES: decoded; owned by the arena */
-	size_t nbytes;
-};
-
-struct lang_arena;
-
-struct lang_lexer {
-	const char *src;
-	size_t len;
-	size_t off;
-	int line;
-	int col;
-	int depth;             /* ( and { nesting: newlines inside do not end a step */
-	struct lang_arena *arena;
-};
-
-void lang_lex_init(struct lang_lexer *lx, const char *src, size_t len, struct lang_arena *arena);
-/* 0 and the next token, or -EINVAL with @diag filled (line/col, message). */
-int lang_lex_next(struct lang_lexer *lx, struct lang_tok *tok, struct lang_diag *diag);
-const char *lang_tok_kind_name(enum lang_tok_kind kind);
-
-/* ---- arena: every allocation of a program, freed at once ---- */
-struct lang_arena *lang_arena_create(void);
-void lang_arena_destroy(struct lang_arena *a);
-void *lang_arena_alloc(struct lang_arena *a, size_t size);   /* zeroed; NULL on ENOMEM */
-char *lang_arena_strndup(struct lang_arena *a, const char *s, size_t n);
-
-/* ---- syntax tree ---- */
-
-enum lang_expr_kind {
-	LE_INT,
-	LE_NAME,       /* constant, result (rN) or task (tN) */
-	LE_STRING,
-	LE_BYTES,
-	LE_STRUCT,     /* {field=value, ...} */
-	LE_BINOP,      /* | + - */
-	LE_NEG,
-	LE_BLANK,      /* _ : a scratch output buffer */
-	LE_CALL,       /* signal(...), fault(...), exit(...): only as expectations */
-};
-
-struct lang_expr;
-
-/* An argument (key NULL) or a named argument / struct field (key = value). */
-struct lang_arg {
-	const char *key;
-	struct lang_pos pos;
-	struct lang_expr *val;
-	/* checker: the described field of a struct literal */
-	const struct lang_field_desc *field;
-};
-
-/* How the checker resolved a name. */
-enum lang_ref_kind {
-	LR_NONE,
-	LR_CONST,
-	LR_RESULT,     /* value slot */
-	LR_TASK,       /* task slot */
-};
-
-struct lang_expr {
-	enum lang_expr_kind kind;
-	struct lang_pos pos;
-	uint64_t ival;                 /* LE_INT; LE_NAME resolved to a constant */
-	const char *name;              /* LE_NAME, LE_CALL */
-	const uint8_t *bytes;          /* LE_STRING, LE_BYTES */
-	size_t nbytes;
-	char op;                       /* LE_BINOP: '|', '+', '-' */
-	struct lang_expr *l, *r;       /* LE_BINOP; LE_NEG uses l */
-	struct lang_arg *args;         /* LE_STRUCT fields, LE_CALL arguments */
-	size_t nargs;
-	enum lang_ref_kind ref;        /* LE_NAME, after checking */
-	int slot;
-	const struct lang_struct_desc *type;   /* LE_STRUCT, after checking */
-};
-
-struct lang_call_desc;
-
-struct lang_step {
-	struct lang_pos pos;
-	const char *line_text;         /* the source line, for reports */
-	size_t line_len;
-	const char *task_name;         /* "t1" of "t1: ..."; NULL: t0 */
-	struct lang_pos task_pos;
-	int task_slot;
-	const char *result_name;       /* "r0" of "r0 = ..." */
-	struct lang_pos result_pos;
-	int result_slot;               /* value or task slot, -1: none */
-	const char *call;
-	struct lang_pos call_pos;
-	struct lang_arg *args;
-	size_t nargs;
-	struct lang_expr *expect;      /* NULL: record the result only */
-	struct lang_pos expect_pos;
-	const struct lang_call_desc *desc;     /* after checking */
-	const char *story;             /* its "#:" story lines, '\n'-joined; NULL: none */
-	/* guest(VCPU) { ... }: the guest operations, one step each */
-	bool has_body;
-	struct lang_pos body_pos;      /* the '{' */
-	struct lang_step *body;
-	size_t nbody;
-	const struct lang_step *parent;    /* a guest operation: its guest(...) step */
-};
-
-struct lang_program {
-	const char *file;
-	struct lang_arena *arena;
-	struct lang_step *steps;
-	size_t nsteps;
-	size_t cap;
-	int nvalues;                   /* value slots (rN) */
-	int ntasks;                    /* task slots; t0 is slot 0 */
-	const char **value_names;
-	const char **task_names;
-	const char *story_end;         /* "#:" story lines after the last step; NULL: none */
-};
+/* A parsed, checked scenario and its steps; both owned by the program. */
+struct lang_program;
+struct lang_step;
 
 /*
  * Parses and checks @src. On success *out is a program the caller frees
@@ -191,163 +54,41 @@ int lang_parse(const char *file, const char *src, size_t len, struct lang_progra
 	       struct lang_diag *diag);
 void lang_program_free(struct lang_program *p);
 
-/* parser.c internals shared with check.c */
-int lang_parse_syntax(struct lang_program *p, const char *src, size_t len, struct lang_diag *diag);
-int lang_check(struct lang_program *p, struct lang_diag *diag);
-/*
- * Story comments (story.c): a line whose first non-blank characters are "#:"
- * is prose for readers such as 'memvisor tour'. Each step gets the story
- * lines between the previous step and itself ("#:" and one blank removed);
- * the lexer skips them like any comment. 0, or -ENOMEM.
- */
-int lang_attach_stories(struct lang_program *p, const char *src, size_t len);
+/* ---- a program's steps ---- */
 
-/* ---- names: constants, calls, structs ---- */
+size_t lang_program_nsteps(const struct lang_program *p);
+/* Step @i (0-based, in source order); NULL past the end. */
+const struct lang_step *lang_program_step(const struct lang_program *p, size_t i);
+/* The "#:" story lines after the last step, '\n'-joined; NULL: none. */
+const char *lang_program_story_end(const struct lang_program *p);
 
-/* 0 and *value for a constant name memvisor implements (errno names too). */
-int lang_const_lookup(const char *name, uint64_t *value);
-/* The known constant closest to @name (edit distance), or NULL. */
-const char *lang_const_suggest(const char *name);
-/* Name of a constant of @value whose name starts with @prefix ("SIG", "SEGV_"), or NULL. */
-const char *lang_const_name(const char *prefix, uint64_t value);
-/* Edit distance, capped; for suggestions. */
-int lang_edit_distance(const char *a, const char *b);
-
-enum lang_arg_kind {
-	LA_INT,        /* an integer (values, flags, lengths, addresses) */
-	LA_FD,         /* an integer file descriptor */
-	LA_STR,        /* host string: a string literal, or an integer pointer */
-	LA_IN,         /* input buffer/struct: literal -> host copy; integer -> pointer */
-	LA_OUT,        /* output buffer/struct: _ scratch, literal = expected output */
-	LA_IOCTL,      /* ioctl argument: typed by the command (lang_ioctl_find) */
-	LA_TASK,       /* a task name (pseudo-calls) */
-	LA_BYTES,      /* bytes to write (pseudo-calls): string or x"" literal */
-};
-
-enum lang_call_type {
-	LC_SYSCALL,
-	LC_MACHINE,
-	LC_SPAWN,
-	LC_CLONE,
-	LC_EXIT,
-	LC_WRITE_MEM,
-	LC_READ_MEM,
-	LC_CPU,        /* the task's CPU and remote access: lang_cpu_op */
-	LC_GUEST,      /* guest(VCPU) { ops }: a guest program for the next KVM_RUNs */
-	LC_GUEST_OP,   /* one operation inside a guest program: lang_guest_op */
-};
-
-/* What a guest program does, one operation at a time (exec_guest.c). */
-enum lang_guest_op {
-	LG_READ,
-	LG_WRITE,
-	LG_FETCH,
-	LG_HYPERCALL,
-	LG_READ_CR,
-	LG_WRITE_CR,
-	LG_READ_U64,
-	LG_WRITE_U64,
-};
-
-/* CPU instructions and CPU-side events (the mv_cpu_* API). */
-enum lang_cpu_op {
-	LCPU_CALL,
-	LCPU_RET,
-	LCPU_RDSSP,
-	LCPU_RSTORSSP,
-	LCPU_SAVEPREVSSP,
-	LCPU_WRSS,
-	LCPU_INCSSP,
-	LCPU_GET_REG,
-	LCPU_SET_REG,
-	LCPU_SIGNAL,
-	LCPU_SIGRETURN,
-	LCPU_REMOTE_READ,
-	LCPU_REMOTE_WRITE,
-	LCPU_PROT_SHSTK,
-	LCPU_LOAD64,       /* read_u64: an 8-byte load, always available */
-	LCPU_STORE64,      /* write_u64 */
-};
-
-enum lang_ret_kind {
-	LRK_VALUE,     /* a number (or -errno) */
-	LRK_TASK,      /* a task: the result is named tN */
-	LRK_BYTES,     /* bytes read */
-	LRK_NONE,
-};
-
-struct lang_arg_desc {
-	const char *name;
-	enum lang_arg_kind kind;
-	const char *type;      /* LA_IN / LA_OUT: struct name, NULL: raw bytes */
-	int len_arg;           /* LA_OUT without type: index of the length argument */
-};
-
-#define LANG_MAX_ARGS 6
-
-struct lang_call_desc {
-	const char *name;
-	enum lang_call_type type;
-	long nr;                       /* LC_SYSCALL */
-	int nargs;
-	struct lang_arg_desc args[LANG_MAX_ARGS];
-	enum lang_ret_kind ret;
-	int min_args;          /* trailing integers may be left out (as 0) from here; 0: all needed */
-	enum lang_cpu_op op;   /* LC_CPU */
-	enum lang_guest_op gop;    /* LC_GUEST_OP */
-};
-
-const struct lang_call_desc *lang_call_find(const char *name);
-const char *lang_call_suggest(const char *name);
-/* The operations of a guest program, by name (read, write, hypercall, ...). */
-const struct lang_call_desc *lang_guest_op_find(const char *name);
-const char *lang_guest_op_suggest(const char *name);
+/* Where the step starts (its first token). */
+struct lang_pos lang_step_pos(const struct lang_step *s);
+/* Its index: in the program, or for a guest operation in its guest block. */
+size_t lang_step_index(const struct lang_step *s);
+/* Where it ends: just after its last token (a wrapped step's last line). */
+struct lang_pos lang_step_end(const struct lang_step *s);
+/* A guest operation's guest(...) step; NULL for the program's own steps. */
+const struct lang_step *lang_step_parent(const struct lang_step *s);
+/* The "#:" story lines before the step, '\n'-joined; NULL: none. */
+const char *lang_step_story(const struct lang_step *s);
+/* A guest(...) step's operations, in source order: how many, and each. */
+size_t lang_step_nops(const struct lang_step *s);
+const struct lang_step *lang_step_op(const struct lang_step *s, size_t i);
 
 /*
- * The fields exit(REASON, field=value, ...) may name for a KVM_RUN exit
- * (kvm_exit.c): where each lives in struct kvm_run. NULL: no such field for
- * that reason. @list gets "phys_addr, len, ..." for messages.
+ * The step's source text as written, into @buf (always NUL-terminated,
+ * cut short if @size is too small): every line of a step wrapped over
+ * several lines, and a guest block with its operations and closing brace,
+ * each line without its comment and outer blanks, lines joined by '\n'.
+ * Returns the length of the whole text, as snprintf does.
  */
-struct lang_exit_field {
-	const char *name;
-	uint32_t reason;
-	size_t offset;
-	size_t size;
-	bool shown;        /* part of the exit as reports print it */
-};
-const struct lang_exit_field *lang_exit_field_find(uint64_t reason, const char *name);
-void lang_exit_fields_list(uint64_t reason, char *list, size_t size);
-/* Does this ioctl command run a vCPU (its expectation may be exit(...))? */
-bool lang_is_kvm_run(uint64_t cmd);
+#define LANG_SRC_CALL 1u   /* without the expectation ("= ...") */
+#define LANG_SRC_HEAD 2u   /* as CALL, and a guest step only up to its '{' */
+#define LANG_SRC_FLAT 4u   /* one line: lines joined by a blank */
+size_t lang_step_source(const struct lang_step *s, unsigned int flags, char *buf, size_t size);
 
-struct lang_field_desc {
-	const char *name;
-	size_t offset;
-	size_t size;
-};
-
-struct lang_struct_desc {
-	const char *name;
-	size_t size;
-	const struct lang_field_desc *fields;
-	size_t nfields;
-};
-
-const struct lang_struct_desc *lang_struct_find(const char *name);
-const struct lang_field_desc *lang_struct_field(const struct lang_struct_desc *s,
-						const char *name);
-const char *lang_struct_field_suggest(const struct lang_struct_desc *s, const char *name);
-
-/* ioctl commands whose argument is a struct: direction and type. */
-struct lang_ioctl_desc {
-	const char *cmd_name;
-	uint64_t cmd;
-	enum lang_arg_kind dir;        /* LA_IN or LA_OUT */
-	const char *type;
-};
-const struct lang_ioctl_desc *lang_ioctl_find(uint64_t cmd);
-
-/* ---- running ---- */
+/* ---- machine options ---- */
 
 /* Machine settings: from machine(...), overridden by the command line. */
 struct lang_machine_opts {
@@ -361,10 +102,20 @@ int lang_machine_opts_parse(const char *text, struct lang_machine_opts *opts,
 /* Fields set in @over replace those of @base. */
 void lang_machine_opts_merge(struct lang_machine_opts *base, const struct lang_machine_opts *over);
 
+/* ---- names, for tools that print what a machine did ---- */
+
+/* "SIGSEGV" for SIGSEGV; NULL if the language has no name for it. */
+const char *lang_signal_name(int signo);
+/* "SEGV_ACCERR" for (SIGSEGV, SEGV_ACCERR); NULL if none. */
+const char *lang_signal_code_name(int signo, int code);
+
+/* ---- running ---- */
+
 enum lang_step_status {
 	LANG_STEP_OK,          /* met its expectation (or had none and succeeded) */
 	LANG_STEP_NOTE,        /* no expectation, and the call failed: reported only */
 	LANG_STEP_FAILED,      /* expectation not met, or an unexpected signal */
+	LANG_STEP_SKIPPED,     /* not run: its task crashed on an earlier step */
 };
 
 /* One step's outcome, handed to the caller as it happens. */
@@ -374,7 +125,17 @@ struct lang_step_report {
 	enum lang_step_status status;
 	char got[LANG_MSG_MAX];        /* "0x7f0000000000", "-EBADF", "signal(SIGSEGV, ...)" */
 	char want[LANG_MSG_MAX];       /* empty without an expectation */
-	char why[LANG_MSG_MAX];        /* what differed, for failures */
+	/*
+	 * Why the step could not run (got is "not run"): a negative errno,
+	 * or 0 when it ran.
+	 */
+	int err;
+	/*
+	 * What there is to say, with where: what differed from the
+	 * expectation, or why the step could not run. msg is empty when
+	 * there is nothing to say.
+	 */
+	struct lang_diag diag;
 	/*
 	 * The program's own step this report came during: a guest operation
 	 * (step->parent set) runs inside a later ioctl(VCPU, KVM_RUN, 0).
@@ -387,12 +148,16 @@ typedef void (*lang_step_fn)(void *ctx, const struct lang_step_report *r);
 /*
  * The machine as a finished run leaves it, before it is torn down: for
  * tools that inspect what a scenario built ('memvisor map' reads a VM).
+ * Values and tasks are by the names the scenario gave them.
  */
 struct lang_run_state {
-	const struct lang_program *p;
 	struct mv_machine *m;
-	struct mv_task *const *tasks;  /* by task slot (p->task_names); NULL: gone */
-	const uint64_t *values;        /* by value slot (p->value_names) */
+	int ntasks;
+	const char *const *task_names;    /* "t0", "t1", ... */
+	struct mv_task *const *tasks;     /* NULL: exited */
+	int nvalues;
+	const char *const *value_names;   /* "r0", "r1", ...: every result the scenario names */
+	const uint64_t *values;
 };
 
 typedef void (*lang_end_fn)(void *ctx, const struct lang_run_state *st);
@@ -409,9 +174,10 @@ struct lang_run_opts {
 };
 
 struct lang_run_result {
-	int steps;
+	int steps;             /* every report, skipped steps included */
 	int failed;
 	int notes;
+	int skipped;
 };
 
 /*

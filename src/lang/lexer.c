@@ -3,7 +3,8 @@
  * The scenario lexer: text to tokens. A newline ends a step, except inside
  * parentheses or braces, so a long call may span lines. Strings take C
  * escapes; x"..." is a byte buffer in hex. Integers are C literals
- * (decimal, 0x hex, leading-0 octal), unsigned 64-bit.
+ * (decimal, 0x hex, leading-0 octal), unsigned 64-bit, and may end in a
+ * size suffix: K, M or G (64M is 64 << 20).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 void lang_lex_init(struct lang_lexer *lx, const char *src, size_t len, struct lang_arena *arena)
 {
@@ -152,9 +153,20 @@ static int lx_number(struct lang_lexer *lx, struct lang_tok *tok, struct lang_di
 		lx_advance(lx);
 	}
 	c = lx_peek(lx, 0);
+	if (any && (c == 'K' || c == 'M' || c == 'G')) {
+		unsigned int shift = c == 'K' ? 10 : c == 'M' ? 20 : 30;
+
+		if (v > UINT64_MAX >> shift)
+			return lx_error(lx, diag, tok->pos.line, tok->pos.col,
+					"integer does not fit in 64 bits");
+		v <<= shift;
+		lx_advance(lx);
+		c = lx_peek(lx, 0);
+	}
 	if (!any || (c >= 0 && (isalnum(c) || c == '_')))
-		return lx_error(lx, diag, lx->line, lx->col, "expected %s digit, found %s",
+		return lx_error(lx, diag, lx->line, lx->col, "expected %s digit%s, found %s",
 				base == 16 ? "a hex" : base == 8 ? "an octal" : "a",
+				any ? " or a size suffix K, M, G" : "",
 				lx_describe(lx, what, sizeof(what)));
 	tok->kind = LT_INT;
 	tok->ival = v;

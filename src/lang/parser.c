@@ -19,8 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/alloc.h"
+#include "lib/err.h"
 
 struct lang_parser {
 	struct lang_lexer lx;
@@ -31,6 +32,8 @@ struct lang_parser {
 	int err;               /* first error, sticky */
 	int depth;             /* expression nesting, bounded against garbage input */
 	struct lang_pos prev_pos;  /* where the token before cur started */
+	const char *prev_end;      /* ... and where it ended */
+	struct lang_pos prev_end_pos;
 };
 
 #define PS_MAX_DEPTH 64
@@ -49,6 +52,9 @@ static int ps_advance(struct lang_parser *ps)
 	if (ps->err)
 		return ps->err;
 	ps->prev_pos = ps->cur.pos;
+	ps->prev_end = ps->cur.text + ps->cur.text_len;
+	/* a token never spans lines: strings stop at a newline */
+	ps->prev_end_pos = (struct lang_pos){ ps->cur.pos.line, ps->cur.pos.col + (int)ps->cur.text_len };
 	ps->cur = ps->next;
 	if (ps->cur.kind == LT_EOF)
 		return 0;
@@ -80,11 +86,8 @@ static int ps_expected(struct lang_parser *ps, const char *what)
 	if (ps->err)
 		return ps->err;
 	ps_describe(&ps->cur, found, sizeof(found));
-	ps->diag->line = ps->cur.pos.line;
-	ps->diag->col = ps->cur.pos.col;
-	snprintf(ps->diag->msg, sizeof(ps->diag->msg), "expected %s, found %s", what, found);
-	ps->err = -EINVAL;
-	return ps->err;
+	return ps->err = lang_diag_set(ps->diag, ps->cur.pos, -EINVAL, "expected %s, found %s",
+				       what, found);
 }
 
 /*
@@ -100,35 +103,37 @@ static int ps_unclosed(struct lang_parser *ps, struct lang_pos open, enum lang_t
 	if (ps->cur.kind != LT_EOF && ps->cur.pos.line == open.line)
 		return ps_expected(ps, what);
 	ps_describe(&ps->cur, found, sizeof(found));
-	ps->diag->line = open.line;
-	ps->diag->col = open.col;
-	snprintf(ps->diag->msg, sizeof(ps->diag->msg), "'%c' is never closed: expected %s, "
-		 "found %s at %d:%d", close == LT_RPAREN ? '(' : '{', what, found,
-		 ps->cur.pos.line, ps->cur.pos.col);
-	ps->err = -EINVAL;
-	return ps->err;
+	return ps->err = lang_diag_set(ps->diag, open, -EINVAL, "'%c' is never closed: expected "
+				       "%s, found %s at %d:%d", close == LT_RPAREN ? '(' : '{',
+				       what, found, ps->cur.pos.line, ps->cur.pos.col);
 }
 
+/* Zeroed memory from the program's arena, or ERR_PTR(-ENOMEM), recorded. */
 static void *ps_alloc(struct lang_parser *ps, size_t size)
 {
 	void *p = lang_arena_alloc(ps->p->arena, size);
 
-	if (!p && !ps->err) {
-		ps->diag->line = ps->cur.pos.line;
-		ps->diag->col = ps->cur.pos.col;
-		snprintf(ps->diag->msg, sizeof(ps->diag->msg), "out of memory");
-		ps->err = -ENOMEM;
-	}
-	return p;
+	if (p)
+		return p;
+	if (!ps->err)
+		ps->err = lang_diag_set(ps->diag, ps->cur.pos, -ENOMEM, "out of memory");
+	return lib_err_ptr(-ENOMEM);
 }
 
+/* The token's text as a string in the arena, or ERR_PTR(-ENOMEM). */
 static char *ps_name(struct lang_parser *ps, const struct lang_tok *tok)
 {
-	char *s = lang_arena_strndup(ps->p->arena, tok->text, tok->text_len);
+	char *s = ps_alloc(ps, tok->text_len + 1);
 
-	if (!s)
-		ps_alloc(ps, SIZE_MAX);   /* records -ENOMEM */
+	if (!lib_is_err(s))
+		memcpy(s, tok->text, tok->text_len);
 	return s;
+}
+
+/* A parse error as a pointer: the error recorded in ps->err. */
+static void *ps_fail(struct lang_parser *ps)
+{
+	return lib_err_ptr(ps->err ? ps->err : -EINVAL);
 }
 
 static struct lang_expr *ps_expr(struct lang_parser *ps);
@@ -140,7 +145,7 @@ static struct lang_expr *ps_new(struct lang_parser *ps, enum lang_expr_kind kind
 {
 	struct lang_expr *e = ps_alloc(ps, sizeof(*e));
 
-	if (e) {
+	if (!lib_is_err(e)) {
 		e->kind = kind;
 		e->pos = pos;
 		e->slot = -1;
@@ -156,55 +161,64 @@ static struct lang_expr *ps_name_expr(struct lang_parser *ps)
 	bool blank = tok.text_len == 1 && tok.text[0] == '_';
 
 	e = ps_new(ps, blank ? LE_BLANK : LE_NAME, tok.pos);
-	if (!e || ps_advance(ps))
-		return NULL;
+	if (lib_is_err(e))
+		return e;
 	e->name = ps_name(ps, &tok);
+	if (lib_is_err(e->name) || ps_advance(ps))
+		return ps_fail(ps);
 	if (!blank && ps->cur.kind == LT_LPAREN) {
 		e->kind = LE_CALL;
 		if (ps_advance(ps) || ps_args(ps, LT_RPAREN, false, &e->args, &e->nargs))
-			return NULL;
+			return ps_fail(ps);
 	}
 	return e;
 }
 
-static struct lang_expr *ps_primary(struct lang_parser *ps)
+/* A literal: integer, "string" or x"hex". */
+static struct lang_expr *ps_literal(struct lang_parser *ps)
 {
 	struct lang_tok tok = ps->cur;
 	struct lang_expr *e;
 
-	switch (tok.kind) {
+	e = ps_new(ps, tok.kind == LT_INT ? LE_INT : tok.kind == LT_STRING ? LE_STRING : LE_BYTES,
+		   tok.pos);
+	if (lib_is_err(e))
+		return e;
+	e->ival = tok.ival;
+	e->bytes = tok.bytes;
+	e->nbytes = tok.nbytes;
+	return ps_advance(ps) ? ps_fail(ps) : e;
+}
+
+static struct lang_expr *ps_primary(struct lang_parser *ps)
+{
+	struct lang_expr *e;
+
+	switch (ps->cur.kind) {
 	case LT_INT:
 	case LT_STRING:
 	case LT_BYTES:
-		e = ps_new(ps, tok.kind == LT_INT ? LE_INT : tok.kind == LT_STRING ? LE_STRING : LE_BYTES,
-			   tok.pos);
-		if (!e)
-			return NULL;
-		e->ival = tok.ival;
-		e->bytes = tok.bytes;
-		e->nbytes = tok.nbytes;
-		return ps_advance(ps) ? NULL : e;
+		return ps_literal(ps);
 	case LT_IDENT:
 		return ps_name_expr(ps);
 	case LT_LBRACE:
-		e = ps_new(ps, LE_STRUCT, tok.pos);
-		if (!e || ps_advance(ps) || ps_args(ps, LT_RBRACE, true, &e->args, &e->nargs))
-			return NULL;
+		e = ps_new(ps, LE_STRUCT, ps->cur.pos);
+		if (lib_is_err(e) || ps_advance(ps) ||
+		    ps_args(ps, LT_RBRACE, true, &e->args, &e->nargs))
+			return ps_fail(ps);
 		return e;
 	case LT_LPAREN:
 		if (ps_advance(ps))
-			return NULL;
+			return ps_fail(ps);
 		e = ps_expr(ps);
-		if (!e)
-			return NULL;
-		if (ps->cur.kind != LT_RPAREN) {
+		if (lib_is_err(e))
+			return e;
+		if (ps->cur.kind != LT_RPAREN)
 			ps_expected(ps, "')' to close the parenthesis");
-			return NULL;
-		}
-		return ps_advance(ps) ? NULL : e;
+		return ps_advance(ps) ? ps_fail(ps) : e;
 	default:
 		ps_expected(ps, "a value (integer, name, \"string\", x\"hex\", {struct} or _)");
-		return NULL;
+		return ps_fail(ps);
 	}
 }
 
@@ -215,50 +229,49 @@ static struct lang_expr *ps_unary(struct lang_parser *ps)
 
 	if (ps->cur.kind != LT_MINUS)
 		return ps_primary(ps);
-	if (ps->depth >= PS_MAX_DEPTH) {
+	if (ps->depth >= PS_MAX_DEPTH)
 		ps_expected(ps, "a simpler value (nested too deeply)");
-		return NULL;
-	}
 	if (ps_advance(ps))
-		return NULL;
+		return ps_fail(ps);
 	e = ps_new(ps, LE_NEG, pos);
-	if (!e)
-		return NULL;
+	if (lib_is_err(e))
+		return e;
 	ps->depth++;
 	e->l = ps_unary(ps);
 	ps->depth--;
-	return e->l ? e : NULL;
+	return lib_is_err(e->l) ? e->l : e;
 }
 
 static struct lang_expr *ps_binary(struct lang_parser *ps, bool sum)
 {
 	struct lang_expr *l = sum ? ps_unary(ps) : ps_binary(ps, true);
 
-	while (l && (sum ? ps->cur.kind == LT_PLUS || ps->cur.kind == LT_MINUS :
-		     ps->cur.kind == LT_PIPE)) {
+	while (!lib_is_err(l) && (sum ? ps->cur.kind == LT_PLUS || ps->cur.kind == LT_MINUS :
+				  ps->cur.kind == LT_PIPE)) {
 		struct lang_expr *e = ps_new(ps, LE_BINOP, ps->cur.pos);
 
-		if (!e)
-			return NULL;
+		if (lib_is_err(e))
+			return e;
 		e->op = ps->cur.kind == LT_PLUS ? '+' : ps->cur.kind == LT_MINUS ? '-' : '|';
 		if (ps_advance(ps))
-			return NULL;
+			return ps_fail(ps);
 		e->l = l;
 		e->r = sum ? ps_unary(ps) : ps_binary(ps, true);
-		if (!e->r)
-			return NULL;
+		if (lib_is_err(e->r))
+			return e->r;
 		l = e;
 	}
 	return l;
 }
 
+/* An expression, or ERR_PTR(-errno) with the problem in the parser's diag. */
 static struct lang_expr *ps_expr(struct lang_parser *ps)
 {
 	struct lang_expr *e;
 
 	if (ps->depth >= PS_MAX_DEPTH) {
 		ps_expected(ps, "a simpler value (nested too deeply)");
-		return NULL;
+		return ps_fail(ps);
 	}
 	ps->depth++;
 	e = ps_binary(ps, false);
@@ -271,14 +284,14 @@ static int ps_one_arg(struct lang_parser *ps, bool field, struct lang_arg *a)
 	a->pos = ps->cur.pos;
 	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_EQ) {
 		a->key = ps_name(ps, &ps->cur);
-		if (!a->key || ps_advance(ps) || ps_advance(ps))
+		if (lib_is_err(a->key) || ps_advance(ps) || ps_advance(ps))
 			return ps->err;
 	} else if (field) {
 		return ps_expected(ps, ps->cur.kind == LT_IDENT ? "'=' after the field name" :
 				   "a field name (field=value)");
 	}
 	a->val = ps_expr(ps);
-	return a->val ? 0 : ps->err;
+	return lib_is_err(a->val) ? (int)lib_ptr_err(a->val) : 0;
 }
 
 /* Arguments up to @close, the opening token already taken. */
@@ -307,8 +320,8 @@ static int ps_args(struct lang_parser *ps, enum lang_tok_kind close, bool fields
 	}
 	*nout = n;
 	*out = n ? ps_alloc(ps, n * sizeof(**out)) : NULL;
-	if (n && !*out)
-		return ps->err;
+	if (lib_is_err(*out))
+		return (int)lib_ptr_err(*out);
 	if (n)
 		memcpy(*out, buf, n * sizeof(**out));
 	return ps_advance(ps);
@@ -322,8 +335,8 @@ static struct lang_step *ps_new_step(struct lang_parser *ps)
 		size_t cap = p->cap ? p->cap * 2 : 32;
 		struct lang_step *s = ps_alloc(ps, cap * sizeof(*s));
 
-		if (!s)
-			return NULL;
+		if (lib_is_err(s))
+			return s;
 		if (p->nsteps)
 			memcpy(s, p->steps, p->nsteps * sizeof(*s));
 		p->steps = s;
@@ -331,30 +344,21 @@ static struct lang_step *ps_new_step(struct lang_parser *ps)
 	}
 	memset(&p->steps[p->nsteps], 0, sizeof(p->steps[0]));
 	p->steps[p->nsteps].result_slot = -1;
+	p->steps[p->nsteps].index = p->nsteps;
 	return &p->steps[p->nsteps++];
 }
 
-static void ps_step_line(struct lang_parser *ps, struct lang_step *s, const struct lang_tok *first)
+/* The step's source so far: from its first token to the end of the last one taken. */
+static size_t ps_span(const struct lang_parser *ps, const struct lang_step *s)
 {
-	const char *start = first->text, *end;
-	const char *src = ps->lx.src, *lim = ps->lx.src + ps->lx.len;
-	bool in_string = false;
+	return (size_t)(ps->prev_end - s->src);
+}
 
-	while (start > src && start[-1] != '\n')
-		start--;
-	/* the step without its trailing comment; '#' inside a string is text */
-	for (end = start; end < lim && *end != '\n' && (in_string || *end != '#'); end++) {
-		if (*end == '"')
-			in_string = !in_string;
-		else if (*end == '\\' && in_string && end + 1 < lim && end[1] != '\n')
-			end++;
-	}
-	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	while (start < end && (*start == ' ' || *start == '\t'))
-		start++;
-	s->line_text = start;
-	s->line_len = (size_t)(end - start);
+/* Closes the step's span after its expectation (or its call, without one). */
+static void ps_span_end(struct lang_parser *ps, struct lang_step *s)
+{
+	s->src_len = ps_span(ps, s);
+	s->end = ps->prev_end_pos;
 }
 
 /* The prefix "t1:" and the result "r0 =", then the call name. */
@@ -363,20 +367,20 @@ static int ps_step_head(struct lang_parser *ps, struct lang_step *s)
 	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_COLON) {
 		s->task_name = ps_name(ps, &ps->cur);
 		s->task_pos = ps->cur.pos;
-		if (!s->task_name || ps_advance(ps) || ps_advance(ps))
+		if (lib_is_err(s->task_name) || ps_advance(ps) || ps_advance(ps))
 			return ps->err;
 	}
 	if (ps->cur.kind == LT_IDENT && ps->next.kind == LT_EQ) {
 		s->result_name = ps_name(ps, &ps->cur);
 		s->result_pos = ps->cur.pos;
-		if (!s->result_name || ps_advance(ps) || ps_advance(ps))
+		if (lib_is_err(s->result_name) || ps_advance(ps) || ps_advance(ps))
 			return ps->err;
 	}
 	if (ps->cur.kind != LT_IDENT)
 		return ps_expected(ps, s->result_name ? "a call name after '='" : "a call name");
 	s->call = ps_name(ps, &ps->cur);
 	s->call_pos = ps->cur.pos;
-	if (!s->call || ps_advance(ps))
+	if (lib_is_err(s->call) || ps_advance(ps))
 		return ps->err;
 	if (ps->cur.kind != LT_LPAREN) {
 		char what[96];
@@ -399,9 +403,9 @@ static int ps_op(struct lang_parser *ps, struct lang_step *parent, struct lang_s
 		return ps_expected(ps, "a guest operation (read, write, fetch, hypercall, ...) or '}'");
 	op->pos = ps->cur.pos;
 	op->call_pos = ps->cur.pos;
-	ps_step_line(ps, op, &ps->cur);
+	op->src = ps->cur.text;
 	op->call = ps_name(ps, &ps->cur);
-	if (!op->call || ps_advance(ps))
+	if (lib_is_err(op->call) || ps_advance(ps))
 		return ps->err;
 	if (ps->cur.kind != LT_LPAREN) {
 		char what[96];
@@ -411,13 +415,17 @@ static int ps_op(struct lang_parser *ps, struct lang_step *parent, struct lang_s
 	}
 	if (ps_advance(ps) || ps_args(ps, LT_RPAREN, false, &op->args, &op->nargs))
 		return ps->err;
-	if (ps->cur.kind != LT_EQ)
-		return 0;
-	if (ps_advance(ps))
-		return ps->err;
-	op->expect_pos = ps->cur.pos;
-	op->expect = ps_expr(ps);
-	return op->expect ? 0 : ps->err;
+	op->call_len = op->head_len = ps_span(ps, op);
+	if (ps->cur.kind == LT_EQ) {
+		if (ps_advance(ps))
+			return ps->err;
+		op->expect_pos = ps->cur.pos;
+		op->expect = ps_expr(ps);
+		if (lib_is_err(op->expect))
+			return (int)lib_ptr_err(op->expect);
+	}
+	ps_span_end(ps, op);
+	return 0;
 }
 
 /* '{' op... '}' after a call: a guest program. */
@@ -430,27 +438,26 @@ static int ps_body(struct lang_parser *ps, struct lang_step *s)
 	s->body_pos = ps->cur.pos;
 	if (ps_advance(ps))
 		return ps->err;
+	s->head_len = ps_span(ps, s);
 	while (ps->cur.kind != LT_RBRACE) {
-		if (ps->cur.kind == LT_EOF) {
-			ps->diag->line = s->body_pos.line;
-			ps->diag->col = s->body_pos.col;
-			snprintf(ps->diag->msg, sizeof(ps->diag->msg), "'{' is never closed: expected "
-				 "'}' after the guest operations, found end of file");
-			return ps->err = -EINVAL;
-		}
+		if (ps->cur.kind == LT_EOF)
+			return ps->err = lang_diag_set(ps->diag, s->body_pos, -EINVAL, "'{' is never "
+						       "closed: expected '}' after the guest "
+						       "operations, found end of file");
 		if (n == cap) {
 			struct lang_step *grown;
 
 			cap = cap ? cap * 2 : 8;
 			grown = ps_alloc(ps, cap * sizeof(*grown));
-			if (!grown)
-				return ps->err;
+			if (lib_is_err(grown))
+				return (int)lib_ptr_err(grown);
 			if (n)
 				memcpy(grown, ops, n * sizeof(*ops));
 			ops = grown;
 		}
 		if (ps_op(ps, s, &ops[n]))
 			return ps->err;
+		ops[n].index = n;
 		n++;
 	}
 	s->body = ops;
@@ -462,22 +469,25 @@ static int ps_step(struct lang_parser *ps)
 {
 	struct lang_step *s = ps_new_step(ps);
 
-	if (!s)
-		return ps->err;
+	if (lib_is_err(s))
+		return (int)lib_ptr_err(s);
 	s->pos = ps->cur.pos;
-	ps_step_line(ps, s, &ps->cur);
+	s->src = ps->cur.text;
 	if (ps_step_head(ps, s) || ps_args(ps, LT_RPAREN, false, &s->args, &s->nargs))
 		return ps->err;
+	s->head_len = ps_span(ps, s);
 	if (ps->cur.kind == LT_LBRACE && ps_body(ps, s))
 		return ps->err;
+	s->call_len = ps_span(ps, s);
 	if (ps->cur.kind == LT_EQ) {
 		if (ps_advance(ps))
 			return ps->err;
 		s->expect_pos = ps->cur.pos;
 		s->expect = ps_expr(ps);
-		if (!s->expect)
-			return ps->err;
+		if (lib_is_err(s->expect))
+			return (int)lib_ptr_err(s->expect);
 	}
+	ps_span_end(ps, s);
 	if (ps->cur.kind != LT_NEWLINE && ps->cur.kind != LT_EOF)
 		return ps_expected(ps, s->expect ? "end of line after the expectation" :
 				   "'=' and an expectation, or end of line");

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 /* The text of a story line ("#:" and one blank removed), or NULL if @line is not one. */
 static const char *story_line(const char *line, const char *eol, size_t *len)

@@ -12,7 +12,7 @@
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define FIELD(type, f) { #f, offsetof(type, f), sizeof(((type *)0)->f) }
 #define STRUCT(name, type, fields) \
@@ -138,16 +138,10 @@ const struct lang_field_desc *lang_struct_field(const struct lang_struct_desc *s
 
 const char *lang_struct_field_suggest(const struct lang_struct_desc *s, const char *name)
 {
-	const char *best = NULL;
-	int dist = 1 << 20;
+	struct lang_suggest sg;
 
-	for (size_t i = 0; i < s->nfields; i++) {
-		int d = lang_edit_distance(name, s->fields[i].name);
-
-		if (d < dist) {
-			dist = d;
-			best = s->fields[i].name;
-		}
-	}
-	return dist <= 3 ? best : NULL;
+	lang_suggest_init(&sg, name);
+	for (size_t i = 0; i < s->nfields; i++)
+		lang_suggest_add(&sg, s->fields[i].name);
+	return lang_suggest_best(&sg);
 }

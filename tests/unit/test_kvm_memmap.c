@@ -64,6 +64,72 @@ static void test_kvm_memmap_splits_where_memory_turns_private(void **state)
 	kt_teardown(&k);
 }
 
+static long memmap_gmem(struct kvmtest *k, int vm, uint64_t size)
+{
+	struct kvm_create_guest_memfd g = { .size = size };
+
+	return kt_ioctl_p(k->t, vm, KVM_CREATE_GUEST_MEMFD, &g);
+}
+
+static void memmap_private(struct kvmtest *k, int vm, uint64_t gpa, uint64_t size)
+{
+	struct kvm_memory_attributes a = { .address = gpa, .size = size,
+					   .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
+
+	assert_int_equal(kt_ioctl_p(k->t, vm, KVM_SET_MEMORY_ATTRIBUTES, &a), 0);
+}
+
+/*
+ * A private range's bytes are in the guest_memfd bound to its slot: the
+ * map gives the VMM's fd for it and the offset of the range's first byte
+ * there (the slot's guest_memfd_offset plus the range's place in the
+ * slot). A private range with no guest_memfd behind it, and every shared
+ * range, has none.
+ */
+static void test_kvm_memmap_private_ranges_name_their_guest_memfd(void **state)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = 0, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = 0x100000,
+		.memory_size = 16 * KT_PG, .guest_memfd_offset = 8 * KT_PG,
+	};
+	struct mv_vm_range m[8];
+	struct kvmtest k;
+	long vm, gmem;
+
+	kt_setup(&k, 64ull << 20);
+	vm = kt_ioctl(k.t, k.kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+	assert_true(vm >= 0);
+	gmem = memmap_gmem(&k, (int)vm, 32 * KT_PG);
+	assert_true(gmem >= 0);
+	r.userspace_addr = kt_mmap(&k, 32 * KT_PG);
+	r.guest_memfd = (uint32_t)gmem;
+	assert_int_equal(kt_ioctl_p(k.t, (int)vm, KVM_SET_USER_MEMORY_REGION2, &r), 0);
+	/* a second slot without a guest_memfd */
+	assert_int_equal(kt_ioctl_p(k.t, (int)vm, KVM_SET_USER_MEMORY_REGION,
+				    &(struct kvm_userspace_memory_region){
+					    .slot = 1, .guest_phys_addr = 0x200000,
+					    .memory_size = 4 * KT_PG,
+					    .userspace_addr = r.userspace_addr + 16 * KT_PG }), 0);
+	memmap_private(&k, (int)vm, 0x103000, 2 * KT_PG);
+	memmap_private(&k, (int)vm, 0x201000, KT_PG);
+	assert_int_equal(mv_vm_memory_map(k.t, (int)vm, m, 8), 6);
+	assert_int_equal(m[0].gmem_fd, -1);                 /* shared: the VMM's */
+	assert_int_equal(m[1].gpa, 0x103000);
+	assert_int_equal(m[1].gmem_fd, gmem);
+	assert_int_equal(m[1].gmem_offset, (8 + 3) * KT_PG);
+	assert_int_equal(m[2].gmem_fd, -1);
+	assert_int_equal(m[4].gpa, 0x201000);
+	assert_true(m[4].flags & MV_RANGE_PRIVATE);
+	assert_int_equal(m[4].gmem_fd, -1);                 /* private, nothing behind it */
+	/* the VMM's fd is what it has open: a dup serves as well, none leaves -1 */
+	assert_int_equal(mv_syscall(k.t, MV_SYS_dup2, (uint64_t)gmem, 40, 0, 0, 0, 0), 40);
+	assert_int_equal(mv_syscall(k.t, MV_SYS_close, (uint64_t)gmem, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(mv_vm_memory_map(k.t, (int)vm, m, 8), 6);
+	assert_int_equal(m[1].gmem_fd, 40);
+	assert_int_equal(m[1].gmem_offset, (8 + 3) * KT_PG);
+	kt_teardown(&k);
+}
+
 static void test_kvm_memmap_counts_all_when_given_less_room(void **state)
 {
 	struct kvmtest k;
@@ -106,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_memmap_one_range_per_slot_in_gpa_order),
 		cmocka_unit_test(test_kvm_memmap_splits_where_memory_turns_private),
 		cmocka_unit_test(test_kvm_memmap_counts_all_when_given_less_room),
+		cmocka_unit_test(test_kvm_memmap_private_ranges_name_their_guest_memfd),
 		cmocka_unit_test(test_kvm_memmap_errors),
 	};
 

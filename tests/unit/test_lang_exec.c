@@ -14,6 +14,8 @@ struct collected {
 	char got[MAX_REPORTS][LANG_MSG_MAX];
 	char want[MAX_REPORTS][LANG_MSG_MAX];
 	char why[MAX_REPORTS][LANG_MSG_MAX];
+	int err[MAX_REPORTS];
+	struct lang_pos at[MAX_REPORTS];   /* where diag points */
 };
 
 static void collect(void *ctx, const struct lang_step_report *r)
@@ -25,7 +27,9 @@ static void collect(void *ctx, const struct lang_step_report *r)
 	c->status[c->n] = r->status;
 	strcpy(c->got[c->n], r->got);
 	strcpy(c->want[c->n], r->want);
-	strcpy(c->why[c->n], r->why);
+	strcpy(c->why[c->n], r->diag.msg);
+	c->err[c->n] = r->err;
+	c->at[c->n] = (struct lang_pos){ r->diag.line, r->diag.col };
 	c->n++;
 }
 
@@ -98,10 +102,10 @@ static void test_lang_exec_failures_say_what_and_why(void **state)
 		"close(r0) = -EBADF\n"                               /* wrong: it succeeds */
 		"close(r0)\n"                                        /* fails, no expectation: a note */
 		"r1 = mmap(0, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
-		"write_mem(r1, \"x\")\n"                             /* unexpected signal: a crash */
 		"write_mem(r1, \"x\") = signal(SIGSEGV, SEGV_MAPERR)\n"  /* wrong code */
 		"read_mem(r1, 2) = \"ab\"\n"                         /* wrong bytes */
-		"getpid() = signal(SIGSEGV, SEGV_ACCERR)\n", c, NULL);   /* no signal */
+		"getpid() = signal(SIGSEGV, SEGV_ACCERR)\n"            /* no signal */
+		"write_mem(r1, \"x\")\n", c, NULL);                  /* unexpected signal: a crash */
 
 	assert_int_equal(res.steps, 8);
 	assert_int_equal(res.failed, 5);
@@ -112,12 +116,12 @@ static void test_lang_exec_failures_say_what_and_why(void **state)
 	assert_string_equal(c->why[1], "a different result");
 	assert_int_equal(c->status[2], LANG_STEP_NOTE);
 	assert_string_equal(c->got[2], "-EBADF");
-	assert_int_equal(c->status[4], LANG_STEP_FAILED);
-	assert_string_equal(c->why[4], "unexpected signal: the task crashed");
-	assert_string_equal(c->why[5], "a different signal was delivered");
-	assert_string_equal(c->want[6], "\"ab\"");
-	assert_string_equal(c->got[6], "x\"0000\"");
-	assert_string_equal(c->why[7], "no signal was delivered");
+	assert_string_equal(c->why[4], "a different signal was delivered");
+	assert_string_equal(c->want[5], "\"ab\"");
+	assert_string_equal(c->got[5], "x\"0000\"");
+	assert_string_equal(c->why[6], "no signal was delivered");
+	assert_int_equal(c->status[7], LANG_STEP_FAILED);
+	assert_string_equal(c->why[7], "unexpected signal: the task crashed");
 	test_free(c);
 }
 
@@ -164,9 +168,11 @@ static void test_lang_exec_output_structs_and_buffers(void **state)
 		"pread64(r0, \"zzz\", 3, 1) = 3\n"
 		"fstat(r0, 0) = -EFAULT\n"
 		"getrlimit(RLIMIT_NOFILE, _) = 0\n"
-		"fstat(r0, {st_size=7}) = 0\n", c, NULL);
+		"fstat(r0, {st_size=7}) = 0\n"
+		"read(99, \"zzz\", 3) = -EBADF\n", c, NULL);   /* failed as expected: wrote nothing */
 
 	assert_int_equal(res.failed, 2);
+	assert_int_equal(c->status[8], LANG_STEP_OK);
 	assert_int_equal(c->status[4], LANG_STEP_FAILED);
 	assert_string_equal(c->why[4], "buf holds \"bcd\", expected \"zzz\"");
 	assert_int_equal(c->status[7], LANG_STEP_FAILED);
@@ -217,6 +223,96 @@ static void test_lang_exec_u64_and_cpu_values(void **state)
 	test_free(c);
 }
 
+/*
+ * One convention: a step that could not run reports the errno why (err)
+ * and a message pointing at the argument at fault; a step that ran and
+ * missed its expectation has err 0 and points at the expectation.
+ */
+static void test_lang_exec_problems_carry_errno_and_position(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+
+	run_src("r0 = memfd_create(\"m\", 0)\n"
+		"write(r0, 0x41414141, 4)\n"
+		"read_mem(0x1000, 0x7fffffff)\n"
+		"close(r0) = 5\n"
+		"t1 = spawn()\n"
+		"exit(t1)\n"
+		"t1: getpid()\n", c, NULL);
+	assert_int_equal(c->n, 7);
+	assert_int_equal(c->err[1], -EINVAL);
+	assert_int_equal(c->at[1].line, 2);
+	assert_int_equal(c->at[1].col, 11);
+	assert_int_equal(c->err[2], -E2BIG);
+	assert_int_equal(c->at[2].col, 18);
+	assert_string_equal(c->why[2], "read_mem of 2147483647 bytes: at most 1048576");
+	assert_int_equal(c->err[3], 0);
+	assert_int_equal(c->at[3].line, 4);
+	assert_int_equal(c->at[3].col, 13);
+	assert_string_equal(c->why[3], "a different result");
+	assert_int_equal(c->err[6], -ESRCH);
+	assert_int_equal(c->at[6].line, 7);
+	assert_int_equal(c->at[6].col, 1);
+	assert_int_equal(c->err[0], 0);
+	assert_string_equal(c->why[0], "");
+	test_free(c);
+}
+
+/*
+ * A signal no step expected kills the task, as the default action does:
+ * its later steps are reported skipped (not run, not passed), while other
+ * tasks go on. An expected signal leaves the task running.
+ */
+static void test_lang_exec_crashed_task_skips_its_later_steps(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"r1 = mmap(0, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+		"t1 = clone(t0, 0) = 0\n"
+		"t1: write_mem(r1, \"x\") = signal(SIGSEGV, SEGV_ACCERR, r1)\n"
+		"t1: getpid()\n"                                  /* still alive */
+		"write_mem(r1, \"x\")\n"                          /* t0 crashes here */
+		"getpid() = 1\n"
+		"t1: write_mem(r1, \"y\") = signal(SIGSEGV, SEGV_ACCERR, r1)\n"
+		"exit(t0)\n"
+		"t2 = clone(t0, 0)\n", c, NULL);
+
+	assert_int_equal(res.steps, 9);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(res.skipped, 3);
+	assert_int_equal(c->status[3], LANG_STEP_OK);
+	assert_int_equal(c->status[4], LANG_STEP_FAILED);
+	assert_int_equal(c->status[5], LANG_STEP_SKIPPED);
+	assert_string_equal(c->got[5], "not run");
+	assert_string_equal(c->want[5], "1");
+	assert_string_equal(c->why[5], "task t0 crashed at line 5 on an unexpected SIGSEGV");
+	assert_int_equal(c->status[6], LANG_STEP_OK);
+	/* steps that name the dead task are skipped as well */
+	assert_int_equal(c->status[7], LANG_STEP_SKIPPED);
+	assert_int_equal(c->status[8], LANG_STEP_SKIPPED);
+	test_free(c);
+}
+
+/* An errno name without its minus is the positive number: the report says what was meant. */
+static void test_lang_exec_bare_errno_suggests_the_minus(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res = run_src(
+		"close(3) = EBADF\n"
+		"close(3) = -EBADF\n"
+		"close(3) = 9\n", c, NULL);
+
+	assert_int_equal(res.failed, 2);
+	assert_string_equal(c->want[0], "9");
+	assert_string_equal(c->got[0], "-EBADF");
+	assert_string_equal(c->why[0], "a different result: EBADF alone is the number 9; did you "
+			    "mean -EBADF?");
+	assert_int_equal(c->status[1], LANG_STEP_OK);
+	/* a plain number is not second-guessed */
+	assert_string_equal(c->why[2], "a different result");
+	test_free(c);
+}
+
 static const char det_src[] =
 	"machine(seed=7)\n"
 	"r1 = mmap(0, 0x3000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
@@ -258,6 +354,9 @@ int main(void)
 		cmocka_unit_test(test_lang_exec_tasks_fork_and_exit),
 		cmocka_unit_test(test_lang_exec_u64_and_cpu_values),
 		cmocka_unit_test(test_lang_exec_same_seed_same_trace),
+		cmocka_unit_test(test_lang_exec_problems_carry_errno_and_position),
+		cmocka_unit_test(test_lang_exec_bare_errno_suggests_the_minus),
+		cmocka_unit_test(test_lang_exec_crashed_task_skips_its_later_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

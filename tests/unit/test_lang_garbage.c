@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 #include "lib/prng.h"
 
 static const char base_src[] =

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 #define MAX_REPORTS 32
 
@@ -33,7 +33,7 @@ static void collect(void *ctx, const struct lang_step_report *r)
 	c->during_line[c->n] = r->during ? r->during->pos.line : 0;
 	c->status[c->n] = r->status;
 	strcpy(c->got[c->n], r->got);
-	strcpy(c->why[c->n], r->why);
+	strcpy(c->why[c->n], r->diag.msg);
 	c->n++;
 }
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 static struct lang_program *parse_ok(const char *src)
 {
@@ -84,7 +84,7 @@ static void test_lang_parse_step_shape(void **state)
 	assert_int_equal(s->expect->kind, LE_CALL);
 	assert_int_equal(s->expect->nargs, 3);
 	assert_int_equal(s->pos.line, 6);
-	assert_int_equal(s->line_len, strlen("t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)"));
+	assert_int_equal(s->src_len, strlen("t1: write_mem(r1+8, x\"00ff\") = signal(SIGSEGV, SEGV_ACCERR, r1+8)"));
 	s = &p->steps[4];
 	assert_int_equal(s->expect->kind, LE_NEG);
 	assert_int_equal(s->expect->l->ival, EBADF);
@@ -111,6 +111,16 @@ static void test_lang_parse_errors_name_position_and_expectation(void **state)
 		{ "close(1) 5", 1, 10, "expected '=' and an expectation, or end of line, found integer 5" },
 		{ "close(\"a\")", 1, 7, "expected an integer for 'fd', found a string" },
 		{ "fstat(1, {st_sise=1})", 1, 11, "struct stat has no field 'st_sise' (did you mean 'st_size'?)" },
+		{ "ioctl(3, KVM_SET_USER_MEMORY_REGION, {memsize=0x1000})", 1, 39,
+		  "struct kvm_userspace_memory_region has no field 'memsize' (did you mean "
+		  "'memory_size'?)" },
+		{ "ioctl(3, KVM_SET_USER_MEMORY_REGION2, {guestmemfd=4})", 1, 40,
+		  "struct kvm_userspace_memory_region2 has no field 'guestmemfd' (did you mean "
+		  "'guest_memfd'?)" },
+		{ "fstat(1, {mtime=1})", 1, 11, "struct stat has no field 'mtime'" },
+		{ "ioctl(3, KVM_RUN, 0) = exit(KVM_EXIT_MMIO, phys_adr=1)", 1, 44,
+		  "this exit has no field 'phys_adr' (did you mean 'phys_addr'?): expected phys_addr, "
+		  "len, is_write, data, ret" },
 		{ "close(1)\nmachine(ram=2)", 2, 1, "machine(...) must be the first step of a scenario" },
 		{ "close(1) = sig(1, 2)", 1, 12,
 		  "unknown expectation 'sig(...)': expected signal(SIGNO, CODE[, addr])" },
@@ -121,7 +131,12 @@ static void test_lang_parse_errors_name_position_and_expectation(void **state)
 		{ "close(1 ]", 1, 9, "unexpected ']'" },
 		{ "t5: close(1)", 1, 1, "unknown task 't5': expected t0 or a task named earlier by "
 		  "'t5 = spawn()' or 't5 = clone(...)'" },
-		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom': expected ram, features_off, epc, abi or seed" },
+		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom' (did you mean 'ram'?): expected ram, "
+		  "features_off, epc, abi or seed" },
+		{ "machine(xyz=1)", 1, 9, "unknown machine key 'xyz': expected ram, features_off, epc, "
+		  "abi or seed" },
+		{ "close(64m)", 1, 9, "expected a digit or a size suffix K, M, G, found 'm'" },
+		{ "close(0x10000000000G)", 1, 7, "integer does not fit in 64 bits" },
 		{ "r0 = spawn()", 1, 1, "expected a task name like 't1' for the result of spawn, found 'r0'" },
 		{ "close(1) = -EBADFF", 1, 13, "unknown name 'EBADFF' (did you mean 'EBADF'?)" },
 		{ "close(1, 2)", 1, 7, "close takes 1 argument (fd), got 2" },
@@ -172,6 +187,37 @@ static void test_lang_parse_machine_overrides(void **state)
 	assert_int_equal(lang_machine_opts_parse("ram=1)", &mo, &d), -EINVAL);
 }
 
+/* Which known name a slip points to: typos and shortenings, nothing farther. */
+static void test_lang_suggest_typos_and_shortenings(void **state)
+{
+	static const struct { const char *name, *cands[4], *want; } rows[] = {
+		{ "PROT_RAED", { "PROT_READ", "PROT_WRITE" }, "PROT_READ" },
+		{ "memsize", { "slot", "memory_size", "userspace_addr" }, "memory_size" },
+		{ "usrspace_addr", { "memory_size", "userspace_addr" }, "userspace_addr" },
+		{ "st_sise", { "st_size", "st_ino" }, "st_size" },
+		/* a typo beats a shortening */
+		{ "gues", { "guest_memfd", "guest" }, "guest" },
+		/* too short to be a shortening, too far for a typo */
+		{ "ms", { "memory_size" }, NULL },
+		/* letters out of order are no shortening */
+		{ "sizemem", { "memory_size" }, NULL },
+		{ "QQQQQQQQ", { "PROT_READ" }, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct lang_suggest sg;
+		const char *got;
+
+		lang_suggest_init(&sg, rows[i].name);
+		for (size_t j = 0; j < 4 && rows[i].cands[j]; j++)
+			lang_suggest_add(&sg, rows[i].cands[j]);
+		got = lang_suggest_best(&sg);
+		if (rows[i].want ? !got || strcmp(got, rows[i].want) : got != NULL)
+			fail_msg("%s: got %s, want %s", rows[i].name, got ? got : "none",
+				 rows[i].want ? rows[i].want : "none");
+	}
+}
+
 static void test_lang_consts_known_names(void **state)
 {
 	uint64_t v;
@@ -197,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_lang_parse_errors_name_position_and_expectation),
 		cmocka_unit_test(test_lang_parse_machine_overrides),
 		cmocka_unit_test(test_lang_consts_known_names),
+		cmocka_unit_test(test_lang_suggest_typos_and_shortenings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

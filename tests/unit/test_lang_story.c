@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "mvtest.h"
-#include "lang/lang.h"
+#include "lang/lang_int.h"
 
 static struct lang_program *story_parse(const char *src)
 {

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * memvisor bench [--json] [--quick] [--list] [SUITE...]
- * Runs the bench suites; progress on stderr, results on stdout as a table
- * (or JSON). Every figure is a ratio against a baseline measured in the
- * same run.
+ * Runs the bench suites; progress on stderr, results on stdout as one
+ * table per suite, in a fixed order and lined up (or JSON, in the same
+ * order). Every figure is a ratio against a baseline measured in the same
+ * run.
  */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
@@ -32,21 +34,120 @@ static void bench_progress(void *cookie, const char *suite, const char *name)
 	fprintf(stderr, "  %s: %s done\n", suite, name);
 }
 
+/*
+ * The order results print in, whatever order the suites ran in: by suite,
+ * as bench_suites lists them, with p4 (the punch case p3 reports) after
+ * p3. A suite not named here prints last.
+ */
+static const char *const bench_order[] = { "p1", "p2", "p3", "p4", "kvm" };
+
+static size_t bench_rank(const char *suite)
+{
+	size_t n = sizeof(bench_order) / sizeof(bench_order[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(bench_order[i], suite))
+			return i;
+	}
+	return n;
+}
+
+/* @ctx's results in print order (stable within a suite): an array of pointers. */
+static const struct bench_result **bench_sorted(const struct bench_ctx *ctx)
+{
+	const struct bench_result **r = calloc(ctx->nr_results + 1, sizeof(*r));
+	unsigned int n = 0;
+
+	if (!r)
+		return NULL;
+	for (size_t rank = 0; rank <= sizeof(bench_order) / sizeof(bench_order[0]); rank++) {
+		for (unsigned int i = 0; i < ctx->nr_results; i++) {
+			if (bench_rank(ctx->results[i].suite) == rank)
+				r[n++] = &ctx->results[i];
+		}
+	}
+	return r;
+}
+
+static const char *bench_suite_what(const char *suite)
+{
+	for (const struct bench_suite *s = bench_suites; s->name; s++) {
+		if (!strcmp(s->name, suite))
+			return s->what;
+	}
+	return !strcmp(suite, "p4") ? "guest_memfd hole punch: notifications per folio (run by p3)" :
+	       "";
+}
+
+struct bench_widths {
+	int name, ns, baseline, base_ns, ratio;
+};
+
+static int bench_max(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Every column as wide as its widest cell, so each table lines up. */
+static void bench_measure_widths(const struct bench_result *const *r, struct bench_widths *w)
+{
+	char num[64];
+
+	*w = (struct bench_widths){ 4, 5, 8, 10, 5 };
+	for (; *r; r++) {
+		w->name = bench_max(w->name, (int)strlen((*r)->name));
+		w->ns = bench_max(w->ns, snprintf(num, sizeof(num), "%.2f", (*r)->ns_per_op));
+		w->baseline = bench_max(w->baseline, (int)strlen((*r)->baseline[0] ? (*r)->baseline :
+								  "(baseline)"));
+		w->base_ns = bench_max(w->base_ns, snprintf(num, sizeof(num), "%.2f",
+							    (*r)->baseline_ns));
+		if ((*r)->baseline_ns > 0)
+			w->ratio = bench_max(w->ratio, snprintf(num, sizeof(num), "%.2fx",
+								(*r)->ns_per_op / (*r)->baseline_ns));
+	}
+}
+
+/* One row; a baseline's empty columns leave no blanks at the end of the line. */
+static void print_row(const struct bench_widths *w, const struct bench_result *r)
+{
+	char ratio[64] = "", base[64] = "", line[512];
+	int n;
+
+	if (r->baseline[0] && r->baseline_ns > 0)
+		snprintf(ratio, sizeof(ratio), "%.2fx", r->ns_per_op / r->baseline_ns);
+	if (r->baseline[0])
+		snprintf(base, sizeof(base), "%.2f", r->baseline_ns);
+	n = snprintf(line, sizeof(line), "  %-*s  %*.2f  %-*s  %*s  %*s  %s", w->name, r->name,
+		     w->ns, r->ns_per_op, w->baseline, r->baseline[0] ? r->baseline : "(baseline)",
+		     w->base_ns, base, w->ratio, ratio, r->note);
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	printf("%.*s\n", n, line);
+}
+
+/* One table per suite, in a fixed order, every column lined up across all of them. */
 static void print_table(const struct bench_ctx *ctx)
 {
-	printf("%-6s %-40s %12s  %-34s %12s %9s  %s\n", "suite", "case", "ns/op", "baseline",
-	       "base ns/op", "ratio", "note");
-	for (unsigned int i = 0; i < ctx->nr_results; i++) {
-		const struct bench_result *r = &ctx->results[i];
+	const struct bench_result **r = bench_sorted(ctx);
+	struct bench_widths w;
 
-		if (r->baseline[0])
-			printf("%-6s %-40s %12.2f  %-34s %12.2f %8.2fx  %s\n", r->suite, r->name,
-			       r->ns_per_op, r->baseline, r->baseline_ns,
-			       r->baseline_ns > 0 ? r->ns_per_op / r->baseline_ns : 0.0, r->note);
-		else
-			printf("%-6s %-40s %12.2f  %-34s %12s %9s  %s\n", r->suite, r->name,
-			       r->ns_per_op, "(baseline)", "", "", r->note);
+	if (!r) {
+		fprintf(stderr, "memvisor bench: out of memory\n");
+		return;
 	}
+	bench_measure_widths(r, &w);
+	for (unsigned int i = 0; r[i]; i++) {
+		if (!i || strcmp(r[i]->suite, r[i - 1]->suite)) {
+			printf("%s%s: %s\n", i ? "\n" : "", r[i]->suite, bench_suite_what(r[i]->suite));
+			printf("  %-*s  %*s  %-*s  %*s  %*s  %s\n", w.name, "case", w.ns, "ns/op",
+			       w.baseline, "baseline", w.base_ns, "base ns/op", w.ratio, "ratio",
+			       "note");
+		}
+		print_row(&w, r[i]);
+	}
+	free(r);
 }
 
 static void print_json_string(const char *s)
@@ -65,9 +166,15 @@ static void print_json_string(const char *s)
 
 static void print_json(const struct bench_ctx *ctx)
 {
+	const struct bench_result **sorted = bench_sorted(ctx);
+
+	if (!sorted) {
+		fprintf(stderr, "memvisor bench: out of memory\n");
+		return;
+	}
 	printf("{\"results\":[");
-	for (unsigned int i = 0; i < ctx->nr_results; i++) {
-		const struct bench_result *r = &ctx->results[i];
+	for (unsigned int i = 0; sorted[i]; i++) {
+		const struct bench_result *r = sorted[i];
 
 		printf("%s\n {\"suite\":", i ? "," : "");
 		print_json_string(r->suite);
@@ -81,6 +188,7 @@ static void print_json(const struct bench_ctx *ctx)
 		putchar('}');
 	}
 	printf("\n]}\n");
+	free(sorted);
 }
 
 static const struct bench_suite *find_suite(const char *name)

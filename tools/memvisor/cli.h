@@ -3,6 +3,10 @@
 #ifndef MV_TOOLS_CLI_H
 #define MV_TOOLS_CLI_H
 
+/* The scenario language reaches tools through lang/lang.h alone. */
+#define MV_LANG_API_ONLY
+
+#include <stdio.h>
 #include <stddef.h>
 
 /* Exit codes of every verb. */
@@ -31,6 +35,27 @@ char *cli_read_file(const char *verb, const char *path, size_t max, size_t *len)
 struct lang_program;
 int cli_load_scenario(const char *verb, const char *path, size_t max, char **src, size_t *len,
 		      struct lang_program **p);
+
+/*
+ * Step @s's source text (lang_step_source with @flags) in a malloc()ed
+ * string, or NULL when memory runs out.
+ */
+struct lang_step;
+char *cli_step_text(const struct lang_step *s, unsigned int flags);
+
+/*
+ * Writes a step's text (lines separated by '\n') from the current column,
+ * @col: later lines are indented by @base + 2 blanks, a line that closes a
+ * guest block ('}') by @base. Returns the column after the last line.
+ */
+int cli_put_lines(FILE *out, const char *text, int col, int base);
+
+/*
+ * A failed step as 'run' and 'map' report it: "FILE:LINE: step failed:"
+ * and the step as written, what was expected, what happened and why.
+ */
+struct lang_step_report;
+void cli_print_failure(FILE *out, const struct lang_step_report *r);
 
 int cli_tour(int argc, char **argv);
 int cli_bench(int argc, char **argv);

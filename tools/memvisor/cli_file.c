@@ -106,3 +106,60 @@ int cli_load_scenario(const char *verb, const char *path, size_t max, char **src
 	}
 	return 0;
 }
+
+char *cli_step_text(const struct lang_step *s, unsigned int flags)
+{
+	size_t n = lang_step_source(s, flags, NULL, 0);
+	char *text = malloc(n + 1);
+
+	if (text)
+		lang_step_source(s, flags, text, n + 1);
+	return text;
+}
+
+int cli_put_lines(FILE *out, const char *text, int col, int base)
+{
+	for (; *text; text++) {
+		if (*text == '\n') {
+			int in = text[1] == '}' ? base : base + 2;
+
+			fprintf(out, "\n%*s", in, "");
+			col = in;
+		} else {
+			fputc(*text, out);
+			col++;
+		}
+	}
+	return col;
+}
+
+/* Where a guest operation ran: its guest(...) step, and the KVM_RUN that ran it. */
+static void cli_print_op_context(FILE *out, const struct lang_step_report *r)
+{
+	const struct lang_step *parent = lang_step_parent(r->step);
+
+	if (!parent)
+		return;
+	if (r->during && r->during != parent)
+		fprintf(out, "  (a guest operation of line %d, run inside the KVM_RUN of line %d)\n",
+			lang_step_pos(parent).line, lang_step_pos(r->during).line);
+	else
+		fprintf(out, "  (a guest operation of line %d, after the last step)\n",
+			lang_step_pos(parent).line);
+}
+
+void cli_print_failure(FILE *out, const struct lang_step_report *r)
+{
+	char *text = cli_step_text(r->step, 0);
+
+	fprintf(out, "%s:%d: step failed: ", r->file, lang_step_pos(r->step).line);
+	cli_put_lines(out, text ? text : "(out of memory)", 0, 2);
+	fputc('\n', out);
+	free(text);
+	cli_print_op_context(out, r);
+	if (r->want[0])
+		fprintf(out, "  expected: %s\n", r->want);
+	fprintf(out, "  got:      %s\n", r->got);
+	if (r->diag.msg[0])
+		fprintf(out, "  (%s)\n", r->diag.msg);
+}

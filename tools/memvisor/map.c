@@ -3,10 +3,12 @@
  * memvisor map: runs a scenario that builds a VM, then draws the VM's
  * guest-physical memory map (mv_vm_memory_map) as one self-contained SVG,
  * or an HTML page holding the SVG and the same facts as a table. A strip
- * shows the address space with the holes squeezed; below it, one row per
- * range: where it is, how large, shared or private, what stage 2 lets the
- * guest do (R/W/X), and whether it is immutable, tagged, EPC or
- * dirty-logged.
+ * shows the address space, not to scale (the drawing says so: widths grow
+ * with the log of the size, holes are squeezed to one width); below it,
+ * one row per range: where it is, how large, shared or private, where its
+ * bytes are (the VMM's address, or a guest_memfd fd and offset), what
+ * stage 2 lets the guest do (R/W/X), and whether it is immutable, tagged,
+ * EPC or dirty-logged.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +35,7 @@ struct map_ctx {
 	long n;
 	int failed_steps;
 	int err;                   /* no VM, or out of memory */
+	char names[256];           /* the results the scenario names, for messages */
 };
 
 static void map_usage(FILE *out)
@@ -64,7 +67,7 @@ static long map_try(struct map_ctx *mc, const struct lang_run_state *st, int slo
 
 	if (v > INT_MAX)
 		return -EBADF;
-	for (int t = 0; t < st->p->ntasks; t++) {
+	for (int t = 0; t < st->ntasks; t++) {
 		long n;
 
 		if (!st->tasks[t])
@@ -78,45 +81,57 @@ static long map_try(struct map_ctx *mc, const struct lang_run_state *st, int slo
 		mc->n = mv_vm_memory_map(st->tasks[t], (int)v, mc->ranges, (size_t)n);
 		if (mc->n > n)
 			mc->n = n;
-		snprintf(mc->found_name, sizeof(mc->found_name), "%s", st->p->value_names[slot]);
+		snprintf(mc->found_name, sizeof(mc->found_name), "%s", st->value_names[slot]);
 		return 0;
 	}
 	return -EBADF;
 }
 
+/* "r0, r1, r2" for a message about --vm; "none" if the scenario names no result. */
+static void map_list_names(struct map_ctx *mc, const struct lang_run_state *st)
+{
+	size_t off = 0;
+
+	snprintf(mc->names, sizeof(mc->names), "none");
+	for (int i = 0; i < st->nvalues && off < sizeof(mc->names); i++)
+		off += (size_t)snprintf(mc->names + off, sizeof(mc->names) - off, "%s%s",
+					i ? ", " : "", st->value_names[i]);
+}
+
+/*
+ * The VM: --vm's result, or the first result that holds a VM fd. mc->err:
+ * -ESRCH the scenario names no such result, -EBADF it names one that holds
+ * no VM fd, -ENOENT no result holds one.
+ */
 static void map_on_end(void *ctx, const struct lang_run_state *st)
 {
 	struct map_ctx *mc = ctx;
 
-	mc->err = -ENOENT;
-	for (int slot = 0; slot < st->p->nvalues; slot++) {
+	mc->err = mc->vm_name ? -ESRCH : -ENOENT;
+	map_list_names(mc, st);
+	for (int slot = 0; slot < st->nvalues; slot++) {
 		long ret;
 
-		if (mc->vm_name && strcmp(mc->vm_name, st->p->value_names[slot]))
+		if (mc->vm_name && strcmp(mc->vm_name, st->value_names[slot]))
 			continue;
 		ret = map_try(mc, st, slot);
 		if (ret != -EBADF) {
 			mc->err = (int)ret;
 			return;
 		}
+		if (mc->vm_name)
+			mc->err = -EBADF;
 	}
 }
 
 static void map_on_step(void *ctx, const struct lang_step_report *r)
 {
 	struct map_ctx *mc = ctx;
-	const struct lang_step *s = r->step;
 
 	if (r->status != LANG_STEP_FAILED)
 		return;
 	mc->failed_steps++;
-	fprintf(stderr, "%s:%d: step failed: %.*s\n", r->file, s->pos.line, (int)s->line_len,
-		s->line_text);
-	if (r->want[0])
-		fprintf(stderr, "  expected: %s\n", r->want);
-	fprintf(stderr, "  got:      %s\n", r->got);
-	if (r->why[0])
-		fprintf(stderr, "  (%s)\n", r->why);
+	cli_print_failure(stderr, r);
 }
 
 /* ---- words and numbers ---- */
@@ -242,15 +257,21 @@ static void map_svg_strip(FILE *out, const struct map_ctx *mc)
 	}
 	unit = weight > 0 ? (avail - holes * MAP_HOLE_W) / weight : 0;
 	fprintf(out, "<text x=\"24\" y=\"%d\" class=\"t\" font-weight=\"bold\">"
-		"Guest-physical address space</text>\n", MAP_STRIP_Y - 10);
+		"Guest-physical address space</text><text x=\"240\" y=\"%d\" class=\"s\">"
+		"(not to scale: widths grow with the log of the size, every hole is drawn "
+		"alike)</text>\n", MAP_STRIP_Y - 10, MAP_STRIP_Y - 10);
 	for (long i = 0; i < mc->n; i++) {
 		const struct mv_vm_range *r = &mc->ranges[i];
 		double w = map_strip_weight(r->size) * unit;
 
 		if (i && mc->ranges[i - 1].gpa + mc->ranges[i - 1].size != r->gpa) {
+			char hole[32];
+
+			map_size_approx(hole, sizeof(hole), r->gpa - mc->ranges[i - 1].gpa -
+					mc->ranges[i - 1].size);
 			fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" "
-				"fill=\"url(#hole)\"><title>hole</title></rect>\n", x, MAP_STRIP_Y,
-				MAP_HOLE_W, MAP_STRIP_H);
+				"fill=\"url(#hole)\"><title>hole of %s (drawn at a fixed width)"
+				"</title></rect>\n", x, MAP_STRIP_Y, MAP_HOLE_W, MAP_STRIP_H, hole);
 			x += MAP_HOLE_W;
 		}
 		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"%s\" "
@@ -290,9 +311,13 @@ static void map_svg_row(FILE *out, const struct mv_vm_range *r, int y)
 	fprintf(out, "<text x=\"24\" y=\"%d\" class=\"t mono\">0x%010llx\xe2\x80\x93"
 		"0x%010llx</text>\n", y + 20, (unsigned long long)r->gpa,
 		(unsigned long long)(r->gpa + r->size - 1));
-	if (r->flags & MV_RANGE_PRIVATE)   /* the guest_memfd backs it, not the VMM's page */
+	if ((r->flags & MV_RANGE_PRIVATE) && r->gmem_fd >= 0)   /* not the VMM's page */
 		fprintf(out, "<text x=\"24\" y=\"%d\" class=\"s\">%s \xc2\xb7 slot %u \xc2\xb7 "
-			"backed by guest_memfd</text>\n", y + 36, size, r->slot);
+			"backed by guest_memfd fd %d at 0x%llx</text>\n", y + 36, size, r->slot,
+			r->gmem_fd, (unsigned long long)r->gmem_offset);
+	else if (r->flags & MV_RANGE_PRIVATE)
+		fprintf(out, "<text x=\"24\" y=\"%d\" class=\"s\">%s \xc2\xb7 slot %u \xc2\xb7 "
+			"no guest_memfd: an access exits to the VMM</text>\n", y + 36, size, r->slot);
 	else
 		fprintf(out, "<text x=\"24\" y=\"%d\" class=\"s\">%s \xc2\xb7 slot %u \xc2\xb7 "
 			"VMM address 0x%llx</text>\n", y + 36, size, r->slot,
@@ -328,16 +353,19 @@ static void map_svg_legend(FILE *out, int y)
 		"<rect x=\"660\" y=\"%d\" width=\"18\" height=\"14\" fill=\"url(#hole)\"/>"
 		"<text x=\"684\" y=\"%d\" class=\"s\">hole (no memslot)</text>\n"
 		"<text x=\"24\" y=\"%d\" class=\"s\">Green chips: what stage 2 allows or "
-		"marks; grey: not.</text>\n",
+		"marks; grey: not.</text>\n"
+		"<text x=\"24\" y=\"%d\" class=\"s\">Not to scale: a range's width grows "
+		"with the log of its size (small ranges stay visible); every hole has one width, "
+		"whatever its size.</text>\n",
 		y, y + 10, y + 22, y + 10, y + 22, y + 10, y + 22, y + 10, y + 10, y + 22, y + 10,
-		y + 22, y + 44);
+		y + 22, y + 44, y + 60);
 }
 
 static void map_svg(FILE *out, const struct map_ctx *mc, const char *file)
 {
 	int legend = MAP_ROWS_Y + (int)mc->n * MAP_ROW_H + 24;
 
-	map_svg_head(out, mc, file, legend + 64);
+	map_svg_head(out, mc, file, legend + 80);
 	map_svg_strip(out, mc);
 	fprintf(out, "<text x=\"24\" y=\"%d\" class=\"t\" font-weight=\"bold\">Ranges</text>\n",
 		MAP_ROWS_Y - 10);
@@ -348,6 +376,18 @@ static void map_svg(FILE *out, const struct map_ctx *mc, const char *file)
 			"slots.</text>\n", MAP_ROWS_Y + 20);
 	map_svg_legend(out, legend);
 	fprintf(out, "</svg>\n");
+}
+
+/* Where a range's bytes are: the VMM's memory, or a guest_memfd (or nowhere). */
+static void map_backing(char *buf, size_t size, const struct mv_vm_range *r)
+{
+	if (!(r->flags & MV_RANGE_PRIVATE))
+		snprintf(buf, size, "VMM at 0x%llx", (unsigned long long)r->hva);
+	else if (r->gmem_fd >= 0)
+		snprintf(buf, size, "guest_memfd fd %d at 0x%llx", r->gmem_fd,
+			 (unsigned long long)r->gmem_offset);
+	else
+		snprintf(buf, size, "none (no guest_memfd)");
 }
 
 /* The page: the drawing, then the same facts as a table. */
@@ -362,22 +402,23 @@ static void map_html(FILE *out, const struct map_ctx *mc, const char *file)
 		"td.n{font-family:monospace}\n</style>\n</head>\n<body>\n");
 	map_svg(out, mc, file);
 	fprintf(out, "<table>\n<tr><th>GPA</th><th>size</th><th>kind</th><th>access</th>"
-		"<th>marks</th><th>slot</th><th>VMM address</th></tr>\n");
+		"<th>marks</th><th>slot</th><th>bytes held by</th></tr>\n");
 	for (long i = 0; i < mc->n; i++) {
 		const struct mv_vm_range *r = &mc->ranges[i];
-		char size[32];
+		char size[32], backing[64];
 
 		map_size(size, sizeof(size), r->size);
+		map_backing(backing, sizeof(backing), r);
 		fprintf(out, "<tr><td class=\"n\">0x%llx</td><td>%s</td><td>%s</td>"
 			"<td class=\"n\">%c%c%c</td><td>%s%s%s%s</td><td>%u</td>"
-			"<td class=\"n\">0x%llx</td></tr>\n", (unsigned long long)r->gpa, size,
+			"<td class=\"n\">%s</td></tr>\n", (unsigned long long)r->gpa, size,
 			map_kind(r->flags), r->flags & MV_RANGE_READ ? 'R' : '-',
 			r->flags & MV_RANGE_WRITE ? 'W' : '-', r->flags & MV_RANGE_EXEC ? 'X' : '-',
 			r->flags & MV_RANGE_IMMUTABLE ? "immutable " : "",
 			r->flags & MV_RANGE_TAGGED ? "tagged " : "",
 			r->flags & MV_RANGE_DIRTY_LOG ? "dirty log" : "",
 			r->flags & (MV_RANGE_IMMUTABLE | MV_RANGE_TAGGED | MV_RANGE_DIRTY_LOG) ?
-			"" : "&#8212;", r->slot, (unsigned long long)r->hva);
+			"" : "&#8212;", r->slot, backing);
 	}
 	fprintf(out, "</table>\n</body>\n</html>\n");
 }
@@ -408,10 +449,14 @@ static int map_run(const char *path, struct lang_run_opts *opts, struct map_ctx 
 			res.steps);
 	else if (mc->err == -ENOMEM)
 		fprintf(stderr, "memvisor map: out of memory\n");
+	else if (mc->err == -ESRCH)
+		fprintf(stderr, "%s: --vm %s: '%s' is not defined in the scenario (its results: "
+			"%s)\n", path, mc->vm_name, mc->vm_name, mc->names);
+	else if (mc->err == -EBADF)
+		fprintf(stderr, "%s: --vm %s: %s is defined but does not hold a VM fd when the "
+			"scenario ends\n", path, mc->vm_name, mc->vm_name);
 	else if (mc->err)
-		fprintf(stderr, "%s: %s\n", path, mc->vm_name ?
-			"that result does not hold a VM fd when the scenario ends" :
-			"the scenario leaves no VM (KVM_CREATE_VM) to draw");
+		fprintf(stderr, "%s: the scenario leaves no VM (KVM_CREATE_VM) to draw\n", path);
 	lang_program_free(p);
 	free(src);
 	return ret || res.failed || mc->err ? CLI_FAIL : CLI_OK;

@@ -21,6 +21,8 @@ struct run_ctx {
 	FILE *trace;
 	const char *trace_path;
 	bool trace_error;
+	const struct lang_step *header_during;  /* the guest operations announced last */
+	const struct lang_step *header_parent;
 };
 
 static void run_usage(FILE *out)
@@ -35,8 +37,9 @@ static void run_usage(FILE *out)
 		"  --trace FILE     write every protection-relevant event and every step\n"
 		"                   as JSON lines; same scenario and seed, same bytes\n"
 		"  --seed N         seed the machine's PRNGs (overrides machine(seed=...))\n"
-		"  --machine LIST   override machine(...) settings: ram=BYTES,\n"
-		"                   features_off=MTE|SGX|..., epc=BYTES, abi=mainline|seed\n"
+		"  --machine LIST   override machine(...) settings: ram=SIZE,\n"
+		"                   features_off=MTE|SGX|..., epc=SIZE, abi=mainline|seed,\n"
+		"                   seed=N; a SIZE is bytes, or 64K, 64M, 1G\n"
 		"  --quiet          print only failures\n"
 		"  --help           this text\n"
 		"\n"
@@ -44,25 +47,67 @@ static void run_usage(FILE *out)
 		"parse, 2 usage error\n");
 }
 
+/*
+ * Guest operations run inside a later KVM_RUN and are reported then, before
+ * that KVM_RUN's own line: a header says which KVM_RUN runs which guest
+ * program, so the log never shows them out of order unannounced.
+ */
+static void run_op_header(struct run_ctx *rc, const struct lang_step_report *r)
+{
+	const struct lang_step *parent = lang_step_parent(r->step);
+
+	if (!parent) {
+		rc->header_during = NULL;
+		return;
+	}
+	if (rc->header_during == r->during && rc->header_parent == parent)
+		return;
+	rc->header_during = r->during;
+	rc->header_parent = parent;
+	if (r->during && r->during != parent)
+		printf("           inside the KVM_RUN of line %d, the guest program of line %d:\n",
+		       lang_step_pos(r->during).line, lang_step_pos(parent).line);
+	else
+		printf("           never finished by a KVM_RUN, the guest program of line %d:\n",
+		       lang_step_pos(parent).line);
+}
+
+/* "  ok   12  STEP AS WRITTEN   -> RESULT", a wrapped step on several lines. */
+static void run_print_ok(const struct lang_step_report *r)
+{
+	int in = lang_step_parent(r->step) ? 13 : 11, col;
+	char *text = cli_step_text(r->step, 0);
+
+	printf("  ok %4d  %*s", lang_step_pos(r->step).line, in - 11, "");
+	col = cli_put_lines(stdout, text ? text : "?", in, in);
+	printf("%*s -> %s\n", col < 71 ? 71 - col : 0, "", r->got);
+	free(text);
+}
+
 static void run_on_step(void *ctx, const struct lang_step_report *r)
 {
 	struct run_ctx *rc = ctx;
-	const struct lang_step *s = r->step;
+	char *text;
 
+	if (rc->quiet && r->status != LANG_STEP_FAILED)
+		return;
+	if (!rc->quiet)
+		run_op_header(rc, r);
 	if (r->status == LANG_STEP_FAILED) {
-		printf("%s:%d: step failed: %.*s\n", r->file, s->pos.line, (int)s->line_len,
-		       s->line_text);
-		if (r->want[0])
-			printf("  expected: %s\n", r->want);
-		printf("  got:      %s\n", r->got);
-		if (r->why[0])
-			printf("  (%s)\n", r->why);
-	} else if (!rc->quiet && r->status == LANG_STEP_NOTE) {
-		printf("%s:%d: note: %.*s -> %s (no expectation; the call failed)\n", r->file,
-		       s->pos.line, (int)s->line_len, s->line_text, r->got);
-	} else if (!rc->quiet) {
-		printf("  ok %4d  %-60.*s -> %s\n", s->pos.line, (int)s->line_len, s->line_text,
-		       r->got);
+		cli_print_failure(stdout, r);
+	} else if (r->status == LANG_STEP_SKIPPED) {
+		text = cli_step_text(r->step, LANG_SRC_CALL | LANG_SRC_FLAT);
+		printf("%s:%d: skipped: %s (%s)\n", r->file, lang_step_pos(r->step).line,
+		       text ? text : "?", r->diag.msg);
+		free(text);
+	} else if (r->status == LANG_STEP_NOTE) {
+		text = cli_step_text(r->step, 0);
+		printf("%s:%d: note: ", r->file, lang_step_pos(r->step).line);
+		cli_put_lines(stdout, text ? text : "?", 0, 2);
+		printf(" -> %s (no expectation; the call failed)\n", r->got);
+		free(text);
+	} else {
+		run_print_ok(r);
 	}
 }
 
@@ -80,6 +125,7 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	struct lang_program *p;
 	struct lang_run_result res;
 	struct lang_diag diag;
+	char skipped[64];
 	size_t len;
 	char *src;
 	int ret;
@@ -89,11 +135,12 @@ static int run_file(const char *path, struct lang_run_opts *opts, struct run_ctx
 	if (!rc->quiet)
 		printf("%s\n", path);
 	ret = lang_run(p, opts, &res, &diag);
+	snprintf(skipped, sizeof(skipped), ", %d skipped (their task crashed)", res.skipped);
 	if (ret)
 		fprintf(stderr, "%s: error: %s\n", path, diag.msg);
 	else if (!rc->quiet || res.failed)
-		printf("%s: %d step%s, %d failed\n", path, res.steps, res.steps == 1 ? "" : "s",
-		       res.failed);
+		printf("%s: %d step%s, %d failed%s\n", path, res.steps, res.steps == 1 ? "" : "s",
+		       res.failed, res.skipped ? skipped : "");
 	lang_program_free(p);
 	free(src);
 	return ret || res.failed ? CLI_FAIL : CLI_OK;

@@ -39,6 +39,13 @@ struct tour_chapter {
 	size_t title_len;
 };
 
+/* A step's report, held until its section prints. */
+struct tour_held {
+	struct lang_step_report r;
+	int place;               /* enum tour_place */
+	bool shown;
+};
+
 struct tour {
 	bool color;
 	int number;              /* the chapter being run, from 1 */
@@ -46,7 +53,7 @@ struct tour {
 	int section;             /* "## " headings so far in this chapter */
 	size_t next_story;       /* first step whose story is not printed yet */
 	bool fresh;              /* nothing printed since the chapter header */
-	struct lang_step_report *held;   /* the current section's steps, not printed yet */
+	struct tour_held *held;  /* the current section's steps, not printed yet */
 	size_t nheld, capheld;
 	const struct lang_program *p;
 	int steps;
@@ -129,8 +136,9 @@ static void tour_find_title(struct tour_chapter *c)
 {
 	const struct lang_program *p = c->p;
 
-	for (size_t i = 0; i <= p->nsteps; i++) {
-		const char *s = i < p->nsteps ? p->steps[i].story : p->story_end;
+	for (size_t i = 0; i <= lang_program_nsteps(p); i++) {
+		const char *s = i < lang_program_nsteps(p) ? lang_step_story(lang_program_step(p, i)) :
+				lang_program_story_end(p);
 
 		while (s && *s) {
 			size_t len = strcspn(s, "\n");
@@ -273,88 +281,69 @@ static void tour_story(struct tour *t, const char *s)
 }
 
 /*
- * The step as written, without its expectation and the padding before it.
- * A call wrapped over several lines goes on until its parentheses close
- * (the source text continues after the first line in memory).
+ * Where a held report prints. A guest program's operations print inside
+ * its block, in source order, when the KVM_RUN right after the block ran
+ * them: there source order is the order things happened. Any other
+ * operation (finished by a later KVM_RUN, or by none) prints under the
+ * step it ran in, marked "guest:", so nothing shows out of order unsaid.
  */
-static size_t tour_call_text(const struct lang_step *s)
+enum tour_place {
+	TOUR_STEP,       /* a step of the program */
+	TOUR_IN_BLOCK,   /* an operation inside its guest block */
+	TOUR_UNDER_RUN,  /* an operation under the KVM_RUN that finished it */
+};
+
+static bool tour_runs_block(const struct lang_step_report *r)
 {
-	const char *text = s->line_text;
-	size_t i;
-	int depth = 0, parens = 0;
-	bool in_string = false, opened = false, wrapped = false;
+	const struct lang_step *parent = lang_step_parent(r->step);
 
-	for (i = 0; text[i]; i++) {
-		char c = text[i];
+	return r->during && !lang_step_parent(r->during) &&
+	       lang_step_index(r->during) == lang_step_index(parent) + 1;
+}
 
-		if (!wrapped && i >= s->line_len && parens <= 0)
-			break;
-		if (in_string) {
-			if (c == '\\' && text[i + 1])
-				i++;
-			else if (c == '"' || c == '\n')
-				in_string = false;
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '#') {
-			while (text[i + 1] && text[i + 1] != '\n')
-				i++;
-		} else if (c == '\n') {
-			if (parens <= 0)
-				break;
-			wrapped = true;
-		} else if (c == '(' || c == '{') {
-			depth++;
-			parens += c == '(';
-			opened = true;
-		} else if (c == ')' || c == '}') {
-			depth--;
-			parens -= c == ')';
-		} else if (c == '=' && !depth && opened) {
-			break;
-		}
+/* Places every held report; an operation goes in its block only if the block is held too. */
+static void tour_place_held(struct tour *t)
+{
+	for (size_t i = 0; i < t->nheld; i++) {
+		const struct lang_step *parent = lang_step_parent(t->held[i].r.step);
+		bool block_held = false;
+
+		t->held[i].place = TOUR_STEP;
+		if (!parent)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			block_held |= t->held[j].r.step == parent;
+		t->held[i].place = block_held && tour_runs_block(&t->held[i].r) ?
+				   TOUR_IN_BLOCK : TOUR_UNDER_RUN;
 	}
-	while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\r' ||
-			 text[i - 1] == '\n'))
-		i--;
-	return i;
 }
 
-static bool tour_wrapped(const struct lang_step *s)
+static int tour_indent(const struct tour_held *h)
 {
-	return memchr(s->line_text, '\n', tour_call_text(s)) != NULL;
+	return h->place == TOUR_STEP ? 4 : 6;
 }
 
-/* A wrapped call, its later lines indented 2 more; the last line's width. */
-static int tour_put_wrapped(int in, const char *text, size_t len)
+static const char *tour_prefix(const struct tour_held *h)
 {
-	int col = in;
-
-	printf("%*s", in, "");
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '\n') {
-			while (i + 1 < len && (text[i + 1] == ' ' || text[i + 1] == '\t'))
-				i++;
-			printf("\n%*s", in + 2, "");
-			col = in + 2;
-		} else if (text[i] != '\r') {
-			putchar(text[i]);
-			col++;
-		}
-	}
-	return col;
+	return h->place == TOUR_UNDER_RUN ? "guest: " : "";
 }
 
-/* Steps are indented by 4 columns, the operations of a guest program by 6. */
-static int tour_indent(const struct lang_step *s)
+/* The step as written, without its expectation (a guest step up to its '{'). */
+static char *tour_text(const struct tour_held *h)
 {
-	return s->parent ? 6 : 4;
+	return cli_step_text(h->r.step, LANG_SRC_HEAD);
 }
 
 /* The width a step's call takes in the column of calls; a wrapped one none. */
-static int tour_width(const struct lang_step *s)
+static int tour_width(const struct tour_held *h)
 {
-	return tour_wrapped(s) ? 0 : (int)tour_call_text(s) + tour_indent(s) - 4;
+	char *text = tour_text(h);
+	int w = 0;
+
+	if (text && !strchr(text, '\n'))
+		w = (int)strlen(text) + (int)strlen(tour_prefix(h)) + tour_indent(h) - 4;
+	free(text);
+	return w;
 }
 
 /*
@@ -367,13 +356,12 @@ static int tour_section_pad(const struct tour *t)
 	int best = 0, best_n = -1;
 
 	for (size_t i = 0; i < t->nheld; i++) {
-		int pad = tour_width(t->held[i].step), n = 0;
+		int pad = tour_width(&t->held[i]), n = 0;
 
 		for (size_t j = 0; j < t->nheld; j++) {
-			const struct lang_step_report *r = &t->held[j];
+			const struct tour_held *h = &t->held[j];
 
-			n += tour_width(r->step) <= pad &&
-			     4 + pad + 3 + (int)strlen(r->got) <= TOUR_WIDTH;
+			n += tour_width(h) <= pad && 4 + pad + 3 + (int)strlen(h->r.got) <= TOUR_WIDTH;
 		}
 		if (n > best_n || (n == best_n && pad < best)) {
 			best = pad;
@@ -407,67 +395,150 @@ static void tour_put_result(int in, const char *got)
 	putchar('\n');
 }
 
-static void tour_print_step(const struct tour *t, const struct lang_step_report *r, int pad)
+/* What a step that misbehaved should have done, in red. */
+static void tour_print_why(const struct tour *t, const struct lang_step_report *r)
 {
-	const struct lang_step *s = r->step;
-	int call = (int)tour_call_text(s), got = (int)strlen(r->got), in = tour_indent(s);
+	int line = lang_step_pos(r->step).line;
 
-	if (tour_wrapped(s)) {
-		int col = tour_put_wrapped(in, s->line_text, (size_t)call);
-
-		if (col + 3 + got <= TOUR_WIDTH)
-			printf(" = %s\n", r->got);
-		else {
-			putchar('\n');
-			tour_put_result(in, r->got);
-		}
-		goto why;
-	}
-	pad -= in - 4;   /* results still line up with the steps' */
-	if (pad < call)
-		pad = call;
-	if (in + pad + 3 + got <= TOUR_WIDTH)
-		printf("%*s%-*.*s = %s\n", in, "", pad, call, s->line_text, r->got);
-	else if (in + call + 3 + got <= TOUR_WIDTH)
-		printf("%*s%.*s = %s\n", in, "", call, s->line_text, r->got);
-	else {
-		printf("%*s%.*s\n", in, "", call, s->line_text);
-		tour_put_result(in, r->got);
-	}
-why:
 	if (r->status == LANG_STEP_OK)
 		return;
 	if (t->color)
 		fputs("\033[1;31m", stdout);
 	if (r->status == LANG_STEP_NOTE)
 		printf("    !! this call failed; the chapter expects it to succeed\n");
+	else if (r->status == LANG_STEP_SKIPPED)
+		printf("    !! not run (%s:%d)\n", r->file, line);
 	else if (r->want[0])
-		printf("    !! expected %s (%s:%d)\n", r->want, r->file, s->pos.line);
+		printf("    !! expected %s (%s:%d)\n", r->want, r->file, line);
 	else
-		printf("    !! this step should not fail (%s:%d)\n", r->file, s->pos.line);
-	if (r->why[0])
-		printf("       %s\n", r->why);
+		printf("    !! this step should not fail (%s:%d)\n", r->file, line);
+	if (r->diag.msg[0])
+		printf("       %s\n", r->diag.msg);
 	if (t->color)
 		fputs("\033[0m", stdout);
+}
+
+/* One step: its call as written (a wrapped one on its lines), then " = RESULT". */
+static void tour_print_step(const struct tour *t, const struct tour_held *h, int pad)
+{
+	const char *prefix = tour_prefix(h), *got = h->r.got;
+	char *text = tour_text(h);
+	int in = tour_indent(h), call, col;
+
+	if (!text)
+		return;
+	call = (int)strlen(prefix) + (int)strlen(text);
+	pad -= in - 4;   /* results still line up with the steps' */
+	if (strchr(text, '\n')) {
+		printf("%*s%s", in, "", prefix);
+		col = cli_put_lines(stdout, text, in + (int)strlen(prefix), in);
+		if (col + 3 + (int)strlen(got) <= TOUR_WIDTH)
+			printf(" = %s\n", got);
+		else {
+			putchar('\n');
+			tour_put_result(in, got);
+		}
+	} else if (in + pad + 3 + (int)strlen(got) <= TOUR_WIDTH && pad >= call) {
+		printf("%*s%s%-*s = %s\n", in, "", prefix, pad - (int)strlen(prefix), text, got);
+	} else if (in + call + 3 + (int)strlen(got) <= TOUR_WIDTH) {
+		printf("%*s%s%s = %s\n", in, "", prefix, text, got);
+	} else {
+		printf("%*s%s%s\n", in, "", prefix, text);
+		tour_put_result(in, got);
+	}
+	free(text);
+	tour_print_why(t, &h->r);
+}
+
+static struct tour_held *tour_held_op(struct tour *t, const struct lang_step *op)
+{
+	for (size_t i = 0; i < t->nheld; i++) {
+		if (t->held[i].r.step == op)
+			return &t->held[i];
+	}
+	return NULL;
+}
+
+/* Where the result of an operation left out of its block is. */
+static const char *tour_op_elsewhere(const struct tour_held *op)
+{
+	if (!op)
+		return "# result further down";
+	return op->r.during ? "# finished by the KVM_RUN below" : "# never run: no KVM_RUN got to it";
+}
+
+/*
+ * A guest program: "guest(VCPU) {", each operation in source order (with
+ * its result when the next KVM_RUN ran it, else a note that a later one
+ * does), and the closing brace.
+ */
+static void tour_print_block(struct tour *t, const struct tour_held *h, int pad)
+{
+	const struct lang_step *s = h->r.step;
+
+	tour_print_step(t, h, pad);
+	for (size_t i = 0; i < lang_step_nops(s); i++) {
+		struct tour_held *op = tour_held_op(t, lang_step_op(s, i));
+		char *text;
+
+		if (op && op->place == TOUR_IN_BLOCK) {
+			op->shown = true;
+			tour_print_step(t, op, pad);
+			continue;
+		}
+		text = cli_step_text(lang_step_op(s, i), LANG_SRC_CALL | LANG_SRC_FLAT);
+		printf("      %s   %s\n", text ? text : "?", tour_op_elsewhere(op));
+		free(text);
+	}
+	printf("    }\n");
+}
+
+/* Does a held report after @i come from the step @s? */
+static bool tour_held_later(const struct tour *t, size_t i, const struct lang_step *s)
+{
+	for (size_t j = i + 1; j < t->nheld; j++) {
+		if (t->held[j].r.step == s)
+			return true;
+	}
+	return false;
 }
 
 /* Prints the steps held for the current section, lined up, after a blank line. */
 static void tour_flush(struct tour *t)
 {
-	int pad = tour_section_pad(t);
+	int pad;
 
+	tour_place_held(t);
+	pad = tour_section_pad(t);
 	if (t->nheld)
 		printf("\n");
-	for (size_t i = 0; i < t->nheld; i++)
-		tour_print_step(t, &t->held[i], pad);
+	for (size_t i = 0; i < t->nheld; i++) {
+		struct tour_held *h = &t->held[i];
+
+		/* an operation waits for its KVM_RUN's line, and prints under it */
+		if (h->shown || (h->place == TOUR_UNDER_RUN && tour_held_later(t, i, h->r.during)))
+			continue;
+		h->shown = true;
+		if (lang_step_nops(h->r.step))
+			tour_print_block(t, h, pad);
+		else
+			tour_print_step(t, h, pad);
+		for (size_t j = 0; j < t->nheld && h->place == TOUR_STEP; j++) {
+			if (!t->held[j].shown && t->held[j].r.during == h->r.step &&
+			    t->held[j].place == TOUR_UNDER_RUN) {
+				t->held[j].shown = true;
+				tour_print_step(t, &t->held[j], pad);
+			}
+		}
+	}
 	t->nheld = 0;
 }
 
 /* Does a story not printed yet come before step @upto? */
 static bool tour_story_pending(const struct tour *t, size_t upto)
 {
-	for (size_t i = t->next_story; i < upto && i < t->p->nsteps; i++) {
-		if (t->p->steps[i].story)
+	for (size_t i = t->next_story; i < upto && i < lang_program_nsteps(t->p); i++) {
+		if (lang_step_story(lang_program_step(t->p, i)))
 			return true;
 	}
 	return false;
@@ -476,8 +547,8 @@ static bool tour_story_pending(const struct tour *t, size_t upto)
 /* Prints the stories of every step before @upto not printed yet. */
 static void tour_stories_until(struct tour *t, size_t upto)
 {
-	for (; t->next_story < upto && t->next_story < t->p->nsteps; t->next_story++)
-		tour_story(t, t->p->steps[t->next_story].story);
+	for (; t->next_story < upto && t->next_story < lang_program_nsteps(t->p); t->next_story++)
+		tour_story(t, lang_step_story(lang_program_step(t->p, t->next_story)));
 }
 
 /*
@@ -489,8 +560,8 @@ static void tour_on_step(void *ctx, const struct lang_step_report *r)
 	struct tour *t = ctx;
 	/* a guest operation belongs where it ran: the KVM_RUN step, or its guest(...) */
 	const struct lang_step *at = r->during ? r->during :
-				     r->step->parent ? r->step->parent : r->step;
-	size_t index = (size_t)(at - t->p->steps);
+				     lang_step_parent(r->step) ? lang_step_parent(r->step) : r->step;
+	size_t index = lang_step_index(at);
 
 	if (tour_story_pending(t, index + 1)) {
 		tour_flush(t);
@@ -500,17 +571,22 @@ static void tour_on_step(void *ctx, const struct lang_step_report *r)
 	t->failures += r->status != LANG_STEP_OK;
 	if (t->nheld == t->capheld) {
 		size_t cap = t->capheld ? 2 * t->capheld : 16;
-		struct lang_step_report *h = realloc(t->held, cap * sizeof(*h));
+		struct tour_held *h = realloc(t->held, cap * sizeof(*h));
 
-		if (!h) {
-			tour_flush(t);
-			tour_print_step(t, r, 0);
-			return;
+		if (h) {
+			t->held = h;
+			t->capheld = cap;
+		} else {
+			tour_flush(t);   /* out of memory: print what is held, unaligned */
 		}
-		t->held = h;
-		t->capheld = cap;
 	}
-	t->held[t->nheld++] = *r;
+	if (t->nheld == t->capheld) {
+		struct tour_held alone = { .r = *r, .place = TOUR_STEP };
+
+		tour_print_step(t, &alone, 0);
+		return;
+	}
+	t->held[t->nheld++] = (struct tour_held){ .r = *r };
 }
 
 /* ---- running ---- */
@@ -546,10 +622,10 @@ static void tour_run_chapter(struct tour *t, const struct tour_chapter *c)
 		return;
 	}
 	tour_flush(t);
-	tour_stories_until(t, c->p->nsteps);
-	if (c->p->story_end)
+	tour_stories_until(t, lang_program_nsteps(c->p));
+	if (lang_program_story_end(c->p))
 		printf("\n");
-	tour_story(t, c->p->story_end);
+	tour_story(t, lang_program_story_end(c->p));
 }
 
 static void tour_list(const struct tour_chapter *cs, int n)

@@ -4,7 +4,8 @@
  * --trace': how many events of each kind, the signals by si_code, the
  * hardware faults by kind, the steps by outcome, and the sequence range.
  * Reads only the flat objects memvisor writes; other lines are counted as
- * malformed, never fatal.
+ * malformed, but a file where no line is an event is not a trace at all:
+ * an error, with how to make one.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +50,8 @@ static void trace_usage(FILE *out)
 		"  --json   print the summary as one JSON object\n"
 		"  --help   this text\n"
 		"\n"
-		"exit status: 0 summarised, 1 the file could not be read, 2 usage error\n");
+		"exit status: 0 summarised, 1 the file could not be read or is not a\n"
+		"trace, 2 usage error\n");
 }
 
 static void trace_count(struct trace_table *t, const char *name)
@@ -118,9 +120,8 @@ static void trace_signal(struct trace_summary *s, const char *line)
 	    !trace_field(line, "code", code, sizeof(code)))
 		return;
 	sig = strtol(signo, NULL, 10);
-	sn = lang_const_name("SIG", (uint64_t)sig);
-	cn = lang_const_name(sig == SIGSEGV ? "SEGV_" : sig == SIGBUS ? "BUS_" : "ILL_",
-			     strtoull(code, NULL, 10));
+	sn = lang_signal_name((int)sig);
+	cn = lang_signal_code_name((int)sig, (int)strtol(code, NULL, 10));
 	snprintf(key, sizeof(key), "%s/%s", sn ? sn : signo, cn ? cn : code);
 	trace_count(&s->signals, key);
 }
@@ -206,7 +207,7 @@ int cli_trace(int argc, char **argv)
 	char line[TRACE_LINE_MAX];
 	bool json = false;
 	FILE *f;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -238,7 +239,16 @@ int cli_trace(int argc, char **argv)
 	while (fgets(line, sizeof(line), f))
 		trace_line(s, line);
 	fclose(f);
-	trace_print(argv[optind], s, json);
+	ret = CLI_OK;
+	if (!s->events) {
+		fprintf(stderr, "memvisor trace: %s: not a trace: %s\n"
+			"  write one with 'memvisor run --trace out.jsonl SCENARIO.mvs'\n",
+			argv[optind], s->malformed ? "no line of it is a memvisor trace event" :
+			"it is empty");
+		ret = CLI_FAIL;
+	} else {
+		trace_print(argv[optind], s, json);
+	}
 	free(s);
-	return CLI_OK;
+	return ret;
 }
