@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (p->nsteps <= FUZZ_RUN_MAX_STEPS) {
+	if (lang_program_nsteps(p) <= FUZZ_RUN_MAX_STEPS) {
 		opts.machine.cfg.ram_bytes = 16ull << 20;
 		opts.machine.ram_set = true;
 		lang_run(p, &opts, &res, &diag);

@@ -15,13 +15,13 @@ void hw_ram_read_slow(void *dst, const uint8_t *ram, size_t n)
 		d[0] = __atomic_load_n(ram, __ATOMIC_RELAXED);
 		return;
 	case 2: {
-		uint16_t v = __atomic_load_n((const uint16_t *)ram, __ATOMIC_RELAXED);
+		uint16_t v = __atomic_load_n((const uint16_t *)(const void *)ram, __ATOMIC_RELAXED);
 
 		memcpy(d, &v, 2);
 		return;
 	}
 	case 4: {
-		uint32_t v = __atomic_load_n((const uint32_t *)ram, __ATOMIC_RELAXED);
+		uint32_t v = __atomic_load_n((const uint32_t *)(const void *)ram, __ATOMIC_RELAXED);
 
 		memcpy(d, &v, 4);
 		return;
@@ -32,7 +32,7 @@ void hw_ram_read_slow(void *dst, const uint8_t *ram, size_t n)
 	for (; i < n && ((uintptr_t)(ram + i) & 7); i++)
 		d[i] = __atomic_load_n(ram + i, __ATOMIC_RELAXED);
 	for (; i + 8 <= n; i += 8) {
-		uint64_t v = __atomic_load_n((const uint64_t *)(ram + i), __ATOMIC_RELAXED);
+		uint64_t v = __atomic_load_n((const uint64_t *)(const void *)(ram + i), __ATOMIC_RELAXED);
 
 		memcpy(d + i, &v, 8);
 	}
@@ -53,14 +53,14 @@ void hw_ram_write_slow(uint8_t *ram, const void *src, size_t n)
 		uint16_t v;
 
 		memcpy(&v, s, 2);
-		__atomic_store_n((uint16_t *)ram, v, __ATOMIC_RELAXED);
+		__atomic_store_n((uint16_t *)(void *)ram, v, __ATOMIC_RELAXED);
 		return;
 	}
 	case 4: {
 		uint32_t v;
 
 		memcpy(&v, s, 4);
-		__atomic_store_n((uint32_t *)ram, v, __ATOMIC_RELAXED);
+		__atomic_store_n((uint32_t *)(void *)ram, v, __ATOMIC_RELAXED);
 		return;
 	}
 	default:
@@ -72,7 +72,7 @@ void hw_ram_write_slow(uint8_t *ram, const void *src, size_t n)
 		uint64_t v;
 
 		memcpy(&v, s + i, 8);
-		__atomic_store_n((uint64_t *)(ram + i), v, __ATOMIC_RELAXED);
+		__atomic_store_n((uint64_t *)(void *)(ram + i), v, __ATOMIC_RELAXED);
 	}
 	for (; i < n; i++)
 		__atomic_store_n(ram + i, s[i], __ATOMIC_RELAXED);
@@ -86,7 +86,7 @@ void hw_ram_zero(void *ram, size_t n)
 	for (; i < n && ((uintptr_t)(r + i) & 7); i++)
 		__atomic_store_n(r + i, 0, __ATOMIC_RELAXED);
 	for (; i + 8 <= n; i += 8)
-		__atomic_store_n((uint64_t *)(r + i), 0, __ATOMIC_RELAXED);
+		__atomic_store_n((uint64_t *)(void *)(r + i), 0, __ATOMIC_RELAXED);
 	for (; i < n; i++)
 		__atomic_store_n(r + i, 0, __ATOMIC_RELAXED);
 }
