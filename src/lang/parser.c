@@ -52,7 +52,8 @@ static int ps_advance(struct lang_parser *ps)
 	if (ps->err)
 		return ps->err;
 	ps->prev_pos = ps->cur.pos;
-	ps->prev_end = ps->cur.text + ps->cur.text_len;
+	if (ps->cur.text)   /* the end-of-file token of an empty source has none */
+		ps->prev_end = ps->cur.text + ps->cur.text_len;
 	/* a token never spans lines: strings stop at a newline */
 	ps->prev_end_pos = (struct lang_pos){ ps->cur.pos.line, ps->cur.pos.col + (int)ps->cur.text_len };
 	ps->cur = ps->next;
