@@ -72,6 +72,8 @@ struct mv_machine_config {
 	 * Free simulated memory kept resident on the host for fast reuse;
 	 * past it, freed 2 MiB blocks go back to the host. 0: the default
 	 * (256 MiB); MV_RESIDENT_CAP_NONE: give every freed block back at once.
+	 * Only whole free 2 MiB blocks are given back: free frames of a block
+	 * that still has a page in use stay resident whatever the cap.
 	 */
 	uint64_t resident_cap_bytes;
 };
@@ -120,7 +122,7 @@ struct mv_machine_stats {
 	uint64_t page_faults;
 	/* What the machine costs the host (resident pages are counted with mincore). */
 	uint64_t host_resident_bytes;     /* RAM and frame metadata resident now */
-	uint64_t host_free_kept_bytes;    /* free frames not yet given back to the host */
+	uint64_t host_free_kept_bytes;    /* free blocks not known to be zero: not given back */
 	uint64_t host_returned_blocks;    /* free 2 MiB blocks given back, ever */
 	uint64_t pgtable_bytes;           /* page-table and EPT frames in use */
 };
