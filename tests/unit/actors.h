@@ -12,6 +12,7 @@
 #define MV_TESTS_ACTORS_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -172,12 +173,17 @@ static inline void act_print(const char *who, const char *const *names, const ui
  * pre-fork content plus its own mark and never the other's; the child
  * sometimes forks a grandchild whose write must not reach it, and exits;
  * sometimes the parent drops its pages with MADV_DONTNEED (they read zero).
+ * A second thread of the process keeps reading a word of those pages that
+ * no one writes (zero), so its page walks meet the others' faults.
  */
 #define ACT_COW_PAGES 8
 
-enum { ACT_COW_FORKS, ACT_COW_PAGES_TOUCHED, ACT_COW_GRANDCHILDREN, ACT_COW_ZAPS, ACT_COW_NR };
+#define ACT_COW_PEER_WORD 3           /* the word of each page only the peer reads */
+
+enum { ACT_COW_FORKS, ACT_COW_PAGES_TOUCHED, ACT_COW_GRANDCHILDREN, ACT_COW_ZAPS,
+       ACT_COW_PEER_READS, ACT_COW_NR };
 static const char *const act_cow_names[ACT_COW_NR] = {
-	"forks", "COW pages written", "grandchildren", "DONTNEED",
+	"forks", "COW pages written", "grandchildren", "DONTNEED", "reads by a second thread",
 };
 
 struct act_cow {
@@ -186,6 +192,11 @@ struct act_cow {
 	uint64_t seed;
 	struct act_err err;
 	uint64_t n[ACT_COW_NR];       /* act_inc: others watch the forks */
+	/* the second thread of the process */
+	struct mv_task *peer;
+	uint64_t map;
+	unsigned int rounds_done;     /* atomic */
+	struct act_err peer_err;
 };
 
 struct act_cow_side {
@@ -281,18 +292,53 @@ static inline void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64
 	}
 }
 
+static inline void *act_cow_peer(void *p)
+{
+	struct act_cow *c = p;
+
+	for (uint64_t i = 0; !__atomic_load_n(&c->rounds_done, __ATOMIC_ACQUIRE); i++) {
+		uint64_t x = ~0ull, addr = c->map + (i % ACT_COW_PAGES) * 4096;
+		long r = mv_user_read(c->peer, addr + 8 * ACT_COW_PEER_WORD, &x, 8);
+
+		if (r || x)
+			act_fail(&c->peer_err, "the second thread read %ld, %#llx", r,
+				 (unsigned long long)x);
+		c->n[ACT_COW_PEER_READS]++;
+		sched_yield();   /* a reader, not a spinner: leave the cores to the others */
+	}
+	return NULL;
+}
+
 static inline void *act_cow_main(void *p)
 {
 	struct act_cow *c = p;
 	struct lib_prng rng;
 	long map = MVTEST_SYSCALL(c->t, MV_SYS_mmap, 0, ACT_COW_PAGES * 4096,
 				  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t th;
+	bool peer;
 
 	lib_prng_seed(&rng, c->seed);
 	if (map <= 0)
 		act_fail(&c->err, "the second process's mmap = %ld", map);
+	c->map = (uint64_t)map;
+	peer = map > 0 && mv_task_clone(c->t, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+					CLONE_THREAD, &c->peer) == 0;
+	if (peer && pthread_create(&th, NULL, act_cow_peer, c)) {
+		mv_task_exit(c->peer);
+		peer = false;
+	}
+	if (map > 0 && !peer)
+		act_fail(&c->err, "no second thread");
 	for (uint64_t round = 1; map > 0 && !act_stopped(c->stop) && !c->err.n; round++)
 		act_cow_round(c, &rng, (uint64_t)map, round);
+	__atomic_store_n(&c->rounds_done, 1, __ATOMIC_RELEASE);
+	if (peer) {
+		pthread_join(th, NULL);
+		mv_task_exit(c->peer);
+	}
+	if (c->peer_err.n)
+		act_fail(&c->err, "%s", c->peer_err.first);
 	mv_task_exit(c->t);
 	return NULL;
 }
