@@ -173,12 +173,12 @@ static inline void act_print(const char *who, const char *const *names, const ui
  * pre-fork content plus its own mark and never the other's; the child
  * sometimes forks a grandchild whose write must not reach it, and exits;
  * sometimes the parent drops its pages with MADV_DONTNEED (they read zero).
- * A second thread of the process keeps reading a word of those pages that
- * no one writes (zero), so its page walks meet the others' faults.
+ * A second thread of the process keeps reading the words of those pages
+ * that no one writes (zero), across page boundaries, so that its page
+ * walks and copies meet the others' faults and COW breaks.
  */
 #define ACT_COW_PAGES 8
-
-#define ACT_COW_PEER_WORD 3           /* the word of each page only the peer reads */
+#define ACT_COW_OFF 8                 /* words 0 (base), 1 (parent), 2 (child) start here */
 
 enum { ACT_COW_FORKS, ACT_COW_PAGES_TOUCHED, ACT_COW_GRANDCHILDREN, ACT_COW_ZAPS,
        ACT_COW_PEER_READS, ACT_COW_NR };
@@ -219,9 +219,9 @@ static inline void act_cow_touch(struct act_cow_side *s)
 	for (uint64_t p = 0; p < ACT_COW_PAGES; p++) {
 		uint64_t mark = act_cow_mark(s->round, p, s->word), w[3] = { 0 };
 		uint64_t addr = s->map + p * 4096;
-		long wr = mv_user_write(s->t, addr + 8 * (uint64_t)s->word, &mark, 8);
+		long wr = mv_user_write(s->t, addr + ACT_COW_OFF + 8 * (uint64_t)s->word, &mark, 8);
 
-		if (wr || mv_user_read(s->t, addr, w, sizeof(w)) ||
+		if (wr || mv_user_read(s->t, addr + ACT_COW_OFF, w, sizeof(w)) ||
 		    w[0] != act_cow_mark(s->round, p, 0) || w[s->word] != mark || w[3 - s->word])
 			act_fail(&s->err, "%s page %llu: write %ld, read %#llx %#llx %#llx",
 				 s->word == 1 ? "parent" : "child", (unsigned long long)p, wr,
@@ -239,7 +239,8 @@ static inline void *act_cow_child(void *p)
 	if (s->fork_again && mv_task_clone(s->t, 0, &gc) == 0) {
 		uint64_t x = ~0ull, y = 0;
 
-		if (mv_user_write(gc, s->map, &x, 8) || mv_user_read(s->t, s->map, &y, 8) ||
+		if (mv_user_write(gc, s->map + ACT_COW_OFF, &x, 8) ||
+		    mv_user_read(s->t, s->map + ACT_COW_OFF, &y, 8) ||
 		    y != act_cow_mark(s->round, 0, 0))
 			act_fail(&s->err, "a grandchild's write reached the child (%#llx)",
 				 (unsigned long long)y);
@@ -260,7 +261,7 @@ static inline void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64
 	for (uint64_t p = 0; p < ACT_COW_PAGES; p++) {
 		uint64_t w[3] = { act_cow_mark(round, p, 0), 0, 0 };
 
-		if (mv_user_write(c->t, map + p * 4096, w, sizeof(w)))
+		if (mv_user_write(c->t, map + p * 4096 + ACT_COW_OFF, w, sizeof(w)))
 			act_fail(&c->err, "the parent's setup write failed");
 	}
 	child.word = 2;
@@ -282,10 +283,11 @@ static inline void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64
 	c->n[ACT_COW_PAGES_TOUCHED] += 2 * ACT_COW_PAGES;
 	c->n[ACT_COW_GRANDCHILDREN] += child.grandchildren;
 	if (lib_prng_below(rng, 4) == 0) {
+		long z = MVTEST_SYSCALL(c->t, MV_SYS_madvise, map, ACT_COW_PAGES * 4096,
+					MADV_DONTNEED);
 		uint64_t x = ~0ull;
 
-		if (MVTEST_SYSCALL(c->t, MV_SYS_madvise, map, ACT_COW_PAGES * 4096,
-				   MADV_DONTNEED) || mv_user_read(c->t, map + 8, &x, 8) || x)
+		if (z || mv_user_read(c->t, map + ACT_COW_OFF, &x, 8) || x)
 			act_fail(&c->err, "COW pages read %#llx after DONTNEED",
 				 (unsigned long long)x);
 		c->n[ACT_COW_ZAPS]++;
@@ -297,12 +299,14 @@ static inline void *act_cow_peer(void *p)
 	struct act_cow *c = p;
 
 	for (uint64_t i = 0; !__atomic_load_n(&c->rounds_done, __ATOMIC_ACQUIRE); i++) {
-		uint64_t x = ~0ull, addr = c->map + (i % ACT_COW_PAGES) * 4096;
-		long r = mv_user_read(c->peer, addr + 8 * ACT_COW_PEER_WORD, &x, 8);
+		/* the last word of a page and the first of the next: zero, in every copy */
+		uint64_t x[2] = { ~0ull, ~0ull }, addr = c->map + (i % (ACT_COW_PAGES - 1)) * 4096;
+		long r = mv_user_read(c->peer, addr + 4096 - 8, x, sizeof(x));
 
-		if (r || x)
-			act_fail(&c->peer_err, "the second thread read %ld, %#llx", r,
-				 (unsigned long long)x);
+		if (r || x[0] || x[1])
+			act_fail(&c->peer_err, "the second thread read %ld, %#llx %#llx (not its "
+				 "own zero pages)", r, (unsigned long long)x[0],
+				 (unsigned long long)x[1]);
 		c->n[ACT_COW_PEER_READS]++;
 		sched_yield();   /* a reader, not a spinner: leave the cores to the others */
 	}
