@@ -79,4 +79,58 @@ static inline long kt_run(struct kvmtest *k, int vcpu)
 	return kt_ioctl(k->t, vcpu, KVM_RUN, 0);
 }
 
+/*
+ * The same calls from any task of the VMM process, for tests where several
+ * host threads (each with its own CLONE_VM task) drive one VM.
+ */
+static inline long kt_region_t(struct mv_task *t, int vm, uint32_t slot, uint32_t flags,
+			       uint64_t gpa, uint64_t size, uint64_t uaddr)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = uaddr,
+	};
+
+	return kt_ioctl_p(t, vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+/* Another thread of @t's process (CLONE_VM and the pthread flags), for another host thread. */
+static inline struct mv_task *kt_thread(struct mv_task *t)
+{
+	struct mv_task *c = NULL;
+
+	assert_int_equal(mv_task_clone(t, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+				       CLONE_THREAD, &c), 0);
+	return c;
+}
+
+/* A KVM_MEM_GUEST_MEMFD slot backed by @gmem from byte @off (shared pages from @uaddr). */
+static inline long kt_region_gmem(struct mv_task *t, int vm, uint32_t slot, uint64_t gpa,
+				  uint64_t size, uint64_t uaddr, int gmem, uint64_t off)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = slot, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = uaddr, .guest_memfd_offset = off,
+		.guest_memfd = (uint32_t)gmem,
+	};
+
+	return kt_ioctl_p(t, vm, KVM_SET_USER_MEMORY_REGION2, &r);
+}
+
+static inline long kt_set_attributes(struct mv_task *t, int vm, uint64_t gpa, uint64_t size,
+				     uint64_t attrs)
+{
+	struct kvm_memory_attributes a = { .address = gpa, .size = size, .attributes = attrs };
+
+	return kt_ioctl_p(t, vm, KVM_SET_MEMORY_ATTRIBUTES, &a);
+}
+
+/* KVM_GET_DIRTY_LOG of @slot into @bitmap (one bit per page of the slot). */
+static inline long kt_dirty_log(struct mv_task *t, int vm, uint32_t slot, void *bitmap)
+{
+	struct kvm_dirty_log l = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return kt_ioctl_p(t, vm, KVM_GET_DIRTY_LOG, &l);
+}
+
 #endif
