@@ -183,6 +183,7 @@ struct hw_cpu {
 	 */
 	uint64_t access_seq;
 	struct lib_list cpu_link;        /* in m->cpus once registered, under m->cpus_lock */
+	uint64_t as_tag;                 /* the address space it runs; fixed while registered */
 	bool registered;
 };
 
@@ -193,10 +194,11 @@ void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m);
 
 /*
  * A CPU whose accesses hw_tlb_shootdown_sync() must wait for (the kernel's
- * task CPUs; KVM waits for its vCPUs itself). Unregister before the CPU's
+ * task CPUs; KVM waits for its vCPUs itself), running the address space
+ * @as_tag (nonzero; the kernel uses its mm). Unregister before the CPU's
  * memory goes.
  */
-void hw_cpu_register(struct hw_cpu *cpu);
+void hw_cpu_register(struct hw_cpu *cpu, uint64_t as_tag);
 void hw_cpu_unregister(struct hw_cpu *cpu);
 
 /*

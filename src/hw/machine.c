@@ -129,7 +129,7 @@ void hw_cpu_wait_access(struct hw_cpu *cpu)
 		sched_yield();
 }
 
-void hw_tlb_shootdown_sync(struct hw_machine *m)
+void hw_tlb_shootdown_sync(struct hw_machine *m, uint64_t as_tag)
 {
 	struct hw_cpu *cpu;
 
@@ -137,13 +137,15 @@ void hw_tlb_shootdown_sync(struct hw_machine *m)
 	hw_fence_heavy(m);
 	pthread_mutex_lock(&m->cpus_lock);
 	lib_list_for_each_entry(cpu, &m->cpus, cpu_link)
-		hw_cpu_wait_access(cpu);
+		if (!as_tag || cpu->as_tag == as_tag)
+			hw_cpu_wait_access(cpu);
 	pthread_mutex_unlock(&m->cpus_lock);
 }
 
-void hw_cpu_register(struct hw_cpu *cpu)
+void hw_cpu_register(struct hw_cpu *cpu, uint64_t as_tag)
 {
 	pthread_mutex_lock(&cpu->m->cpus_lock);
+	cpu->as_tag = as_tag;
 	lib_list_add_tail(&cpu->cpu_link, &cpu->m->cpus);
 	cpu->registered = true;
 	pthread_mutex_unlock(&cpu->m->cpus_lock);

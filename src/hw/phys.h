@@ -147,10 +147,11 @@ static inline bool hw_has(const struct hw_machine *m, uint64_t feature)
  * until the access ends. hw_tlb_shootdown_sync() also waits until every
  * registered CPU has left the bracket it was in, as a flush IPI waits for
  * its acknowledgements: only then may a page whose translation was
- * removed be freed or reused.
+ * removed be freed or reused. Like a flush IPI sent to the CPUs in the
+ * mm's cpumask, it waits only for CPUs registered with @as_tag (0: all).
  */
 void hw_tlb_shootdown(struct hw_machine *m);
-void hw_tlb_shootdown_sync(struct hw_machine *m);
+void hw_tlb_shootdown_sync(struct hw_machine *m, uint64_t as_tag);
 /* The heavy side of the bracket protocol: orders every CPU's bracket store before our loads. */
 void hw_fence_heavy(struct hw_machine *m);
 

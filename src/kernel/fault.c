@@ -180,7 +180,7 @@ static int wp_page_copy(struct mm *mm, const struct vma *vma, uint64_t addr, uin
 			mm->rss_anon++;
 		}
 		/* no CPU may still write through the old entry once the page can go */
-		hw_tlb_shootdown_sync(hw);
+		hw_tlb_shootdown_sync(hw, (uintptr_t)mm);
 		hw_folio_put(hw, src);   /* the PTE's reference */
 	}
 	pthread_mutex_unlock(&mm->pt_lock);

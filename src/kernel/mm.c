@@ -173,7 +173,7 @@ static void mm_gather_flush(struct mm_walk *w)
 		hw_tlb_shootdown(w->mm->k->hw);
 		return;
 	}
-	hw_tlb_shootdown_sync(w->mm->k->hw);
+	hw_tlb_shootdown_sync(w->mm->k->hw, (uintptr_t)w->mm);
 	for (unsigned int i = 0; i < w->nr; i++)
 		hw_folio_put(w->mm->k->hw, w->pages[i]);
 	w->nr = 0;
@@ -207,9 +207,9 @@ void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only)
 }
 
 /* CET instructions walk without mmap_lock: freed tables wait for their brackets. */
-static void mm_flush_tlb_sync(void *hw)
+static void mm_flush_tlb_sync(void *mm)
 {
-	hw_tlb_shootdown_sync(hw);
+	hw_tlb_shootdown_sync(((struct mm *)mm)->k->hw, (uintptr_t)mm);
 }
 
 void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
@@ -218,7 +218,7 @@ void free_pgtables(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
 	mm_assert_write_locked(mm);
 	pthread_mutex_lock(&mm->pt_lock);
 	hw_pt_free_range(mm->k->hw, mm->pgd, false, start, end, floor, ceiling,
-			 mm_flush_tlb_sync, mm->k->hw);
+			 mm_flush_tlb_sync, mm);
 	pthread_mutex_unlock(&mm->pt_lock);
 }
 
@@ -239,7 +239,7 @@ void mm_reprotect_range(struct mm *mm, struct vma *vma, uint64_t start, uint64_t
 	mm_notify_start(mm, start, end);
 	pthread_mutex_lock(&mm->pt_lock);
 	hw_pt_for_each_leaf(mm->k->hw, mm->pgd, false, start, end, reprotect_leaf, &w);
-	hw_tlb_shootdown_sync(mm->k->hw);
+	hw_tlb_shootdown_sync(mm->k->hw, (uintptr_t)mm);
 	pthread_mutex_unlock(&mm->pt_lock);
 	mm_notify_end(mm, start, end);
 }
@@ -408,7 +408,7 @@ static int fork_vmas(struct mm *old, struct mm *mm)
 			break;
 	}
 	/* Parent PTEs were write-protected: no CPU may keep a writable entry. */
-	hw_tlb_shootdown_sync(old->k->hw);
+	hw_tlb_shootdown_sync(old->k->hw, (uintptr_t)old);
 	return ret;
 }
 

@@ -51,7 +51,6 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 	t->k = k;
 	lib_list_init(&t->link);
 	hw_cpu_init(&t->cpu, k->hw);
-	hw_cpu_register(&t->cpu);   /* kernel shootdowns wait for its accesses */
 	/* another thread of the parent's group may be in setrlimit: its lock */
 	pthread_mutex_lock(&k->lock);
 	memcpy(t->rlim, parent ? parent->rlim : task_default_rlimits, sizeof(t->rlim));
@@ -76,6 +75,8 @@ static void task_free(struct mv_task *t)
 /* Gives @t a pid (and a tgid unless it joins a thread group) and lists it. */
 static void task_publish(struct kernel *k, struct mv_task *t, int tgid)
 {
+	/* shootdowns of its address space wait for this CPU's accesses */
+	hw_cpu_register(&t->cpu, (uint64_t)(uintptr_t)t->mm);
 	pthread_mutex_lock(&k->lock);
 	t->pid = k->next_pid++;
 	t->tgid = tgid ? tgid : t->pid;

@@ -19,7 +19,7 @@ static void *shootdown(void *p)
 {
 	struct waiter *w = p;
 
-	hw_tlb_shootdown_sync(w->m);
+	hw_tlb_shootdown_sync(w->m, 1);
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -40,7 +40,7 @@ static void test_bracket_shootdown_sync_waits_for_an_open_access(void **state)
 
 	(void)state;
 	hwt_up(&t, MV_FEAT_ALL);
-	hw_cpu_register(&t.cpu);
+	hw_cpu_register(&t.cpu, 1);
 	w = (struct waiter){ .m = &t.m };
 	hw_access_begin(&t.cpu, &seq);
 	assert_int_equal(pthread_create(&th, NULL, shootdown, &w), 0);
@@ -54,7 +54,7 @@ static void test_bracket_shootdown_sync_waits_for_an_open_access(void **state)
 	hw_machine_fini(&t.m);
 }
 
-static void test_bracket_shootdown_sync_ignores_unregistered_and_idle_cpus(void **state)
+static void test_bracket_shootdown_sync_ignores_unregistered_idle_and_other_mm_cpus(void **state)
 {
 	struct hwt t;
 	struct hw_cpu other;
@@ -63,13 +63,18 @@ static void test_bracket_shootdown_sync_ignores_unregistered_and_idle_cpus(void 
 	(void)state;
 	hwt_up(&t, MV_FEAT_ALL);
 	hw_cpu_init(&other, &t.m);
-	hw_cpu_register(&t.cpu);
+	hw_cpu_register(&t.cpu, 1);
 	/* an unregistered CPU mid-access is not waited for (KVM waits for its own) */
 	hw_access_begin(&other, &seq);
-	hw_tlb_shootdown_sync(&t.m);
+	hw_tlb_shootdown_sync(&t.m, 0);
 	hw_access_end(&other, seq);
-	/* a registered CPU between accesses is not waited for either */
-	hw_tlb_shootdown_sync(&t.m);
+	/* nor a CPU of another address space (the flush goes to the mm's CPUs only) */
+	hw_access_begin(&t.cpu, &seq);
+	hw_tlb_shootdown_sync(&t.m, 2);
+	hw_access_end(&t.cpu, seq);
+	/* nor a registered CPU between accesses */
+	hw_tlb_shootdown_sync(&t.m, 1);
+	hw_tlb_shootdown_sync(&t.m, 0);
 	hw_cpu_unregister(&t.cpu);
 	hw_machine_fini(&t.m);
 }
@@ -81,11 +86,11 @@ static void test_bracket_access_after_shootdown_sees_new_generation(void **state
 
 	(void)state;
 	hwt_up(&t, MV_FEAT_ALL);
-	hw_cpu_register(&t.cpu);
+	hw_cpu_register(&t.cpu, 1);
 	gen0 = hw_access_begin(&t.cpu, &seq);
 	hw_access_end(&t.cpu, seq);
 	assert_int_equal(t.cpu.access_seq, seq + 2);
-	hw_tlb_shootdown_sync(&t.m);
+	hw_tlb_shootdown_sync(&t.m, 1);
 	gen1 = hw_access_begin(&t.cpu, &seq);
 	hw_access_end(&t.cpu, seq);
 	assert_int_equal(gen1, gen0 + 1);
@@ -97,7 +102,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bracket_shootdown_sync_waits_for_an_open_access),
-		cmocka_unit_test(test_bracket_shootdown_sync_ignores_unregistered_and_idle_cpus),
+		cmocka_unit_test(test_bracket_shootdown_sync_ignores_unregistered_idle_and_other_mm_cpus),
 		cmocka_unit_test(test_bracket_access_after_shootdown_sees_new_generation),
 	};
 
