@@ -12,6 +12,8 @@ const struct bench_suite bench_suites[] = {
 	{ "p2", "CALL+RET with shadow stacks on vs off; map_shadow_stack vs mmap", bench_suite_p2 },
 	{ "p3", "guest_memfd first-touch fault vs the host's; punch notifications per folio", bench_suite_p3 },
 	{ "kvm", "guest access vs native; stage-2 miss; KVM_RUN round trip vs a call", bench_suite_kvm },
+	{ "sparse", "a 64 GiB guest touching N scattered pages vs the host; memory; teardown",
+	  bench_suite_sparse },
 	{ NULL, NULL, NULL },
 };
 
