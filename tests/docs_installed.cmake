@@ -3,14 +3,9 @@
 # examples, the map and conformance scenarios, each a copy of the source
 # tree's; every PREFIX/... path in the man page matches installed files;
 # the installed binary runs the installed scenarios.
-set(prefix ${BUILD_DIR}/docs-prefix)
+include(${CMAKE_CURRENT_LIST_DIR}/install_prefix.cmake)
+mv_install_into(docs)
 set(doc ${prefix}/share/doc/memvisor)
-file(REMOVE_RECURSE ${prefix})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
-	RESULT_VARIABLE rc OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "cmake --install failed: ${rc}")
-endif()
 
 # Every file of these source folders, installed under DOCDIR.
 function(expect_copies src_glob dest)

@@ -1,12 +1,7 @@
 # Installs the build into a throw-away prefix and builds examples/hello.c
 # the way an outside user would: with pkg-config against the installed files.
-set(prefix ${BUILD_DIR}/hello-prefix)
-file(REMOVE_RECURSE ${prefix})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
-	RESULT_VARIABLE rc OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "cmake --install failed: ${rc}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/install_prefix.cmake)
+mv_install_into(hello)
 file(GLOB pcdirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
 list(GET pcdirs 0 pcdir)
 set(ENV{PKG_CONFIG_PATH} ${pcdir})

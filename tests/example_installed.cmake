@@ -6,13 +6,8 @@
 #
 #   -DBUILD_DIR=... -DSOURCE_DIR=... -DCC=... -DSANITIZE=... -DEXAMPLE=guest
 #   "-DEXPECT=regex;regex..."
-set(prefix ${BUILD_DIR}/${EXAMPLE}-prefix)
-file(REMOVE_RECURSE ${prefix})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
-	RESULT_VARIABLE rc OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "cmake --install failed: ${rc}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/install_prefix.cmake)
+mv_install_into(${EXAMPLE})
 set(ENV{PKG_CONFIG_PATH} ${prefix}/lib/pkgconfig)
 execute_process(COMMAND pkg-config --cflags memvisor
 	OUTPUT_VARIABLE cflags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)

@@ -1,13 +1,8 @@
 # Installs the build into a throw-away prefix and runs the installed
 # 'memvisor tour': it must find its chapters under PREFIX/share/memvisor/tour,
 # not in the source tree, and pass.
-set(prefix ${BUILD_DIR}/tour-prefix)
-file(REMOVE_RECURSE ${prefix})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
-	RESULT_VARIABLE rc OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-	message(FATAL_ERROR "cmake --install failed: ${rc}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/install_prefix.cmake)
+mv_install_into(tour)
 file(GLOB chapters ${prefix}/share/memvisor/tour/*.mvs)
 if(NOT chapters)
 	message(FATAL_ERROR "no tour chapters installed in ${prefix}/share/memvisor/tour")
