@@ -18,6 +18,8 @@
 #include "lib/alloc.h"
 
 _Static_assert(sizeof(struct hw_frame) == 16, "per-frame metadata must stay 16 bytes");
+_Static_assert(2 * HW_PAGE_SIZE / sizeof(struct hw_frame) == 1u << HW_MAX_ORDER,
+	       "a 2 MiB block's metadata is two host pages (hw_meta_drop)");
 
 /* Blocks at least this large are zeroed by dropping their host pages. */
 #define HW_ZERO_DROP_ORDER HW_MAX_ORDER
@@ -65,6 +67,30 @@ static void hw_host_drop(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
 {
 	/* Private anonymous memory reads back as zero after MADV_DONTNEED. */
 	(void)madvise(p->base + (pfn << HW_PAGE_SHIFT), HW_PAGE_SIZE << order, MADV_DONTNEED);
+}
+
+/*
+ * A free block as large as it can become: 2 MiB, or in the first 2 MiB
+ * (whose pfn 0 is reserved) the block [2^order, 2^(order+1)), which can
+ * never merge with its buddy.
+ */
+static bool hw_block_whole(hw_pfn_t pfn, unsigned int order)
+{
+	return order == HW_MAX_ORDER || pfn == (1ull << order);
+}
+
+/*
+ * The metadata of a returned 2 MiB block's upper half: 256 tail frames on
+ * one host page of their own, all zero while the block is free (the head
+ * and its links live on the first page, which stays).
+ */
+static void hw_meta_drop(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
+{
+	uint64_t per_page = HW_PAGE_SIZE / sizeof(struct hw_frame);
+
+	if (order != HW_MAX_ORDER)
+		return;
+	(void)madvise(&p->frames[pfn + per_page], HW_PAGE_SIZE, MADV_DONTNEED);
 }
 
 int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes)
@@ -236,11 +262,13 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 	 * does not pay host page faults again. Done under the lock: the
 	 * block must not be handed out while its pages are being dropped.
 	 */
-	if (order == HW_MAX_ORDER && !zeroed &&
+	if (hw_block_whole(pfn, order) && !zeroed &&
 	    p->free_kept_frames + (1ull << order) > p->resident_cap_frames) {
 		hw_host_drop(p, pfn, order);
+		hw_meta_drop(p, pfn, order);
 		zeroed = true;
-		p->returned_blocks++;
+		if (order == HW_MAX_ORDER)
+			p->returned_blocks++;
 	}
 	hw_free_list_add(p, pfn, order, zeroed);
 	pthread_mutex_unlock(&p->lock);
