@@ -122,7 +122,7 @@ static int sp_host_run(uint64_t n, struct sp_run *r)
 	r->pte[SP_BEFORE] = sp_vmpte();
 	t0 = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++)
-		*(volatile uint64_t *)(a + sp_offset(i)) = i;
+		*(volatile uint64_t *)(void *)(a + sp_offset(i)) = i;
 	r->ns = bench_now_ns() - t0;
 	r->rss[SP_TOUCHED] = sp_statm_rss();
 	r->pte[SP_TOUCHED] = sp_vmpte();
