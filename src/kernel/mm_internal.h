@@ -75,8 +75,11 @@ uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte);
 
 /* ---- VMAs (vma.c). Called with mmap_lock held for write unless noted. ---- */
 
-/* Guard bytes a VMA with @vm_flags wants below and above itself. */
-void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above);
+/*
+ * stack_guard_start_gap(): the bytes an existing VMA with @vm_flags keeps
+ * free below itself. Nothing is kept above any VMA (vm_end_gap()).
+ */
+uint64_t vma_stack_guard_start_gap(unsigned long vm_flags);
 bool vma_is_anonymous(const struct vma *vma);
 /* A new VMA (not linked), or ERR_PTR(-ENOMEM). */
 MV_MUST_CHECK struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end,

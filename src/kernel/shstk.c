@@ -9,7 +9,7 @@
  * Shadow-stack memory is an anonymous private VMA with VM_SHADOW_STACK |
  * VM_WRITE and PROT_READ: fault.c maps it with shadow-stack PTEs (RW=0,
  * D=1) on shadow-stack accesses only, so an ordinary store can never write
- * it, and vma.c keeps a one-page guard gap on each side.
+ * it, and vma.c keeps one page below it free (mainline keeps nothing above).
  *
  * Tokens are written while mmap_lock is held for write, so no other thread
  * can see a new shadow stack before its token is in place.

@@ -4,9 +4,12 @@
  * of new mappings (top-down from mmap_base, keeping guard gaps), the
  * kernel-internal mmap/munmap, and reverse mapping for the page cache.
  *
- * Guard gaps live in the tree (node.gap_lo/gap_hi) and come from one
- * function, vma_guard_gap(), so every kind of VMA that wants room around
- * it (stacks today, shadow stacks next) is described in one place.
+ * Guard gaps live in the tree (node.gap_lo) and follow mainline's rules:
+ * an existing VMA keeps room only below itself (stack_guard_start_gap():
+ * stack_guard_gap under a VM_GROWSDOWN stack, one page under a shadow
+ * stack), nothing above (vm_end_gap() adds nothing: x86 has no
+ * VM_GROWSUP), and a new mapping reserves a page below itself only when it
+ * is a shadow stack (stack_guard_placement()). node.gap_hi stays 0.
  *
  * Unless a comment says otherwise, functions here are called with
  * mm->mmap_lock held for write.
@@ -16,17 +19,24 @@
 #include "kernel/mm_internal.h"
 #include "lib/alloc.h"
 
-void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above)
+uint64_t vma_stack_guard_start_gap(unsigned long vm_flags)
 {
-	*below = 0;
-	*above = 0;
 	if (vm_flags & VM_GROWSDOWN)
-		*below = K_STACK_GUARD_GAP;
-	if (vm_flags & VM_SHADOW_STACK) {
-		if (*below < K_PAGE_SIZE)
-			*below = K_PAGE_SIZE;
-		*above = K_PAGE_SIZE;
-	}
+		return K_STACK_GUARD_GAP;
+	/* a shadow stack overflowing downwards must fault, not reach another one */
+	if (vm_flags & VM_SHADOW_STACK)
+		return K_PAGE_SIZE;
+	return 0;
+}
+
+/*
+ * stack_guard_placement(): what a new mapping keeps free below itself when
+ * the kernel places it. Only a shadow stack does; a new MAP_GROWSDOWN
+ * mapping does not (its gap counts once it exists).
+ */
+static uint64_t vma_stack_guard_placement(unsigned long vm_flags)
+{
+	return (vm_flags & VM_SHADOW_STACK) ? K_PAGE_SIZE : 0;
 }
 
 bool vma_is_anonymous(const struct vma *vma)
@@ -36,7 +46,8 @@ bool vma_is_anonymous(const struct vma *vma)
 
 static void vma_update_gaps(struct vma *vma)
 {
-	vma_guard_gap(vma->flags, &vma->node.gap_lo, &vma->node.gap_hi);
+	vma->node.gap_lo = vma_stack_guard_start_gap(vma->flags);
+	vma->node.gap_hi = 0;   /* vm_end_gap(): nothing above, on x86 */
 }
 
 struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long flags,
@@ -232,17 +243,18 @@ static bool vma_range_free(struct mm *mm, uint64_t addr, uint64_t len)
 }
 
 /*
- * The search behind get_unmapped_area. A usable hint wins; otherwise the
- * highest hole below mmap_base, then (like x86) bottom-up from the legacy
- * base. The new mapping's own guard gaps are kept free at placement time.
+ * The search behind get_unmapped_area. A usable hint wins (it must only
+ * stay clear of the next VMA's start gap, as x86's hint check); otherwise
+ * the highest hole below mmap_base, then (like x86) bottom-up from the
+ * legacy base. The search keeps the new mapping's own start gap free below
+ * it (info.start_gap).
  */
 static long vma_search(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 		       unsigned long map_flags, unsigned long vm_flags)
 {
-	uint64_t below, above, need, out;
+	uint64_t below = vma_stack_guard_placement(vm_flags), need, out;
 
-	vma_guard_gap(vm_flags, &below, &above);
-	need = len + below + above;
+	need = len + below;
 	if (need < len || len > K_TASK_SIZE)
 		return -ENOMEM;
 	hint &= HW_PAGE_MASK;
