@@ -39,6 +39,8 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_arch_prctl]   = sys_arch_prctl,
 	[MV_SYS_map_shadow_stack] = sys_map_shadow_stack,
 	[MV_SYS_map_shadow_stack_seed] = sys_map_shadow_stack_seed,
+	/* signals (shstk_cpu.c: the frame and the shadow-stack token) */
+	[MV_SYS_rt_sigreturn] = sys_rt_sigreturn,
 };
 
 /**
