@@ -29,6 +29,7 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_mprotect]     = sys_mprotect,
 	[MV_SYS_munmap]       = sys_munmap,
 	[MV_SYS_madvise]      = sys_madvise,
+	[MV_SYS_mremap]       = sys_mremap,        /* mremap.c */
 	/* process (sys_task.c) */
 	[MV_SYS_getpid]       = sys_getpid,
 	[MV_SYS_gettid]       = sys_gettid,
