@@ -98,14 +98,15 @@ static uint64_t mremap_move_ptes(struct mm *mm, uint64_t from, uint64_t to, uint
 	mm_notify_start(mm, from, from + len);
 	pthread_mutex_lock(&mm->pt_lock);
 	for (off = 0; off < len; off += K_PAGE_SIZE) {
-		uint64_t *src = hw_pt_entry(hw, mm->pgd, from + off, 1, false, false), *dst;
+		uint64_t *oldp = hw_pt_entry(hw, mm->pgd, from + off, 1, false, false);
+		uint64_t *newp;
 
-		if (lib_is_err_or_null(src) || !pte_present(ptep_get(src)))
+		if (lib_is_err_or_null(oldp) || !pte_present(ptep_get(oldp)))
 			continue;
-		dst = hw_pt_entry(hw, mm->pgd, to + off, 1, true, false);
-		if (lib_is_err_or_null(dst))
+		newp = hw_pt_entry(hw, mm->pgd, to + off, 1, true, false);
+		if (lib_is_err_or_null(newp))
 			break;
-		set_pte(dst, ptep_get_and_clear(src));
+		set_pte(newp, ptep_get_and_clear(oldp));
 	}
 	hw_tlb_shootdown_sync(hw, (uintptr_t)mm);
 	pthread_mutex_unlock(&mm->pt_lock);
