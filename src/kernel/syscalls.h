@@ -27,7 +27,7 @@ long sys_gettid(struct mv_task *t, const uint64_t a[6]);
 long sys_getrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_setrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_prlimit64(struct mv_task *t, const uint64_t a[6]);
-long sys_clone(struct mv_task *t, const uint64_t a[6]);
+long sys_clone(struct mv_task *t, const uint64_t a[6]);               /* task.c */
 long sys_clone3(struct mv_task *t, const uint64_t a[6]);
 /* shadow stacks (shstk.c) */
 long sys_arch_prctl(struct mv_task *t, const uint64_t a[6]);
