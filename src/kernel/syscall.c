@@ -30,6 +30,8 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_munmap]       = sys_munmap,
 	[MV_SYS_madvise]      = sys_madvise,
 	[MV_SYS_mremap]       = sys_mremap,        /* mremap.c */
+	[MV_SYS_process_vm_readv]  = sys_process_vm_readv,   /* process_vm.c */
+	[MV_SYS_process_vm_writev] = sys_process_vm_writev,
 	/* process (sys_task.c) */
 	[MV_SYS_getpid]       = sys_getpid,
 	[MV_SYS_gettid]       = sys_gettid,
