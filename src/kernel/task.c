@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Tasks: spawning a process (address space, fd table, a CPU in 64-bit user
- * mode, an initial stack), clone as thread or fork, exit, and the small
- * per-task signal queue.
+ * mode, an initial stack), clone (the API's thread-or-fork, and the
+ * clone/clone3 system calls with kernel/fork.c's checks), exit, and the
+ * small per-task signal queue.
  *
- * A task holds one reference on its mm and one on its fd table; threads
- * (CLONE_VM) share both, a fork copies both. The task list and pid
- * allocation are under kernel->lock.
+ * A task holds one reference on its mm and one on its fd table; CLONE_VM
+ * shares the mm and CLONE_FILES the fd table (the API's threads share
+ * both), otherwise the child gets a copy. The task list and pid allocation
+ * are under kernel->lock.
  */
 #include <stddef.h>
 #include <string.h>
