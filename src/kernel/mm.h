@@ -121,6 +121,13 @@ struct mm {
 	uint64_t pgd;                 /* physical address of the PML4; read-only */
 	uint64_t mmap_base;           /* top-down placement starts below this; mmap_lock */
 	uint64_t stack_start, stack_end;  /* mmap_lock */
+	/*
+	 * Pages mapped, in all and by kind (vm_stat_account(): exec, else
+	 * stack incl. shadow stacks, else private writable data), always the
+	 * sum over the VMAs: vma.c keeps them as VMAs are linked, split,
+	 * merged, resized, unlinked or change flags. mmap_lock for write.
+	 */
+	uint64_t total_vm, data_vm, exec_vm, stack_vm;
 	uint64_t rss_anon, rss_file;  /* pages; pt_lock */
 	/*
 	 * MMU notifiers (struct mmu_notifier.link). notifier_lock plays the

@@ -24,8 +24,10 @@
 #include "kernel/kernel.h"
 
 /* getrlimit/setrlimit resources (Linux x86-64 values). */
+#define K_RLIMIT_DATA    2
 #define K_RLIMIT_STACK   3
 #define K_RLIMIT_NOFILE  7
+#define K_RLIMIT_AS      9
 #define K_RLIM_INFINITY  (~0ull)
 
 /* Legacy bottom-up base (TASK_UNMAPPED_BASE) for the top-down fallback. */
@@ -75,8 +77,11 @@ uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte);
 
 /* ---- VMAs (vma.c). Called with mmap_lock held for write unless noted. ---- */
 
-/* Guard bytes a VMA with @vm_flags wants below and above itself. */
-void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above);
+/*
+ * stack_guard_start_gap(): the bytes an existing VMA with @vm_flags keeps
+ * free below itself. Nothing is kept above any VMA (vm_end_gap()).
+ */
+uint64_t vma_stack_guard_start_gap(unsigned long vm_flags);
 bool vma_is_anonymous(const struct vma *vma);
 /* A new VMA (not linked), or ERR_PTR(-ENOMEM). */
 MV_MUST_CHECK struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end,
@@ -98,8 +103,22 @@ struct vma *vma_merge_neighbours(struct mm *mm, struct vma *vma);
 struct vma *vma_next(const struct vma *vma);
 struct vma *vma_prev(const struct vma *vma);
 struct vma *vma_first_overlap(struct mm *mm, uint64_t start, uint64_t end);
-/* Sets vma->flags and keeps the tree's guard gaps in step. */
+/* Sets vma->flags and keeps the tree's guard gaps and mm's counters in step. */
 void vma_set_flags(struct mm *mm, struct vma *vma, unsigned long flags);
+/* Moves the end of a linked VMA (mremap grows one in place); counters follow. */
+void vma_set_end(struct mm *mm, struct vma *vma, uint64_t end);
+
+/* ---- address-space accounting (vma.c). Called with mmap_lock held. ---- */
+
+/* is_data_mapping(): private, writable, not a growing stack. */
+bool vma_is_data_mapping(unsigned long vm_flags);
+/*
+ * may_expand_vm(): may @t's address space grow by @npages pages of kind
+ * @vm_flags under its RLIMIT_AS and RLIMIT_DATA? Takes kernel->lock.
+ */
+bool mm_may_expand_vm(struct mv_task *t, unsigned long vm_flags, uint64_t npages);
+/* count_vma_pages_range(): pages of [start, end) mapped by some VMA. */
+uint64_t mm_count_vma_pages_range(struct mm *mm, uint64_t start, uint64_t end);
 
 /*
  * __get_unmapped_area: 0..TASK_SIZE checks, search or MAP_FIXED, alignment

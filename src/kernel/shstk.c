@@ -9,7 +9,7 @@
  * Shadow-stack memory is an anonymous private VMA with VM_SHADOW_STACK |
  * VM_WRITE and PROT_READ: fault.c maps it with shadow-stack PTEs (RW=0,
  * D=1) on shadow-stack accesses only, so an ordinary store can never write
- * it, and vma.c keeps a one-page guard gap on each side.
+ * it, and vma.c keeps one page below it free (mainline keeps nothing above).
  *
  * Tokens are written while mmap_lock is held for write, so no other thread
  * can see a new shadow stack before its token is in place.
@@ -317,10 +317,13 @@ long sys_arch_prctl(struct mv_task *t, const uint64_t a[6])
 /*
  * shstk_alloc_thread_stack: the child inherits features, locks and the CET
  * MSR state; a CLONE_VM thread (not vfork) gets a fresh thread shadow stack
- * in the shared mm; a vfork child runs on its parent's; a fork child keeps
- * the copy that came with the mm.
+ * in the shared mm, of PAGE_ALIGN(@stack_size) bytes when the caller gave
+ * one (clone3's stack_size; adjust_shstk_size()) or the default; a vfork
+ * child runs on its parent's; a fork child keeps the copy that came with
+ * the mm.
  */
-int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags)
+int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags,
+		uint64_t stack_size)
 {
 	struct shstk_state *cs;
 	uint64_t size;
@@ -347,7 +350,7 @@ int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long fla
 	}
 	if (!(flags & CLONE_VM))
 		return 0;
-	size = shstk_default_size(parent);
+	size = stack_size ? K_PAGE_ALIGN(stack_size) : shstk_default_size(parent);
 	addr = shstk_alloc(child, 0, size, 0, 0, false);
 	if (addr < 0) {
 		child->shstk = NULL;

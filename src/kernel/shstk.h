@@ -17,11 +17,14 @@
 struct mv_task;
 
 /*
- * Task hooks: clone gives a CLONE_VM thread its own shadow stack and a fork
- * a copy of the state (the memory is copied with the mm); exit unmaps the
- * thread's shadow stack and frees the state. Called without mmap_lock.
+ * Task hooks: clone gives a CLONE_VM thread its own shadow stack (of
+ * @stack_size bytes, page aligned, or the default when 0, as clone3's
+ * stack_size decides) and a fork a copy of the state (the memory is copied
+ * with the mm); exit unmaps the thread's shadow stack and frees the state.
+ * Called without mmap_lock.
  */
-MV_MUST_CHECK int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags);
+MV_MUST_CHECK int shstk_clone(struct mv_task *parent, struct mv_task *child, unsigned long flags,
+			      uint64_t stack_size);
 void shstk_exit(struct mv_task *t);
 /* mmap(PROT_SHADOW_STACK) in a process that opted in: the alternative design. */
 bool shstk_mmap_wanted(struct mv_task *t, uint64_t prot);

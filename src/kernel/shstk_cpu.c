@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "hw/ram.h"
+#include "kernel/syscalls.h"
 #include "kernel/shstk_internal.h"
 
 /* #CP error codes (SDM vol. 1, 18.2.3 / vol. 3 6.15) */
@@ -494,7 +495,8 @@ static long shstk_sig_fail(struct mv_task *t, const char *what)
 /*
  * setup_signal_shadow_stack: below the interrupted SSP, the signal token
  * (that SSP with bit 63 set, so it can never pass for a return address),
- * then the restorer, which the handler's RET pops. Called with mmap_lock held.
+ * then the restorer, which the handler's RET pops. Called with mmap_lock
+ * held, after the frame is written.
  */
 static int shstk_push_sigframe(struct mv_task *t, uint64_t restorer, uint64_t *ssp)
 {
@@ -516,11 +518,16 @@ long shstk_signal_deliver(struct mv_task *t, int signo, uint64_t handler, uint64
 	uint64_t ssp = t->cpu.ssp;
 	int err = 0;
 
+	/*
+	 * x64_setup_rt_frame: every user access of the frame first, the
+	 * shadow-stack push last, so a delivery that fails on the frame leaves
+	 * nothing on the shadow stack, and no register moves unless all of it
+	 * succeeded (a frame written before the push failed stays written).
+	 */
 	pthread_rwlock_rdlock(&t->mm->mmap_lock);
-	if (on)
+	err = shstk_kaccess_locked(t, sp, &fr, sizeof(fr), HW_ACC_WRITE);
+	if (!err && on)
 		err = shstk_push_sigframe(t, restorer, &ssp);
-	if (!err)
-		err = shstk_kaccess_locked(t, sp, &fr, sizeof(fr), HW_ACC_WRITE);
 	pthread_rwlock_unlock(&t->mm->mmap_lock);
 	if (err)
 		return shstk_sig_fail(t, "signal_deliver");
@@ -559,6 +566,13 @@ static int shstk_pop_sigframe(struct mv_task *t, uint64_t *ssp)
 	return 0;
 }
 
+/*
+ * rt_sigreturn in mainline's order: the frame is read whole (a frame that
+ * cannot be read changes nothing), its registers are restored
+ * (restore_sigcontext), and only then is the shadow-stack token checked
+ * (restore_signal_shadow_stack): a bad token leaves RIP and RSP already
+ * restored from the frame, SSP where it was, and SIGSEGV pending.
+ */
 long shstk_sigreturn(struct mv_task *t)
 {
 	bool on = shstk_enabled(t, ARCH_SHSTK_SHSTK) && hw_has(t->k->hw, MV_FEAT_SHSTK);
@@ -569,13 +583,30 @@ long shstk_sigreturn(struct mv_task *t)
 	/* The handler's RET already popped pretcode. */
 	pthread_rwlock_rdlock(&t->mm->mmap_lock);
 	err = shstk_kaccess_locked(t, t->cpu.rsp - 8, &fr, sizeof(fr), HW_ACC_READ);
-	if (!err && on)
+	if (err) {
+		pthread_rwlock_unlock(&t->mm->mmap_lock);
+		return shstk_sig_fail(t, "rt_sigreturn");
+	}
+	if (on)
 		err = shstk_pop_sigframe(t, &ssp);
 	pthread_rwlock_unlock(&t->mm->mmap_lock);
-	if (err)
-		return shstk_sig_fail(t, "rt_sigreturn");
 	t->cpu.rip = fr.rip;
 	t->cpu.rsp = fr.rsp;
+	if (err)
+		return shstk_sig_fail(t, "rt_sigreturn");
 	t->cpu.ssp = ssp;
 	return 0;
+}
+
+/*
+ * rt_sigreturn(2), syscall 15: the same path. Linux returns the restored
+ * RAX, or 0 with SIGSEGV forced on a bad frame; memvisor's frame carries no
+ * RAX, so both answer 0 and the pending signal tells them apart.
+ */
+long sys_rt_sigreturn(struct mv_task *t, const uint64_t a[6])
+{
+	long ret = shstk_sigreturn(t);
+
+	(void)a;
+	return ret == -EFAULT ? 0 : ret;
 }

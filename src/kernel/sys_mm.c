@@ -232,10 +232,23 @@ static struct vma *vma_change_flags(struct mm *mm, struct vma *vma, uint64_t sta
 	return vma_merge_neighbours(mm, vma);
 }
 
+/*
+ * mprotect_fixup's limit check: turning @npages of @vma private writable
+ * makes them data, which RLIMIT_DATA may refuse (-ENOMEM).
+ */
+static bool mprotect_may_write(struct mv_task *t, const struct vma *vma, unsigned long newflags,
+			       uint64_t npages)
+{
+	if (newflags == vma->flags || !(newflags & VM_WRITE))
+		return true;
+	return mm_may_expand_vm(t, newflags, npages) || !mm_may_expand_vm(t, vma->flags, npages);
+}
+
 /* do_mprotect_pkey after the argument checks. Called with mmap_lock held for write. */
-static long mprotect_locked(struct mm *mm, uint64_t start, uint64_t end, uint64_t prot,
+static long mprotect_locked(struct mv_task *t, uint64_t start, uint64_t end, uint64_t prot,
 			    uint64_t grows)
 {
+	struct mm *mm = t->mm;
 	struct vma *vma = vma_first_overlap(mm, start, end);
 	uint64_t tmp;
 
@@ -261,6 +274,8 @@ static long mprotect_locked(struct mm *mm, uint64_t start, uint64_t end, uint64_
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS)
 			return -EACCES;
 		tmp = vma_end(vma) < end ? vma_end(vma) : end;
+		if (!mprotect_may_write(t, vma, newflags, (tmp - nstart) >> HW_PAGE_SHIFT))
+			return -ENOMEM;
 		vma = vma_change_flags(mm, vma, nstart, tmp, newflags, true);
 		if (!vma)
 			return -ENOMEM;
@@ -289,7 +304,7 @@ long sys_mprotect(struct mv_task *t, const uint64_t a[6])
 	if (prot & ~(uint64_t)K_PROT_KNOWN)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&t->mm->mmap_lock);
-	ret = mprotect_locked(t->mm, start, end, prot, grows);
+	ret = mprotect_locked(t, start, end, prot, grows);
 	pthread_rwlock_unlock(&t->mm->mmap_lock);
 	return ret;
 }

@@ -29,16 +29,23 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_mprotect]     = sys_mprotect,
 	[MV_SYS_munmap]       = sys_munmap,
 	[MV_SYS_madvise]      = sys_madvise,
+	[MV_SYS_mremap]       = sys_mremap,        /* mremap.c */
+	[MV_SYS_process_vm_readv]  = sys_process_vm_readv,   /* process_vm.c */
+	[MV_SYS_process_vm_writev] = sys_process_vm_writev,
 	/* process (sys_task.c) */
 	[MV_SYS_getpid]       = sys_getpid,
 	[MV_SYS_gettid]       = sys_gettid,
 	[MV_SYS_getrlimit]    = sys_getrlimit,
 	[MV_SYS_setrlimit]    = sys_setrlimit,
 	[MV_SYS_prlimit64]    = sys_prlimit64,
+	[MV_SYS_clone]        = sys_clone,         /* task.c */
+	[MV_SYS_clone3]       = sys_clone3,
 	/* shadow stacks (shstk.c); 451 answers only with abi = seed */
 	[MV_SYS_arch_prctl]   = sys_arch_prctl,
 	[MV_SYS_map_shadow_stack] = sys_map_shadow_stack,
 	[MV_SYS_map_shadow_stack_seed] = sys_map_shadow_stack_seed,
+	/* signals (shstk_cpu.c: the frame and the shadow-stack token) */
+	[MV_SYS_rt_sigreturn] = sys_rt_sigreturn,
 };
 
 /**

@@ -18,16 +18,22 @@ long sys_mmap(struct mv_task *t, const uint64_t a[6]);
 long sys_munmap(struct mv_task *t, const uint64_t a[6]);
 long sys_mprotect(struct mv_task *t, const uint64_t a[6]);
 long sys_madvise(struct mv_task *t, const uint64_t a[6]);
+long sys_mremap(struct mv_task *t, const uint64_t a[6]);                /* mremap.c */
+long sys_process_vm_readv(struct mv_task *t, const uint64_t a[6]);      /* process_vm.c */
+long sys_process_vm_writev(struct mv_task *t, const uint64_t a[6]);
 /* process (sys_task.c) */
 long sys_getpid(struct mv_task *t, const uint64_t a[6]);
 long sys_gettid(struct mv_task *t, const uint64_t a[6]);
 long sys_getrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_setrlimit(struct mv_task *t, const uint64_t a[6]);
 long sys_prlimit64(struct mv_task *t, const uint64_t a[6]);
+long sys_clone(struct mv_task *t, const uint64_t a[6]);               /* task.c */
+long sys_clone3(struct mv_task *t, const uint64_t a[6]);
 /* shadow stacks (shstk.c) */
 long sys_arch_prctl(struct mv_task *t, const uint64_t a[6]);
 long sys_map_shadow_stack(struct mv_task *t, const uint64_t a[6]);
 long sys_map_shadow_stack_seed(struct mv_task *t, const uint64_t a[6]);   /* 451 */
+long sys_rt_sigreturn(struct mv_task *t, const uint64_t a[6]);          /* shstk_cpu.c */
 /* files (sys_file.c) */
 long sys_read(struct mv_task *t, const uint64_t a[6]);
 long sys_write(struct mv_task *t, const uint64_t a[6]);

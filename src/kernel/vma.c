@@ -4,9 +4,12 @@
  * of new mappings (top-down from mmap_base, keeping guard gaps), the
  * kernel-internal mmap/munmap, and reverse mapping for the page cache.
  *
- * Guard gaps live in the tree (node.gap_lo/gap_hi) and come from one
- * function, vma_guard_gap(), so every kind of VMA that wants room around
- * it (stacks today, shadow stacks next) is described in one place.
+ * Guard gaps live in the tree (node.gap_lo) and follow mainline's rules:
+ * an existing VMA keeps room only below itself (stack_guard_start_gap():
+ * stack_guard_gap under a VM_GROWSDOWN stack, one page under a shadow
+ * stack), nothing above (vm_end_gap() adds nothing: x86 has no
+ * VM_GROWSUP), and a new mapping reserves a page below itself only when it
+ * is a shadow stack (stack_guard_placement()). node.gap_hi stays 0.
  *
  * Unless a comment says otherwise, functions here are called with
  * mm->mmap_lock held for write.
@@ -16,17 +19,24 @@
 #include "kernel/mm_internal.h"
 #include "lib/alloc.h"
 
-void vma_guard_gap(unsigned long vm_flags, uint64_t *below, uint64_t *above)
+uint64_t vma_stack_guard_start_gap(unsigned long vm_flags)
 {
-	*below = 0;
-	*above = 0;
 	if (vm_flags & VM_GROWSDOWN)
-		*below = K_STACK_GUARD_GAP;
-	if (vm_flags & VM_SHADOW_STACK) {
-		if (*below < K_PAGE_SIZE)
-			*below = K_PAGE_SIZE;
-		*above = K_PAGE_SIZE;
-	}
+		return K_STACK_GUARD_GAP;
+	/* a shadow stack overflowing downwards must fault, not reach another one */
+	if (vm_flags & VM_SHADOW_STACK)
+		return K_PAGE_SIZE;
+	return 0;
+}
+
+/*
+ * stack_guard_placement(): what a new mapping keeps free below itself when
+ * the kernel places it. Only a shadow stack does; a new MAP_GROWSDOWN
+ * mapping does not (its gap counts once it exists).
+ */
+static uint64_t vma_stack_guard_placement(unsigned long vm_flags)
+{
+	return (vm_flags & VM_SHADOW_STACK) ? K_PAGE_SIZE : 0;
 }
 
 bool vma_is_anonymous(const struct vma *vma)
@@ -34,9 +44,93 @@ bool vma_is_anonymous(const struct vma *vma)
 	return !vma->file && !vma->ops;
 }
 
+/* ------------------------------------------------------- accounting */
+
+static uint64_t vma_pages(const struct vma *vma)
+{
+	return (vma_end(vma) - vma_start(vma)) >> HW_PAGE_SHIFT;
+}
+
+/* is_exec_mapping(): executable, neither writable nor a stack. */
+static bool vma_is_exec_mapping(unsigned long vm_flags)
+{
+	return (vm_flags & (VM_EXEC | VM_WRITE | VM_STACK)) == VM_EXEC;
+}
+
+/* is_stack_mapping(): a growing stack, or a shadow stack. */
+static bool vma_is_stack_mapping(unsigned long vm_flags)
+{
+	return (vm_flags & VM_STACK) == VM_STACK || (vm_flags & VM_SHADOW_STACK);
+}
+
+bool vma_is_data_mapping(unsigned long vm_flags)
+{
+	return (vm_flags & (VM_WRITE | VM_SHARED | VM_STACK)) == VM_WRITE;
+}
+
+/*
+ * vm_stat_account(): @pages more (negative: fewer) pages of kind @vm_flags.
+ * The first kind that matches counts, so a shadow stack (writable, not
+ * shared) is stack_vm, not data_vm.
+ */
+static void vma_stat_account(struct mm *mm, unsigned long vm_flags, int64_t pages)
+{
+	mm->total_vm += (uint64_t)pages;
+	if (vma_is_exec_mapping(vm_flags))
+		mm->exec_vm += (uint64_t)pages;
+	else if (vma_is_stack_mapping(vm_flags))
+		mm->stack_vm += (uint64_t)pages;
+	else if (vma_is_data_mapping(vm_flags))
+		mm->data_vm += (uint64_t)pages;
+}
+
+/*
+ * may_expand_vm(): RLIMIT_AS bounds total_vm; RLIMIT_DATA bounds data_vm
+ * for a mapping is_data_mapping() calls data (a shadow stack is one here,
+ * although it is accounted as stack), except that a soft limit of 0 falls
+ * back to the hard limit (what Valgrind relies on). ignore_rlimit_data is
+ * off, as it is by default, so a data mapping past the limit is refused.
+ */
+bool mm_may_expand_vm(struct mv_task *t, unsigned long vm_flags, uint64_t npages)
+{
+	struct mm *mm = t->mm;
+	struct k_rlimit as, data;
+
+	mm_assert_locked(mm);
+	pthread_mutex_lock(&t->k->lock);   /* limits are process-wide, kept under it */
+	as = t->rlim[K_RLIMIT_AS];
+	data = t->rlim[K_RLIMIT_DATA];
+	pthread_mutex_unlock(&t->k->lock);
+
+	if (mm->total_vm + npages > as.cur >> HW_PAGE_SHIFT)
+		return false;
+	if (vma_is_data_mapping(vm_flags) && mm->data_vm + npages > data.cur >> HW_PAGE_SHIFT) {
+		if (data.cur == 0 && mm->data_vm + npages <= data.max >> HW_PAGE_SHIFT)
+			return true;
+		return false;
+	}
+	return true;
+}
+
+/* count_vma_pages_range(): pages of [start, end) some VMA maps. */
+uint64_t mm_count_vma_pages_range(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *vma = vma_first_overlap(mm, start, end);
+	uint64_t pages = 0;
+
+	for (; vma && vma_start(vma) < end; vma = vma_next(vma)) {
+		uint64_t s = vma_start(vma) > start ? vma_start(vma) : start;
+		uint64_t e = vma_end(vma) < end ? vma_end(vma) : end;
+
+		pages += (e - s) >> HW_PAGE_SHIFT;
+	}
+	return pages;
+}
+
 static void vma_update_gaps(struct vma *vma)
 {
-	vma_guard_gap(vma->flags, &vma->node.gap_lo, &vma->node.gap_hi);
+	vma->node.gap_lo = vma_stack_guard_start_gap(vma->flags);
+	vma->node.gap_hi = 0;   /* vm_end_gap(): nothing above, on x86 */
 }
 
 struct vma *vma_alloc(struct mm *mm, uint64_t start, uint64_t end, unsigned long flags,
@@ -99,6 +193,7 @@ static void __vma_link(struct mm *mm, struct vma *vma)
 	vma_update_gaps(vma);
 	lib_itree_insert(&mm->vmas, &vma->node);
 	mm->map_count++;
+	vma_stat_account(mm, vma->flags, (int64_t)vma_pages(vma));
 	if (mapping)
 		lib_list_add_tail(&vma->mapping_link, &mapping->vmas);
 }
@@ -109,6 +204,7 @@ static void __vma_unlink(struct mm *mm, struct vma *vma)
 		lib_list_del(&vma->mapping_link);
 	lib_itree_remove(&mm->vmas, &vma->node);
 	mm->map_count--;
+	vma_stat_account(mm, vma->flags, -(int64_t)vma_pages(vma));
 }
 
 /* Takes mapping->lock (nested inside mmap_lock). */
@@ -154,9 +250,20 @@ struct vma *vma_first_overlap(struct mm *mm, uint64_t start, uint64_t end)
 
 void vma_set_flags(struct mm *mm, struct vma *vma, unsigned long flags)
 {
+	vma_stat_account(mm, vma->flags, -(int64_t)vma_pages(vma));
+	vma_stat_account(mm, flags, (int64_t)vma_pages(vma));
 	vma->flags = flags;
 	vma_update_gaps(vma);
 	lib_itree_update(&mm->vmas, &vma->node);
+}
+
+void vma_set_end(struct mm *mm, struct vma *vma, uint64_t end)
+{
+	vma_mapping_lock(vma_mapping(vma));
+	vma_stat_account(mm, vma->flags, ((int64_t)end - (int64_t)vma_end(vma)) / (int64_t)K_PAGE_SIZE);
+	vma->node.end = end;
+	lib_itree_update(&mm->vmas, &vma->node);
+	vma_mapping_unlock(vma_mapping(vma));
 }
 
 struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr)
@@ -172,6 +279,7 @@ struct vma *vma_split(struct mm *mm, struct vma *vma, uint64_t addr)
 		nv->ops->open(nv);
 	/* __split_vma(): a truncate sees the whole VMA or both halves, never one */
 	vma_mapping_lock(vma_mapping(vma));
+	vma_stat_account(mm, vma->flags, -(int64_t)vma_pages(nv));   /* __vma_link adds them back */
 	vma->node.end = addr;
 	lib_itree_update(&mm->vmas, &vma->node);
 	__vma_link(mm, nv);
@@ -202,6 +310,7 @@ static void vma_absorb(struct mm *mm, struct vma *a, struct vma *b)
 
 	vma_mapping_lock(vma_mapping(a));   /* b maps the same file (vma_can_merge) */
 	__vma_unlink(mm, b);
+	vma_stat_account(mm, a->flags, (int64_t)((end - vma_end(a)) >> HW_PAGE_SHIFT));
 	a->node.end = end;
 	lib_itree_update(&mm->vmas, &a->node);
 	vma_mapping_unlock(vma_mapping(a));
@@ -232,17 +341,18 @@ static bool vma_range_free(struct mm *mm, uint64_t addr, uint64_t len)
 }
 
 /*
- * The search behind get_unmapped_area. A usable hint wins; otherwise the
- * highest hole below mmap_base, then (like x86) bottom-up from the legacy
- * base. The new mapping's own guard gaps are kept free at placement time.
+ * The search behind get_unmapped_area. A usable hint wins (it must only
+ * stay clear of the next VMA's start gap, as x86's hint check); otherwise
+ * the highest hole below mmap_base, then (like x86) bottom-up from the
+ * legacy base. The search keeps the new mapping's own start gap free below
+ * it (info.start_gap).
  */
 static long vma_search(struct mm *mm, uint64_t hint, uint64_t len, uint64_t low,
 		       unsigned long map_flags, unsigned long vm_flags)
 {
-	uint64_t below, above, need, out;
+	uint64_t below = vma_stack_guard_placement(vm_flags), need, out;
 
-	vma_guard_gap(vm_flags, &below, &above);
-	need = len + below + above;
+	need = len + below;
 	if (need < len || len > K_TASK_SIZE)
 		return -ENOMEM;
 	hint &= HW_PAGE_MASK;
@@ -308,9 +418,14 @@ long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, u
 {
 	struct mm *mm = t->mm;
 	struct file *shm = NULL;
+	uint64_t pages = len >> HW_PAGE_SHIFT;
 	struct vma *vma;
 	long ret;
 
+	/* Pages MAP_FIXED would replace do not count twice. */
+	if (!mm_may_expand_vm(t, vm_flags, pages) &&
+	    !mm_may_expand_vm(t, vm_flags, pages - mm_count_vma_pages_range(mm, addr, addr + len)))
+		return -ENOMEM;
 	if ((map_flags & MAP_FIXED) && !(map_flags & MAP_FIXED_NOREPLACE)) {
 		ret = mm_unmap_locked(mm, addr, addr + len);
 		if (ret)

@@ -57,6 +57,8 @@ static const struct lang_call_desc lang_calls[] = {
 	{ SYSCALL(mprotect, A_INT("addr"), A_INT("len"), A_INT("prot")) },
 	{ SYSCALL(munmap, A_INT("addr"), A_INT("length")) },
 	{ SYSCALL(madvise, A_INT("addr"), A_INT("length"), A_INT("advice")) },
+	{ SYSCALL(mremap, A_INT("old_address"), A_INT("old_size"), A_INT("new_size"),
+		  A_INT("flags"), A_INT("new_address")), .min_args = 4 },
 	{ SYSCALL(map_shadow_stack, A_INT("addr"), A_INT("size"), A_INT("flags")) },
 	/* the seed revision's number (451), answered only with abi = seed */
 	{ SYSCALL(map_shadow_stack_seed, A_INT("addr"), A_INT("size"), A_INT("flags")) },
@@ -69,6 +71,22 @@ static const struct lang_call_desc lang_calls[] = {
 		  A_OUT("old_limit", "rlimit")) },
 	/* arg2 is a value (ENABLE's feature bits) or where STATUS writes the mask */
 	{ SYSCALL(arch_prctl, A_INT("code"), A_OUT("addr", "u64")) },
+	/*
+	 * clone(2) itself (the name 'clone' is the task pseudo-call below): the
+	 * result is the child's pid; no step can run in that child. The tid
+	 * pointers are never used (memvisor refuses the flags that would).
+	 */
+	{ .name = "sys_clone", .type = LC_SYSCALL, .nr = MV_SYS_clone, .ret = LRK_VALUE,
+	  .nargs = 5, .min_args = 2, .args = { A_INT("flags"), A_INT("stack"), A_INT("parent_tid"),
+					       A_INT("child_tid"), A_INT("tls") } },
+	{ SYSCALL(clone3, A_IN("cl_args", "clone_args"), A_INT("size")) },
+	/* local iovecs name no buffer (a scenario cannot point at host memory): see structs.c */
+	{ SYSCALL(process_vm_readv, A_INT("pid"), A_IN("local_iov", "iovec_local"),
+		  A_INT("liovcnt"), A_IN("remote_iov", "iovec"), A_INT("riovcnt"), A_INT("flags")) },
+	{ SYSCALL(process_vm_writev, A_INT("pid"), A_IN("local_iov", "iovec_local"),
+		  A_INT("liovcnt"), A_IN("remote_iov", "iovec"), A_INT("riovcnt"), A_INT("flags")) },
+	/* syscall 15: the signal frame's return, as sigreturn() below but as a system call */
+	{ .name = "rt_sigreturn", .type = LC_SYSCALL, .nr = MV_SYS_rt_sigreturn, .ret = LRK_VALUE },
 
 	/* pseudo-calls */
 	{ .name = "machine", .type = LC_MACHINE, .nargs = -1, .ret = LRK_NONE },

@@ -29,6 +29,48 @@ struct lang_u64 {
 	uint64_t val;
 };
 
+/*
+ * struct clone_args (CLONE_ARGS_SIZE_VER2, 88 bytes) at the start of a
+ * page: clone3 reads as many bytes as its size argument says, up to a page
+ * (a larger size is -E2BIG before any read), so the buffer a literal makes
+ * is that large, zero past the struct. set_tid is left out: it points at
+ * host memory, which a scenario cannot name.
+ */
+struct lang_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
+	uint8_t rest[4096 - 88];
+};
+
+/*
+ * An array of struct iovec as long as the kernel takes (UIO_MAXIOV), so no
+ * count can make it read past the buffer; entries 0 and 1 can be named.
+ * "iovec" holds remote addresses (the other task's); "iovec_local" names
+ * only lengths: its bases are NULL, since a local iov_base would be a host
+ * pointer.
+ */
+struct lang_iovec_array {
+	struct {
+		uint64_t iov_base, iov_len;
+	} v[1024];
+};
+
+static const struct lang_field_desc lang_clone_args_fields[] = {
+	FIELD(struct lang_clone_args, flags), FIELD(struct lang_clone_args, pidfd),
+	FIELD(struct lang_clone_args, child_tid), FIELD(struct lang_clone_args, parent_tid),
+	FIELD(struct lang_clone_args, exit_signal), FIELD(struct lang_clone_args, stack),
+	FIELD(struct lang_clone_args, stack_size), FIELD(struct lang_clone_args, tls),
+	FIELD(struct lang_clone_args, set_tid_size), FIELD(struct lang_clone_args, cgroup),
+};
+
+static const struct lang_field_desc lang_iovec_fields[] = {
+	{ "iov_base", 0, 8 }, { "iov_len", 8, 8 }, { "iov_base1", 16, 8 }, { "iov_len1", 24, 8 },
+};
+
+static const struct lang_field_desc lang_iovec_local_fields[] = {
+	{ "iov_len", 8, 8 }, { "iov_len1", 24, 8 },
+};
+
 static const struct lang_field_desc lang_rlimit_fields[] = {
 	FIELD(struct lang_rlimit, rlim_cur),
 	FIELD(struct lang_rlimit, rlim_max),
@@ -115,6 +157,9 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
+	STRUCT("clone_args", struct lang_clone_args, lang_clone_args_fields),
+	STRUCT("iovec", struct lang_iovec_array, lang_iovec_fields),
+	STRUCT("iovec_local", struct lang_iovec_array, lang_iovec_local_fields),
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name)

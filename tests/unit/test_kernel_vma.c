@@ -2,8 +2,8 @@
 /*
  * VMA placement and bookkeeping: top-down from mmap_base, hints, MAP_FIXED
  * over existing mappings (splits), MAP_FIXED_NOREPLACE, guard gaps below
- * stacks and around shadow stacks, merge and split counts, the map_count
- * limit.
+ * stacks and below shadow stacks (never above), merge and split counts, the
+ * map_count limit.
  */
 #include <errno.h>
 #include <string.h>
@@ -132,19 +132,19 @@ static void test_vma_growsdown_keeps_guard_gap_below(void **state)
 	mv_machine_destroy(m);
 }
 
-static void test_vma_shadow_stack_has_guard_page_each_side(void **state)
+static void test_vma_shadow_stack_has_guard_page_below_only(void **state)
 {
 	struct mv_machine *m;
 	struct mv_task *t = mvtest_task(&m);
 	long ss = kmap(t, 0, 4 * PG, VM_READ | VM_WRITE | VM_SHADOW_STACK, MAP_PRIVATE), a;
 
 	assert_true(ss > 0);
-	/* Placed with its own guard page free above (up to mmap_base). */
-	assert_int_equal(ss + 4 * PG + PG, K_MMAP_BASE);
+	/* Nothing is kept above it: it ends at mmap_base. */
+	assert_int_equal(ss + 4 * PG, K_MMAP_BASE);
 	a = map_at(t, 0, PG, RW, ANON);
 	assert_int_equal(a + PG + PG, ss);
-	/* A hint right above it is refused: the page above is its guard. */
-	assert_int_not_equal(map_at(t, ss + 4 * PG, PG, RW, ANON), ss + 4 * PG);
+	/* A hint right above it is taken. */
+	assert_int_equal(map_at(t, ss + 4 * PG, PG, RW, ANON), ss + 4 * PG);
 	mv_machine_destroy(m);
 }
 
@@ -205,7 +205,7 @@ int main(void)
 		cmocka_unit_test(test_vma_fixed_in_middle_splits_in_three),
 		cmocka_unit_test(test_vma_munmap_middle_splits_mprotect_merges_back),
 		cmocka_unit_test(test_vma_growsdown_keeps_guard_gap_below),
-		cmocka_unit_test(test_vma_shadow_stack_has_guard_page_each_side),
+		cmocka_unit_test(test_vma_shadow_stack_has_guard_page_below_only),
 		cmocka_unit_test(test_vma_noreplace_partial_overlap_eexist),
 		cmocka_unit_test(test_vma_map_count_limit),
 		cmocka_unit_test(test_vma_get_unmapped_area_searches_below_base),

@@ -125,6 +125,16 @@
 #define MADV_DOFORK 11
 #endif
 
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
 /* ---- memvisor's numbers; the system's, if it gave them, must agree ---- */
 MV_UAPI_SAME(PROT_NONE, 0x0);
 MV_UAPI_SAME(PROT_READ, 0x1);
@@ -161,5 +171,8 @@ MV_UAPI_SAME(MADV_FREE, 8);
 MV_UAPI_SAME(MADV_REMOVE, 9);
 MV_UAPI_SAME(MADV_DONTFORK, 10);
 MV_UAPI_SAME(MADV_DOFORK, 11);
+MV_UAPI_SAME(MREMAP_MAYMOVE, 1);
+MV_UAPI_SAME(MREMAP_FIXED, 2);
+MV_UAPI_SAME(MREMAP_DONTUNMAP, 4);
 
 #endif

@@ -14,13 +14,16 @@
 #define MV_SYS_mmap               9
 #define MV_SYS_mprotect          10
 #define MV_SYS_munmap            11
+#define MV_SYS_rt_sigreturn      15
 #define MV_SYS_ioctl             16
 #define MV_SYS_pread64           17
 #define MV_SYS_pwrite64          18
+#define MV_SYS_mremap            25
 #define MV_SYS_madvise           28
 #define MV_SYS_dup               32
 #define MV_SYS_dup2              33
 #define MV_SYS_getpid            39
+#define MV_SYS_clone             56
 #define MV_SYS_ftruncate         77
 #define MV_SYS_getrlimit         97
 #define MV_SYS_gettid           186
@@ -30,7 +33,10 @@
 #define MV_SYS_fallocate        285
 #define MV_SYS_dup3             292
 #define MV_SYS_prlimit64        302
+#define MV_SYS_process_vm_readv  310
+#define MV_SYS_process_vm_writev 311
 #define MV_SYS_memfd_create     319
+#define MV_SYS_clone3           435
 #define MV_SYS_map_shadow_stack 453
 /* The seed revision of map_shadow_stack used 451 (abi = seed accepts it). */
 #define MV_SYS_map_shadow_stack_seed 451
