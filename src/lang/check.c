@@ -222,6 +222,10 @@ static int ck_arg(struct lang_checker *ck, struct lang_step *s, size_t i)
 	case LA_OUT:
 		if (e->kind == LE_STRUCT)
 			return ck_struct(ck, e, d->type);
+		if ((e->kind == LE_STRING || e->kind == LE_BYTES) && d->type &&
+		    lang_struct_find(d->type) && lang_struct_find(d->type)->host_pointers)
+			return ck_error(ck, e->pos, "%s is a struct %s, which holds host pointers: "
+					"give it as a struct literal {...}, not bytes", what, d->type);
 		if (e->kind == LE_STRING || e->kind == LE_BYTES)
 			return 0;
 		if (e->kind == LE_BLANK && d->kind == LA_OUT)

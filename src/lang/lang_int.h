@@ -370,6 +370,12 @@ struct lang_struct_desc {
 	size_t size;
 	const struct lang_field_desc *fields;
 	size_t nfields;
+	/*
+	 * The kernel follows host pointers inside it (a local iovec's bases,
+	 * clone_args.set_tid): only a struct literal, whose pointer fields a
+	 * scenario cannot name, may fill it, never raw bytes.
+	 */
+	bool host_pointers;
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name);

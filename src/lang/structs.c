@@ -16,7 +16,9 @@
 
 #define FIELD(type, f) { #f, offsetof(type, f), sizeof(((type *)0)->f) }
 #define STRUCT(name, type, fields) \
-	{ name, sizeof(type), fields, sizeof(fields) / sizeof(fields[0]) }
+	{ name, sizeof(type), fields, sizeof(fields) / sizeof(fields[0]), false }
+#define STRUCT_HOST_POINTERS(name, type, fields) \
+	{ name, sizeof(type), fields, sizeof(fields) / sizeof(fields[0]), true }
 
 /* struct rlimit / rlimit64 on x86-64: two u64 */
 struct lang_rlimit {
@@ -157,9 +159,9 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
-	STRUCT("clone_args", struct lang_clone_args, lang_clone_args_fields),
+	STRUCT_HOST_POINTERS("clone_args", struct lang_clone_args, lang_clone_args_fields),
 	STRUCT("iovec", struct lang_iovec_array, lang_iovec_fields),
-	STRUCT("iovec_local", struct lang_iovec_array, lang_iovec_local_fields),
+	STRUCT_HOST_POINTERS("iovec_local", struct lang_iovec_array, lang_iovec_local_fields),
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name)

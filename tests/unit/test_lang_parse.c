@@ -118,6 +118,13 @@ static void test_lang_parse_errors_name_position_and_expectation(void **state)
 		  "struct kvm_userspace_memory_region2 has no field 'guestmemfd' (did you mean "
 		  "'guest_memfd'?)" },
 		{ "fstat(1, {mtime=1})", 1, 11, "struct stat has no field 'mtime'" },
+		/* raw bytes could smuggle host pointers into a struct the kernel follows */
+		{ "process_vm_readv(1, x\"0000000000000000\", 1, 0, 0, 0)", 1, 21,
+		  "'local_iov' is a struct iovec_local, which holds host pointers: give it as a "
+		  "struct literal {...}, not bytes" },
+		{ "clone3(\"x\", 88)", 1, 8,
+		  "'cl_args' is a struct clone_args, which holds host pointers: give it as a struct "
+		  "literal {...}, not bytes" },
 		{ "ioctl(3, KVM_RUN, 0) = exit(KVM_EXIT_MMIO, phys_adr=1)", 1, 44,
 		  "this exit has no field 'phys_adr' (did you mean 'phys_addr'?): expected phys_addr, "
 		  "len, is_write, data, ret" },
