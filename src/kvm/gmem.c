@@ -127,8 +127,9 @@ static void kvm_gmem_released(struct gmem_binding *b)
  *
  * kvm_gmem_bind's checks, in its order: no such fd (-EBADF), not a
  * guest_memfd or another VM's (-EINVAL), offset + size past EOF or a range
- * already bound (-EINVAL). Called with slots_lock held; @slot is not yet
- * published.
+ * already bound (-EINVAL). A file created with GUEST_MEMFD_FLAG_MMAP makes
+ * the slot KVM_MEMSLOT_GMEM_ONLY. Called with slots_lock held; @slot is not
+ * yet published.
  */
 int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
 		  uint64_t offset)
@@ -167,6 +168,9 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *fi
 	}
 	if (seed)
 		file_get(file);   /* the seed's slot kept its fget() */
+	/* a file the VMM can mmap backs shared pages too (kvm_gmem_bind, 6.18) */
+	else if (gmem_flags(file) & GUEST_MEMFD_FLAG_MMAP)
+		slot->flags |= KVM_MEMSLOT_GMEM_ONLY;
 	slot->gmem = gs;
 	return 0;
 }

@@ -41,6 +41,8 @@
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
 #define KVM_NR_ADDRESS_SPACES 1u           /* no SMM */
 #define KVM_MEMSLOT_INVALID  (1u << 16)    /* internal: being deleted or moved */
+#define KVM_MEMSLOT_GMEM_ONLY (1u << 17)   /* internal: every page comes from the guest_memfd */
+#define KVM_MEMSLOT_INTERNAL (KVM_MEMSLOT_INVALID | KVM_MEMSLOT_GMEM_ONLY)
 #define KVM_VCPU_MMAP_PAGES  3u            /* run page, PIO page, coalesced MMIO ring */
 #define KVM_SUPPORTED_VM_TYPES ((1ull << KVM_X86_DEFAULT_VM) | (1ull << KVM_X86_SW_PROTECTED_VM))
 #define KVM_EXIT_HYPERCALL_VALID_MASK (1ull << KVM_HC_MAP_GPA_RANGE)
@@ -100,6 +102,15 @@ void kvm_memslots_destroy(struct kvm *kvm);
 static inline uint64_t kvm_dirty_bitmap_bytes(const struct kvm_memory_slot *s)
 {
 	return ((s->npages + 63) / 64) * 8;
+}
+/*
+ * kvm_memslot_is_gmem_only(): the slot is bound to a guest_memfd that can
+ * be mmapped (GUEST_MEMFD_FLAG_MMAP), so its shared pages come from that
+ * file too and userspace_addr is never used (it may be 0).
+ */
+static inline bool kvm_memslot_is_gmem_only(const struct kvm_memory_slot *s)
+{
+	return s->flags & KVM_MEMSLOT_GMEM_ONLY;
 }
 
 /* ---- memory attributes (attr.c) ---- */

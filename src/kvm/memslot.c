@@ -267,7 +267,7 @@ static void kvm_trace_memslot(struct kvm *kvm, const struct kvm_memory_slot *s,
 	lib_trace_str(&ev, "change", names[change]);
 	lib_trace_hex(&ev, "gpa", s->base_gfn << HW_PAGE_SHIFT);
 	lib_trace_u64(&ev, "pages", s->npages);
-	lib_trace_hex(&ev, "flags", s->flags & ~KVM_MEMSLOT_INVALID);
+	lib_trace_hex(&ev, "flags", s->flags & ~KVM_MEMSLOT_INTERNAL);
 	lib_trace_emit(&ev);
 }
 
@@ -348,7 +348,7 @@ static int kvm_region_change(struct kvm *kvm, const struct kvm_memory_slot *old,
 		return -EINVAL;
 	if (base_gfn != old->base_gfn)
 		*change = KVM_MR_MOVE;
-	else if (mem->flags != (old->flags & ~KVM_MEMSLOT_INVALID))
+	else if (mem->flags != (old->flags & ~KVM_MEMSLOT_INTERNAL))
 		*change = KVM_MR_FLAGS_ONLY;
 	else
 		return 0;   /* nothing to change */

@@ -184,38 +184,89 @@ static bool kvm_mmu_invalidate_retry(struct kvm *kvm, uint64_t seq, uint64_t gfn
 	return __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_RELAXED) != seq;
 }
 
-/* Pins the VMM page behind @hva. 0, -EFAULT, -ENOMEM. */
-static long kvm_gup(struct kvm *kvm, uint64_t hva, bool write, hw_pfn_t *pfn)
+/*
+ * get_user_page_fast_only(FOLL_WRITE) for a page KVM already pinned: does
+ * the VMM's own page table map @hva to @pfn present, user and writable
+ * right now? A lookup of the host page table, as KVM's
+ * host_pfn_mapping_level() makes; it never faults anything in.
+ */
+static bool kvm_host_pte_writable(struct kvm *kvm, uint64_t hva, hw_pfn_t pfn)
 {
+	const uint64_t need = X86_PTE_P | X86_PTE_RW | X86_PTE_US;
+	struct mm *mm = kvm->mm;
+	uint64_t *ptep, pte = 0;
+
+	pthread_mutex_lock(&mm->pt_lock);
+	ptep = hw_pt_entry(kvm->hw, mm->pgd, hva, 1, false, false);
+	if (!lib_is_err_or_null(ptep))
+		pte = ptep_get(ptep);
+	pthread_mutex_unlock(&mm->pt_lock);
+	return (pte & need) == need && ((pte & X86_PTE_ADDR) >> HW_PAGE_SHIFT) == pfn;
+}
+
+/*
+ * __kvm_faultin_pfn() for a page of the VMM: pins the page behind the
+ * slot's hva (FOLL_WRITE on a write). As hva_to_pfn_fast()/_slow() do, a
+ * read fault is mapped writable when the VMM's PTE already is writable (so
+ * no copy on write is pending), never in a read-only slot.
+ * 0, -EFAULT, -ENOMEM.
+ */
+static long kvm_faultin_pfn_hva(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				uint64_t gfn, bool write, hw_pfn_t *pfn, bool *writable)
+{
+	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
 	long r;
 
 	pthread_rwlock_rdlock(&kvm->mm->mmap_lock);
 	r = gup_one_locked(kvm->mm, hva, write ? FOLL_WRITE : 0, pfn);
 	pthread_rwlock_unlock(&kvm->mm->mmap_lock);
-	return r;
+	if (r)
+		return r;
+	*writable = write || (!(slot->flags & KVM_MEM_READONLY) &&
+			      kvm_host_pte_writable(kvm, hva, *pfn));
+	return 0;
+}
+
+/*
+ * The page for @gfn and whether stage 2 may map it writable
+ * (__kvm_mmu_faultin_pfn): private gfns, and every gfn of a
+ * KVM_MEMSLOT_GMEM_ONLY slot, come from the slot's guest_memfd, always
+ * writable (such a slot is never read-only or logged); the others from
+ * the VMM's mapping. A private gfn in a slot without a guest_memfd is a
+ * memory fault for the VMM.
+ */
+static enum kvm_pf_result kvm_mmu_faultin_pfn(struct kvm *kvm, const struct kvm_memory_slot *slot,
+					      uint64_t gfn, bool write, hw_pfn_t *pfn,
+					      bool *writable)
+{
+	bool private = kvm_mem_is_private(kvm, gfn);
+	long r;
+
+	if (private && !slot->gmem)
+		return KVM_PF_EFAULT_PRIVATE;
+	if (private || kvm_memslot_is_gmem_only(slot)) {
+		*writable = true;
+		r = kvm_gmem_get_pfn(slot, gfn, pfn);
+	} else {
+		r = kvm_faultin_pfn_hva(kvm, slot, gfn, write, pfn, writable);
+	}
+	if (r)
+		return r == -ENOMEM ? KVM_PF_NOMEM : private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
+	return KVM_PF_FIXED;
 }
 
 /* One attempt; 1 means "retry". Called with srcu held. */
 static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slot, uint64_t gfn,
 			      bool write, enum kvm_pf_result *res)
 {
-	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
 	uint64_t seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
-	bool private = kvm_mem_is_private(kvm, gfn);
+	bool writable = false;
 	hw_pfn_t pfn;
 	long r;
 
-	/* private gfns come from the slot's guest_memfd, never from the VMM's mapping */
-	if (private && !slot->gmem) {
-		*res = KVM_PF_EFAULT_PRIVATE;
+	*res = kvm_mmu_faultin_pfn(kvm, slot, gfn, write, &pfn, &writable);
+	if (*res != KVM_PF_FIXED)
 		return 0;
-	}
-	r = private ? kvm_gmem_get_pfn(slot, gfn, &pfn)
-		    : kvm_gup(kvm, hva, write, &pfn);
-	if (r) {
-		*res = r == -ENOMEM ? KVM_PF_NOMEM : private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
-		return 0;
-	}
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
 	if (kvm_mmu_invalidate_retry(kvm, seq, gfn)) {
 		pthread_rwlock_unlock(&kvm->mmu_lock);
@@ -223,9 +274,13 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
-	/* Dirty logging: only a write maps writable, and it is logged. */
-	r = kvm_mmu_map_locked(kvm, gfn, pfn, write);
-	if (!r && write && slot->dirty_bitmap) {
+	r = kvm_mmu_map_locked(kvm, gfn, pfn, writable);
+	/*
+	 * make_spte(): a writable leaf in a logged slot marks the page dirty,
+	 * whether a write or a read mapped it so: logging write-protects
+	 * pages to see writes, it does not keep reads read-only.
+	 */
+	if (!r && writable && slot->dirty_bitmap) {
 		uint64_t bit = gfn - slot->base_gfn;
 
 		__atomic_fetch_or(&slot->dirty_bitmap[bit / 64], 1ul << (bit % 64), __ATOMIC_RELAXED);
