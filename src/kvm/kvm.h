@@ -40,6 +40,12 @@
 #define KVM_USER_MEM_SLOTS   (KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS)
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
 #define KVM_NR_ADDRESS_SPACES 1u           /* no SMM */
+/*
+ * kvm_mmu_max_gfn(): stage 2 maps guest-physical addresses below the host's
+ * MAXPHYADDR, which memvisor's CPU reports as 46 bits (hw/cpu.h).
+ */
+#define KVM_HOST_PHYS_BITS   46u
+#define KVM_MMU_MAX_GFN      ((1ull << (KVM_HOST_PHYS_BITS - HW_PAGE_SHIFT)) - 1)
 #define KVM_MEMSLOT_INVALID  (1u << 16)    /* internal: being deleted or moved */
 #define KVM_MEMSLOT_GMEM_ONLY (1u << 17)   /* internal: every page comes from the guest_memfd */
 #define KVM_MEMSLOT_INTERNAL (KVM_MEMSLOT_INVALID | KVM_MEMSLOT_GMEM_ONLY)
