@@ -34,7 +34,7 @@ static long kvm_hc_map_gpa_range(struct mv_guest *g, const uint64_t a[4], bool o
 	run->hypercall.args[3] = run->hypercall.args[4] = run->hypercall.args[5] = 0;
 	run->hypercall.ret = 0;
 	run->hypercall.flags = op_64_bit ? KVM_EXIT_HYPERCALL_LONG_MODE : 0;
-	kvm_guest_exit_to_user(g, 0);
+	kvm_guest_exit_for_completion(g);
 	return (long)run->hypercall.ret;
 }
 

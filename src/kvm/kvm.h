@@ -174,7 +174,20 @@ void kvm_put(struct kvm *kvm);
 long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type);
 long kvm_check_extension(struct kvm *kvm, long cap);
 
-/* ---- vCPUs (vcpu.c) ---- */
+/* ---- vCPUs (vcpu.c; their register state: vcpu_state.c) ---- */
+
+/*
+ * An exception queued for the guest (KVM's vcpu->arch.exception, without
+ * payloads): pending is raised by KVM and not yet delivered, injected was
+ * handed in by the VMM (KVM_SET_VCPU_EVENTS). Either is delivered at the
+ * guest's next instruction boundary (guest.c). Under vcpu->mutex.
+ */
+struct kvm_queued_exception {
+	bool pending, injected, has_error_code;
+	uint8_t vector;
+	uint32_t error_code;
+};
+
 struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
@@ -185,6 +198,8 @@ struct kvm_vcpu {
 	struct kvm_run *run;
 	struct kvm_regs regs;          /* GPRs; RIP and RSP live in cpu */
 	uint64_t cr8;
+	uint64_t apic_base;            /* MSR_IA32_APICBASE (no in-kernel local APIC) */
+	struct kvm_queued_exception exception;
 	struct mv_guest *guest;        /* the guest program, NULL until set */
 	uint64_t exits;                /* statistics */
 };
@@ -192,6 +207,23 @@ struct kvm_vcpu {
 long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id);
 void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
 struct kvm_vcpu *kvm_vcpu_from_file(const struct file *f);
+
+/* Register state (vcpu_state.c); all called with vcpu->mutex held. */
+void kvm_vcpu_get_regs_locked(struct kvm_vcpu *vcpu, struct kvm_regs *regs);
+void kvm_vcpu_set_regs_locked(struct kvm_vcpu *vcpu, const struct kvm_regs *regs);
+void kvm_vcpu_get_sregs_locked(struct kvm_vcpu *vcpu, struct kvm_sregs *s);
+MV_MUST_CHECK int kvm_vcpu_set_sregs_locked(struct kvm_vcpu *vcpu, const struct kvm_sregs *s);
+void kvm_vcpu_get_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+MV_MUST_CHECK int kvm_vcpu_set_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+/*
+ * KVM_RUN's entry and exit work on the run area (kvm_arch_vcpu_ioctl_run):
+ * kvm_valid_regs / kvm_dirty_regs checked and the dirty ones loaded, then
+ * cr8 taken in (0 or -EINVAL); on the way out the valid ones stored and
+ * if_flag, cr8, apic_base, ready_for_interrupt_injection and flags filled.
+ */
+MV_MUST_CHECK int kvm_vcpu_run_enter(struct kvm_vcpu *vcpu);
+void kvm_vcpu_run_leave(struct kvm_vcpu *vcpu);
+void kvm_vcpu_reset_state(struct kvm_vcpu *vcpu);
 
 /* ---- stage 2 (mmu.c) ---- */
 enum kvm_pf_result {
@@ -236,10 +268,20 @@ uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa);
 /* ---- guest coroutines (guest.c) and hypercalls (hypercall.c) ---- */
 MV_MUST_CHECK int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg);
 void kvm_guest_destroy(struct mv_guest *g);
-/* Runs the guest until it needs user space; KVM_RUN's result. */
-long kvm_guest_run(struct kvm_vcpu *vcpu);
+/*
+ * Runs the guest until it needs user space; KVM_RUN's result. Without
+ * @wants_to_run (immediate_exit) the guest only finishes the exit it left
+ * pending (complete_userspace_io) and the result is -EINTR.
+ */
+long kvm_guest_run(struct kvm_vcpu *vcpu, bool wants_to_run);
 /* Called on the guest stack: hand the vCPU to user space with run filled in. */
 void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret);
+/*
+ * The same for an exit the VMM answers in the run area (MMIO, a
+ * hypercall), which the next KVM_RUN completes even with immediate_exit
+ * set (complete_userspace_io). KVM_RUN returns 0.
+ */
+void kvm_guest_exit_for_completion(struct mv_guest *g);
 struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g);
 long kvm_emulate_hypercall(struct mv_guest *g, uint64_t nr, const uint64_t a[4]);
 bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu);

@@ -257,10 +257,10 @@ static void test_kvm_vcpu_mmap_run_area(void **state)
 	assert_int_equal(mv_user_read(k.t, (uint64_t)a, &reason, 4), -EFAULT);
 	mvtest_expect_signal(k.t, SIGBUS, BUS_ADRERR, (uint64_t)a);
 	assert_null(mv_vcpu_run_area(k.t, k.vm));
-	/* immediate_exit: -EINTR with KVM_EXIT_INTR */
+	/* immediate_exit: -EINTR, and the last exit (HLT) stays in the run area */
 	run->immediate_exit__unsafe = 1;
 	assert_int_equal(kt_run(&k, vcpu), -EINTR);
-	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 	kt_teardown(&k);
 }
 
