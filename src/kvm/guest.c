@@ -517,13 +517,26 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 	}
 }
 
-/* MMIO: exits of at most 8 bytes each; a read completes from run->mmio.data on resume. */
+/*
+ * MMIO: exits of at most 8 bytes each; a read completes from run->mmio.data
+ * on resume. A write goes to the in-kernel bus first, 8 bytes at a time,
+ * as vcpu_mmio_write() does: pieces a coalesced-MMIO zone takes need no
+ * exit, and from the first piece nothing takes, the rest goes to the VMM.
+ */
 static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_t n, bool write)
 {
 	struct kvm_run *run = g->vcpu->run;
+	bool bus = write;
 
 	for (size_t off = 0; off < n;) {
 		size_t piece = n - off < 8 ? n - off : 8;
+
+		if (bus && kvm_coalesced_mmio_write(g->vcpu->kvm, gpa + off, (uint32_t)piece,
+						    buf + off)) {
+			off += piece;
+			continue;
+		}
+		bus = false;
 
 		run->exit_reason = KVM_EXIT_MMIO;
 		run->mmio.phys_addr = gpa + off;

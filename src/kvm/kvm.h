@@ -162,6 +162,10 @@ struct kvm {
 	uint64_t stage2_retries;
 	/* capabilities */
 	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
+	/* coalesced MMIO (coalesced_mmio.c) */
+	hw_pfn_t coalesced_mmio_pfn;   /* the ring page every vCPU fd maps at page 2 */
+	pthread_mutex_t ring_lock;     /* a leaf: the ring's producers */
+	struct kvm_coalesced_zones *coalesced_zones;  /* atomic pointer, read under srcu */
 	/* memory attributes */
 	pthread_mutex_t attr_lock;
 	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
@@ -194,7 +198,7 @@ struct kvm_vcpu {
 	unsigned int vcpu_idx;
 	pthread_mutex_t mutex;         /* KVM_RUN and the other vCPU ioctls */
 	struct hw_cpu cpu;             /* this vCPU's CPU (guest mode, own TLB) */
-	hw_pfn_t run_pfn, pio_pfn, mmio_pfn;
+	hw_pfn_t run_pfn, pio_pfn;
 	struct kvm_run *run;
 	struct kvm_regs regs;          /* GPRs; RIP and RSP live in cpu */
 	uint64_t cr8;
@@ -285,6 +289,19 @@ void kvm_guest_exit_for_completion(struct mv_guest *g);
 struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g);
 long kvm_emulate_hypercall(struct mv_guest *g, uint64_t nr, const uint64_t a[4]);
 bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu);
+
+/* ---- coalesced MMIO (coalesced_mmio.c) ---- */
+#define KVM_COALESCED_RING_MAX \
+	((uint32_t)((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio)))
+struct kvm_coalesced_zones;
+MV_MUST_CHECK int kvm_coalesced_mmio_init(struct kvm *kvm);
+void kvm_coalesced_mmio_free(struct kvm *kvm);
+long kvm_vm_ioctl_register_coalesced_mmio(struct kvm *kvm,
+					  const struct kvm_coalesced_mmio_zone *zone);
+long kvm_vm_ioctl_unregister_coalesced_mmio(struct kvm *kvm,
+					    const struct kvm_coalesced_mmio_zone *zone);
+/* A guest MMIO write a zone takes into the ring (true), or one for the VMM (false). */
+bool kvm_coalesced_mmio_write(struct kvm *kvm, uint64_t gpa, uint32_t len, const void *val);
 
 /* ---- guest private memory (gmem.c; the kernel side is kernel/guest_memfd.c) ---- */
 struct kvm_gmem_slot;

@@ -7,9 +7,9 @@
  *
  * A vCPU owns a struct hw_cpu that stays in guest mode with the VM's EPT
  * root: its software TLB only ever holds this VM's translations. The run
- * area (struct kvm_run) and the PIO and coalesced-MMIO pages are frames of
- * simulated memory, so mmap of the vCPU fd maps the very page KVM_RUN
- * fills, as on Linux.
+ * area (struct kvm_run) and the PIO page are frames of simulated memory,
+ * so mmap of the vCPU fd maps the very page KVM_RUN fills, as on Linux;
+ * page 2 is the VM's coalesced-MMIO ring, the same for every vCPU.
  */
 #include <string.h>
 
@@ -38,7 +38,7 @@ static int kvm_vcpu_vm_fault(struct vma *vma, uint64_t pgoff, unsigned int fault
 		*pfn = vcpu->pio_pfn;
 		break;
 	case KVM_COALESCED_MMIO_PAGE_OFFSET:
-		*pfn = vcpu->mmio_pfn;
+		*pfn = vcpu->kvm->coalesced_mmio_pfn;   /* the VM's one ring */
 		break;
 	default:
 		return VM_FAULT_SIGBUS;
@@ -236,13 +236,9 @@ static int kvm_vcpu_alloc_pages(struct kvm_vcpu *vcpu)
 		return -ENOMEM;
 	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->pio_pfn))
 		goto err_run;
-	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->mmio_pfn))
-		goto err_pio;
 	vcpu->run = hw_pfn_to_host(hw, vcpu->run_pfn);
 	return 0;
 
-err_pio:
-	hw_folio_put(hw, vcpu->pio_pfn);
 err_run:
 	hw_folio_put(hw, vcpu->run_pfn);
 	return -ENOMEM;
@@ -281,7 +277,6 @@ void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
 		kvm_guest_destroy(vcpu->guest);
 	hw_folio_put(hw, vcpu->run_pfn);
 	hw_folio_put(hw, vcpu->pio_pfn);
-	hw_folio_put(hw, vcpu->mmio_pfn);
 	pthread_mutex_destroy(&vcpu->mutex);
 	lib_free(vcpu);
 }

@@ -52,6 +52,13 @@ static const struct {
 	{ KVM_CAP_VM_TYPES, (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_SW_PROTECTED_VM) },
 	{ KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE },
 	{ KVM_CAP_GUEST_MEMFD, 1 },
+	{ KVM_CAP_HLT, 1 },                        /* x86: HLT exits without an irqchip */
+	{ KVM_CAP_COALESCED_MMIO, KVM_COALESCED_MMIO_PAGE_OFFSET },
+	{ KVM_CAP_COALESCED_PIO, 1 },
+	{ KVM_CAP_SYNC_REGS, KVM_SYNC_X86_VALID_FIELDS },
+	{ KVM_CAP_VCPU_EVENTS, 1 },
+	{ KVM_CAP_EXCEPTION_PAYLOAD, 0 },
+	{ KVM_CAP_X86_TRIPLE_FAULT_EVENT, 0 },
 	/* a default VM (and /dev/kvm) allows both flags; see test_kvm_gmem.c for the others */
 	{ KVM_CAP_GUEST_MEMFD_FLAGS, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED },
 	/* not implemented yet: answered as a kernel without them */
