@@ -101,6 +101,12 @@ static const struct lang_field_desc lang_sregs_fields[] = {
 	FIELD(struct kvm_sregs, apic_base),
 };
 
+static const struct lang_field_desc lang_coalesced_zone_fields[] = {
+	FIELD(struct kvm_coalesced_mmio_zone, addr),
+	FIELD(struct kvm_coalesced_mmio_zone, size),
+	FIELD(struct kvm_coalesced_mmio_zone, pio),
+};
+
 static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("rlimit", struct lang_rlimit, lang_rlimit_fields),
 	STRUCT("u64", struct lang_u64, lang_u64_fields),
@@ -115,6 +121,8 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
+	STRUCT("kvm_coalesced_mmio_zone", struct kvm_coalesced_mmio_zone,
+	       lang_coalesced_zone_fields),
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name)
