@@ -10,6 +10,7 @@
  * binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
  * gmem->lock, mapping->lock and mm->notifier_lock, under which notifier
  * callbacks take kvm->mn_lock, kvm->mmu_lock (rwlock) and kvm->attr_lock.
+ * kvm->ring_lock (the coalesced-MMIO ring's producers) is a leaf.
  * The srcu read side nests anywhere below slots_lock and never waits.
  * The SRCU-like scheme: readers bump a per-epoch counter and never wait;
  * a memslot update publishes a new array and waits until every reader of
