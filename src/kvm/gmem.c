@@ -203,7 +203,14 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	lib_free(gs);
 }
 
-int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn)
+/*
+ * The page for @gfn with a folio reference, and in *@max_order the order a
+ * stage-2 leaf could cover: the folio's, when the slot maps the whole
+ * folio at a gfn of the same alignment (the slot's base gfn and file
+ * offset congruent modulo the folio), else 0.
+ */
+int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn,
+		     unsigned int *max_order)
 {
 	struct kvm_gmem_slot *gs = slot->gmem;
 	struct file *file = NULL;
@@ -219,7 +226,10 @@ int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t 
 		return -EFAULT;
 	ret = gmem_get_page(file, gs->pgoff + (gfn - gs->base_gfn), pfn, &order);
 	file_put(file);
-	return ret == -ENOMEM ? -ENOMEM : ret ? -EFAULT : 0;
+	if (ret)
+		return ret == -ENOMEM ? -ENOMEM : -EFAULT;
+	*max_order = (gs->base_gfn - gs->pgoff) & ((1ull << order) - 1) ? 0 : order;
+	return 0;
 }
 
 /* ---- KVM_SET_MEMORY_ATTRIBUTES ---- */

@@ -314,8 +314,12 @@ uint64_t kvm_supported_mem_attributes(const struct kvm *kvm);
 MV_MUST_CHECK int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
 				uint64_t offset);
 void kvm_gmem_unbind(struct kvm_memory_slot *slot);
-/* The private page for @gfn with a reference: 0, -EFAULT (file gone), -ENOMEM. */
-MV_MUST_CHECK int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn);
+/*
+ * The guest_memfd page for @gfn with a reference, and the largest order a
+ * stage-2 leaf may map it with: 0, -EFAULT (file gone), -ENOMEM.
+ */
+MV_MUST_CHECK int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn,
+				   unsigned int *max_order);
 static inline bool kvm_mem_is_private(struct kvm *kvm, uint64_t gfn)
 {
 	return kvm_attr_get(kvm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE;
