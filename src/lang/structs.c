@@ -117,12 +117,12 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_userspace_memory_region2", struct kvm_userspace_memory_region2,
 	       lang_region2_fields),
 	STRUCT("kvm_memory_attributes", struct kvm_memory_attributes, lang_attr_fields),
+	STRUCT("kvm_coalesced_mmio_zone", struct kvm_coalesced_mmio_zone,
+	       lang_coalesced_zone_fields),
 	STRUCT("kvm_enable_cap", struct kvm_enable_cap, lang_cap_fields),
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
-	STRUCT("kvm_coalesced_mmio_zone", struct kvm_coalesced_mmio_zone,
-	       lang_coalesced_zone_fields),
 };
 
 const struct lang_struct_desc *lang_struct_find(const char *name)
