@@ -127,8 +127,9 @@ static void kvm_gmem_released(struct gmem_binding *b)
  *
  * kvm_gmem_bind's checks, in its order: no such fd (-EBADF), not a
  * guest_memfd or another VM's (-EINVAL), offset + size past EOF or a range
- * already bound (-EINVAL). Called with slots_lock held; @slot is not yet
- * published.
+ * already bound (-EINVAL). A file created with GUEST_MEMFD_FLAG_MMAP makes
+ * the slot KVM_MEMSLOT_GMEM_ONLY. Called with slots_lock held; @slot is not
+ * yet published.
  */
 int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
 		  uint64_t offset)
@@ -167,6 +168,9 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *fi
 	}
 	if (seed)
 		file_get(file);   /* the seed's slot kept its fget() */
+	/* a file the VMM can mmap backs shared pages too (kvm_gmem_bind, 6.18) */
+	else if (gmem_flags(file) & GUEST_MEMFD_FLAG_MMAP)
+		slot->flags |= KVM_MEMSLOT_GMEM_ONLY;
 	slot->gmem = gs;
 	return 0;
 }
@@ -199,7 +203,14 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	lib_free(gs);
 }
 
-int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn)
+/*
+ * The page for @gfn with a folio reference, and in *@max_order the order a
+ * stage-2 leaf could cover: the folio's, when the slot maps the whole
+ * folio at a gfn of the same alignment (the slot's base gfn and file
+ * offset congruent modulo the folio), else 0.
+ */
+int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn,
+		     unsigned int *max_order)
 {
 	struct kvm_gmem_slot *gs = slot->gmem;
 	struct file *file = NULL;
@@ -215,7 +226,10 @@ int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t 
 		return -EFAULT;
 	ret = gmem_get_page(file, gs->pgoff + (gfn - gs->base_gfn), pfn, &order);
 	file_put(file);
-	return ret == -ENOMEM ? -ENOMEM : ret ? -EFAULT : 0;
+	if (ret)
+		return ret == -ENOMEM ? -ENOMEM : -EFAULT;
+	*max_order = (gs->base_gfn - gs->pgoff) & ((1ull << order) - 1) ? 0 : order;
+	return 0;
 }
 
 /* ---- KVM_SET_MEMORY_ATTRIBUTES ---- */

@@ -168,6 +168,52 @@ static void kvm_switch_to_host(struct mv_guest *g, bool final)
 		kvm_guest_arrived(g, false);
 }
 
+/* ---- instruction boundaries ---- */
+
+static void kvm_guest_update_work(struct mv_guest *g)
+{
+	const struct kvm_queued_exception *ex = &g->vcpu->exception;
+
+	g->boundary_work = g->stop_at_boundary || ex->pending || ex->injected;
+}
+
+/*
+ * immediate_exit asked KVM_RUN to return once the pending exit is
+ * complete: this is the first point after it. KVM_RUN returns -EINTR and
+ * leaves exit_reason as the last exit set it (kvm_arch_vcpu_ioctl_run's
+ * !wants_to_run path writes no exit).
+ */
+static void kvm_guest_stop_point(struct mv_guest *g)
+{
+	if (!g->stop_at_boundary)
+		return;
+	g->stop_at_boundary = false;
+	kvm_guest_update_work(g);
+	kvm_guest_exit_to_user(g, -EINTR);
+}
+
+/* A queued exception, delivered: -EFAULT and mv_guest_last_fault describes it. 0 if none. */
+static long kvm_guest_deliver_exception(struct mv_guest *g)
+{
+	struct kvm_vcpu *vcpu = g->vcpu;
+	struct kvm_queued_exception *ex = &vcpu->exception;
+	long r = 0;
+
+	if (ex->pending || ex->injected) {
+		ex->pending = ex->injected = false;
+		r = kvm_guest_raise(g, ex->vector, ex->has_error_code ? ex->error_code : 0,
+				    ex->vector == X86_VEC_PF ? vcpu->cpu.cr2 : 0);
+	}
+	kvm_guest_update_work(g);
+	return r;
+}
+
+long kvm_guest_boundary_slow(struct mv_guest *g)
+{
+	kvm_guest_stop_point(g);
+	return kvm_guest_deliver_exception(g);
+}
+
 #ifndef KVM_GUEST_UCONTEXT
 void kvm_guest_entry(struct mv_guest *g)
 #else
@@ -178,6 +224,8 @@ static void kvm_guest_entry(struct mv_guest *g)
 
 	kvm_guest_arrived(g, true);
 	g->fn(g, g->arg);
+	/* the return stands for HLT, an instruction like the others */
+	kvm_guest_stop_point(g);
 	g->done = true;
 	run->exit_reason = KVM_EXIT_HLT;
 	g->run_ret = 0;
@@ -280,19 +328,30 @@ static __attribute__((noinline, cold)) void kvm_trace_exit(const struct kvm_vcpu
 	lib_trace_emit(&ev);
 }
 
-/* KVM_RUN: called with vcpu->mutex held. */
-long kvm_guest_run(struct kvm_vcpu *vcpu)
+/*
+ * KVM_RUN: called with vcpu->mutex held. Without @wants_to_run only an
+ * exit waiting for completion (g->cui) lets the guest run, up to the next
+ * instruction boundary, as complete_userspace_io runs before the
+ * immediate_exit check.
+ */
+long kvm_guest_run(struct kvm_vcpu *vcpu, bool wants_to_run)
 {
 	struct mv_guest *g = vcpu->guest;
+	bool runnable = g && !g->done;
 
-	if (!g || g->done) {   /* nothing to run: the CPU sits in HLT */
+	if (!wants_to_run && (!runnable || !g->cui))
+		return -EINTR;
+	if (!runnable) {   /* nothing to run: the CPU sits in HLT */
 		vcpu->run->exit_reason = KVM_EXIT_HLT;
 		return 0;
 	}
+	g->stop_at_boundary = !wants_to_run;
+	kvm_guest_update_work(g);
 	g->run_ret = 0;
 	g->in_guest = true;
 	kvm_switch_to_guest(g);
 	g->in_guest = false;
+	g->stop_at_boundary = false;
 	vcpu->exits++;
 	/* the event's buffer is only set up when someone listens */
 	if (__builtin_expect(lib_trace_on(&vcpu->kvm->hw->trace), 0))
@@ -304,6 +363,13 @@ void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret)
 {
 	g->run_ret = run_ret;
 	kvm_switch_to_host(g, false);
+}
+
+void kvm_guest_exit_for_completion(struct mv_guest *g)
+{
+	g->cui = true;
+	kvm_guest_exit_to_user(g, 0);
+	g->cui = false;
 }
 
 struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g)
@@ -356,16 +422,53 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 	return r;
 }
 
-/* KVM could not emulate: KVM_EXIT_INTERNAL_ERROR; the access is retried on resume. */
-static void kvm_guest_emulation_failure(struct mv_guest *g, uint64_t gpa)
+#define VMX_EXIT_REASON_EPT_VIOLATION 48
+
+/*
+ * prepare_emulation_failure_exit(): KVM_EXIT_INTERNAL_ERROR with
+ * KVM_INTERNAL_ERROR_EMULATION. data[0] is emulation_failure.flags (0: no
+ * instruction bytes, memvisor's guests have none), data[1..5] VMX's exit
+ * information: exit reason, exit qualification, IDT-vectoring info,
+ * interruption info and its error code (nothing was being delivered).
+ */
+static void kvm_guest_prepare_emulation_failure(struct mv_guest *g, uint64_t reason,
+						uint64_t qual)
 {
 	struct kvm_run *run = g->vcpu->run;
 
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->internal.ndata = 1;
-	run->internal.data[0] = gpa;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags = 0;
+	memset(&run->internal.data[1], 0, 5 * sizeof(run->internal.data[0]));
+	run->internal.data[1] = reason;
+	run->internal.data[2] = qual;
+	run->emulation_failure.ndata = 6;
+}
+
+/* KVM could not emulate: KVM_EXIT_INTERNAL_ERROR; the access is retried on resume. */
+static void kvm_guest_emulation_failure(struct mv_guest *g, uint64_t reason, uint64_t qual)
+{
+	kvm_guest_prepare_emulation_failure(g, reason, qual);
 	kvm_guest_exit_to_user(g, 0);
+}
+
+/*
+ * handle_emulation_failure() for an instruction fetch where no memslot is:
+ * KVM would have to emulate an instruction whose bytes it cannot read. It
+ * queues #UD; at CPL 0 it tells the VMM first (KVM_EXIT_INTERNAL_ERROR) and
+ * the guest takes the #UD on the next KVM_RUN, unless the VMM dropped it
+ * meanwhile (KVM_SET_REGS, KVM_SET_VCPU_EVENTS): then the fetch is tried
+ * again. At CPL 3 the guest takes the #UD without an exit. Returns -EFAULT
+ * when an exception was delivered, 0 to retry.
+ */
+static long kvm_guest_fetch_failure(struct mv_guest *g, const struct hw_fault *f)
+{
+	struct kvm_vcpu *vcpu = g->vcpu;
+
+	vcpu->exception = (struct kvm_queued_exception){ .pending = true, .vector = X86_VEC_UD };
+	if (vcpu->cpu.cpl == 0)
+		kvm_guest_emulation_failure(g, VMX_EXIT_REASON_EPT_VIOLATION, f->qualification);
+	return kvm_guest_deliver_exception(g);
 }
 
 /* What the vCPU does with a fault the hardware raised. */
@@ -387,7 +490,7 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 	case HW_FAULT_EPT_VIOLATION:
 		break;
 	default:
-		kvm_guest_emulation_failure(g, f->addr);
+		kvm_guest_emulation_failure(g, 0, 0);
 		return KVM_ACC_RETRY;
 	}
 	r = kvm_mmu_page_fault(g->vcpu, f->addr, f->qualification);
@@ -398,7 +501,7 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		if (f->qualification & EPT_QUAL_GLA_XLATE)
 			return KVM_ACC_MMIO;
 		/* the guest's page tables live where no memory is: cannot emulate */
-		kvm_guest_emulation_failure(g, f->addr);
+		kvm_guest_emulation_failure(g, VMX_EXIT_REASON_EPT_VIOLATION, f->qualification);
 		return KVM_ACC_RETRY;
 	case KVM_PF_EFAULT:
 	case KVM_PF_EFAULT_PRIVATE:
@@ -414,13 +517,26 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 	}
 }
 
-/* MMIO: exits of at most 8 bytes each; a read completes from run->mmio.data on resume. */
+/*
+ * MMIO: exits of at most 8 bytes each; a read completes from run->mmio.data
+ * on resume. A write goes to the in-kernel bus first, 8 bytes at a time,
+ * as vcpu_mmio_write() does: pieces a coalesced-MMIO zone takes need no
+ * exit, and from the first piece nothing takes, the rest goes to the VMM.
+ */
 static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_t n, bool write)
 {
 	struct kvm_run *run = g->vcpu->run;
+	bool bus = write;
 
 	for (size_t off = 0; off < n;) {
 		size_t piece = n - off < 8 ? n - off : 8;
+
+		if (bus && kvm_coalesced_mmio_write(g->vcpu->kvm, gpa + off, (uint32_t)piece,
+						    buf + off)) {
+			off += piece;
+			continue;
+		}
+		bus = false;
 
 		run->exit_reason = KVM_EXIT_MMIO;
 		run->mmio.phys_addr = gpa + off;
@@ -429,7 +545,7 @@ static void kvm_guest_mmio(struct mv_guest *g, uint64_t gpa, uint8_t *buf, size_
 		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 		if (write)
 			memcpy(run->mmio.data, buf + off, piece);
-		kvm_guest_exit_to_user(g, 0);
+		kvm_guest_exit_for_completion(g);
 		if (!write)
 			memcpy(buf + off, run->mmio.data, piece);
 		off += piece;
@@ -450,12 +566,15 @@ static int kvm_guest_page(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, ui
 		case KVM_ACC_RETRY:
 			continue;
 		case KVM_ACC_MMIO:
-			if (op == KVM_HW_PROBE)
-				return 0;
+			/* an instruction cannot be fetched from MMIO: checked before a probe returns */
 			if ((acc & HW_ACC_TYPE_MASK) == HW_ACC_FETCH) {
-				kvm_guest_emulation_failure(g, f.addr);
+				r = (int)kvm_guest_fetch_failure(g, &f);
+				if (r)
+					return r;
 				continue;
 			}
+			if (op == KVM_HW_PROBE)
+				return 0;
 			kvm_guest_mmio(g, f.addr, buf, n, op == KVM_HW_WRITE);
 			return 0;
 		default:
@@ -473,10 +592,14 @@ static long kvm_guest_access(struct mv_guest *g, uint64_t gva, void *buf, size_t
 			     unsigned int acc, enum kvm_hw_op op)
 {
 	uint8_t *p = buf;
+	long b;
 	int r;
 
 	if (!kvm_guest_usable(g) || (!buf && len && op != KVM_HW_PROBE))
 		return -EINVAL;
+	b = kvm_guest_boundary(g);
+	if (b)
+		return b;
 	/* within one page there is nothing to check first: the copy is all or nothing */
 	if (len && (gva & (K_PAGE_SIZE - 1)) + len <= K_PAGE_SIZE)
 		return kvm_guest_page(g, op, gva, p, len, acc);
@@ -521,7 +644,7 @@ static inline __attribute__((always_inline)) long
 kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_hw_op op)
 {
 	/* len - 1 wraps for 0: one compare for "1..page bytes, within the page" */
-	if (__builtin_expect(kvm_guest_usable(g) && buf &&
+	if (__builtin_expect(kvm_guest_usable(g) && !g->boundary_work && buf &&
 			     len - 1 < K_PAGE_SIZE - (gva & (K_PAGE_SIZE - 1)), 1)) {
 		struct kvm_vcpu *v = g->vcpu;
 		struct hw_cpu *cpu = &v->cpu;

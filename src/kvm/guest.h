@@ -31,6 +31,19 @@ struct mv_guest {
 #endif
 	bool done;
 	bool in_guest;             /* the guest's stack is the one running */
+	/*
+	 * The guest left KVM_RUN in the middle of an instruction whose end
+	 * needs the VMM's answer (an MMIO access, a hypercall): KVM's
+	 * complete_userspace_io. The next KVM_RUN finishes it even with
+	 * immediate_exit set.
+	 */
+	bool cui;
+	bool stop_at_boundary;     /* immediate_exit: leave at the next instruction */
+	/*
+	 * Something to do before the next instruction (stop_at_boundary or an
+	 * exception to deliver), so the inline read/write path tests one byte.
+	 */
+	bool boundary_work;
 	long run_ret;              /* what KVM_RUN returns for this exit */
 	bool has_fault;
 	struct mv_guest_fault fault;
@@ -51,5 +64,17 @@ static inline bool kvm_guest_usable(const struct mv_guest *g)
 
 /* Records a fault delivered to the guest (mv_guest_last_fault); returns -EFAULT. */
 long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr);
+
+/*
+ * The guest is about to execute its next instruction (any mv_guest_* call
+ * but mv_guest_last_fault): stops there when immediate_exit asked for it,
+ * and delivers a queued exception instead of the instruction (-EFAULT).
+ * 0: go on.
+ */
+long kvm_guest_boundary_slow(struct mv_guest *g);
+static inline long kvm_guest_boundary(struct mv_guest *g)
+{
+	return __builtin_expect(g->boundary_work, 0) ? kvm_guest_boundary_slow(g) : 0;
+}
 
 #endif

@@ -68,8 +68,13 @@ static long kvm_guest_write_cr4(struct mv_guest *g, uint64_t v)
 
 MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value)
 {
+	long r;
+
 	if (!kvm_guest_usable(g))
 		return -EINVAL;
+	r = kvm_guest_boundary(g);
+	if (r)
+		return r;
 	switch (cr) {
 	case 0:
 		return kvm_guest_write_cr0(g, value);
@@ -96,9 +101,13 @@ MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value)
 MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value)
 {
 	const struct hw_cpu *cpu;
+	long r;
 
 	if (!kvm_guest_usable(g) || !value)
 		return -EINVAL;
+	r = kvm_guest_boundary(g);
+	if (r)
+		return r;
 	cpu = &g->vcpu->cpu;
 	switch (cr) {
 	case 0:
@@ -129,22 +138,26 @@ MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva)
 {
 	if (!kvm_guest_usable(g))
 		return -EINVAL;
-	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	return kvm_guest_boundary(g) ? -EFAULT : kvm_guest_raise(g, X86_VEC_UD, 0, 0);
 }
 
 MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag)
 {
 	if (!kvm_guest_usable(g) || !tag)
 		return -EINVAL;
-	return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	return kvm_guest_boundary(g) ? -EFAULT : kvm_guest_raise(g, X86_VEC_UD, 0, 0);
 }
 
 MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uint64_t a1,
 			       uint64_t a2, uint64_t a3)
 {
 	const uint64_t a[4] = { a0, a1, a2, a3 };
+	long r;
 
 	if (!kvm_guest_usable(g))
 		return -EINVAL;
+	r = kvm_guest_boundary(g);
+	if (r)
+		return r;
 	return kvm_emulate_hypercall(g, nr, a);
 }

@@ -34,8 +34,27 @@ static long kvm_hc_map_gpa_range(struct mv_guest *g, const uint64_t a[4], bool o
 	run->hypercall.args[3] = run->hypercall.args[4] = run->hypercall.args[5] = 0;
 	run->hypercall.ret = 0;
 	run->hypercall.flags = op_64_bit ? KVM_EXIT_HYPERCALL_LONG_MODE : 0;
-	kvm_guest_exit_to_user(g, 0);
+	kvm_guest_exit_for_completion(g);
 	return (long)run->hypercall.ret;
+}
+
+#define APIC_DEST_MASK  0x800ull     /* logical destination */
+#define APIC_SHORT_MASK 0xc0000ull   /* destination shorthand */
+
+/*
+ * kvm_pv_send_ipi(bitmap_low, bitmap_high, min, icr): an ICR asking for a
+ * logical destination or a shorthand is -KVM_EINVAL; otherwise the
+ * interrupt needs the in-kernel APIC map, which memvisor never has (no
+ * KVM_CREATE_IRQCHIP): -KVM_EOPNOTSUPP, the -EOPNOTSUPP Linux returns
+ * for a missing map.
+ */
+static long kvm_hc_send_ipi(const uint64_t a[4])
+{
+	uint64_t icr = a[3];
+
+	if (icr & (APIC_DEST_MASK | APIC_SHORT_MASK))
+		return -KVM_EINVAL;
+	return -KVM_EOPNOTSUPP;
 }
 
 static long kvm_hc_dispatch(struct mv_guest *g, uint64_t nr, const uint64_t a[4], bool op_64_bit)
@@ -47,7 +66,8 @@ static long kvm_hc_dispatch(struct mv_guest *g, uint64_t nr, const uint64_t a[4]
 	case KVM_HC_SCHED_YIELD:
 		sched_yield();
 		return 0;
-	case KVM_HC_SEND_IPI:      /* no in-kernel local APIC */
+	case KVM_HC_SEND_IPI:
+		return kvm_hc_send_ipi(a);
 	case KVM_HC_CLOCK_PAIRING: /* no TSC-based host clock to pair with */
 		return -KVM_EOPNOTSUPP;
 	case KVM_HC_MAP_GPA_RANGE:

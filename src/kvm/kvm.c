@@ -33,7 +33,14 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_MEMORY_FAULT_INFO:
 	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_HLT:           /* without an in-kernel irqchip HLT exits (KVM_EXIT_HLT) */
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_COALESCED_PIO:
 		return 1;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
+	case KVM_CAP_SYNC_REGS:     /* kvm_sync_valid_fields(): no VM with protected state */
+		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_NR_VCPUS:      /* Linux: min(online CPUs, max); memvisor has no host CPU count */
 	case KVM_CAP_MAX_VCPUS:
 		return KVM_MAX_VCPUS;

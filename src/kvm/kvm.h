@@ -10,6 +10,7 @@
  * binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
  * gmem->lock, mapping->lock and mm->notifier_lock, under which notifier
  * callbacks take kvm->mn_lock, kvm->mmu_lock (rwlock) and kvm->attr_lock.
+ * kvm->ring_lock (the coalesced-MMIO ring's producers) is a leaf.
  * The srcu read side nests anywhere below slots_lock and never waits.
  * The SRCU-like scheme: readers bump a per-epoch counter and never wait;
  * a memslot update publishes a new array and waits until every reader of
@@ -40,7 +41,15 @@
 #define KVM_USER_MEM_SLOTS   (KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS)
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
 #define KVM_NR_ADDRESS_SPACES 1u           /* no SMM */
+/*
+ * kvm_mmu_max_gfn(): stage 2 maps guest-physical addresses below the host's
+ * MAXPHYADDR, which memvisor's CPU reports as 46 bits (hw/cpu.h).
+ */
+#define KVM_HOST_PHYS_BITS   46u
+#define KVM_MMU_MAX_GFN      ((1ull << (KVM_HOST_PHYS_BITS - HW_PAGE_SHIFT)) - 1)
 #define KVM_MEMSLOT_INVALID  (1u << 16)    /* internal: being deleted or moved */
+#define KVM_MEMSLOT_GMEM_ONLY (1u << 17)   /* internal: every page comes from the guest_memfd */
+#define KVM_MEMSLOT_INTERNAL (KVM_MEMSLOT_INVALID | KVM_MEMSLOT_GMEM_ONLY)
 #define KVM_VCPU_MMAP_PAGES  3u            /* run page, PIO page, coalesced MMIO ring */
 #define KVM_SUPPORTED_VM_TYPES ((1ull << KVM_X86_DEFAULT_VM) | (1ull << KVM_X86_SW_PROTECTED_VM))
 #define KVM_EXIT_HYPERCALL_VALID_MASK (1ull << KVM_HC_MAP_GPA_RANGE)
@@ -101,6 +110,15 @@ static inline uint64_t kvm_dirty_bitmap_bytes(const struct kvm_memory_slot *s)
 {
 	return ((s->npages + 63) / 64) * 8;
 }
+/*
+ * kvm_memslot_is_gmem_only(): the slot is bound to a guest_memfd that can
+ * be mmapped (GUEST_MEMFD_FLAG_MMAP), so its shared pages come from that
+ * file too and userspace_addr is never used (it may be 0).
+ */
+static inline bool kvm_memslot_is_gmem_only(const struct kvm_memory_slot *s)
+{
+	return s->flags & KVM_MEMSLOT_GMEM_ONLY;
+}
 
 /* ---- memory attributes (attr.c) ---- */
 MV_MUST_CHECK int kvm_attr_init(struct kvm *kvm);
@@ -145,6 +163,10 @@ struct kvm {
 	uint64_t stage2_retries;
 	/* capabilities */
 	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
+	/* coalesced MMIO (coalesced_mmio.c) */
+	hw_pfn_t coalesced_mmio_pfn;   /* the ring page every vCPU fd maps at page 2 */
+	pthread_mutex_t ring_lock;     /* a leaf: the ring's producers */
+	struct kvm_coalesced_zones *coalesced_zones;  /* atomic pointer, read under srcu */
 	/* memory attributes */
 	pthread_mutex_t attr_lock;
 	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
@@ -157,17 +179,32 @@ void kvm_put(struct kvm *kvm);
 long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type);
 long kvm_check_extension(struct kvm *kvm, long cap);
 
-/* ---- vCPUs (vcpu.c) ---- */
+/* ---- vCPUs (vcpu.c; their register state: vcpu_state.c) ---- */
+
+/*
+ * An exception queued for the guest (KVM's vcpu->arch.exception, without
+ * payloads): pending is raised by KVM and not yet delivered, injected was
+ * handed in by the VMM (KVM_SET_VCPU_EVENTS). Either is delivered at the
+ * guest's next instruction boundary (guest.c). Under vcpu->mutex.
+ */
+struct kvm_queued_exception {
+	bool pending, injected, has_error_code;
+	uint8_t vector;
+	uint32_t error_code;
+};
+
 struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
 	unsigned int vcpu_idx;
 	pthread_mutex_t mutex;         /* KVM_RUN and the other vCPU ioctls */
 	struct hw_cpu cpu;             /* this vCPU's CPU (guest mode, own TLB) */
-	hw_pfn_t run_pfn, pio_pfn, mmio_pfn;
+	hw_pfn_t run_pfn, pio_pfn;
 	struct kvm_run *run;
 	struct kvm_regs regs;          /* GPRs; RIP and RSP live in cpu */
 	uint64_t cr8;
+	uint64_t apic_base;            /* MSR_IA32_APICBASE (no in-kernel local APIC) */
+	struct kvm_queued_exception exception;
 	struct mv_guest *guest;        /* the guest program, NULL until set */
 	uint64_t exits;                /* statistics */
 };
@@ -175,6 +212,23 @@ struct kvm_vcpu {
 long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id);
 void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
 struct kvm_vcpu *kvm_vcpu_from_file(const struct file *f);
+
+/* Register state (vcpu_state.c); all called with vcpu->mutex held. */
+void kvm_vcpu_get_regs_locked(struct kvm_vcpu *vcpu, struct kvm_regs *regs);
+void kvm_vcpu_set_regs_locked(struct kvm_vcpu *vcpu, const struct kvm_regs *regs);
+void kvm_vcpu_get_sregs_locked(struct kvm_vcpu *vcpu, struct kvm_sregs *s);
+MV_MUST_CHECK int kvm_vcpu_set_sregs_locked(struct kvm_vcpu *vcpu, const struct kvm_sregs *s);
+void kvm_vcpu_get_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+MV_MUST_CHECK int kvm_vcpu_set_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+/*
+ * KVM_RUN's entry and exit work on the run area (kvm_arch_vcpu_ioctl_run):
+ * kvm_valid_regs / kvm_dirty_regs checked and the dirty ones loaded, then
+ * cr8 taken in (0 or -EINVAL); on the way out the valid ones stored and
+ * if_flag, cr8, apic_base, ready_for_interrupt_injection and flags filled.
+ */
+MV_MUST_CHECK int kvm_vcpu_run_enter(struct kvm_vcpu *vcpu);
+void kvm_vcpu_run_leave(struct kvm_vcpu *vcpu);
+void kvm_vcpu_reset_state(struct kvm_vcpu *vcpu);
 
 /* ---- stage 2 (mmu.c) ---- */
 enum kvm_pf_result {
@@ -219,13 +273,36 @@ uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa);
 /* ---- guest coroutines (guest.c) and hypercalls (hypercall.c) ---- */
 MV_MUST_CHECK int kvm_guest_create(struct kvm_vcpu *vcpu, mv_guest_fn fn, void *arg);
 void kvm_guest_destroy(struct mv_guest *g);
-/* Runs the guest until it needs user space; KVM_RUN's result. */
-long kvm_guest_run(struct kvm_vcpu *vcpu);
+/*
+ * Runs the guest until it needs user space; KVM_RUN's result. Without
+ * @wants_to_run (immediate_exit) the guest only finishes the exit it left
+ * pending (complete_userspace_io) and the result is -EINTR.
+ */
+long kvm_guest_run(struct kvm_vcpu *vcpu, bool wants_to_run);
 /* Called on the guest stack: hand the vCPU to user space with run filled in. */
 void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret);
+/*
+ * The same for an exit the VMM answers in the run area (MMIO, a
+ * hypercall), which the next KVM_RUN completes even with immediate_exit
+ * set (complete_userspace_io). KVM_RUN returns 0.
+ */
+void kvm_guest_exit_for_completion(struct mv_guest *g);
 struct kvm_vcpu *kvm_guest_vcpu(struct mv_guest *g);
 long kvm_emulate_hypercall(struct mv_guest *g, uint64_t nr, const uint64_t a[4]);
 bool kvm_guest_long_mode(const struct kvm_vcpu *vcpu);
+
+/* ---- coalesced MMIO (coalesced_mmio.c) ---- */
+#define KVM_COALESCED_RING_MAX \
+	((uint32_t)((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio)))
+struct kvm_coalesced_zones;
+MV_MUST_CHECK int kvm_coalesced_mmio_init(struct kvm *kvm);
+void kvm_coalesced_mmio_free(struct kvm *kvm);
+long kvm_vm_ioctl_register_coalesced_mmio(struct kvm *kvm,
+					  const struct kvm_coalesced_mmio_zone *zone);
+long kvm_vm_ioctl_unregister_coalesced_mmio(struct kvm *kvm,
+					    const struct kvm_coalesced_mmio_zone *zone);
+/* A guest MMIO write a zone takes into the ring (true), or one for the VMM (false). */
+bool kvm_coalesced_mmio_write(struct kvm *kvm, uint64_t gpa, uint32_t len, const void *val);
 
 /* ---- guest private memory (gmem.c; the kernel side is kernel/guest_memfd.c) ---- */
 struct kvm_gmem_slot;
@@ -237,8 +314,12 @@ uint64_t kvm_supported_mem_attributes(const struct kvm *kvm);
 MV_MUST_CHECK int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
 				uint64_t offset);
 void kvm_gmem_unbind(struct kvm_memory_slot *slot);
-/* The private page for @gfn with a reference: 0, -EFAULT (file gone), -ENOMEM. */
-MV_MUST_CHECK int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn);
+/*
+ * The guest_memfd page for @gfn with a reference, and the largest order a
+ * stage-2 leaf may map it with: 0, -EFAULT (file gone), -ENOMEM.
+ */
+MV_MUST_CHECK int kvm_gmem_get_pfn(const struct kvm_memory_slot *slot, uint64_t gfn, hw_pfn_t *pfn,
+				   unsigned int *max_order);
 static inline bool kvm_mem_is_private(struct kvm *kvm, uint64_t gfn)
 {
 	return kvm_attr_get(kvm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE;

@@ -172,14 +172,18 @@ static bool memmap_gmem_pgoff(struct file *f, const struct kvm_memory_slot *s, u
 	return true;
 }
 
-/* A stored private range: the guest_memfd fd and offset behind it, if any. Under srcu. */
-static void memmap_private_backing(const struct kvm_memslots *ms, const struct memmap_files *mf,
-				   struct mv_vm_range *r)
+/*
+ * A stored range whose bytes live in a guest_memfd (a private range, or any
+ * range of a KVM_MEMSLOT_GMEM_ONLY slot): the file's fd and offset, if the
+ * VMM has it open. Under srcu.
+ */
+static void memmap_gmem_backing(const struct kvm_memslots *ms, const struct memmap_files *mf,
+				struct mv_vm_range *r)
 {
 	uint64_t gfn = r->gpa >> HW_PAGE_SHIFT, pgoff;
 	const struct kvm_memory_slot *s = kvm_memslot_find(ms, gfn);
 
-	if (!s || !s->gmem)
+	if (!s || !s->gmem || (!(r->flags & MV_RANGE_PRIVATE) && !kvm_memslot_is_gmem_only(s)))
 		return;
 	for (unsigned int i = 0; i < mf->n; i++) {
 		if (memmap_gmem_pgoff(mf->gmem[i].file, s, &pgoff)) {
@@ -205,10 +209,8 @@ static long memmap_fill(struct kvm *kvm, const struct memmap_files *mf,
 	}
 	pthread_mutex_unlock(&kvm->attr_lock);
 	memmap_flush(&o);
-	for (long i = 0; i < o.n && (size_t)i < max; i++) {
-		if (ranges[i].flags & MV_RANGE_PRIVATE)
-			memmap_private_backing(ms, mf, &ranges[i]);
-	}
+	for (long i = 0; i < o.n && (size_t)i < max; i++)
+		memmap_gmem_backing(ms, mf, &ranges[i]);
 	kvm_srcu_read_unlock(&kvm->srcu, idx);
 	return o.n;
 }

@@ -267,7 +267,7 @@ static void kvm_trace_memslot(struct kvm *kvm, const struct kvm_memory_slot *s,
 	lib_trace_str(&ev, "change", names[change]);
 	lib_trace_hex(&ev, "gpa", s->base_gfn << HW_PAGE_SHIFT);
 	lib_trace_u64(&ev, "pages", s->npages);
-	lib_trace_hex(&ev, "flags", s->flags & ~KVM_MEMSLOT_INVALID);
+	lib_trace_hex(&ev, "flags", s->flags & ~KVM_MEMSLOT_INTERNAL);
 	lib_trace_emit(&ev);
 }
 
@@ -329,6 +329,21 @@ static int kvm_set_memslot(struct kvm *kvm, struct kvm_memory_slot *old,
 	return 0;
 }
 
+/*
+ * kvm_arch_prepare_memory_region() on x86: a new or moved slot must end at
+ * or below kvm_mmu_max_gfn(), the last gfn stage 2 can map. Linux checks
+ * after it has already invalidated a moving slot; memvisor checks before,
+ * so a refused move leaves the slot's stage-2 mappings in place.
+ */
+static int kvm_arch_prepare_memory_region(const struct kvm_memory_slot *new,
+					  enum kvm_mr_change change)
+{
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    new->base_gfn + new->npages - 1 > KVM_MMU_MAX_GFN)
+		return -EINVAL;
+	return 0;
+}
+
 /* Decides the change for a non-zero size (after the sanity checks). */
 static int kvm_region_change(struct kvm *kvm, const struct kvm_memory_slot *old,
 			     const struct kvm_userspace_memory_region2 *mem, uint64_t base_gfn,
@@ -348,7 +363,7 @@ static int kvm_region_change(struct kvm *kvm, const struct kvm_memory_slot *old,
 		return -EINVAL;
 	if (base_gfn != old->base_gfn)
 		*change = KVM_MR_MOVE;
-	else if (mem->flags != (old->flags & ~KVM_MEMSLOT_INVALID))
+	else if (mem->flags != (old->flags & ~KVM_MEMSLOT_INTERNAL))
 		*change = KVM_MR_FLAGS_ONLY;
 	else
 		return 0;   /* nothing to change */
@@ -390,6 +405,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	ret = kvm_memslot_prepare_bitmap(new, change == KVM_MR_CREATE ? NULL : old);
 	if (!ret && (mem->flags & KVM_MEM_GUEST_MEMFD))
 		ret = kvm_gmem_bind(kvm, new, gmem, mem->guest_memfd_offset);
+	if (!ret)
+		ret = kvm_arch_prepare_memory_region(new, change);
 	if (!ret)
 		ret = kvm_set_memslot(kvm, old, new, change);
 	if (ret) {

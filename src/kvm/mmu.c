@@ -138,10 +138,76 @@ void kvm_mmu_free_unused_tables_locked(struct kvm *kvm, uint64_t start, uint64_t
 			 kvm_flush_remote_tlbs_cb, kvm);
 }
 
-/* Installs @pfn (a reference the leaf takes over) at @gfn. mmu_lock held for write. */
-static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable)
+#define KVM_HPAGE_PAGES 512ull   /* 4 KiB pages under one 2 MiB leaf */
+
+static bool kvm_ept_present(uint64_t e)
 {
-	uint64_t *ep = hw_pt_entry(kvm->hw, kvm->ept_root, gfn << HW_PAGE_SHIFT, 1, true, true);
+	return e & (EPT_R | EPT_W | EPT_X);
+}
+
+/*
+ * A 2 MiB leaf is to go where a table of 4 KiB leaves is: the table is
+ * unlinked, its leaves zapped, and it is freed once no vCPU can be walking
+ * it (the TDP MMU's handle_removed_pt). mmu_lock held for write.
+ */
+static void kvm_mmu_unlink_table_locked(struct kvm *kvm, uint64_t *pde)
+{
+	struct kvm_zap_ctx z = { .kvm = kvm, .flush = true };
+	uint64_t table_pa = ptep_get_and_clear(pde) & EPT_ADDR;
+	uint64_t *pt = hw_pfn_to_host(kvm->hw, table_pa >> HW_PAGE_SHIFT);
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
+		uint64_t e = ptep_get_and_clear(&pt[i]);
+
+		if (!kvm_ept_present(e))
+			continue;
+		z.flush = true;
+		z.pfns[z.n++] = (e & EPT_ADDR) >> HW_PAGE_SHIFT;
+		if (z.n == KVM_ZAP_BATCH)
+			kvm_zap_flush(&z);
+	}
+	z.flush = true;
+	kvm_zap_flush(&z);
+	hw_pt_free_table(kvm->hw, table_pa);
+}
+
+/*
+ * The EPT entry @gfn's leaf of @level goes in, allocating tables on the
+ * way. A 4 KiB leaf under an existing 2 MiB one first zaps the 2 MiB leaf
+ * (the fault path's split: dirty logging or mixed attributes made the big
+ * mapping impossible); a 2 MiB leaf over a table of 4 KiB ones replaces the
+ * table. NULL or an error pointer if no memory. mmu_lock held for write.
+ */
+static uint64_t *kvm_mmu_leaf_entry_locked(struct kvm *kvm, uint64_t gfn, int level)
+{
+	uint64_t gpa = gfn << HW_PAGE_SHIFT;
+	uint64_t *ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, level, true, true);
+
+	if (ep == lib_err_ptr(-EEXIST) && level == 1) {
+		uint64_t base = gfn & ~(KVM_HPAGE_PAGES - 1);
+
+		kvm_zap_range(kvm, base, base + KVM_HPAGE_PAGES, false);
+		ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, level, true, true);
+	}
+	if (!lib_is_err_or_null(ep) && level == 2) {
+		uint64_t old = ptep_get(ep);
+
+		if (kvm_ept_present(old) && !(old & EPT_PS))
+			kvm_mmu_unlink_table_locked(kvm, ep);
+	}
+	return ep;
+}
+
+/*
+ * Installs @pfn (a reference the leaf takes over) at @gfn as a leaf of
+ * @level (1: 4 KiB, 2: 2 MiB, @gfn and @pfn then 2 MiB aligned). mmu_lock
+ * held for write.
+ */
+static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable,
+			      int level)
+{
+	uint64_t *ep = kvm_mmu_leaf_entry_locked(kvm, gfn, level);
 	uint64_t old, e;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
@@ -150,23 +216,26 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 		return -ENOMEM;
 	}
 	old = ptep_get(ep);
-	if ((old & (EPT_R | EPT_W | EPT_X)) && ((old & EPT_ADDR) >> HW_PAGE_SHIFT) == pfn) {
+	if (kvm_ept_present(old) && ((old & EPT_ADDR) >> HW_PAGE_SHIFT) == pfn) {
 		writable = writable || (old & EPT_W);
 		hw_folio_put(kvm->hw, pfn);   /* the leaf already holds one */
-	} else if (old & (EPT_R | EPT_W | EPT_X)) {
+	} else if (kvm_ept_present(old)) {
 		hw_folio_put(kvm->hw, (old & EPT_ADDR) >> HW_PAGE_SHIFT);
 	}
 	e = ept_encode(pfn << HW_PAGE_SHIFT, true, writable, true, true);
-	set_pte(ep, e);
+	set_pte(ep, level == 2 ? e | EPT_PS : e);
 	return 0;
 }
 
+/* The stage-2 leaf covering @gpa, 4 KiB or 2 MiB (EPT_PS), or 0 if none. */
 uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa)
 {
 	uint64_t *ep, e = 0;
 
 	pthread_rwlock_rdlock(&kvm->mmu_lock);
 	ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, 1, false, true);
+	if (ep == lib_err_ptr(-EEXIST))
+		ep = hw_pt_entry(kvm->hw, kvm->ept_root, gpa, 2, false, true);
 	if (!lib_is_err_or_null(ep))
 		e = ptep_get(ep);
 	pthread_rwlock_unlock(&kvm->mmu_lock);
@@ -175,57 +244,163 @@ uint64_t kvm_mmu_lookup(struct kvm *kvm, uint64_t gpa)
 
 /* ---- the fault path ---- */
 
-/* mmu_invalidate_retry_gfn. Called with mmu_lock held. */
-static bool kvm_mmu_invalidate_retry(struct kvm *kvm, uint64_t seq, uint64_t gfn)
+/*
+ * mmu_invalidate_retry_gfn, for the gfns [start, end) a leaf would map: an
+ * invalidation in progress over any of them, or one that ended since @seq
+ * was read, means the page may be stale. Called with mmu_lock held.
+ */
+static bool kvm_mmu_invalidate_retry(struct kvm *kvm, uint64_t seq, uint64_t start, uint64_t end)
 {
-	if (kvm->mmu_invalidate_in_progress && gfn >= kvm->mmu_invalidate_range_start &&
-	    gfn < kvm->mmu_invalidate_range_end)
+	if (kvm->mmu_invalidate_in_progress && start < kvm->mmu_invalidate_range_end &&
+	    kvm->mmu_invalidate_range_start < end)
 		return true;
 	return __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_RELAXED) != seq;
 }
 
-/* Pins the VMM page behind @hva. 0, -EFAULT, -ENOMEM. */
-static long kvm_gup(struct kvm *kvm, uint64_t hva, bool write, hw_pfn_t *pfn)
+/*
+ * get_user_page_fast_only(FOLL_WRITE) for a page KVM already pinned: does
+ * the VMM's own page table map @hva to @pfn present, user and writable
+ * right now? A lookup of the host page table, as KVM's
+ * host_pfn_mapping_level() makes; it never faults anything in.
+ */
+static bool kvm_host_pte_writable(struct kvm *kvm, uint64_t hva, hw_pfn_t pfn)
 {
+	const uint64_t need = X86_PTE_P | X86_PTE_RW | X86_PTE_US;
+	struct mm *mm = kvm->mm;
+	uint64_t *ptep, pte = 0;
+
+	pthread_mutex_lock(&mm->pt_lock);
+	ptep = hw_pt_entry(kvm->hw, mm->pgd, hva, 1, false, false);
+	if (!lib_is_err_or_null(ptep))
+		pte = ptep_get(ptep);
+	pthread_mutex_unlock(&mm->pt_lock);
+	return (pte & need) == need && ((pte & X86_PTE_ADDR) >> HW_PAGE_SHIFT) == pfn;
+}
+
+/*
+ * __kvm_faultin_pfn() for a page of the VMM: pins the page behind the
+ * slot's hva (FOLL_WRITE on a write). As hva_to_pfn_fast()/_slow() do, a
+ * read fault is mapped writable when the VMM's PTE already is writable (so
+ * no copy on write is pending), never in a read-only slot.
+ * 0, -EFAULT, -ENOMEM.
+ */
+static long kvm_faultin_pfn_hva(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				uint64_t gfn, bool write, hw_pfn_t *pfn, bool *writable)
+{
+	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
 	long r;
 
 	pthread_rwlock_rdlock(&kvm->mm->mmap_lock);
 	r = gup_one_locked(kvm->mm, hva, write ? FOLL_WRITE : 0, pfn);
 	pthread_rwlock_unlock(&kvm->mm->mmap_lock);
-	return r;
+	if (r)
+		return r;
+	*writable = write || (!(slot->flags & KVM_MEM_READONLY) &&
+			      kvm_host_pte_writable(kvm, hva, *pfn));
+	return 0;
+}
+
+/* What the fault found: the page, and how stage 2 may map it. */
+struct kvm_page_fault {
+	hw_pfn_t pfn;
+	bool writable;
+	bool private;
+	unsigned int max_order;    /* of the backing: 0 or 9 */
+};
+
+/*
+ * The page for @gfn and whether stage 2 may map it writable
+ * (__kvm_mmu_faultin_pfn): private gfns, and every gfn of a
+ * KVM_MEMSLOT_GMEM_ONLY slot, come from the slot's guest_memfd, always
+ * writable (such a slot is never read-only or logged), with the order its
+ * folio allows; the others from the VMM's mapping, whose host level
+ * (host_pfn_mapping_level) is always 4 KiB: memvisor's kernel maps no
+ * huge pages. A private gfn in a slot without a guest_memfd is a memory
+ * fault for the VMM.
+ */
+static enum kvm_pf_result kvm_mmu_faultin_pfn(struct kvm *kvm, const struct kvm_memory_slot *slot,
+					      uint64_t gfn, bool write, struct kvm_page_fault *f)
+{
+	long r;
+
+	f->private = kvm_mem_is_private(kvm, gfn);
+	f->max_order = 0;
+	if (f->private && !slot->gmem)
+		return KVM_PF_EFAULT_PRIVATE;
+	if (f->private || kvm_memslot_is_gmem_only(slot)) {
+		f->writable = true;
+		r = kvm_gmem_get_pfn(slot, gfn, &f->pfn, &f->max_order);
+	} else {
+		r = kvm_faultin_pfn_hva(kvm, slot, gfn, write, &f->pfn, &f->writable);
+	}
+	if (r)
+		return r == -ENOMEM ? KVM_PF_NOMEM : f->private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
+	return KVM_PF_FIXED;
+}
+
+/*
+ * kvm_mmu_hugepage_adjust(): the level to map @gfn at. 2 MiB only when the
+ * backing is a 2 MiB page, the slot logs no dirty pages, the 2 MiB-aligned
+ * range lies wholly inside the slot, the slot's gfns and VMM addresses are
+ * 2 MiB-congruent (otherwise lpage_info disallows every huge page of the
+ * slot), and the range's attributes are not mixed (private and shared
+ * within 2 MiB). Otherwise 4 KiB.
+ */
+static int kvm_mmu_hugepage_adjust(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				   uint64_t gfn, const struct kvm_page_fault *f)
+{
+	uint64_t base = gfn & ~(KVM_HPAGE_PAGES - 1);
+	uint64_t ugfn = slot->userspace_addr >> HW_PAGE_SHIFT;
+
+	if (f->max_order < 9)
+		return 1;
+	if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+		return 1;
+	if (base < slot->base_gfn || base + KVM_HPAGE_PAGES > slot->base_gfn + slot->npages)
+		return 1;
+	if ((slot->base_gfn ^ ugfn) & (KVM_HPAGE_PAGES - 1))
+		return 1;
+	if (!kvm_attr_range_is(kvm, base, base + KVM_HPAGE_PAGES, KVM_MEMORY_ATTRIBUTE_PRIVATE,
+			       f->private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0))
+		return 1;
+	return 2;
 }
 
 /* One attempt; 1 means "retry". Called with srcu held. */
 static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slot, uint64_t gfn,
 			      bool write, enum kvm_pf_result *res)
 {
-	uint64_t hva = slot->userspace_addr + ((gfn - slot->base_gfn) << HW_PAGE_SHIFT);
 	uint64_t seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
-	bool private = kvm_mem_is_private(kvm, gfn);
-	hw_pfn_t pfn;
+	struct kvm_page_fault f = { .writable = false };
+	int level;
 	long r;
 
-	/* private gfns come from the slot's guest_memfd, never from the VMM's mapping */
-	if (private && !slot->gmem) {
-		*res = KVM_PF_EFAULT_PRIVATE;
+	*res = kvm_mmu_faultin_pfn(kvm, slot, gfn, write, &f);
+	if (*res != KVM_PF_FIXED)
 		return 0;
-	}
-	r = private ? kvm_gmem_get_pfn(slot, gfn, &pfn)
-		    : kvm_gup(kvm, hva, write, &pfn);
-	if (r) {
-		*res = r == -ENOMEM ? KVM_PF_NOMEM : private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
-		return 0;
-	}
+	level = kvm_mmu_hugepage_adjust(kvm, slot, gfn, &f);
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
-	if (kvm_mmu_invalidate_retry(kvm, seq, gfn)) {
+	/* a 2 MiB leaf needs its whole range quiet (Linux checks the faulting gfn only) */
+	if (level == 2 ? kvm_mmu_invalidate_retry(kvm, seq, gfn & ~(KVM_HPAGE_PAGES - 1),
+						  (gfn | (KVM_HPAGE_PAGES - 1)) + 1)
+		       : kvm_mmu_invalidate_retry(kvm, seq, gfn, gfn + 1)) {
 		pthread_rwlock_unlock(&kvm->mmu_lock);
-		hw_folio_put(kvm->hw, pfn);
+		hw_folio_put(kvm->hw, f.pfn);
 		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
-	/* Dirty logging: only a write maps writable, and it is logged. */
-	r = kvm_mmu_map_locked(kvm, gfn, pfn, write);
-	if (!r && write && slot->dirty_bitmap) {
+	if (level == 2)
+		r = kvm_mmu_map_locked(kvm, gfn & ~(KVM_HPAGE_PAGES - 1),
+				       f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)), f.writable, 2);
+	else
+		r = kvm_mmu_map_locked(kvm, gfn, f.pfn, f.writable, 1);
+	/*
+	 * make_spte(): a writable leaf in a logged slot marks the page dirty,
+	 * whether a write or a read mapped it so: logging write-protects
+	 * pages to see writes, it does not keep reads read-only. (A logged
+	 * slot is only ever mapped 4 KiB.)
+	 */
+	if (!r && f.writable && slot->dirty_bitmap) {
 		uint64_t bit = gfn - slot->base_gfn;
 
 		__atomic_fetch_or(&slot->dirty_bitmap[bit / 64], 1ul << (bit % 64), __ATOMIC_RELAXED);

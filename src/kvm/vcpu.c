@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vCPUs: KVM_CREATE_VCPU, the vCPU fd (mmap of the run area, KVM_RUN,
- * KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_ENABLE_CAP) and the public
- * mv_vcpu_* entry points.
+ * KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_GET/SET_VCPU_EVENTS,
+ * KVM_ENABLE_CAP) and the public mv_vcpu_* entry points. The register
+ * state behind those ioctls is vcpu_state.c's.
  *
  * A vCPU owns a struct hw_cpu that stays in guest mode with the VM's EPT
  * root: its software TLB only ever holds this VM's translations. The run
- * area (struct kvm_run) and the PIO and coalesced-MMIO pages are frames of
- * simulated memory, so mmap of the vCPU fd maps the very page KVM_RUN
- * fills, as on Linux.
+ * area (struct kvm_run) and the PIO page are frames of simulated memory,
+ * so mmap of the vCPU fd maps the very page KVM_RUN fills, as on Linux;
+ * page 2 is the VM's coalesced-MMIO ring, the same for every vCPU.
  */
 #include <string.h>
 
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
-
-#define X86_RFLAGS_FIXED 0x2ull
 
 static const struct file_ops kvm_vcpu_ops;
 
@@ -39,7 +38,7 @@ static int kvm_vcpu_vm_fault(struct vma *vma, uint64_t pgoff, unsigned int fault
 		*pfn = vcpu->pio_pfn;
 		break;
 	case KVM_COALESCED_MMIO_PAGE_OFFSET:
-		*pfn = vcpu->mmio_pfn;
+		*pfn = vcpu->kvm->coalesced_mmio_pfn;   /* the VM's one ring */
 		break;
 	default:
 		return VM_FAULT_SIGBUS;
@@ -60,108 +59,45 @@ static int kvm_vcpu_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 	return 0;
 }
 
-/* ---- registers ---- */
+/* ---- registers and events: copied in and out here, the state is vcpu_state.c's ---- */
 
-static long kvm_vcpu_get_regs(struct kvm_vcpu *vcpu, uint64_t arg)
+static long kvm_vcpu_ioctl_get_regs(struct kvm_vcpu *vcpu, uint64_t arg)
 {
-	struct kvm_regs regs = vcpu->regs;
 	void *argp = (void *)(uintptr_t)arg;
+	struct kvm_regs regs;
 
-	regs.rip = vcpu->cpu.rip;
-	regs.rsp = vcpu->cpu.rsp;
-	regs.rflags |= X86_RFLAGS_FIXED;
+	kvm_vcpu_get_regs_locked(vcpu, &regs);
 	if (k_host_range_faults(argp, sizeof(regs)))
 		return -EFAULT;
 	memcpy(argp, &regs, sizeof(regs));
 	return 0;
 }
 
-static long kvm_vcpu_set_regs(struct kvm_vcpu *vcpu, uint64_t arg)
+static long kvm_vcpu_ioctl_set_regs(struct kvm_vcpu *vcpu, uint64_t arg)
 {
 	const void *argp = (const void *)(uintptr_t)arg;
+	struct kvm_regs regs;
 
-	if (k_host_range_faults(argp, sizeof(vcpu->regs)))
+	if (k_host_range_faults(argp, sizeof(regs)))
 		return -EFAULT;
-	memcpy(&vcpu->regs, argp, sizeof(vcpu->regs));
-	vcpu->regs.rflags |= X86_RFLAGS_FIXED;
-	vcpu->cpu.rip = vcpu->regs.rip;
-	vcpu->cpu.rsp = vcpu->regs.rsp;
+	memcpy(&regs, argp, sizeof(regs));
+	kvm_vcpu_set_regs_locked(vcpu, &regs);
 	return 0;
 }
 
-/* Flat segments; 64-bit code once long mode is active. */
-static void kvm_vcpu_segments(const struct kvm_vcpu *vcpu, struct kvm_sregs *s)
-{
-	bool lma = vcpu->cpu.efer & X86_EFER_LMA;
-	struct kvm_segment data = {
-		.limit = 0xffffffff, .selector = 0x10, .type = 3, .present = 1, .db = 1, .s = 1,
-		.g = 1, .dpl = (uint8_t)vcpu->cpu.cpl,
-	};
-
-	s->cs = data;
-	s->cs.selector = 0x08;
-	s->cs.type = 11;
-	s->cs.l = lma;
-	s->cs.db = !lma;
-	s->ds = s->es = s->fs = s->gs = s->ss = data;
-	s->tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
-	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
-	s->gdt.limit = 0xffff;
-	s->idt.limit = 0xffff;
-}
-
-static long kvm_vcpu_get_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
+static long kvm_vcpu_ioctl_get_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
 {
 	void *argp = (void *)(uintptr_t)arg;
 	struct kvm_sregs s;
 
-	memset(&s, 0, sizeof(s));
-	kvm_vcpu_segments(vcpu, &s);
-	s.cr0 = vcpu->cpu.cr0;
-	s.cr2 = vcpu->cpu.cr2;
-	s.cr3 = vcpu->cpu.cr3;
-	s.cr4 = vcpu->cpu.cr4;
-	s.cr8 = vcpu->cr8;
-	s.efer = vcpu->cpu.efer;
-	s.apic_base = 0xfee00000ull | (1ull << 11) | (vcpu->vcpu_id == 0 ? 1ull << 8 : 0);
+	kvm_vcpu_get_sregs_locked(vcpu, &s);
 	if (k_host_range_faults(argp, sizeof(s)))
 		return -EFAULT;
 	memcpy(argp, &s, sizeof(s));
 	return 0;
 }
 
-#define KVM_CR0_RESERVED 0xffffffff1ffaffc0ull   /* bits 63:32 and the undefined ones */
-#define KVM_CR4_KNOWN    (X86_CR4_PAE | X86_CR4_UMIP | X86_CR4_FSGSBASE | X86_CR4_SMEP | \
-			  X86_CR4_SMAP | X86_CR4_CET | 0x7fdull)
-
-/* kvm_is_valid_sregs, plus what memvisor's CPU cannot model (legacy paging). */
-static bool kvm_sregs_valid(const struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
-{
-	const struct hw_machine *m = vcpu->kvm->hw;
-
-	if (s->cr0 & KVM_CR0_RESERVED)
-		return false;
-	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
-		return false;
-	if (s->cr4 & ~KVM_CR4_KNOWN)
-		return false;
-	if (((s->cr4 & X86_CR4_SMEP) && !hw_has(m, MV_FEAT_SMEP)) ||
-	    ((s->cr4 & X86_CR4_SMAP) && !hw_has(m, MV_FEAT_SMAP)) ||
-	    ((s->cr4 & X86_CR4_CET) && !hw_has(m, MV_FEAT_SHSTK)))
-		return false;
-	if ((s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG)) {
-		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & X86_EFER_LMA))
-			return false;
-		if (s->cr3 >> 46)
-			return false;
-	} else if ((s->efer & X86_EFER_LMA) || s->cs.l) {
-		return false;
-	}
-	/* memvisor models 4-level paging only: no 32-bit or PAE legacy paging */
-	return !(s->cr0 & X86_CR0_PG) || (s->efer & X86_EFER_LME);
-}
-
-static long kvm_vcpu_set_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
+static long kvm_vcpu_ioctl_set_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
 {
 	const void *argp = (const void *)(uintptr_t)arg;
 	struct kvm_sregs s;
@@ -169,16 +105,30 @@ static long kvm_vcpu_set_sregs(struct kvm_vcpu *vcpu, uint64_t arg)
 	if (k_host_range_faults(argp, sizeof(s)))
 		return -EFAULT;
 	memcpy(&s, argp, sizeof(s));
-	if (!kvm_sregs_valid(vcpu, &s))
-		return -EINVAL;
-	vcpu->cpu.cr2 = s.cr2;
-	vcpu->cr8 = s.cr8;
-	hw_cpu_write_efer(&vcpu->cpu, s.efer);
-	hw_cpu_write_cr4(&vcpu->cpu, s.cr4);
-	hw_cpu_write_cr3(&vcpu->cpu, s.cr3);
-	hw_cpu_write_cr0(&vcpu->cpu, s.cr0);
-	vcpu->cpu.cpl = s.ss.dpl == 3 ? 3 : 0;
+	return kvm_vcpu_set_sregs_locked(vcpu, &s);
+}
+
+static long kvm_vcpu_ioctl_get_events(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	void *argp = (void *)(uintptr_t)arg;
+	struct kvm_vcpu_events ev;
+
+	kvm_vcpu_get_events_locked(vcpu, &ev);
+	if (k_host_range_faults(argp, sizeof(ev)))
+		return -EFAULT;
+	memcpy(argp, &ev, sizeof(ev));
 	return 0;
+}
+
+static long kvm_vcpu_ioctl_set_events(struct kvm_vcpu *vcpu, uint64_t arg)
+{
+	const void *argp = (const void *)(uintptr_t)arg;
+	struct kvm_vcpu_events ev;
+
+	if (k_host_range_faults(argp, sizeof(ev)))
+		return -EFAULT;
+	memcpy(&ev, argp, sizeof(ev));
+	return kvm_vcpu_set_events_locked(vcpu, &ev);
 }
 
 static long kvm_vcpu_enable_cap(struct kvm_vcpu *vcpu, uint64_t arg)
@@ -194,16 +144,27 @@ static long kvm_vcpu_enable_cap(struct kvm_vcpu *vcpu, uint64_t arg)
 
 /* ---- the vCPU fd ---- */
 
+/*
+ * KVM_RUN (kvm_vcpu_ioctl, kvm_arch_vcpu_ioctl_run): the run area's input
+ * is taken in first (a bad kvm_valid_regs, kvm_dirty_regs, sync regs or
+ * cr8 is -EINVAL and runs nothing); with immediate_exit the guest only
+ * finishes the exit it left pending and KVM_RUN returns -EINTR with
+ * exit_reason as it was; the output fields are filled on every return.
+ */
 static long kvm_vcpu_run(struct kvm_vcpu *vcpu, uint64_t arg)
 {
+	bool wants_to_run;
+	long r;
+
 	if (arg)
 		return -EINVAL;
 	/* set by another thread or a signal handler: one untorn read (READ_ONCE) */
-	if (READ_ONCE(vcpu->run->immediate_exit__unsafe)) {
-		vcpu->run->exit_reason = KVM_EXIT_INTR;
-		return -EINTR;
-	}
-	return kvm_guest_run(vcpu);
+	wants_to_run = !READ_ONCE(vcpu->run->immediate_exit__unsafe);
+	r = kvm_vcpu_run_enter(vcpu);
+	if (!r)
+		r = kvm_guest_run(vcpu, wants_to_run);
+	kvm_vcpu_run_leave(vcpu);
+	return r;
 }
 
 static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
@@ -223,16 +184,22 @@ static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, 
 	}
 	switch (cmd) {
 	case KVM_GET_REGS:
-		r = kvm_vcpu_get_regs(vcpu, arg);
+		r = kvm_vcpu_ioctl_get_regs(vcpu, arg);
 		break;
 	case KVM_SET_REGS:
-		r = kvm_vcpu_set_regs(vcpu, arg);
+		r = kvm_vcpu_ioctl_set_regs(vcpu, arg);
 		break;
 	case KVM_GET_SREGS:
-		r = kvm_vcpu_get_sregs(vcpu, arg);
+		r = kvm_vcpu_ioctl_get_sregs(vcpu, arg);
 		break;
 	case KVM_SET_SREGS:
-		r = kvm_vcpu_set_sregs(vcpu, arg);
+		r = kvm_vcpu_ioctl_set_sregs(vcpu, arg);
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		r = kvm_vcpu_ioctl_get_events(vcpu, arg);
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		r = kvm_vcpu_ioctl_set_events(vcpu, arg);
 		break;
 	case KVM_ENABLE_CAP:
 		r = kvm_vcpu_enable_cap(vcpu, arg);
@@ -269,13 +236,9 @@ static int kvm_vcpu_alloc_pages(struct kvm_vcpu *vcpu)
 		return -ENOMEM;
 	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->pio_pfn))
 		goto err_run;
-	if (hw_frames_alloc(hw, 0, HW_ALLOC_ZERO, 0, &vcpu->mmio_pfn))
-		goto err_pio;
 	vcpu->run = hw_pfn_to_host(hw, vcpu->run_pfn);
 	return 0;
 
-err_pio:
-	hw_folio_put(hw, vcpu->pio_pfn);
 err_run:
 	hw_folio_put(hw, vcpu->run_pfn);
 	return -ENOMEM;
@@ -295,7 +258,7 @@ static struct kvm_vcpu *kvm_vcpu_alloc(struct kvm *kvm, int id)
 		goto err_mutex;
 	hw_cpu_init(&vcpu->cpu, kvm->hw);
 	hw_cpu_enter_guest(&vcpu->cpu, kvm->vmid, kvm->ept_root);
-	vcpu->regs.rflags = X86_RFLAGS_FIXED;
+	kvm_vcpu_reset_state(vcpu);
 	return vcpu;
 
 err_mutex:
@@ -314,7 +277,6 @@ void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
 		kvm_guest_destroy(vcpu->guest);
 	hw_folio_put(hw, vcpu->run_pfn);
 	hw_folio_put(hw, vcpu->pio_pfn);
-	hw_folio_put(hw, vcpu->mmio_pfn);
 	pthread_mutex_destroy(&vcpu->mutex);
 	lib_free(vcpu);
 }

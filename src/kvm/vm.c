@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A VM: its fd and the VM ioctls (KVM_CREATE_VCPU, the memslot ioctls,
- * KVM_GET_DIRTY_LOG, KVM_ENABLE_CAP, KVM_CHECK_EXTENSION), creation and
- * teardown.
+ * KVM_GET_DIRTY_LOG, KVM_ENABLE_CAP, KVM_CHECK_EXTENSION, the coalesced
+ * MMIO zones), creation and teardown.
  *
  * Who pins whom: the VM fd and every vCPU fd hold a reference on struct
  * kvm; the last put destroys the vCPUs, the stage-2 tables (dropping their
@@ -37,6 +37,7 @@ static void kvm_destroy(struct kvm *kvm)
 		kvm_vcpu_destroy(kvm->vcpus[i]);
 	kvm_mmu_destroy(kvm);
 	kvm_memslots_destroy(kvm);
+	kvm_coalesced_mmio_free(kvm);
 	kvm_attr_destroy(kvm);
 	lib_free(kvm->vcpus);
 	pthread_cond_destroy(&kvm->mn_cond);
@@ -125,6 +126,19 @@ static long kvm_vm_ioctl_dirty_log(struct kvm *kvm, uint64_t arg)
 	return kvm_vm_get_dirty_log(kvm, &log);
 }
 
+/* KVM_(UN)REGISTER_COALESCED_MMIO: copy the zone in (-EFAULT), then coalesced_mmio.c. */
+static long kvm_vm_ioctl_coalesced_mmio(struct kvm *kvm, unsigned int cmd, uint64_t arg)
+{
+	const void *argp = (const void *)(uintptr_t)arg;
+	struct kvm_coalesced_mmio_zone zone;
+
+	if (k_host_range_faults(argp, sizeof(zone)))
+		return -EFAULT;
+	memcpy(&zone, argp, sizeof(zone));
+	return cmd == KVM_REGISTER_COALESCED_MMIO ? kvm_vm_ioctl_register_coalesced_mmio(kvm, &zone)
+						  : kvm_vm_ioctl_unregister_coalesced_mmio(kvm, &zone);
+}
+
 static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
 {
 	struct kvm *kvm = f->private_data;
@@ -147,6 +161,9 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_ioctl_create_guest_memfd(t, kvm, arg);
 	case KVM_SET_MEMORY_ATTRIBUTES:
 		return kvm_vm_ioctl_set_memory_attributes(kvm, arg);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return kvm_vm_ioctl_coalesced_mmio(kvm, cmd, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}
@@ -210,9 +227,12 @@ static struct kvm *kvm_alloc(struct mv_task *t, struct kvm_subsys *s, unsigned l
 	ret = kvm_attr_init(kvm);
 	if (ret)
 		goto err_locks;
-	ret = kvm_memslots_init(kvm);
+	ret = kvm_coalesced_mmio_init(kvm);
 	if (ret)
 		goto err_attr;
+	ret = kvm_memslots_init(kvm);
+	if (ret)
+		goto err_coalesced;
 	ret = kvm_mmu_init(kvm);
 	if (ret)
 		goto err_slots;
@@ -221,6 +241,8 @@ static struct kvm *kvm_alloc(struct mv_task *t, struct kvm_subsys *s, unsigned l
 
 err_slots:
 	kvm_memslots_destroy(kvm);
+err_coalesced:
+	kvm_coalesced_mmio_free(kvm);
 err_attr:
 	kvm_attr_destroy(kvm);
 err_locks:

@@ -213,6 +213,10 @@ static const struct lang_ioctl_desc lang_ioctls[] = {
 	{ "KVM_SET_REGS", KVM_SET_REGS, LA_IN, "kvm_regs" },
 	{ "KVM_GET_SREGS", KVM_GET_SREGS, LA_OUT, "kvm_sregs" },
 	{ "KVM_SET_SREGS", KVM_SET_SREGS, LA_IN, "kvm_sregs" },
+	{ "KVM_REGISTER_COALESCED_MMIO", KVM_REGISTER_COALESCED_MMIO, LA_IN,
+	  "kvm_coalesced_mmio_zone" },
+	{ "KVM_UNREGISTER_COALESCED_MMIO", KVM_UNREGISTER_COALESCED_MMIO, LA_IN,
+	  "kvm_coalesced_mmio_zone" },
 	{ NULL, 0, LA_INT, NULL },
 };
 

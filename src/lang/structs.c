@@ -145,6 +145,12 @@ static const struct lang_field_desc lang_sregs_fields[] = {
 	FIELD(struct kvm_sregs, apic_base),
 };
 
+static const struct lang_field_desc lang_coalesced_zone_fields[] = {
+	FIELD(struct kvm_coalesced_mmio_zone, addr),
+	FIELD(struct kvm_coalesced_mmio_zone, size),
+	FIELD(struct kvm_coalesced_mmio_zone, pio),
+};
+
 static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("rlimit", struct lang_rlimit, lang_rlimit_fields),
 	STRUCT("u64", struct lang_u64, lang_u64_fields),
@@ -155,6 +161,8 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_userspace_memory_region2", struct kvm_userspace_memory_region2,
 	       lang_region2_fields),
 	STRUCT("kvm_memory_attributes", struct kvm_memory_attributes, lang_attr_fields),
+	STRUCT("kvm_coalesced_mmio_zone", struct kvm_coalesced_mmio_zone,
+	       lang_coalesced_zone_fields),
 	STRUCT("kvm_enable_cap", struct kvm_enable_cap, lang_cap_fields),
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),

@@ -378,6 +378,145 @@ static void test_kvm_gmem_seed_restricted_memslot(void **state)
 	kt_teardown(&k);
 }
 
+/* ---- KVM_MEMSLOT_GMEM_ONLY: an mmap-able guest_memfd backs shared pages too ---- */
+
+#define GK_4G (1ull << 32)
+
+struct gmem_only_ctx {
+	uint64_t size;
+	long r[2];
+	int bad;          /* offset + 1 of the first byte that was not 0xaa */
+};
+
+/* guest_memfd_test.c's guest: every byte is the VMM's 0xaa, then all 0xff. */
+static void guest_check_aa_fill_ff(struct mv_guest *g, void *arg)
+{
+	struct gmem_only_ctx *c = arg;
+	uint8_t buf[4096];
+
+	c->r[0] = mv_guest_read(g, GK_4G, buf, c->size);
+	for (uint64_t i = 0; i < c->size && !c->bad; i++)
+		if (buf[i] != 0xaa)
+			c->bad = (int)i + 1;
+	memset(buf, 0xff, c->size);
+	c->r[1] = mv_guest_write(g, GK_4G, buf, c->size);
+}
+
+static uint64_t gk_map_gmem(struct kvmtest *k, long gmem, uint64_t size)
+{
+	long a = MVTEST_SYSCALL(k->t, MV_SYS_mmap, 0, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				gmem, 0);
+
+	assert_true(a > 0);
+	return (uint64_t)a;
+}
+
+/*
+ * The 6.18 selftest guest_memfd_test's guest case: a default VM, a
+ * one-page guest_memfd with MMAP | INIT_SHARED bound at 4 GiB with
+ * userspace_addr = 0. The VMM fills it through its own mmap of the file and
+ * unmaps it; the guest reads the VMM's bytes and overwrites them; a new
+ * mmap shows the guest's. The shared fault went to the file
+ * (kvm_memslot_is_gmem_only), not to userspace_addr.
+ */
+static void test_kvm_gmem_only_slot_userspace_addr_zero(void **state)
+{
+	const uint64_t size = 4096;
+	struct gmem_only_ctx c = { .size = size };
+	struct kvmtest k;
+	uint8_t page[4096];
+	uint64_t mem;
+	long gmem;
+	int vcpu;
+
+	kt_setup(&k, 0);
+	gmem = gk_gmem(&k, k.vm, size, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	assert_true(gmem >= 0);
+	assert_int_equal(kt_region_gmem(k.t, k.vm, 1, GK_4G, size, 0, (int)gmem, 0), 0);
+	/* the memory map names the file behind the shared range too */
+	{
+		struct mv_vm_range r;
+
+		assert_int_equal(mv_vm_memory_map(k.t, k.vm, &r, 1), 1);
+		assert_int_equal(r.flags & MV_RANGE_PRIVATE, 0);
+		assert_int_equal(r.gmem_fd, gmem);
+		assert_int_equal(r.gmem_offset, 0);
+	}
+	mem = gk_map_gmem(&k, gmem, size);
+	memset(page, 0xaa, size);
+	assert_int_equal(mv_user_write(k.t, mem, page, size), 0);
+	assert_int_equal(MVTEST_SYSCALL(k.t, MV_SYS_munmap, mem, size), 0);
+
+	vcpu = kt_vcpu(&k, 0);
+	assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, guest_check_aa_fill_ff, &c), 0);
+	assert_int_equal(kt_run(&k, vcpu), 0);
+	assert_int_equal(mv_vcpu_run_area(k.t, vcpu)->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);
+	assert_int_equal(c.bad, 0);
+
+	mem = gk_map_gmem(&k, gmem, size);
+	assert_int_equal(mv_user_read(k.t, mem, page, size), 0);
+	for (uint64_t i = 0; i < size; i++)
+		assert_int_equal(page[i], 0xff);
+	kt_teardown(&k);
+}
+
+static void guest_read_4g(struct mv_guest *g, void *arg)
+{
+	struct gctx *c = arg;
+	uint8_t v = 0x3c;
+
+	c->r[0] = mv_guest_read(g, GK_4G, &c->v[0], 1);
+	c->r[1] = mv_guest_write(g, GK_4G + 1, &v, 1);
+}
+
+/*
+ * Where a shared guest page comes from, by the bound file's flags: with
+ * GUEST_MEMFD_FLAG_MMAP from the file (a fresh page reads 0) even when
+ * userspace_addr points at the VMM's memory, which the guest never
+ * touches; without it from userspace_addr, as before 6.18.
+ */
+static void test_kvm_gmem_only_by_file_flags_table(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t flags;
+		uint8_t guest_sees, vmm_byte1;
+	} rows[] = {
+		{ "mmap_init_shared", GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED, 0, 0x55 },
+		{ "mmap_only", GUEST_MEMFD_FLAG_MMAP, 0, 0x55 },
+		{ "no_mmap", 0, 0x55, 0x3c },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct gctx c;
+		struct kvmtest k;
+		uint8_t vmm[2];
+		uint64_t ua;
+		long gmem;
+		int vcpu;
+
+		memset(&c, 0, sizeof(c));
+		kt_setup(&k, 0);
+		ua = kt_mmap(&k, 2 * MB);
+		assert_int_equal(mv_user_write(k.t, ua, "\x55\x55", 2), 0);
+		gmem = gk_gmem(&k, k.vm, 2 * MB, rows[i].flags);
+		assert_true(gmem >= 0);
+		assert_int_equal(kt_region_gmem(k.t, k.vm, 1, GK_4G, 2 * MB, ua, (int)gmem, 0), 0);
+		vcpu = kt_vcpu(&k, 0);
+		assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, guest_read_4g, &c), 0);
+		assert_int_equal(kt_run(&k, vcpu), 0);
+		assert_int_equal(c.r[0], 0);
+		assert_int_equal(c.r[1], 0);
+		assert_int_equal(mv_user_read(k.t, ua, vmm, 2), 0);
+		if (c.v[0] != rows[i].guest_sees || vmm[1] != rows[i].vmm_byte1)
+			fail_msg("%s: guest read 0x%x (want 0x%x), VMM byte 1 is 0x%x (want 0x%x)",
+				 rows[i].name, c.v[0], rows[i].guest_sees, vmm[1], rows[i].vmm_byte1);
+		kt_teardown(&k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +528,8 @@ int main(void)
 		cmocka_unit_test(test_kvm_gmem_punch_reaches_the_guest),
 		cmocka_unit_test(test_kvm_gmem_seed_restricted_memslot),
 		cmocka_unit_test(test_kvm_gmem_conversions_under_a_running_guest),
+		cmocka_unit_test(test_kvm_gmem_only_slot_userspace_addr_zero),
+		cmocka_unit_test(test_kvm_gmem_only_by_file_flags_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,9 +247,8 @@ static void test_kvm_guest_sees_host_changes(void **state)
 
 static void guest_dirty(struct mv_guest *g, void *arg)
 {
-	uint64_t v = 1, sync = 0, rd;
+	uint64_t v = 1, sync = 0;
 
-	mv_guest_read(g, 0x0000, &rd, 8);   /* reads never dirty a page */
 	mv_guest_write(g, 0x1000, &v, 8);
 	mv_guest_write(g, 0x3008, &v, 8);
 	mv_guest_write(g, 0x40000000, &sync, 8);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hypercalls as x86 KVM answers them: unknown numbers get -KVM_ENOSYS in
- * the guest, KVM_HC_MAP_GPA_RANGE exits to user space only when the VMM
+ * Hypercalls as x86 KVM answers them (kvm_emulate_hypercall,
+ * kvm_pv_send_ipi): unknown numbers get -KVM_ENOSYS in the guest, KVM_HC_MAP_GPA_RANGE exits to user space only when the VMM
  * enabled it with KVM_CAP_EXIT_HYPERCALL, and its answer in
  * run->hypercall.ret is what the guest gets. Outside 64-bit mode the call
  * is 32 bits wide; from CPL 3 it is refused with -KVM_EPERM.
@@ -9,21 +9,27 @@
 #include "kvmtest.h"
 
 struct hc_row {
-	uint64_t nr, a0, a1, a2;
+	uint64_t nr, a0, a1, a2, a3;
 	long expect;
 };
 
 static const struct hc_row hc_rows[] = {
-	{ 999, 0, 0, 0, -KVM_ENOSYS },
-	{ 0, 0, 0, 0, -KVM_ENOSYS },
-	{ KVM_HC_MMU_OP, 0, 0, 0, -KVM_ENOSYS },
-	{ KVM_HC_FEATURES, 0, 0, 0, -KVM_ENOSYS },
-	{ KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0, 0 },
-	{ KVM_HC_KICK_CPU, 0, 1, 0, 0 },
-	{ KVM_HC_SCHED_YIELD, 1, 0, 0, 0 },
-	{ KVM_HC_SEND_IPI, 1, 0, 0, -KVM_EOPNOTSUPP },
-	{ KVM_HC_CLOCK_PAIRING, 0, 0, 0, -KVM_EOPNOTSUPP },
-	{ KVM_HC_MAP_GPA_RANGE, 0x1000, 1, 0, -KVM_ENOSYS },   /* exit not enabled */
+	{ 999, 0, 0, 0, 0, -KVM_ENOSYS },
+	{ 0, 0, 0, 0, 0, -KVM_ENOSYS },
+	{ KVM_HC_MMU_OP, 0, 0, 0, 0, -KVM_ENOSYS },
+	{ KVM_HC_FEATURES, 0, 0, 0, 0, -KVM_ENOSYS },
+	{ KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0, 0, 0 },
+	{ KVM_HC_KICK_CPU, 0, 1, 0, 0, 0 },
+	{ KVM_HC_SCHED_YIELD, 1, 0, 0, 0, 0 },
+	/* kvm_pv_send_ipi: the ICR (a3) first, then the APIC map memvisor lacks */
+	{ KVM_HC_SEND_IPI, 1, 0, 0, 0xfe, -KVM_EOPNOTSUPP },
+	{ KVM_HC_SEND_IPI, 1, 0, 0, 0x4fe, -KVM_EOPNOTSUPP },             /* fixed, NMI modes */
+	{ KVM_HC_SEND_IPI, 1, 0, 0, 0x8fe, -KVM_EINVAL },                 /* logical destination */
+	{ KVM_HC_SEND_IPI, 1, 0, 0, 0x400fe, -KVM_EINVAL },               /* shorthand: self */
+	{ KVM_HC_SEND_IPI, 1, 0, 0, 0xc00fe, -KVM_EINVAL },               /* all but self */
+	{ KVM_HC_SEND_IPI, 0, 0, 0, 0x800, -KVM_EINVAL },                 /* checked first */
+	{ KVM_HC_CLOCK_PAIRING, 0, 0, 0, 0, -KVM_EOPNOTSUPP },
+	{ KVM_HC_MAP_GPA_RANGE, 0x1000, 1, 0, 0, -KVM_ENOSYS },   /* exit not enabled */
 };
 
 struct hc_ctx {
@@ -38,7 +44,7 @@ static void guest_hypercalls(struct mv_guest *g, void *arg)
 
 	for (size_t i = 0; i < c->n; i++)
 		c->got[i] = mv_guest_hypercall(g, c->rows[i].nr, c->rows[i].a0, c->rows[i].a1,
-					       c->rows[i].a2, 0);
+					       c->rows[i].a2, c->rows[i].a3);
 }
 
 static void run_table(int long_mode)

@@ -52,6 +52,13 @@ static const struct {
 	{ KVM_CAP_VM_TYPES, (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_SW_PROTECTED_VM) },
 	{ KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE },
 	{ KVM_CAP_GUEST_MEMFD, 1 },
+	{ KVM_CAP_HLT, 1 },                        /* x86: HLT exits without an irqchip */
+	{ KVM_CAP_COALESCED_MMIO, KVM_COALESCED_MMIO_PAGE_OFFSET },
+	{ KVM_CAP_COALESCED_PIO, 1 },
+	{ KVM_CAP_SYNC_REGS, KVM_SYNC_X86_VALID_FIELDS },
+	{ KVM_CAP_VCPU_EVENTS, 1 },
+	{ KVM_CAP_EXCEPTION_PAYLOAD, 0 },
+	{ KVM_CAP_X86_TRIPLE_FAULT_EVENT, 0 },
 	/* a default VM (and /dev/kvm) allows both flags; see test_kvm_gmem.c for the others */
 	{ KVM_CAP_GUEST_MEMFD_FLAGS, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED },
 	/* not implemented yet: answered as a kernel without them */
@@ -257,10 +264,10 @@ static void test_kvm_vcpu_mmap_run_area(void **state)
 	assert_int_equal(mv_user_read(k.t, (uint64_t)a, &reason, 4), -EFAULT);
 	mvtest_expect_signal(k.t, SIGBUS, BUS_ADRERR, (uint64_t)a);
 	assert_null(mv_vcpu_run_area(k.t, k.vm));
-	/* immediate_exit: -EINTR with KVM_EXIT_INTR */
+	/* immediate_exit: -EINTR, and the last exit (HLT) stays in the run area */
 	run->immediate_exit__unsafe = 1;
 	assert_int_equal(kt_run(&k, vcpu), -EINTR);
-	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 	kt_teardown(&k);
 }
 

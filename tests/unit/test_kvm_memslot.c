@@ -8,6 +8,7 @@
 
 #define MB (1ull << 20)
 #define TASK_SIZE 0x00007ffffffff000ull
+#define MAXPHYADDR_END (1ull << 46)   /* memvisor's CPU: 46-bit physical addresses */
 
 struct region_row {
 	const char *behaviour;
@@ -49,6 +50,13 @@ static const struct region_row region_rows[] = {
 	{ "delete", 0, 0, 1 * MB, 0, 0, 0 },
 	{ "delete_ignores_gpa", 0, 0, 64 * MB, 0, 0, 0 },
 	{ "readonly_create", 1, KVM_MEM_READONLY, 8 * MB, 2 * MB, 0, 0 },
+	/* kvm_arch_prepare_memory_region: the last gfn within MAXPHYADDR (46 bits) */
+	{ "last_gfn_at_maxphyaddr", 1, 0, MAXPHYADDR_END - 2 * MB, 2 * MB, 0, 0 },
+	{ "last_gfn_past_maxphyaddr", 1, 0, MAXPHYADDR_END - MB, 2 * MB, 0, -EINVAL },
+	{ "gpa_at_maxphyaddr", 1, 0, MAXPHYADDR_END, KT_PG, 0, -EINVAL },
+	{ "gpa_at_bit_51", 1, 0, 1ull << 51, KT_PG, 0, -EINVAL },
+	{ "move_past_maxphyaddr", 0, 0, MAXPHYADDR_END - KT_PG, 2 * MB, 0, -EINVAL },
+	{ "move_to_maxphyaddr_end", 0, 0, MAXPHYADDR_END - 2 * MB, 2 * MB, 0, 0 },
 };
 
 static void test_kvm_memslot_region_table(void **state)
@@ -89,6 +97,11 @@ static void test_kvm_memslot_region2(void **state)
 	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);
 	r.flags = KVM_MEM_GUEST_MEMFD;   /* the overlap is found before the file is looked at */
 	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);
+	/* the guest_memfd is bound before the GPA width is checked (kvm_set_memslot) */
+	r.slot = 4;
+	r.guest_phys_addr = MAXPHYADDR_END;
+	r.guest_memfd = 999;
+	assert_int_equal(kt_ioctl_p(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EBADF);
 	assert_int_equal(kt_ioctl(k.t, k.vm, KVM_SET_USER_MEMORY_REGION2, 0), -EFAULT);
 	assert_int_equal(kt_ioctl(k.t, k.vm, KVM_SET_USER_MEMORY_REGION, 16), -EFAULT);
 	kt_teardown(&k);

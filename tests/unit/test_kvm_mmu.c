@@ -122,6 +122,73 @@ static void test_kvm_mmu_fork_cow(void **state)
 	kt_teardown(&k);
 }
 
+/* ---- read faults: writable when the VMM's PTE is (hva_to_pfn_slow, make_spte) ---- */
+
+enum host_state { HOST_WRITTEN, HOST_READ_ONLY_VMA, HOST_FORKED };
+
+struct read_row {
+	const char *name;
+	enum host_state host;
+	uint32_t slot_flags;
+	bool ept_w, dirty;
+};
+
+static const struct read_row read_rows[] = {
+	/* the VMM wrote the page: its PTE is writable, so the read maps it writable */
+	{ "written_logged", HOST_WRITTEN, KVM_MEM_LOG_DIRTY_PAGES, true, true },
+	{ "written_unlogged", HOST_WRITTEN, 0, true, false },
+	/* a read-only slot never maps writable */
+	{ "written_readonly_slot", HOST_WRITTEN, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES,
+	  false, false },
+	/* the VMM's PTE is read-only: a PROT_READ mapping, or write-protected by fork */
+	{ "prot_read_vma", HOST_READ_ONLY_VMA, KVM_MEM_LOG_DIRTY_PAGES, false, false },
+	{ "cow_after_fork", HOST_FORKED, KVM_MEM_LOG_DIRTY_PAGES, false, false },
+};
+
+static void guest_read_once(struct mv_guest *g, void *arg)
+{
+	struct step_ctx *c = arg;
+
+	c->r[0] = mv_guest_read(g, 0x1000, &c->vals[0], 8);
+}
+
+static void test_kvm_mmu_read_fault_writable_table(void **state)
+{
+	for (size_t i = 0; i < sizeof(read_rows) / sizeof(read_rows[0]); i++) {
+		const struct read_row *row = &read_rows[i];
+		struct step_ctx c = { .vals = { 0 } };
+		unsigned long bits[1] = { 0 };
+		struct mv_task *child = NULL;
+		uint64_t map, v = 0x77, e;
+		struct kvmtest k;
+		int vcpu;
+
+		kt_setup(&k, 0);
+		map = kt_mmap(&k, 2 * MB);
+		assert_int_equal(mv_user_write(k.t, map + 0x1000, &v, 8), 0);
+		if (row->host == HOST_READ_ONLY_VMA)
+			assert_int_equal(mv_syscall(k.t, MV_SYS_mprotect, map, 2 * MB, PROT_READ,
+						    0, 0, 0), 0);
+		if (row->host == HOST_FORKED)
+			assert_int_equal(mv_task_clone(k.t, 0, &child), 0);
+		assert_int_equal(kt_region(&k, 0, row->slot_flags, 0, 64 * KT_PG, map), 0);
+		vcpu = kt_vcpu(&k, 0);
+		assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, guest_read_once, &c), 0);
+		kt_expect_exit(&k, vcpu, 0, KVM_EXIT_HLT);
+		assert_int_equal(c.r[0], 0);
+		assert_int_equal(c.vals[0], 0x77);
+		e = kvm_mmu_lookup(kt_kvm(&k), 0x1000);
+		if (row->slot_flags & KVM_MEM_LOG_DIRTY_PAGES)
+			assert_int_equal(kt_dirty_log(k.t, k.vm, 0, bits), 0);
+		if (!(e & EPT_R) || !!(e & EPT_W) != row->ept_w || !!(bits[0] & 2) != row->dirty)
+			fail_msg("%s: EPT leaf 0x%llx (want W=%d), dirty bits 0x%lx (want page 1: %d)",
+				 row->name, (unsigned long long)e, row->ept_w, bits[0], row->dirty);
+		if (child)
+			mv_task_exit(child);
+		kt_teardown(&k);
+	}
+}
+
 /* The VMM process exits while its VM is mapped by itself (a vCPU mmap). */
 static void test_kvm_mmu_vmm_exit_with_vcpu_mapping(void **state)
 {
@@ -212,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kvm_mmu_leaf_tracks_host),
 		cmocka_unit_test(test_kvm_mmu_fork_cow),
+		cmocka_unit_test(test_kvm_mmu_read_fault_writable_table),
 		cmocka_unit_test(test_kvm_mmu_vmm_exit_with_vcpu_mapping),
 		cmocka_unit_test(test_kvm_mmu_slot_delete_frees_its_ept_tables),
 		cmocka_unit_test(test_kvm_attr_store),

@@ -91,8 +91,8 @@
 /* ---- structures (x86-64 layouts) ---- */
 
 /*
- * Every <linux/kvm.h> has these three. The newer ones below come with
- * their ioctl, whose absence says the system header predates them.
+ * Every <linux/kvm.h> has these. The newer ones below come with their
+ * ioctl, whose absence says the system header predates them.
  */
 #ifndef __LINUX_KVM_H
 struct kvm_userspace_memory_region {
@@ -118,6 +118,35 @@ struct kvm_enable_cap {
 	uint64_t args[4];
 	uint8_t pad[64];
 };
+
+/* KVM_(UN)REGISTER_COALESCED_MMIO, and the ring at the vCPU fd's page 2 */
+struct kvm_coalesced_mmio_zone {
+	uint64_t addr;
+	uint32_t size;
+	union {
+		uint32_t pad;
+		uint32_t pio;
+	};
+};
+
+struct kvm_coalesced_mmio {
+	uint64_t phys_addr;
+	uint32_t len;
+	union {
+		uint32_t pad;
+		uint32_t pio;
+	};
+	uint8_t data[8];
+};
+
+struct kvm_coalesced_mmio_ring {
+	uint32_t first, last;          /* the VMM consumes at first, KVM appends at last */
+	struct kvm_coalesced_mmio coalesced_mmio[];
+};
+#endif
+#ifndef KVM_COALESCED_MMIO_MAX
+#define KVM_COALESCED_MMIO_MAX \
+	((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio))
 #endif
 
 #ifndef KVM_SET_USER_MEMORY_REGION2
@@ -273,6 +302,11 @@ struct kvm_arm_copy_mte_tags {
 #define KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON 4
 #endif
 
+/* kvm_run.emulation_failure.flags */
+#ifndef KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES
+#define KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES (1ULL << 0)
+#endif
+
 /* KVM_EXIT_MEMORY_FAULT flags */
 #ifndef KVM_MEMORY_EXIT_FLAG_PRIVATE
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
@@ -342,6 +376,17 @@ struct kvm_run {
 			uint32_t ndata;
 			uint64_t data[16];
 		} internal;
+		struct {                /* ... with KVM_INTERNAL_ERROR_EMULATION */
+			uint32_t suberror;
+			uint32_t ndata;
+			uint64_t flags;
+			union {
+				struct {
+					uint8_t insn_size;
+					uint8_t insn_bytes[15];
+				};
+			};
+		} emulation_failure;
 		struct {                /* KVM_EXIT_SYSTEM_EVENT */
 			uint32_t type;
 			uint32_t ndata;
@@ -357,9 +402,7 @@ struct kvm_run {
 	uint64_t kvm_valid_regs;
 	uint64_t kvm_dirty_regs;
 	union {
-#ifdef _ASM_X86_KVM_H
-		struct kvm_sync_regs regs;   /* the system's; memvisor offers no KVM_CAP_SYNC_REGS */
-#endif
+		struct kvm_sync_regs regs;   /* KVM_CAP_SYNC_REGS */
 		char padding[KVM_SYNC_REGS_SIZE_BYTES];
 	} s;
 };
@@ -390,6 +433,12 @@ struct kvm_run {
 #ifndef KVM_SET_USER_MEMORY_REGION
 #define KVM_SET_USER_MEMORY_REGION _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
 #endif
+#ifndef KVM_REGISTER_COALESCED_MMIO
+#define KVM_REGISTER_COALESCED_MMIO   _IOW(KVMIO, 0x67, struct kvm_coalesced_mmio_zone)
+#endif
+#ifndef KVM_UNREGISTER_COALESCED_MMIO
+#define KVM_UNREGISTER_COALESCED_MMIO _IOW(KVMIO, 0x68, struct kvm_coalesced_mmio_zone)
+#endif
 #ifndef KVM_ARM_MTE_COPY_TAGS
 #define KVM_ARM_MTE_COPY_TAGS      _IOR(KVMIO, 0xb4, struct kvm_arm_copy_mte_tags)
 #endif
@@ -412,6 +461,12 @@ struct kvm_run {
 #endif
 #ifndef KVM_SET_SREGS
 #define KVM_SET_SREGS              _IOW(KVMIO, 0x84, struct kvm_sregs)
+#endif
+#ifndef KVM_GET_VCPU_EVENTS
+#define KVM_GET_VCPU_EVENTS        _IOR(KVMIO, 0x9f, struct kvm_vcpu_events)
+#endif
+#ifndef KVM_SET_VCPU_EVENTS
+#define KVM_SET_VCPU_EVENTS        _IOW(KVMIO, 0xa0, struct kvm_vcpu_events)
 #endif
 
 /* ---- capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) ---- */
@@ -472,11 +527,17 @@ struct kvm_run {
 #ifndef KVM_CAP_INTERNAL_ERROR_DATA
 #define KVM_CAP_INTERNAL_ERROR_DATA        40
 #endif
+#ifndef KVM_CAP_VCPU_EVENTS
+#define KVM_CAP_VCPU_EVENTS                41
+#endif
 #ifndef KVM_CAP_ENABLE_CAP
 #define KVM_CAP_ENABLE_CAP                 54
 #endif
 #ifndef KVM_CAP_MAX_VCPUS
 #define KVM_CAP_MAX_VCPUS                  66
+#endif
+#ifndef KVM_CAP_SYNC_REGS
+#define KVM_CAP_SYNC_REGS                  74
 #endif
 #ifndef KVM_CAP_READONLY_MEM
 #define KVM_CAP_READONLY_MEM               81
@@ -496,6 +557,12 @@ struct kvm_run {
 #ifndef KVM_CAP_IMMEDIATE_EXIT
 #define KVM_CAP_IMMEDIATE_EXIT             136
 #endif
+#ifndef KVM_CAP_COALESCED_PIO
+#define KVM_CAP_COALESCED_PIO              162
+#endif
+#ifndef KVM_CAP_EXCEPTION_PAYLOAD
+#define KVM_CAP_EXCEPTION_PAYLOAD          164
+#endif
 #ifndef KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
 #define KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2  168
 #endif
@@ -507,6 +574,9 @@ struct kvm_run {
 #endif
 #ifndef KVM_CAP_ARM_MTE
 #define KVM_CAP_ARM_MTE                    205
+#endif
+#ifndef KVM_CAP_X86_TRIPLE_FAULT_EVENT
+#define KVM_CAP_X86_TRIPLE_FAULT_EVENT     218
 #endif
 #ifndef KVM_CAP_USER_MEMORY2
 #define KVM_CAP_USER_MEMORY2               231
@@ -568,6 +638,7 @@ MV_UAPI_SAME(KVM_INTERNAL_ERROR_SIMUL_EX, 2);
 MV_UAPI_SAME(KVM_INTERNAL_ERROR_DELIVERY_EV, 3);
 MV_UAPI_SAME(KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, 4);
 MV_UAPI_SAME(KVM_MEMORY_EXIT_FLAG_PRIVATE, 8);
+MV_UAPI_SAME(KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES, 1);
 MV_UAPI_SAME(KVM_SYNC_REGS_SIZE_BYTES, 2048);
 
 /* the ioctl numbers as x86-64 Linux encodes them */
@@ -588,6 +659,10 @@ MV_UAPI_SAME(KVM_GET_REGS, 0x8090ae81);
 MV_UAPI_SAME(KVM_SET_REGS, 0x4090ae82);
 MV_UAPI_SAME(KVM_GET_SREGS, 0x8138ae83);
 MV_UAPI_SAME(KVM_SET_SREGS, 0x4138ae84);
+MV_UAPI_SAME(KVM_GET_VCPU_EVENTS, 0x8040ae9f);
+MV_UAPI_SAME(KVM_SET_VCPU_EVENTS, 0x4040aea0);
+MV_UAPI_SAME(KVM_REGISTER_COALESCED_MMIO, 0x4010ae67);
+MV_UAPI_SAME(KVM_UNREGISTER_COALESCED_MMIO, 0x4010ae68);
 
 MV_UAPI_SAME(KVM_CAP_IRQCHIP, 0);
 MV_UAPI_SAME(KVM_CAP_HLT, 1);
@@ -608,7 +683,9 @@ MV_UAPI_SAME(KVM_CAP_SYNC_MMU, 16);
 MV_UAPI_SAME(KVM_CAP_DESTROY_MEMORY_REGION_WORKS, 21);
 MV_UAPI_SAME(KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, 30);
 MV_UAPI_SAME(KVM_CAP_INTERNAL_ERROR_DATA, 40);
+MV_UAPI_SAME(KVM_CAP_VCPU_EVENTS, 41);
 MV_UAPI_SAME(KVM_CAP_ENABLE_CAP, 54);
+MV_UAPI_SAME(KVM_CAP_SYNC_REGS, 74);
 MV_UAPI_SAME(KVM_CAP_MAX_VCPUS, 66);
 MV_UAPI_SAME(KVM_CAP_READONLY_MEM, 81);
 MV_UAPI_SAME(KVM_CAP_ENABLE_CAP_VM, 98);
@@ -616,7 +693,10 @@ MV_UAPI_SAME(KVM_CAP_CHECK_EXTENSION_VM, 105);
 MV_UAPI_SAME(KVM_CAP_MULTI_ADDRESS_SPACE, 118);
 MV_UAPI_SAME(KVM_CAP_MAX_VCPU_ID, 128);
 MV_UAPI_SAME(KVM_CAP_IMMEDIATE_EXIT, 136);
+MV_UAPI_SAME(KVM_CAP_COALESCED_PIO, 162);
+MV_UAPI_SAME(KVM_CAP_EXCEPTION_PAYLOAD, 164);
 MV_UAPI_SAME(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 168);
+MV_UAPI_SAME(KVM_CAP_X86_TRIPLE_FAULT_EVENT, 218);
 MV_UAPI_SAME(KVM_CAP_SGX_ATTRIBUTE, 196);
 MV_UAPI_SAME(KVM_CAP_EXIT_HYPERCALL, 201);
 MV_UAPI_SAME(KVM_CAP_ARM_MTE, 205);
@@ -643,6 +723,14 @@ MV_UAPI_ASSERT(offsetof(struct kvm_enable_cap, args) == 8, "kvm_enable_cap.args"
 MV_UAPI_ASSERT(sizeof(struct kvm_memory_attributes) == 32, "kvm_memory_attributes");
 MV_UAPI_ASSERT(sizeof(struct kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd");
 MV_UAPI_ASSERT(sizeof(struct kvm_arm_copy_mte_tags) == 48, "kvm_arm_copy_mte_tags");
+MV_UAPI_ASSERT(sizeof(struct kvm_coalesced_mmio_zone) == 16, "kvm_coalesced_mmio_zone");
+MV_UAPI_ASSERT(offsetof(struct kvm_coalesced_mmio_zone, pio) == 12, "kvm_coalesced_mmio_zone.pio");
+MV_UAPI_ASSERT(sizeof(struct kvm_coalesced_mmio) == 24, "kvm_coalesced_mmio");
+MV_UAPI_ASSERT(offsetof(struct kvm_coalesced_mmio, data) == 16, "kvm_coalesced_mmio.data");
+#ifndef __cplusplus   /* the system's __DECLARE_FLEX_ARRAY moves it to 16 in C++ */
+MV_UAPI_ASSERT(offsetof(struct kvm_coalesced_mmio_ring, coalesced_mmio) == 8,
+	       "kvm_coalesced_mmio_ring.coalesced_mmio");
+#endif
 
 /*
  * struct kvm_run: the members every version of it has. Applied to the
@@ -674,6 +762,11 @@ MV_UAPI_ASSERT(offsetof(struct kvm_run, immediate_exit__unsafe) == 1,
 MV_UAPI_ASSERT(offsetof(struct kvm_run, hypercall.flags) == 96, "kvm_run.hypercall.flags");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.gpa) == 40, "kvm_run.memory_fault.gpa");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, memory_fault.size) == 48, "kvm_run.memory_fault.size");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, emulation_failure.flags) == 40,
+	       "kvm_run.emulation_failure.flags");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, emulation_failure.insn_size) == 48,
+	       "kvm_run.emulation_failure.insn_size");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, s.regs.events) == 304 + 456, "kvm_run.s.regs.events");
 #endif
 #ifdef MV_UAPI_OWN_KVM_RUN
 MV_UAPI_KVM_RUN_LAYOUT(mv_system_kvm_run);

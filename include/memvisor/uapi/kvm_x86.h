@@ -20,7 +20,7 @@
 #endif
 #endif
 
-/* Every <asm/kvm.h> defines these four structures; memvisor only when there is none. */
+/* Every <asm/kvm.h> defines these structures; memvisor only when there is none. */
 #ifndef _ASM_X86_KVM_H
 struct kvm_regs {
 	uint64_t rax, rbx, rcx, rdx;
@@ -58,6 +58,95 @@ struct kvm_sregs {
 	uint64_t apic_base;
 	uint64_t interrupt_bitmap[(KVM_NR_INTERRUPTS + 63) / 64];
 };
+
+/* for KVM_GET/SET_VCPU_EVENTS and the KVM_SYNC_X86_EVENTS part of kvm_run */
+struct kvm_vcpu_events {
+	struct {
+		uint8_t injected;
+		uint8_t nr;
+		uint8_t has_error_code;
+		uint8_t pending;
+		uint32_t error_code;
+	} exception;
+	struct {
+		uint8_t injected;
+		uint8_t nr;
+		uint8_t soft;
+		uint8_t shadow;
+	} interrupt;
+	struct {
+		uint8_t injected;
+		uint8_t pending;
+		uint8_t masked;
+		uint8_t pad;
+	} nmi;
+	uint32_t sipi_vector;
+	uint32_t flags;               /* KVM_VCPUEVENT_VALID_* */
+	struct {
+		uint8_t smm;
+		uint8_t pending;
+		uint8_t smm_inside_nmi;
+		uint8_t latched_init;
+	} smi;
+	struct {
+		uint8_t pending;
+	} triple_fault;
+	uint8_t reserved[26];
+	uint8_t exception_has_payload;
+	uint64_t exception_payload;
+};
+
+/* struct kvm_run's s.regs (KVM_CAP_SYNC_REGS) */
+struct kvm_sync_regs {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_vcpu_events events;
+};
+#endif
+
+/* kvm_run.kvm_valid_regs / kvm_dirty_regs */
+#ifndef KVM_SYNC_X86_REGS
+#define KVM_SYNC_X86_REGS   (1UL << 0)
+#endif
+#ifndef KVM_SYNC_X86_SREGS
+#define KVM_SYNC_X86_SREGS  (1UL << 1)
+#endif
+#ifndef KVM_SYNC_X86_EVENTS
+#define KVM_SYNC_X86_EVENTS (1UL << 2)
+#endif
+#ifndef KVM_SYNC_X86_VALID_FIELDS
+#define KVM_SYNC_X86_VALID_FIELDS (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
+#endif
+
+/* kvm_vcpu_events.flags: which fields KVM_SET_VCPU_EVENTS takes */
+#ifndef KVM_VCPUEVENT_VALID_NMI_PENDING
+#define KVM_VCPUEVENT_VALID_NMI_PENDING  0x00000001
+#endif
+#ifndef KVM_VCPUEVENT_VALID_SIPI_VECTOR
+#define KVM_VCPUEVENT_VALID_SIPI_VECTOR  0x00000002
+#endif
+#ifndef KVM_VCPUEVENT_VALID_SHADOW
+#define KVM_VCPUEVENT_VALID_SHADOW       0x00000004
+#endif
+#ifndef KVM_VCPUEVENT_VALID_SMM
+#define KVM_VCPUEVENT_VALID_SMM          0x00000008
+#endif
+#ifndef KVM_VCPUEVENT_VALID_PAYLOAD
+#define KVM_VCPUEVENT_VALID_PAYLOAD      0x00000010
+#endif
+#ifndef KVM_VCPUEVENT_VALID_TRIPLE_FAULT
+#define KVM_VCPUEVENT_VALID_TRIPLE_FAULT 0x00000020
+#endif
+
+/* kvm_run.flags on x86 */
+#ifndef KVM_RUN_X86_SMM
+#define KVM_RUN_X86_SMM        (1 << 0)
+#endif
+#ifndef KVM_RUN_X86_BUS_LOCK
+#define KVM_RUN_X86_BUS_LOCK   (1 << 1)
+#endif
+#ifndef KVM_RUN_X86_GUEST_MODE
+#define KVM_RUN_X86_GUEST_MODE (1 << 2)
 #endif
 
 /* VM types (the KVM_CREATE_VM argument) */
@@ -104,6 +193,19 @@ MV_UAPI_SAME(KVM_X86_TDX_VM, 5);
 MV_UAPI_SAME(KVM_PIO_PAGE_OFFSET, 1);
 MV_UAPI_SAME(KVM_COALESCED_MMIO_PAGE_OFFSET, 2);
 MV_UAPI_SAME(KVM_EXIT_HYPERCALL_LONG_MODE, 1);
+MV_UAPI_SAME(KVM_SYNC_X86_REGS, 1);
+MV_UAPI_SAME(KVM_SYNC_X86_SREGS, 2);
+MV_UAPI_SAME(KVM_SYNC_X86_EVENTS, 4);
+MV_UAPI_SAME(KVM_SYNC_X86_VALID_FIELDS, 7);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_NMI_PENDING, 1);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_SIPI_VECTOR, 2);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_SHADOW, 4);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_SMM, 8);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_PAYLOAD, 0x10);
+MV_UAPI_SAME(KVM_VCPUEVENT_VALID_TRIPLE_FAULT, 0x20);
+MV_UAPI_SAME(KVM_RUN_X86_SMM, 1);
+MV_UAPI_SAME(KVM_RUN_X86_BUS_LOCK, 2);
+MV_UAPI_SAME(KVM_RUN_X86_GUEST_MODE, 4);
 
 MV_UAPI_ASSERT(sizeof(struct kvm_regs) == 144, "kvm_regs");
 MV_UAPI_ASSERT(offsetof(struct kvm_regs, rip) == 128, "kvm_regs.rip");
@@ -116,5 +218,15 @@ MV_UAPI_ASSERT(offsetof(struct kvm_sregs, gdt) == 192, "kvm_sregs.gdt");
 MV_UAPI_ASSERT(offsetof(struct kvm_sregs, cr0) == 224, "kvm_sregs.cr0");
 MV_UAPI_ASSERT(offsetof(struct kvm_sregs, efer) == 264, "kvm_sregs.efer");
 MV_UAPI_ASSERT(offsetof(struct kvm_sregs, interrupt_bitmap) == 280, "kvm_sregs.interrupt_bitmap");
+MV_UAPI_ASSERT(sizeof(struct kvm_vcpu_events) == 64, "kvm_vcpu_events");
+MV_UAPI_ASSERT(offsetof(struct kvm_vcpu_events, flags) == 20, "kvm_vcpu_events.flags");
+MV_UAPI_ASSERT(offsetof(struct kvm_vcpu_events, smi) == 24, "kvm_vcpu_events.smi");
+MV_UAPI_ASSERT(offsetof(struct kvm_vcpu_events, exception_has_payload) == 55,
+	       "kvm_vcpu_events.exception_has_payload");
+MV_UAPI_ASSERT(offsetof(struct kvm_vcpu_events, exception_payload) == 56,
+	       "kvm_vcpu_events.exception_payload");
+MV_UAPI_ASSERT(sizeof(struct kvm_sync_regs) == 520, "kvm_sync_regs");
+MV_UAPI_ASSERT(offsetof(struct kvm_sync_regs, sregs) == 144, "kvm_sync_regs.sregs");
+MV_UAPI_ASSERT(offsetof(struct kvm_sync_regs, events) == 456, "kvm_sync_regs.events");
 
 #endif
