@@ -47,6 +47,8 @@ struct mapping;
 #define VM_NORESERVE   (1ul << 21)
 #define VM_WIPEONFORK  (1ul << 25)   /* MADV_WIPEONFORK: the child gets zeroes */
 #define VM_DONTDUMP    (1ul << 26)
+#define VM_HUGEPAGE    (1ul << 29)   /* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE  (1ul << 30)   /* MADV_NOHUGEPAGE */
 #define VM_SHADOW_STACK (1ul << 33)
 #define VM_STACK       VM_GROWSDOWN
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)

@@ -35,6 +35,9 @@
 #define MADV_PAGEOUT_     21
 #define MADV_POPULATE_READ_  22
 #define MADV_POPULATE_WRITE_ 23
+#define MADV_HUGEPAGE_    14
+#define MADV_NOHUGEPAGE_  15
+#define MADV_COLLAPSE_    25
 
 static unsigned long calc_vm_prot_bits(uint64_t prot)
 {
@@ -319,6 +322,7 @@ static bool madvise_behavior_valid(int advice)
 	case MADV_DOFORK: case MADV_DONTDUMP_: case MADV_DODUMP_: case MADV_WIPEONFORK_:
 	case MADV_KEEPONFORK_: case MADV_COLD_: case MADV_PAGEOUT_:
 	case MADV_POPULATE_READ_: case MADV_POPULATE_WRITE_:
+	case MADV_HUGEPAGE_: case MADV_NOHUGEPAGE_: case MADV_COLLAPSE_:
 		return true;
 	default:
 		return false;
@@ -416,6 +420,18 @@ static long madvise_vma(struct mv_task *t, struct vma **vmap, uint64_t start, ui
 	case MADV_POPULATE_READ_:
 	case MADV_POPULATE_WRITE_:
 		return madvise_populate(mm, vma, start, end, advice == MADV_POPULATE_WRITE_);
+	case MADV_HUGEPAGE_:   /* hugepage_madvise(): only the VMA flags change */
+		return madvise_flags(mm, vmap, start, end,
+				     (vma->flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+	case MADV_NOHUGEPAGE_:
+		return madvise_flags(mm, vmap, start, end,
+				     (vma->flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+	case MADV_COLLAPSE_:
+		/*
+		 * madvise_collapse(): memvisor's mm has no transparent huge pages,
+		 * so no VMA is one THP may back (thp_vma_allowable_order fails).
+		 */
+		return -EINVAL;
 	default:   /* hints with nothing to do in memvisor */
 		return 0;
 	}

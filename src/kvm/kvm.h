@@ -149,6 +149,7 @@ struct kvm {
 	struct kvm_srcu srcu;
 	struct kvm_memslots *memslots; /* atomic pointer, read under srcu */
 	uint64_t nr_memslot_pages;     /* under slots_lock */
+	uint64_t nr_mmu_pages;         /* KVM_SET_NR_MMU_PAGES, 0 until set; under slots_lock */
 	/* stage 2 */
 	pthread_rwlock_t mmu_lock;
 	uint64_t ept_root;             /* pa of the EPT PML4 */

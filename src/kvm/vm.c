@@ -139,6 +139,41 @@ static long kvm_vm_ioctl_coalesced_mmio(struct kvm *kvm, unsigned int cmd, uint6
 						  : kvm_vm_ioctl_unregister_coalesced_mmio(kvm, &zone);
 }
 
+/*
+ * KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES (kvm_vm_ioctl_set_nr_mmu_pages):
+ * the cap on shadow-page-table pages. Below KVM_MIN_ALLOC_MMU_PAGES is
+ * -EINVAL; the value is kept and reported. memvisor's EPT tables come from
+ * the frame allocator and are never reclaimed under such a cap (docs/kvm.md).
+ */
+#define KVM_MIN_ALLOC_MMU_PAGES 64ul
+#define KVM_PERMILLE_MMU_PAGES  20ul
+
+static long kvm_vm_ioctl_set_nr_mmu_pages(struct kvm *kvm, uint64_t arg)
+{
+	if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->slots_lock);
+	kvm->nr_mmu_pages = arg;
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return 0;
+}
+
+/* Until set, the default kvm_mmu_calculate_default_mmu_pages() gives. */
+static long kvm_vm_ioctl_get_nr_mmu_pages(struct kvm *kvm)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	n = kvm->nr_mmu_pages;
+	if (!n) {
+		n = kvm->nr_memslot_pages * KVM_PERMILLE_MMU_PAGES / 1000;
+		if (n < KVM_MIN_ALLOC_MMU_PAGES)
+			n = KVM_MIN_ALLOC_MMU_PAGES;
+	}
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return (long)n;
+}
+
 static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
 {
 	struct kvm *kvm = f->private_data;
@@ -164,6 +199,10 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvm_vm_ioctl_coalesced_mmio(kvm, cmd, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		return kvm_vm_ioctl_set_nr_mmu_pages(kvm, arg);
+	case KVM_GET_NR_MMU_PAGES:
+		return kvm_vm_ioctl_get_nr_mmu_pages(kvm);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}

@@ -6,10 +6,7 @@
  * case runs on every VM type KVM_CAP_VM_TYPES lists and for every flag
  * combination KVM_CAP_GUEST_MEMFD_FLAGS offers on that VM.
  *
- * A case memvisor is known to answer differently is not hidden: the test
- * checks Linux's answer, and where memvisor gives the divergent answer the
- * docs record, it reports "known divergence" and skips; any other answer
- * fails.
+ * Every test checks Linux's answer and fails on any other.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -407,7 +404,6 @@ static void test_selftest_guest_memfd_invalid_punch_hole(void **state)
  * refault work. memvisor does not model THP advice and answers
  * MADV_HUGEPAGE with -EINVAL (docs/architecture.md).
  */
-static bool collapse_known_divergence;
 
 static void collapse(struct sg *s, long fd, uint64_t flags, uint64_t size)
 {
@@ -421,13 +417,9 @@ static void collapse(struct sg *s, long fd, uint64_t flags, uint64_t size)
 	for (uint64_t i = 0; i < PMD; i += PG)
 		assert_true(sg_peek(s, aligned + i) >= 0);
 	r = MVTEST_SYSCALL(s->k.t, MV_SYS_madvise, aligned, PMD, 14 /* MADV_HUGEPAGE */);
-	if (r == -EINVAL) {
-		collapse_known_divergence = true;
-	} else {
-		assert_int_equal(r, 0);
-		assert_int_equal(MVTEST_SYSCALL(s->k.t, MV_SYS_madvise, aligned, PMD,
-						25 /* MADV_COLLAPSE */), -EINVAL);
-	}
+	assert_int_equal(r, 0);
+	assert_int_equal(MVTEST_SYSCALL(s->k.t, MV_SYS_madvise, aligned, PMD,
+					25 /* MADV_COLLAPSE */), -EINVAL);
 	assert_int_equal(MVTEST_SYSCALL(s->k.t, MV_SYS_madvise, aligned, PMD, MADV_DONTNEED), 0);
 	assert_true(sg_peek(s, aligned) >= 0);
 	assert_int_equal(MVTEST_SYSCALL(s->k.t, MV_SYS_munmap, reserved, 2 * PMD), 0);
@@ -435,12 +427,7 @@ static void collapse(struct sg *s, long fd, uint64_t flags, uint64_t size)
 
 static void test_selftest_guest_memfd_collapse(void **state)
 {
-	collapse_known_divergence = false;
 	assert_true(sg_for_each(collapse, SG_MMAP_SHARED, PMD) > 0);
-	if (collapse_known_divergence) {
-		print_message("known divergence: MADV_HUGEPAGE is -EINVAL (THP advice not modelled)\n");
-		skip();
-	}
 }
 
 /*
@@ -491,15 +478,6 @@ static void test_selftest_guest_memfd_guest(void **state)
 	assert_int_equal(mv_vcpu_set_guest(s.k.t, vcpu, guest_memfd_guest_code, &c), 0);
 	run = mv_vcpu_run_area(s.k.t, vcpu);
 	r = kt_ioctl(s.k.t, vcpu, KVM_RUN, 0);
-	if (r == -EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
-	    run->memory_fault.gpa == c.gpa && run->memory_fault.flags == 0) {
-		/* memvisor serves shared gfns from userspace_addr only, never from the file */
-		print_message("known divergence: a shared access to a guest_memfd-only slot "
-			      "is a memory fault (gpa %#llx)\n",
-			      (unsigned long long)run->memory_fault.gpa);
-		kt_teardown(&s.k);
-		skip();
-	}
 	assert_int_equal(r, 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 	assert_int_equal(c.r, 0);

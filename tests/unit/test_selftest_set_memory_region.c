@@ -223,12 +223,7 @@ static void test_selftest_set_memory_region_delete_memory_region(void **state)
 		assert_int_equal(s.seen[0], MMIO_VAL);
 		assert_int_equal(s.seen[1], 0);
 		assert_int_equal(s.seen[2], MMIO_VAL);
-		if (still_running) {
-			print_message("known divergence: the guest kept running after its code slot "
-				      "was deleted (a fetch where no slot is succeeds; KVM: "
-				      "KVM_EXIT_INTERNAL_ERROR or KVM_EXIT_SHUTDOWN)\n");
-			skip();
-		}
+		assert_false(still_running);
 		assert_true(s.last_exit == KVM_EXIT_SHUTDOWN || s.last_exit == KVM_EXIT_INTERNAL_ERROR);
 	}
 }
@@ -253,14 +248,6 @@ static void test_selftest_set_memory_region_zero_memory_regions(void **state)
 	assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, zero_regions_guest, &fetched), 0);
 	run = mv_vcpu_run_area(k.t, vcpu);
 	r = kt_run(&k, vcpu);
-	if (nr_mmu == -ENOTTY || (r == 0 && run->exit_reason == KVM_EXIT_HLT && fetched == 0)) {
-		print_message("known divergence:%s%s\n",
-			      nr_mmu == -ENOTTY ? " KVM_SET_NR_MMU_PAGES is -ENOTTY (not modelled);" : "",
-			      run->exit_reason == KVM_EXIT_HLT ?
-			      " a fetch where no slot is succeeds (KVM: KVM_EXIT_INTERNAL_ERROR)" : "");
-		kt_teardown(&k);
-		skip();
-	}
 	assert_int_equal(nr_mmu, 0);
 	assert_int_equal(r, 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
