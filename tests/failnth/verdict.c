@@ -99,6 +99,15 @@ static const struct fn_rule fn_rules[] = {
 	/* copy_page_range write-protects the parent's pages; a failed fork leaves them so */
 	{ "clone", NULL, { ENOMEM }, FN_NORM_WRPROTECT, false,
 	  "clone: -ENOMEM; the parent's private pages may stay write-protected" },
+	{ "sys_clone", NULL, { ENOMEM }, FN_NORM_WRPROTECT, false,
+	  "clone: -ENOMEM; the parent's private pages may stay write-protected" },
+	{ "clone3", NULL, { ENOMEM }, FN_NORM_WRPROTECT, false,
+	  "clone3: -ENOMEM; the parent's private pages may stay write-protected" },
+	/* a remote page GUP cannot pin (it could not be allocated) stops the copy: -EFAULT */
+	{ "process_vm_readv", NULL, { ENOMEM, EFAULT }, 0, false,
+	  "process_vm_readv: -ENOMEM, or -EFAULT when a remote page cannot be pinned" },
+	{ "process_vm_writev", NULL, { ENOMEM, EFAULT }, 0, false,
+	  "process_vm_writev: -ENOMEM, or -EFAULT when a remote page cannot be pinned" },
 	{ "fallocate", NULL, { ENOMEM, ENOSPC }, 0, false, "fallocate: -ENOMEM or -ENOSPC" },
 	/* ptrace-style access: nothing copied is -EIO, else -EFAULT / -ENOMEM */
 	{ "remote_read", NULL, { ENOMEM, EFAULT, EIO }, FN_NORM_MEMORY, false,

@@ -68,6 +68,8 @@ static void test_failnth_errno_rules_table(void **state)
 		{ "ioctl(3, KVM_CHECK_EXTENSION, 0)", ENOMEM, false },
 		{ "map_shadow_stack(0, 0x1000, SHADOW_STACK_SET_TOKEN)", EINVAL, true },
 		{ "fallocate(3, 0, 0, 0x1000)", ENOSPC, true },
+		{ "process_vm_readv(1, 0, 1, 0, 1, 0)", EFAULT, true },
+		{ "munmap(0x10000, 0x1000)", EFAULT, false },
 	};
 	const char *why;
 
