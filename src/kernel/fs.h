@@ -59,6 +59,7 @@ struct file {
 	uint64_t ino;            /* inode number, unique per kernel */
 	struct mapping *mapping; /* page cache, or NULL */
 	bool no_pread;           /* no FMODE_PREAD/PWRITE: pread/pwrite are -ESPIPE */
+	bool noexec;             /* on a noexec mount (path_noexec): mmap checks PROT_EXEC */
 	void *private_data;
 };
 

@@ -454,20 +454,18 @@ static const struct vm_ops gmem_vm_ops = {
 };
 
 /*
- * Both faces live on a noexec mount, which do_mmap checks before anything
- * the file says. Called with mmap_lock held for write.
+ * Only the mainline face maps. Both faces live on a noexec mount, which
+ * do_mmap checks (file->noexec) before it allocates anything, as it does
+ * the seed face's missing ->mmap. Called with mmap_lock held for write.
  */
 static int gmem_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 {
 	struct gmem *g = f->private_data;
 
-	if (vma->flags & VM_EXEC)
-		return -EPERM;
-	if (g->seed || !(g->flags & GUEST_MEMFD_FLAG_MMAP))
+	if (!(g->flags & GUEST_MEMFD_FLAG_MMAP))
 		return -ENODEV;
 	if ((vma->flags & (VM_SHARED | VM_MAYSHARE)) != (VM_SHARED | VM_MAYSHARE))
 		return -EINVAL;
-	vma->flags &= ~VM_MAYEXEC;
 	vma->ops = &gmem_vm_ops;
 	return 0;
 }
@@ -528,7 +526,6 @@ static const struct file_ops gmem_file_ops = {
 
 static const struct file_ops rmem_file_ops = {
 	.name = "restrictedmem",
-	.mmap = gmem_mmap,
 	.fallocate = rmem_fallocate,
 	.fstat = gmem_fstat,
 	.ftruncate = rmem_ftruncate,
@@ -570,6 +567,7 @@ static struct file *gmem_file_new(struct kernel *k, uint64_t size, uint64_t flag
 		return lib_err_ptr(err);
 	}
 	f->no_pread = true;
+	f->noexec = true;
 	return f;
 
 err_destroy_lock:

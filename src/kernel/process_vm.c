@@ -25,6 +25,7 @@
 #include "lib/alloc.h"
 
 #define K_UIO_MAXIOV 1024
+#define K_UIO_FASTIOV 8
 #define K_MAX_RW_COUNT (0x7fffffffull & HW_PAGE_MASK)   /* INT_MAX & PAGE_MASK */
 
 struct k_iovec {
@@ -39,8 +40,21 @@ struct pvm_iter {
 	uint64_t left;
 };
 
-/* iovec_from_user(): @n entries copied in, or the error; *@out NULL for none. */
-static long pvm_iovec_from_user(const void *uvec, uint64_t n, struct k_iovec **out)
+/* Frees what pvm_iovec_from_user() allocated (nothing if it used @fast). */
+static void pvm_iovec_free(struct k_iovec *iov, const struct k_iovec *fast)
+{
+	if (iov != fast)
+		lib_free(iov);
+}
+
+/*
+ * iovec_from_user(): @n entries copied in, or the error; *@out NULL for
+ * none. Up to UIO_FASTIOV entries go to @fast (the caller's stack, as in
+ * Linux): only a longer array is allocated, so only it can be -ENOMEM,
+ * which Linux answers before it reads the array.
+ */
+static long pvm_iovec_from_user(const void *uvec, uint64_t n, struct k_iovec *fast,
+				struct k_iovec **out)
 {
 	struct k_iovec *iov;
 
@@ -49,20 +63,24 @@ static long pvm_iovec_from_user(const void *uvec, uint64_t n, struct k_iovec **o
 		return 0;
 	if (n > K_UIO_MAXIOV)
 		return -EINVAL;
-	if (k_host_range_faults(uvec, n * sizeof(*iov)))
-		return -EFAULT;
-	iov = lib_calloc(n, sizeof(*iov));
+	iov = n <= K_UIO_FASTIOV ? fast : lib_calloc(n, sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
+	if (k_host_range_faults(uvec, n * sizeof(*iov)))
+		goto err_free;
 	memcpy(iov, uvec, n * sizeof(*iov));
 	for (uint64_t i = 0; i < n; i++) {
 		if ((int64_t)iov[i].len < 0) {
-			lib_free(iov);
+			pvm_iovec_free(iov, fast);
 			return -EINVAL;
 		}
 	}
 	*out = iov;
 	return 0;
+
+err_free:
+	pvm_iovec_free(iov, fast);
+	return -EFAULT;
 }
 
 /* access_ok(): the range stays below TASK_SIZE without wrapping. */
@@ -76,10 +94,10 @@ static bool pvm_access_ok(uint64_t base, uint64_t len)
  * the total is capped at MAX_RW_COUNT (a single iovec is capped first,
  * then checked, as import_ubuf() does).
  */
-static long pvm_import_local(const void *uvec, uint64_t n, struct k_iovec **out,
-			     struct pvm_iter *it)
+static long pvm_import_local(const void *uvec, uint64_t n, struct k_iovec *fast,
+			     struct k_iovec **out, struct pvm_iter *it)
 {
-	long ret = pvm_iovec_from_user(uvec, n, out);
+	long ret = pvm_iovec_from_user(uvec, n, fast, out);
 	struct k_iovec *iov = *out;
 	uint64_t total = 0;
 
@@ -91,7 +109,7 @@ static long pvm_import_local(const void *uvec, uint64_t n, struct k_iovec **out,
 		if (n == 1 && iov[i].len > room)
 			iov[i].len = room;
 		if (!pvm_access_ok(iov[i].base, iov[i].len)) {
-			lib_free(iov);
+			pvm_iovec_free(iov, fast);
 			*out = NULL;
 			return -EFAULT;
 		}
@@ -205,22 +223,23 @@ static long pvm_rw_core(struct mv_task *t, int pid, struct pvm_iter *it,
 /* process_vm_rw(): the checks in Linux's order, then the copy. */
 static long pvm_rw(struct mv_task *t, const uint64_t a[6], bool write)
 {
+	struct k_iovec lfast[K_UIO_FASTIOV], rfast[K_UIO_FASTIOV];
 	struct k_iovec *liov = NULL, *riov = NULL;
 	struct pvm_iter it = { 0 };
 	long ret;
 
 	if (a[5])
 		return -EINVAL;
-	ret = pvm_import_local((const void *)(uintptr_t)a[1], a[2], &liov, &it);
+	ret = pvm_import_local((const void *)(uintptr_t)a[1], a[2], lfast, &liov, &it);
 	if (ret || !it.left)
 		goto out;
-	ret = pvm_iovec_from_user((const void *)(uintptr_t)a[3], a[4], &riov);
+	ret = pvm_iovec_from_user((const void *)(uintptr_t)a[3], a[4], rfast, &riov);
 	if (ret)
 		goto out;
 	ret = pvm_rw_core(t, (int)a[0], &it, riov, a[4], write);
 out:
-	lib_free(riov);
-	lib_free(liov);
+	pvm_iovec_free(riov, rfast);
+	pvm_iovec_free(liov, lfast);
 	return ret;
 }
 

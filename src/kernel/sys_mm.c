@@ -70,6 +70,11 @@ static long mmap_file_checks(struct file *file, uint64_t prot, unsigned long fla
 	case MAP_PRIVATE:
 		if (!file->readable)
 			return -EACCES;
+		if (file->noexec) {
+			if (*vm_flags & VM_EXEC)
+				return -EPERM;
+			*vm_flags &= ~VM_MAYEXEC;
+		}
 		if (!file->ops->mmap)
 			return -ENODEV;
 		if (*vm_flags & VM_GROWSDOWN)
