@@ -333,8 +333,15 @@ static enum kvm_pf_result kvm_mmu_faultin_pfn(struct kvm *kvm, const struct kvm_
 	} else {
 		r = kvm_faultin_pfn_hva(kvm, slot, gfn, write, &f->pfn, &f->writable);
 	}
+	/*
+	 * guest_memfd's -ENOMEM is KVM_RUN's; a VMM page GUP could not get,
+	 * for whatever reason, is KVM_PFN_ERR_FAULT in hva_to_pfn(): -EFAULT
+	 * with a memory-fault exit (kvm_handle_error_pfn).
+	 */
+	if (r == -ENOMEM && (f->private || kvm_memslot_is_gmem_only(slot)))
+		return KVM_PF_NOMEM;
 	if (r)
-		return r == -ENOMEM ? KVM_PF_NOMEM : f->private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
+		return f->private ? KVM_PF_EFAULT_PRIVATE : KVM_PF_EFAULT;
 	return KVM_PF_FIXED;
 }
 

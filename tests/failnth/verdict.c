@@ -70,14 +70,22 @@ static const struct fn_rule fn_rules[] = {
 	  "KVM_GET_VCPU_MMAP_SIZE allocates nothing" },
 	/*
 	 * The guest runs until the allocation fails: what it faulted in
-	 * stays. -ENOMEM when stage 2 cannot get a table; when the VMM's page
-	 * cannot be had, Linux's hva_to_pfn turns GUP's -ENOMEM into
-	 * KVM_PFN_ERR_FAULT, so -EFAULT with a memory-fault exit. memvisor
-	 * answers -ENOMEM there too (kvm/mmu.c); both are accepted until that
-	 * is settled.
+	 * stays. -ENOMEM when stage 2 cannot get a table (or guest_memfd a
+	 * folio); when the VMM's page cannot be had, hva_to_pfn turns GUP's
+	 * -ENOMEM into KVM_PFN_ERR_FAULT, so -EFAULT with a memory-fault exit.
 	 */
 	{ "ioctl", "KVM_RUN", { ENOMEM, EFAULT }, FN_NORM_MEMORY, false,
 	  "KVM_RUN: -ENOMEM or -EFAULT; what the guest faulted in stays" },
+	/*
+	 * __kvm_set_memory_region makes its own checks before it allocates the
+	 * new slot, but kvm_arch_prepare_memory_region's GPA-width check comes
+	 * after the slot (and its dirty bitmap) are allocated: -ENOMEM may
+	 * stand where a slot past the address width would be -EINVAL.
+	 */
+	{ "ioctl", "KVM_SET_USER_MEMORY_REGION", { ENOMEM }, 0, true,
+	  "KVM_SET_USER_MEMORY_REGION: -ENOMEM, also before the GPA-width check" },
+	{ "ioctl", "KVM_SET_USER_MEMORY_REGION2", { ENOMEM }, 0, true,
+	  "KVM_SET_USER_MEMORY_REGION2: -ENOMEM, also before the GPA-width check" },
 	/* kvm_vm_ioctl_create_vcpu allocates the vCPU, then looks for its id */
 	{ "ioctl", "KVM_CREATE_VCPU", { ENOMEM }, 0, true,
 	  "KVM_CREATE_VCPU: -ENOMEM, also before -EEXIST" },
