@@ -121,6 +121,11 @@ static int hw_s2_walk(struct hw_cpu *cpu, uint64_t gpa, unsigned int type, bool 
 	uint64_t evs[HW_PT_LEVELS];
 	int n;
 
+	/* the walk translates bits 47:0: a GPA above them is a violation, not an alias of a low one */
+	if (gpa >> (HW_PAGE_SHIFT + 9 * HW_PT_LEVELS)) {
+		*s = (struct hw_s2){ 0 };
+		return hw_ept_violation(cpu, gpa, type, s, gla, gla_bits, fault);
+	}
 retry:
 	n = 0;
 	uint64_t table = cpu->eptp & EPT_ADDR;
