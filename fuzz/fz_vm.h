@@ -41,7 +41,7 @@
 #define FZ_LOW_PAGES  512       /* biased GPAs: the first 2 MiB */
 #define FZ_HOLE_GPA   (3ull << 30)   /* biased picks never put a slot here */
 #define FZ_CR0_PG     (1ull << 31)
-#define FZ_MAX_GFN    ((1ull << (48 - 12)) - 1)   /* 4-level EPT: 48-bit GPAs */
+#define FZ_MAX_GFN    ((1ull << (46 - 12)) - 1)   /* kvm_mmu_max_gfn: MAXPHYADDR 46 */
 
 struct fz_in {
 	const uint8_t *p;
