@@ -44,6 +44,9 @@ static void fz_memslot_raw(struct fz_vm *v)
 		mem.flags &= 7;
 		mem.guest_memfd_offset = mem.guest_memfd_offset % 16 * FZ_PAGE;
 	}
+	/* a harvest walks the whole bitmap: past 64 GiB a logged slot only costs time */
+	if ((mem.flags & KVM_MEM_LOG_DIRTY_PAGES) && mem.memory_size > (1ull << 36))
+		mem.memory_size &= (1ull << 36) - 1;
 	fz_vm_set_region(v, &mem, two);
 }
 

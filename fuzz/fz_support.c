@@ -30,7 +30,9 @@ static void fz_support_region(struct fz_vm *v)
 	mem.memory_size = sz < 16 ? 0 : (sz % FZ_MAP_PAGES + 1) * FZ_PAGE;
 	if (mem.flags & KVM_MEM_GUEST_MEMFD) {
 		mem.guest_memfd = (uint32_t)fz_vm_gmem_fd(v);
-		mem.guest_memfd_offset = (fz_u(&v->in, 1) % 16) * FZ_PAGE;
+		/* mostly the start of the file; sometimes anywhere in a huge one */
+		sz = (unsigned int)fz_u(&v->in, 1);
+		mem.guest_memfd_offset = sz < 224 ? sz % 16 * FZ_PAGE : fz_u(&v->in, 8) & ~(FZ_PAGE - 1);
 	}
 	fz_vm_set_region(v, &mem, (mem.flags & KVM_MEM_GUEST_MEMFD) ? !v->seed : sel >= 128);
 }
