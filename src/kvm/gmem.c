@@ -203,6 +203,11 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	lib_free(gs);
 }
 
+uint64_t kvm_gmem_slot_pgoff(const struct kvm_memory_slot *slot)
+{
+	return slot->gmem->pgoff;
+}
+
 /*
  * The page for @gfn with a folio reference, and in *@max_order the order a
  * stage-2 leaf could cover: the folio's, when the slot maps the whole

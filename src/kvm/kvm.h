@@ -315,6 +315,8 @@ uint64_t kvm_supported_mem_attributes(const struct kvm *kvm);
 MV_MUST_CHECK int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, struct file *file,
 				uint64_t offset);
 void kvm_gmem_unbind(struct kvm_memory_slot *slot);
+/* The first page of the file @slot (which has a binding) is bound at. */
+uint64_t kvm_gmem_slot_pgoff(const struct kvm_memory_slot *slot);
 /*
  * The guest_memfd page for @gfn with a reference, and the largest order a
  * stage-2 leaf may map it with: 0, -EFAULT (file gone), -ENOMEM.

@@ -139,37 +139,15 @@ static void memmap_files_put(struct memmap_files *mf)
 }
 
 /*
- * Where @s is bound in @f: true and the first page offset. A binding
- * covers npages consecutive offsets, so probing every npages-th offset
- * finds it, and a binary search below the hit finds its start; the slot
- * itself keeps the offset private to gmem.c. Called under the memslots'
- * read side: gmem_binding_at takes gmem->lock there, as a private fault
- * does.
+ * Where @s is bound in @f: true and the first page offset. The slot knows
+ * where its binding starts; @f is the file only if the binding there is
+ * @s's. Called under the memslots' read side: gmem_binding_at takes
+ * gmem->lock there, as a private fault does.
  */
 static bool memmap_gmem_pgoff(struct file *f, const struct kvm_memory_slot *s, uint64_t *pgoff)
 {
-	uint64_t pages = gmem_size(f) >> HW_PAGE_SHIFT, lo, hi, hit = UINT64_MAX;
-
-	for (uint64_t i = 0; i < pages; i += s->npages) {
-		if (gmem_binding_at(f, i) == s) {
-			hit = i;
-			break;
-		}
-	}
-	if (hit == UINT64_MAX)
-		return false;
-	lo = hit >= s->npages - 1 ? hit - (s->npages - 1) : 0;
-	hi = hit;
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (gmem_binding_at(f, mid) == s)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	*pgoff = lo;
-	return true;
+	*pgoff = kvm_gmem_slot_pgoff(s);
+	return gmem_binding_at(f, *pgoff) == s;
 }
 
 /*
