@@ -2,19 +2,20 @@
 /*
  * libFuzzer harness for KVM_RUN and the struct kvm_run fields user space
  * writes before it: immediate_exit, request_interrupt_window, cr8,
- * apic_base, kvm_valid_regs and kvm_dirty_regs, the MMIO data and
- * hypercall result the VMM answers an exit with, and any other byte of
- * the page, written through the host pointer or through the VMM's own
- * mmap of the vCPU fd. KVM_RUN's argument comes from the input too. The
+ * apic_base, kvm_valid_regs and kvm_dirty_regs with the sync-regs area
+ * they name, the MMIO data and hypercall result the VMM answers an exit
+ * with, and any other byte of the page, written through the host pointer
+ * or through the VMM's own mmap of the vCPU fd. KVM_RUN's argument comes from the input too. The
  * vCPUs run guest programs (fz_guest_program) that touch memory, MMIO,
  * page tables, control registers and hypercalls, while the VMM changes
  * memslots, attributes, its memory and the special registers under them.
  *
- * Rules: with immediate_exit set, KVM_RUN is -EINTR with KVM_EXIT_INTR and
- * the guest does not move; with an argument, -EINVAL; otherwise every exit
- * is one the VM's state allows (fz_vm_run), the guest reads back what the
- * VMM answered whatever else the VMM scribbled on the page, and no frame
- * outlives the VMM.
+ * Rules: with an argument or an input field KVM refuses, KVM_RUN is
+ * -EINVAL and the guest does not move; with immediate_exit set, it only
+ * completes the exit it left pending, then -EINTR with exit_reason as it
+ * was; otherwise every exit is one the VM's state allows (fz_vm_run), the
+ * guest reads back what the VMM answered whatever else the VMM scribbled
+ * on the page, and no frame outlives the VMM.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,16 @@ static void fz_run_inputs(struct fz_run *z, struct fz_vcpu *c)
 	b[0] = sel >> 7;
 	fz_run_poke(z, c, offsetof(struct kvm_run, request_interrupt_window), b, 1);
 	if (sel & 8) {
-		fz_bytes(&v->in, b, 16);
+		/* mostly parts KVM knows, so that sync regs are stored and loaded */
+		uint64_t r[2], k = fz_u(&v->in, 1);
+
+		if (k < 0xc0) {
+			r[0] = k & KVM_SYNC_X86_VALID_FIELDS;
+			r[1] = k >> 3 & KVM_SYNC_X86_VALID_FIELDS;
+			memcpy(b, r, 16);
+		} else {
+			fz_bytes(&v->in, b, 16);
+		}
 		fz_run_poke(z, c, offsetof(struct kvm_run, kvm_valid_regs), b, 16);
 	}
 	if (sel & 16) {

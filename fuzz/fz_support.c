@@ -43,7 +43,11 @@ static void fz_support_run(struct fz_vm *v)
 
 	if (!c)
 		return;
+	/* a run that goes ahead, whatever fuzz_run left in the input fields */
 	c->run->immediate_exit = 0;
+	c->run->kvm_valid_regs = 0;
+	c->run->kvm_dirty_regs = 0;
+	c->run->cr8 &= 0xf;
 	fz_vm_run(v, c, 0);
 }
 

@@ -344,8 +344,8 @@ static void fz_check_range(struct fz_vm *v, const struct mv_vm_range *r)
 		want |= MV_RANGE_DIRTY_LOG;
 	if ((r->flags & ~(uint32_t)MV_RANGE_PRIVATE) != want)
 		abort();
-	if (!(r->flags & MV_RANGE_PRIVATE) && r->gmem_fd != -1)
-		abort();
+	if (r->gmem_fd != -1 && !(s->flags & KVM_MEM_GUEST_MEMFD))
+		abort();   /* only a guest_memfd slot's bytes can live in a file */
 	fz_check_range_attrs(v, r);
 }
 
@@ -453,8 +453,6 @@ long fz_vm_enable_cap(struct fz_vm *v, int fd, struct kvm_enable_cap *cap)
 	bool hc = cap->cap == KVM_CAP_EXIT_HYPERCALL;
 	bool ok = !cap->flags && hc && !(cap->args[0] & ~(1ull << KVM_HC_MAP_GPA_RANGE));
 
-	if (r != 0 && r != -EINVAL && r != -EBADF && r != -ENOTTY)
-		abort();
 	if (fd != v->vm || fd < 0)
 		return r;
 	if (r == 0 && cap->flags)
@@ -462,6 +460,8 @@ long fz_vm_enable_cap(struct fz_vm *v, int fd, struct kvm_enable_cap *cap)
 	if (hc && r == 0 && !ok)
 		abort();   /* a hypercall memvisor cannot exit for */
 	if (ok && r != 0)
+		abort();
+	if (hc && r != 0 && r != -EINVAL)
 		abort();
 	if (hc && r == 0)
 		v->hc_enabled = cap->args[0];

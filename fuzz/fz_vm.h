@@ -81,7 +81,8 @@ struct fz_vcpu {
 	uint64_t steps;                 /* guest operations begun */
 	unsigned int generation;        /* vCPUs created in this slot: the next id */
 	bool cpl3;                      /* SS.DPL 3 set through KVM_SET_SREGS */
-	unsigned int sregs_gen;         /* KVM_SET_SREGS calls that took */
+	unsigned int sregs_gen;         /* KVM_SET_SREGS calls that took, and sync-regs loads */
+	bool exc_maybe;                 /* an exception may be queued for the guest */
 	uint64_t mmio_next;             /* where a split MMIO access would go on */
 	bool mmio_write;
 	uint64_t mmio_changes;          /* v->changes at the access's first exit */
