@@ -370,10 +370,11 @@ struct mv_vm_range {
 	uint32_t slot;         /* memslot id */
 	uint32_t flags;        /* MV_RANGE_* */
 	/*
-	 * A private range: the VMM's fd of the guest_memfd that holds its
-	 * bytes, and @gpa's byte offset in that file. -1 when no guest_memfd
-	 * backs it (the slot has none: an access is a memory-fault exit) or
-	 * the VMM has no fd open on it; always -1 for a shared range.
+	 * A range whose bytes live in a guest_memfd (a private range, or a
+	 * shared range of a guest_memfd-only slot): the VMM's fd of that file
+	 * and @gpa's byte offset in it. -1 when no guest_memfd backs it (the
+	 * slot has none: a private access is a memory-fault exit) or the VMM
+	 * has no fd open on it.
 	 */
 	int32_t gmem_fd;
 	uint32_t reserved;     /* 0 */
