@@ -168,14 +168,44 @@ struct hw_pt_iter {
 	bool free_tables;
 };
 
+/*
+ * The entries of a table at @level whose span, starting at @vbase for
+ * entry 0, meets [first, last]: [*lo, *hi], empty when *lo > *hi. Below the
+ * top level a table's addresses are contiguous from @vbase (the canonical
+ * sign extension is decided by the top-level index), so the range is a
+ * division; the top level is scanned whole.
+ */
+static void hw_pt_index_range(int level, uint64_t vbase, uint64_t first, uint64_t last,
+			      unsigned int *lo, unsigned int *hi)
+{
+	uint64_t size = hw_pt_level_size(level);
+
+	*lo = 0;
+	*hi = HW_PT_ENTRIES - 1;
+	if (level == HW_PT_LEVELS)
+		return;
+	if (last < vbase) {
+		*lo = 1;
+		*hi = 0;
+		return;
+	}
+	if (first > vbase)
+		*lo = (unsigned int)((first - vbase) / size < HW_PT_ENTRIES ? (first - vbase) / size
+									 : HW_PT_ENTRIES);
+	if ((last - vbase) / size < HW_PT_ENTRIES - 1)
+		*hi = (unsigned int)((last - vbase) / size);
+}
+
 static void hw_pt_walk(struct hw_pt_iter *it, uint64_t table_pa, int level, uint64_t base)
 {
 	uint64_t *table = hw_pt_table(it->m, table_pa);
 	uint64_t size = hw_pt_level_size(level);
+	unsigned int lo, hi;
 
 	if (!table)
 		return;
-	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
+	hw_pt_index_range(level, hw_pt_va(base, it->ept), it->first, it->last, &lo, &hi);
+	for (unsigned int i = lo; i <= hi && i < HW_PT_ENTRIES; i++) {
 		uint64_t va = hw_pt_va(base + i * size, it->ept);
 		uint64_t e = ptep_get(&table[i]);
 
@@ -263,10 +293,13 @@ static void hw_pt_reclaim_walk(struct hw_pt_reclaim *r, uint64_t table_pa, int l
 {
 	uint64_t *table = hw_pt_table(r->m, table_pa);
 	uint64_t size = hw_pt_level_size(level);
+	unsigned int ilo, ihi;
 
 	if (!table || level == 1)
 		return;
-	for (unsigned int i = 0; i < HW_PT_ENTRIES; i++) {
+	/* callers pass user addresses or GPAs: no sign extension below */
+	hw_pt_index_range(level, base, r->first, r->last, &ilo, &ihi);
+	for (unsigned int i = ilo; i <= ihi && i < HW_PT_ENTRIES; i++) {
 		uint64_t lo = base + i * size, hi = lo + (size - 1);
 		uint64_t e = ptep_get(&table[i]), child;
 		uint64_t *ct;

@@ -149,59 +149,66 @@ static void mm_notify_release(struct mm *mm)
 
 /* ------------------------------------------------ range operations */
 
-/*
- * Pages whose PTEs were zapped, held until every CPU that might still use
- * the old translation has left its access (Linux's mmu_gather: the TLB is
- * flushed before the pages are freed).
- */
-#define MM_GATHER_BATCH 512
-
 struct mm_walk {
 	struct mm *mm;
 	struct mm *dst;          /* fork: the child */
 	const struct vma *vma;
-	bool file_only;
 	int err;
-	unsigned int nr;         /* zap: pages gathered */
+};
+
+/*
+ * Pages whose PTEs were zapped, held until every CPU that might still use
+ * the old translation has left its access (Linux's mmu_gather: the TLB is
+ * flushed before the pages are freed). Not zero-filled: only pages[0..nr).
+ */
+#define MM_GATHER_BATCH 512
+
+struct mmu_gather {
+	struct mm *mm;
+	bool file_only;
+	unsigned int nr;
 	hw_pfn_t pages[MM_GATHER_BATCH];
 };
 
 /* tlb_flush_mmu(): shoot down, wait for every CPU's access, then free. */
-static void mm_gather_flush(struct mm_walk *w)
+static void tlb_flush_mmu(struct mmu_gather *tlb)
 {
-	if (!w->nr) {   /* nothing to free: later accesses must only miss */
-		hw_tlb_shootdown(w->mm->k->hw);
+	if (!tlb->nr) {   /* nothing to free: later accesses must only miss */
+		hw_tlb_shootdown(tlb->mm->k->hw);
 		return;
 	}
-	hw_tlb_shootdown_sync(w->mm->k->hw, (uintptr_t)w->mm);
-	for (unsigned int i = 0; i < w->nr; i++)
-		hw_folio_put(w->mm->k->hw, w->pages[i]);
-	w->nr = 0;
+	hw_tlb_shootdown_sync(tlb->mm->k->hw, (uintptr_t)tlb->mm);
+	for (unsigned int i = 0; i < tlb->nr; i++)
+		hw_folio_put(tlb->mm->k->hw, tlb->pages[i]);
+	tlb->nr = 0;
 }
 
 static void zap_leaf(void *ctx, uint64_t va, uint64_t *entry, int level)
 {
-	struct mm_walk *w = ctx;
+	struct mmu_gather *tlb = ctx;
 	hw_pfn_t pfn = pte_pfn(ptep_get(entry));
 
-	if (w->file_only && frame_is_anon(w->mm->k->hw, pfn))
+	if (tlb->file_only && frame_is_anon(tlb->mm->k->hw, pfn))
 		return;
 	pte_clear(entry);
-	mm_rss_add(w->mm, pfn, -1);
-	w->pages[w->nr++] = pfn;
-	if (w->nr == MM_GATHER_BATCH)
-		mm_gather_flush(w);
+	mm_rss_add(tlb->mm, pfn, -1);
+	tlb->pages[tlb->nr++] = pfn;
+	if (tlb->nr == MM_GATHER_BATCH)
+		tlb_flush_mmu(tlb);
 }
 
 /* Called with mmap_lock held (or mapping->lock for page-cache zaps). */
 void mm_zap_range(struct mm *mm, uint64_t start, uint64_t end, bool file_only)
 {
-	struct mm_walk w = { .mm = mm, .file_only = file_only };
+	struct mmu_gather tlb;
 
+	tlb.mm = mm;
+	tlb.file_only = file_only;
+	tlb.nr = 0;
 	mm_notify_start(mm, start, end);
 	pthread_mutex_lock(&mm->pt_lock);
-	hw_pt_for_each_leaf(mm->k->hw, mm->pgd, false, start, end, zap_leaf, &w);
-	mm_gather_flush(&w);
+	hw_pt_for_each_leaf(mm->k->hw, mm->pgd, false, start, end, zap_leaf, &tlb);
+	tlb_flush_mmu(&tlb);
 	pthread_mutex_unlock(&mm->pt_lock);
 	mm_notify_end(mm, start, end);
 }
