@@ -58,21 +58,13 @@ static void fz_dirty_refused(struct fz_vm *v)
 	}
 }
 
+static const struct fz_op fz_dirty_log_ops[] = {
+	{ 64, fz_dirty_raw },
+	{ 72, fz_dirty_refused },
+	{ 0, NULL },
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_vm v;
-
-	fz_vm_start(&v, data, size);
-	while (fz_more(&v.in)) {
-		unsigned int op = (unsigned int)fz_u(&v.in, 1);
-
-		if (op < 64)
-			fz_dirty_raw(&v);
-		else if (op < 72)
-			fz_dirty_refused(&v);
-		else
-			fz_vm_support(&v, op);
-	}
-	fz_vm_finish(&v);
-	return 0;
+	return fz_vm_drive(data, size, fz_dirty_log_ops);
 }

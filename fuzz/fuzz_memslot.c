@@ -80,21 +80,13 @@ static void fz_memslot_refused(struct fz_vm *v)
 	}
 }
 
+static const struct fz_op fz_memslot_ops[] = {
+	{ 112, fz_memslot_raw },
+	{ 124, fz_memslot_refused },
+	{ 0, NULL },
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_vm v;
-
-	fz_vm_start(&v, data, size);
-	while (fz_more(&v.in)) {
-		unsigned int op = (unsigned int)fz_u(&v.in, 1);
-
-		if (op < 112)
-			fz_memslot_raw(&v);
-		else if (op < 124)
-			fz_memslot_refused(&v);
-		else
-			fz_vm_support(&v, op);
-	}
-	fz_vm_finish(&v);
-	return 0;
+	return fz_vm_drive(data, size, fz_memslot_ops);
 }

@@ -517,3 +517,23 @@ long fz_vm_set_sregs(struct fz_vm *v, struct fz_vcpu *c, struct kvm_sregs *s)
 	c->sregs_gen++;
 	return r;
 }
+
+int fz_vm_drive(const uint8_t *data, size_t size, const struct fz_op *ops)
+{
+	struct fz_vm v;
+
+	fz_vm_start(&v, data, size);
+	while (fz_more(&v.in)) {
+		unsigned int op = (unsigned int)fz_u(&v.in, 1);
+		const struct fz_op *o = ops;
+
+		while (o->fn && op >= o->below)
+			o++;
+		if (o->fn)
+			o->fn(&v);
+		else
+			fz_vm_support(&v, op);
+	}
+	fz_vm_finish(&v);
+	return 0;
+}

@@ -190,6 +190,17 @@ long fz_vm_set_sregs(struct fz_vm *v, struct fz_vcpu *c, struct kvm_sregs *s);
  * special registers, a new guest program, closing an fd.
  */
 void fz_vm_support(struct fz_vm *v, unsigned int op);
+
+/*
+ * The loop every harness whose operations need only the VM runs: each
+ * input byte picks the first operation whose @below exceeds it, bytes past
+ * the last go to fz_vm_support(). @ops ends with a { 0, NULL } row.
+ */
+struct fz_op {
+	unsigned int below;
+	void (*fn)(struct fz_vm *v);
+};
+int fz_vm_drive(const uint8_t *data, size_t size, const struct fz_op *ops);
 #define FZ_SUPPORT_OPS 12
 
 #endif
