@@ -38,7 +38,6 @@ struct mv_task {
 	struct mm *mm;
 	struct fdtable *files;
 	struct hw_cpu cpu;            /* this task's CPU: its TLB, registers */
-	uint64_t rlimit_stack;        /* RLIMIT_STACK soft, bytes (mirrors rlim[3].cur) */
 	uint64_t rlimit_nofile;       /* RLIMIT_NOFILE soft (mirrors rlim[7].cur) */
 	struct k_rlimit rlim[K_RLIM_NLIMITS];  /* all limits; sys_task.c keeps threads in step */
 	/* pending signals, oldest first */

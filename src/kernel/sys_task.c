@@ -31,9 +31,7 @@ long sys_gettid(struct mv_task *t, const uint64_t a[6])
 static void rlimit_store(struct mv_task *t, unsigned int resource, const struct k_rlimit *r)
 {
 	t->rlim[resource] = *r;
-	if (resource == K_RLIMIT_STACK)
-		t->rlimit_stack = r->cur;
-	else if (resource == K_RLIMIT_NOFILE)
+	if (resource == K_RLIMIT_NOFILE)
 		WRITE_ONCE(t->rlimit_nofile, r->cur);   /* fd allocation reads it unlocked */
 }
 

@@ -59,7 +59,6 @@ static struct mv_task *task_alloc(struct kernel *k, const struct mv_task *parent
 	pthread_mutex_lock(&k->lock);
 	memcpy(t->rlim, parent ? parent->rlim : task_default_rlimits, sizeof(t->rlim));
 	pthread_mutex_unlock(&k->lock);
-	t->rlimit_stack = t->rlim[K_RLIMIT_STACK].cur;
 	t->rlimit_nofile = t->rlim[K_RLIMIT_NOFILE].cur;
 	return t;
 }

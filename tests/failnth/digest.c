@@ -240,9 +240,8 @@ static void fn_digest_task(struct fn_digest_ctx *c, struct mv_task *t)
 	const struct hw_cpu *cpu = &t->cpu;
 	const struct shstk_state *ss = task_shstk(t);
 
-	fn_buf_printf(c->out, "task pid=%d tgid=%d sigq=%u rlim_nofile=%llu rlim_stack=%llu\n",
-		      t->pid, t->tgid, t->sig_count, (unsigned long long)t->rlimit_nofile,
-		      (unsigned long long)t->rlimit_stack);
+	fn_buf_printf(c->out, "task pid=%d tgid=%d sigq=%u rlim_nofile=%llu\n",
+		      t->pid, t->tgid, t->sig_count, (unsigned long long)t->rlimit_nofile);
 	for (int i = 0; i < K_RLIM_NLIMITS; i++)
 		fn_buf_printf(c->out, "  rlim[%d] %llu %llu\n", i,
 			      (unsigned long long)t->rlim[i].cur, (unsigned long long)t->rlim[i].max);
