@@ -31,6 +31,7 @@
 #include <memvisor/uapi/sched.h>
 #include <memvisor/uapi/shstk.h>
 #include <memvisor/uapi/kvm.h>
+#include <memvisor/uapi/sgx.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -125,6 +126,12 @@ struct mv_machine_stats {
 	uint64_t host_free_kept_bytes;    /* free blocks not known to be zero: not given back */
 	uint64_t host_returned_blocks;    /* free 2 MiB blocks given back, ever */
 	uint64_t pgtable_bytes;           /* page-table and EPT frames in use */
+	/* SGX (0 without an EPC) */
+	uint64_t epc_pages_total;
+	uint64_t epc_pages_free;
+	uint64_t epc_vepc_pages;          /* EPC pages held by /dev/sgx_vepc files */
+	uint64_t epc_zombie_secs;         /* SECS pages on the zombie list */
+	uint64_t epc_sigbus;              /* vEPC faults that found the EPC full */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 
@@ -344,6 +351,20 @@ MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value);
  */
 MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva);
 MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag);
+
+/*
+ * ENCLS in the guest at CPL 0 (SGX): RAX = @leaf (SGX_ECREATE, SGX_EADD,
+ * ...), operands guest-virtual as the SDM gives them (RBX a struct
+ * sgx_pageinfo for ECREATE/EADD/EAUG, RCX the EPC page, ...). Returns what
+ * ENCLS leaves in RAX: 0 or an SGX_* code (SGX_CHILD_PRESENT,
+ * SGX_ENCLAVE_ACT, ...); a fault (#GP, #PF, #UD at CPL > 0) is -EFAULT
+ * with mv_guest_last_fault(). mv_guest_encls_regs takes RBX, RCX, RDX in
+ * and out (EDBGRD leaves the data in RBX).
+ */
+MV_API long mv_guest_encls(struct mv_guest *g, uint32_t leaf, uint64_t rbx, uint64_t rcx,
+			   uint64_t rdx);
+MV_API long mv_guest_encls_regs(struct mv_guest *g, uint32_t leaf, uint64_t *rbx, uint64_t *rcx,
+				uint64_t *rdx);
 
 struct mv_guest_fault {
 	int vector;           /* 14 #PF, 13 #GP, 6 #UD, 21 #CP */

@@ -64,6 +64,8 @@ static inline bool kvm_guest_usable(const struct mv_guest *g)
 
 /* Records a fault delivered to the guest (mv_guest_last_fault); returns -EFAULT. */
 long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr);
+/* A fault an instruction's access raised: 0 to run it again, -EFAULT if the guest took it. */
+long kvm_guest_handle_fault(struct mv_guest *g, const struct hw_fault *f);
 
 /*
  * The guest is about to execute its next instruction (any mv_guest_* call

@@ -66,6 +66,8 @@ struct kvm_subsys {
 };
 
 MV_MUST_CHECK int kvm_init(struct kvm_subsys *s, struct kernel *k);
+/* KVM_CAP_SGX_ATTRIBUTE: 1 when the machine has SGX, as mainline with enable_sgx (guest_sgx.c). */
+long kvm_sgx_check_attribute(const struct hw_machine *hw);
 void kvm_fini(struct kvm_subsys *s);
 
 /* ---- SRCU-like read side for kvm->memslots (memslot.c) ---- */

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /dev/sgx_vepc: each open file is a virtual EPC, a page array indexed by
+ * file offset (sgx_vepc in Linux's virt.c). A MAP_SHARED mapping is
+ * PFN-mapped, not copied on fork, not dumped, not reachable by GUP; the
+ * first touch of a page allocates one EPC page. The VMM resets the EPC a
+ * guest used with SGX_IOC_VEPC_REMOVE_ALL; release EREMOVEs every page,
+ * retries SECS pages whose children went first and parks on the kernel's
+ * zombie list the SECS pages whose children live in another vEPC.
+ *
+ * Locks: vepc->lock (below mm->mmap_lock: the fault path takes it there)
+ * covers the page array; ENCLS (epc->lock) nests inside it. The zombie
+ * list has its own lock (sgx_host). Every EPC page is EREMOVEd before it
+ * returns to the EPC allocator; an EREMOVE that fails keeps the page where
+ * it is (array or zombie list), so no page is ever lost or handed on with
+ * its contents.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <memvisor/memvisor.h>
+#include <memvisor/uapi/sgx.h>
+
+#include "hw/sgx.h"
+#include "kernel/kernel.h"
+#include "kernel/mm_internal.h"
+#include "kernel/sgx_vepc.h"
+#include "lib/alloc.h"
+#include "lib/lockdep.h"
+#include "lib/radix.h"
+
+struct sgx_vepc {
+	struct kernel *k;
+	pthread_mutex_t lock;
+	struct lib_radix pages;   /* file page index -> value(EPC pfn); under lock */
+};
+
+static struct hw_epc *vepc_epc(const struct sgx_vepc *v)
+{
+	return v->k->hw->epc;
+}
+
+/* ---- fault: one EPC page per file page, on first touch ---- */
+
+/*
+ * __sgx_vepc_fault(): the EPC page at @index, allocated if absent. 0 and
+ * *pfn, -ENOMEM (EPC full: nothing can be reclaimed). Called with
+ * vepc->lock held.
+ */
+static int __sgx_vepc_fault(struct sgx_vepc *v, uint64_t index, hw_pfn_t *pfn)
+{
+	struct hw_epc *epc = vepc_epc(v);
+	void *item = lib_radix_lookup(&v->pages, index);
+	uint64_t pa;
+	int ret;
+
+	lockdep_assert_held(&v->lock);
+	if (item) {
+		*pfn = lib_radix_value(item);
+		return 0;
+	}
+	ret = hw_epc_alloc_page(epc, &pa);
+	if (ret)
+		return ret;
+	ret = lib_radix_insert(&v->pages, index, lib_radix_mkvalue(pa >> HW_PAGE_SHIFT));
+	if (ret) {
+		if (hw_epc_free_page(epc, pa))
+			return -EIO;   /* cannot happen: the page was never used */
+		return ret;
+	}
+	__atomic_fetch_add(&v->k->sgx->nr_vepc_pages, 1, __ATOMIC_RELAXED);
+	*pfn = pa >> HW_PAGE_SHIFT;
+	return 0;
+}
+
+/* sgx_vepc_fault(): called with mmap_lock held for read. */
+static int sgx_vepc_fault(struct vma *vma, uint64_t pgoff, unsigned int fault_flags, hw_pfn_t *pfn)
+{
+	struct sgx_vepc *v = vma->private_data;
+	int ret;
+
+	(void)fault_flags;
+	pthread_mutex_lock(&v->lock);
+	ret = __sgx_vepc_fault(v, pgoff, pfn);
+	pthread_mutex_unlock(&v->lock);
+	if (ret) {
+		/* -EBUSY would be retried while reclaimable pages exist; vEPC pages are not */
+		__atomic_fetch_add(&v->k->sgx->nr_vepc_sigbus, 1, __ATOMIC_RELAXED);
+		return VM_FAULT_SIGBUS;
+	}
+	hw_folio_get(v->k->hw, *pfn);   /* the PTE's reference; EPC frames are never freed by it */
+	return 0;
+}
+
+static const struct vm_ops sgx_vepc_vm_ops = {
+	.name = "sgx_vepc",
+	.fault = sgx_vepc_fault,
+};
+
+/* sgx_vepc_mmap(): MAP_SHARED only; a PFN map that fork does not copy. */
+static int sgx_vepc_mmap(struct mv_task *t, struct file *f, struct vma *vma)
+{
+	(void)t;
+	if (!(vma->flags & VM_SHARED))
+		return -EINVAL;
+	vma->flags |= VM_PFNMAP | VM_IO | VM_DONTDUMP | VM_DONTCOPY;
+	vma->ops = &sgx_vepc_vm_ops;
+	vma->private_data = f->private_data;
+	return 0;
+}
+
+/* ---- EREMOVE and freeing ---- */
+
+/*
+ * sgx_vepc_free_page(): EREMOVE the page (the guest may have left anything
+ * in it; a second EREMOVE is harmless) and give it back. 0 or the SGX_*
+ * code that kept it (SGX_CHILD_PRESENT for a SECS with children).
+ */
+static long sgx_vepc_free_page(struct kernel *k, uint64_t pa)
+{
+	struct hw_epc *epc = k->hw->epc;
+	long ret = hw_sgx_eremove(epc, pa);
+
+	if (ret)
+		return ret;
+	/* A page something still maps (a PTE, an EPT leaf) is not given away. */
+	if (hw_folio_refcount(k->hw, pa >> HW_PAGE_SHIFT) != 1)
+		return SGX_ENCLAVE_ACT;
+	if (hw_epc_free_page(epc, pa))
+		return SGX_ENCLAVE_ACT;
+	__atomic_fetch_sub(&k->sgx->nr_vepc_pages, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * sgx_vepc_remove_all(): EREMOVE every page, keeping them all in the
+ * vEPC. The number of SECS pages that still have children (the VMM calls
+ * again once every vEPC was reset), or -EBUSY if a page's enclave has a
+ * processor inside.
+ */
+static long sgx_vepc_remove_all(struct sgx_vepc *v)
+{
+	struct hw_epc *epc = vepc_epc(v);
+	uint64_t index = 0;
+	long failures = 0, ret = 0;
+	void *item;
+
+	pthread_mutex_lock(&v->lock);
+	for (item = lib_radix_find(&v->pages, &index, UINT64_MAX); item;
+	     item = lib_radix_find_after(&v->pages, &index, UINT64_MAX)) {
+		long r = hw_sgx_eremove(epc, lib_radix_value(item) << HW_PAGE_SHIFT);
+
+		if (r == SGX_CHILD_PRESENT) {
+			failures++;
+		} else if (r) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret ? ret : failures;
+}
+
+static long sgx_vepc_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, uint64_t arg)
+{
+	(void)t;
+	if (cmd != SGX_IOC_VEPC_REMOVE_ALL)
+		return -ENOTTY;
+	if (arg)
+		return -EINVAL;
+	return sgx_vepc_remove_all(f->private_data);
+}
+
+/* ---- release and the zombie list ---- */
+
+/* Appends @pa to the zombie list. Called with zombie_lock held. */
+static void sgx_zombie_add_locked(struct sgx_host *s, uint64_t pa)
+{
+	if (s->nr_zombies == s->cap_zombies) {
+		uint64_t cap = s->cap_zombies ? 2 * s->cap_zombies : 16;
+		uint64_t *n = lib_realloc(s->zombies, cap * sizeof(*n));
+
+		if (!n)
+			return;   /* no memory: the page stays allocated, never reused with its contents */
+		s->zombies = n;
+		s->cap_zombies = cap;
+	}
+	s->zombies[s->nr_zombies++] = pa;
+}
+
+/*
+ * Every page of the array: the first pass frees the children, the second
+ * the SECS pages they pinned; what still fails has children in another
+ * vEPC and joins the zombies. Called with zombie_lock held.
+ */
+static void sgx_vepc_release_pages_locked(struct sgx_vepc *v)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t index = 0;
+		void *item;
+
+		for (item = lib_radix_find(&v->pages, &index, UINT64_MAX); item;
+		     item = lib_radix_find_after(&v->pages, &index, UINT64_MAX)) {
+			uint64_t pa = lib_radix_value(item) << HW_PAGE_SHIFT;
+
+			if (sgx_vepc_free_page(v->k, pa)) {
+				if (pass == 0)
+					continue;
+				sgx_zombie_add_locked(v->k->sgx, pa);
+			}
+			lib_radix_erase(&v->pages, index);
+		}
+	}
+}
+
+/*
+ * sgx_vepc_release(): the last reference is gone, so no mapping is left.
+ * The zombies from earlier releases are retried first, since this release
+ * may have removed their last children... but only after this vEPC's own
+ * pages went, so both happen under zombie_lock, in that order.
+ */
+static void sgx_vepc_release(struct file *f)
+{
+	struct sgx_vepc *v = f->private_data;
+	struct sgx_host *s = v->k->sgx;
+	uint64_t keep = 0, old;
+
+	pthread_mutex_lock(&s->zombie_lock);
+	old = s->nr_zombies;
+	sgx_vepc_release_pages_locked(v);
+	for (uint64_t i = 0; i < s->nr_zombies; i++)
+		if (i >= old || sgx_vepc_free_page(v->k, s->zombies[i]))
+			s->zombies[keep++] = s->zombies[i];
+	s->nr_zombies = keep;
+	pthread_mutex_unlock(&s->zombie_lock);
+	lib_radix_destroy(&v->pages);
+	pthread_mutex_destroy(&v->lock);
+	lib_free(v);
+}
+
+static int sgx_vepc_fstat(struct file *f, struct stat *st)
+{
+	(void)f;
+	st->st_mode = S_IFCHR | 0600;
+	st->st_nlink = 1;
+	st->st_rdev = makedev(10, 125);
+	return 0;
+}
+
+static const struct file_ops sgx_vepc_fops = {
+	.name = "sgx_vepc",
+	.mmap = sgx_vepc_mmap,
+	.ioctl = sgx_vepc_ioctl,
+	.fstat = sgx_vepc_fstat,
+	.release = sgx_vepc_release,
+};
+
+bool sgx_vepc_file(const struct file *f)
+{
+	return f && f->ops == &sgx_vepc_fops;
+}
+
+/* sgx_vepc_open(): a fresh, empty virtual EPC. */
+static long sgx_vepc_open(struct mv_task *t, void *ctx, unsigned int f_flags, struct file **out)
+{
+	struct sgx_vepc *v = lib_zalloc(sizeof(*v));
+	struct file *f;
+
+	(void)ctx;
+	if (!v)
+		return -ENOMEM;
+	v->k = t->k;
+	lib_radix_init(&v->pages);
+	if (pthread_mutex_init(&v->lock, NULL)) {
+		lib_free(v);
+		return -ENOMEM;
+	}
+	f = file_alloc(t->k, &sgx_vepc_fops, f_flags, v);
+	if (lib_is_err(f)) {
+		pthread_mutex_destroy(&v->lock);
+		lib_free(v);
+		return lib_ptr_err(f);
+	}
+	f->ino = (uint64_t)(uintptr_t)ctx;
+	*out = f;
+	return 0;
+}
+
+int sgx_vepc_init(struct kernel *k)
+{
+	struct sgx_host *s;
+	void *ino;
+	int ret;
+
+	k->sgx = NULL;
+	if (!k->hw->epc)
+		return 0;
+	s = lib_zalloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (pthread_mutex_init(&s->zombie_lock, NULL)) {
+		lib_free(s);
+		return -ENOMEM;
+	}
+	k->sgx = s;
+	ino = (void *)(uintptr_t)kernel_alloc_ino(k);
+	ret = kernel_register_device(k, "/dev/sgx_vepc", sgx_vepc_open, ino);
+	if (!ret && k->hw->cfg.abi == MV_ABI_SEED)
+		ret = kernel_register_device(k, "/dev/sgx_virt_epc", sgx_vepc_open, ino);
+	if (ret)
+		sgx_vepc_fini(k);
+	return ret;
+}
+
+void sgx_vepc_fini(struct kernel *k)
+{
+	struct sgx_host *s = k->sgx;
+
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->zombie_lock);
+	lib_free(s->zombies);
+	lib_free(s);
+	k->sgx = NULL;
+}
+
+uint64_t sgx_vepc_nr_zombies(struct kernel *k)
+{
+	uint64_t n;
+
+	if (!k->sgx)
+		return 0;
+	pthread_mutex_lock(&k->sgx->zombie_lock);
+	n = k->sgx->nr_zombies;
+	pthread_mutex_unlock(&k->sgx->zombie_lock);
+	return n;
+}
+
+long sgx_vepc_lookup(struct mv_task *t, int fd, uint64_t index, uint64_t *pa)
+{
+	struct file *f = fd_get(t, fd);
+	struct sgx_vepc *v;
+	void *item;
+	long ret = -ENOENT;
+
+	if (!f)
+		return -EBADF;
+	if (!sgx_vepc_file(f)) {
+		file_put(f);
+		return -EINVAL;
+	}
+	v = f->private_data;
+	pthread_mutex_lock(&v->lock);
+	item = lib_radix_lookup(&v->pages, index);
+	if (item) {
+		*pa = lib_radix_value(item) << HW_PAGE_SHIFT;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&v->lock);
+	file_put(f);
+	return ret;
+}
