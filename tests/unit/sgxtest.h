@@ -89,6 +89,30 @@ static inline void sgt_setup(struct sgxt *s, uint64_t epc_total, uint64_t vepc_p
 	s->run = mv_vcpu_run_area(s->k.t, s->vcpu);
 }
 
+/* Another vEPC of @pages as memslot @slot at @gpa; its fd, and its VMM address in *map. */
+static inline int sgt_add_vepc(struct sgxt *s, uint32_t slot, uint64_t gpa, uint64_t pages,
+			       uint64_t *map)
+{
+	int fd = sgt_open_vepc(s->k.t);
+
+	*map = sgt_map_vepc(s->k.t, fd, pages);
+	assert_int_equal(kt_region(&s->k, slot, 0, gpa, pages * KT_PG, *map), 0);
+	return fd;
+}
+
+/* Drops a vEPC: the memslot, the VMM's mapping, the fd (the last puts release it). */
+static inline void sgt_drop_vepc(struct sgxt *s, uint32_t slot, int fd, uint64_t map, uint64_t pages)
+{
+	assert_int_equal(kt_region(&s->k, slot, 0, 0, 0, 0), 0);
+	assert_int_equal(mv_syscall(s->k.t, MV_SYS_munmap, map, pages * KT_PG, 0, 0, 0, 0), 0);
+	assert_int_equal(mv_syscall(s->k.t, MV_SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0), 0);
+}
+
+static inline long sgt_remove_all(struct mv_task *t, int fd)
+{
+	return kt_ioctl(t, fd, SGX_IOC_VEPC_REMOVE_ALL, 0);
+}
+
 static inline void sgt_teardown(struct sgxt *s)
 {
 	mv_machine_destroy(s->k.m);
