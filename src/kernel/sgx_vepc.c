@@ -216,23 +216,33 @@ static void sgx_vepc_release_pages_locked(struct sgx_vepc *v)
 
 /*
  * sgx_vepc_release(): the last reference is gone, so no mapping is left.
- * The zombies from earlier releases are retried first, since this release
- * may have removed their last children... but only after this vEPC's own
- * pages went, so both happen under zombie_lock, in that order.
+ * Then the zombies from earlier releases are retried, since this release
+ * may have removed their last children; unlike Linux, passes repeat while
+ * one frees something, so a zombie SECS whose zombie children go in the
+ * same pass does not wait for yet another release.
  */
 static void sgx_vepc_release(struct file *f)
 {
 	struct sgx_vepc *v = f->private_data;
 	struct sgx_host *s = v->k->sgx;
-	uint64_t keep = 0, old;
+	uint64_t keep;
+	bool freed;
 
 	pthread_mutex_lock(&s->zombie_lock);
-	old = s->nr_zombies;
 	sgx_vepc_release_pages_locked(v);
-	for (uint64_t i = 0; i < s->nr_zombies; i++)
-		if (i >= old || sgx_vepc_free_page(v->k, s->zombies[i]))
+	/* until a pass frees nothing: a zombie SECS may follow its zombie children */
+	do {
+		freed = false;
+		keep = 0;
+		for (uint64_t i = 0; i < s->nr_zombies; i++) {
+			if (!sgx_vepc_free_page(v->k, s->zombies[i])) {
+				freed = true;
+				continue;
+			}
 			s->zombies[keep++] = s->zombies[i];
-	s->nr_zombies = keep;
+		}
+		s->nr_zombies = keep;
+	} while (freed);
 	pthread_mutex_unlock(&s->zombie_lock);
 	lib_radix_destroy(&v->pages);
 	pthread_mutex_destroy(&v->lock);
