@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SGX under concurrency (TSan): two vCPUs build and tear down enclaves in
+ * one vEPC with ENCLS while a VMM thread keeps resetting the vEPC with
+ * SGX_IOC_VEPC_REMOVE_ALL. Whatever interleaving happens, every leaf sees
+ * the EPCM whole: the child counts match the children, no child outlives
+ * its SECS, and afterwards two REMOVE_ALLs and the release give every
+ * page back.
+ */
+#include <pthread.h>
+
+#include "sgxtest.h"
+
+#define ITERS    150
+#define CHILDREN 3
+#define RW (SGX_SECINFO_R | SGX_SECINFO_W)
+
+struct gv {
+	struct mv_task *t;
+	int fd, id;
+	long run_ret;
+	uint32_t exit_reason;
+	long results[4];       /* counts: success, SGX code, fault, other */
+};
+
+static unsigned int done_vcpus;   /* atomic */
+
+/* Guest RAM layout for vCPU @id: its own PAGEINFOs; SECINFOs and sources are shared. */
+#define PI(id, n)  (0x1000ull + (uint64_t)(id) * 0x400 + (uint64_t)(n) * 32)
+#define SI_SECS    0x1800ull
+#define SI_REG     0x1840ull
+#define SRC_SECS   0x2000ull
+#define SRC_DATA   0x3000ull
+#define EPC_PAGE(id, n) (SGT_EPC_GPA + ((uint64_t)(id) * 8 + (uint64_t)(n)) * KT_PG)
+
+static void tally(struct gv *v, long r)
+{
+	if (r == 0)
+		v->results[0]++;
+	else if (r > 0)
+		v->results[1]++;
+	else if (r == -EFAULT)
+		v->results[2]++;
+	else
+		v->results[3]++;
+}
+
+static void guest_churn(struct mv_guest *g, void *arg)
+{
+	struct gv *v = arg;
+
+	for (int it = 0; it < ITERS; it++) {
+		tally(v, mv_guest_encls(g, SGX_ECREATE, PI(v->id, 0), EPC_PAGE(v->id, 0), 0));
+		for (int c = 1; c <= CHILDREN; c++) {
+			tally(v, mv_guest_encls(g, SGX_EADD, PI(v->id, c), EPC_PAGE(v->id, c), 0));
+			tally(v, mv_guest_encls(g, SGX_EEXTEND, 0, EPC_PAGE(v->id, c), 0));
+		}
+		for (int c = CHILDREN; c >= 0; c--)
+			tally(v, mv_guest_encls(g, SGX_EREMOVE, 0, EPC_PAGE(v->id, c), 0));
+	}
+}
+
+static void *vcpu_main(void *p)
+{
+	struct gv *v = p;
+	struct kvm_run *run = mv_vcpu_run_area(v->t, v->fd);
+
+	v->run_ret = kt_ioctl(v->t, v->fd, KVM_RUN, 0);
+	v->exit_reason = run->exit_reason;
+	__atomic_fetch_add(&done_vcpus, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void layout(struct sgxt *s)
+{
+	static struct sgx_secs secs;
+	static uint8_t data[4096];
+
+	memset(&secs, 0, sizeof(secs));
+	secs.size = SGT_SIZE;
+	secs.base = SGT_BASE;
+	secs.ssa_frame_size = 1;
+	sgt_poke(s, SRC_SECS, &secs, sizeof(secs));
+	memset(data, 0x3c, sizeof(data));
+	sgt_poke(s, SRC_DATA, data, sizeof(data));
+	{
+		struct sgx_secinfo si = { .flags = SGX_SECINFO_SECS };
+
+		sgt_poke(s, SI_SECS, &si, sizeof(si));
+		si.flags = SGX_SECINFO_REG | RW;
+		sgt_poke(s, SI_REG, &si, sizeof(si));
+	}
+	for (int id = 0; id < 2; id++) {
+		struct sgx_pageinfo pi = { .contents = SRC_SECS, .metadata = SI_SECS };
+
+		sgt_poke(s, PI(id, 0), &pi, sizeof(pi));
+		for (int c = 1; c <= CHILDREN; c++) {
+			pi = (struct sgx_pageinfo){ .addr = SGT_BASE + (uint64_t)c * KT_PG,
+						    .contents = SRC_DATA, .metadata = SI_REG,
+						    .secs = EPC_PAGE(id, 0) };
+			sgt_poke(s, PI(id, c), &pi, sizeof(pi));
+		}
+	}
+}
+
+/* REMOVE_ALL racing guest ENCLS on two vCPUs never corrupts the EPCM. */
+static void test_sgx_remove_all_races_guest_encls(void **state)
+{
+	struct sgxt s;
+	struct gv v[2];
+	pthread_t th[2];
+	struct mv_task *vmm;
+	long resets = 0, busy = 0;
+
+	(void)state;
+	sgt_setup(&s, 32, 16);
+	layout(&s);
+	done_vcpus = 0;
+	for (int i = 0; i < 2; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].id = i;
+		v[i].fd = i == 0 ? s.vcpu : kt_vcpu(&s.k, 1);
+		v[i].t = kt_thread(s.k.t);
+		assert_int_equal(mv_vcpu_set_guest(s.k.t, v[i].fd, guest_churn, &v[i]), 0);
+	}
+	vmm = kt_thread(s.k.t);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, vcpu_main, &v[i]), 0);
+	while (__atomic_load_n(&done_vcpus, __ATOMIC_ACQUIRE) < 2) {
+		long r = sgt_remove_all(vmm, s.vepc);
+
+		assert_true(r >= 0 || r == -EBUSY);
+		resets++;
+		busy += r == -EBUSY;
+		assert_int_equal(hw_epc_check(sgt_epc(s.k.m)), 0);
+		sched_yield();
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(v[i].run_ret, 0);
+		assert_int_equal(v[i].exit_reason, KVM_EXIT_HLT);
+		assert_int_equal(v[i].results[3], 0);   /* only RAX codes and architectural faults */
+		assert_true(v[i].results[0] > 0);
+	}
+	assert_int_equal(busy, 0);   /* no processor is ever inside */
+	assert_true(resets > 0);
+	assert_int_equal(hw_epc_check(sgt_epc(s.k.m)), 0);
+	/* the two-pass reset leaves nothing; release gives every page back */
+	assert_true(sgt_remove_all(s.k.t, s.vepc) >= 0);
+	assert_int_equal(sgt_remove_all(s.k.t, s.vepc), 0);
+	sgt_drop_vepc(&s, 1, s.vepc, s.epc_map, s.epc_pages);
+	assert_int_equal(sgt_free(s.k.m), 32);
+	sgt_teardown(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sgx_remove_all_races_guest_encls),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
