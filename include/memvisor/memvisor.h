@@ -132,6 +132,7 @@ struct mv_machine_stats {
 	uint64_t epc_vepc_pages;          /* EPC pages held by /dev/sgx_vepc files */
 	uint64_t epc_zombie_secs;         /* SECS pages on the zombie list */
 	uint64_t epc_sigbus;              /* vEPC faults that found the EPC full */
+	uint64_t epc_limit_denials;       /* vEPC faults past a VM's EPC limit (SIGBUS too) */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 
@@ -419,6 +420,13 @@ struct mv_vm_range {
  */
 MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range *ranges,
 			     size_t max);
+
+/*
+ * SGX: the EPC pages charged to the VM behind @vm_fd (those its vEPC
+ * memslots hold) and its KVM_CAP_SGX_EPC_LIMIT (0: none). 0, -EBADF,
+ * -EINVAL (not a VM fd of @vmm's process, a NULL pointer).
+ */
+MV_API long mv_vm_epc_usage(struct mv_task *vmm, int vm_fd, uint64_t *usage, uint64_t *limit);
 
 #ifdef __cplusplus
 }

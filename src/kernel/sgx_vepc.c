@@ -34,7 +34,66 @@ struct sgx_vepc {
 	struct kernel *k;
 	pthread_mutex_t lock;
 	struct lib_radix pages;   /* file page index -> value(EPC pfn); under lock */
+	struct sgx_epc_charge *charge;   /* the VM this vEPC backs, or NULL; under lock */
 };
+
+/* ---- the per-VM limit ---- */
+
+struct sgx_epc_charge *sgx_epc_charge_new(void)
+{
+	struct sgx_epc_charge *c = lib_zalloc(sizeof(*c));
+
+	if (c)
+		c->refs = 1;
+	return c;
+}
+
+static void sgx_epc_charge_get(struct sgx_epc_charge *c)
+{
+	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void sgx_epc_charge_put(struct sgx_epc_charge *c)
+{
+	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		lib_free(c);
+}
+
+/* try_charge(): @n more pages, unless that passes the limit. */
+static bool sgx_epc_try_charge(struct sgx_epc_charge *c, uint64_t n)
+{
+	uint64_t u = __atomic_load_n(&c->usage, __ATOMIC_RELAXED);
+
+	do {
+		uint64_t lim = __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
+
+		if (lim && u + n > lim) {
+			__atomic_fetch_add(&c->denied, 1, __ATOMIC_RELAXED);
+			return false;
+		}
+	} while (!__atomic_compare_exchange_n(&c->usage, &u, u + n, false, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+static void sgx_epc_uncharge(struct sgx_epc_charge *c, uint64_t n)
+{
+	if (c && n)
+		__atomic_fetch_sub(&c->usage, n, __ATOMIC_RELAXED);
+}
+
+int sgx_epc_charge_set_limit(struct sgx_epc_charge *c, uint64_t pages)
+{
+	uint64_t old = __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
+
+	/* a new limit below what is charged would need reclaim, which vEPC pages lack */
+	__atomic_store_n(&c->limit, pages, __ATOMIC_RELAXED);
+	if (pages && __atomic_load_n(&c->usage, __ATOMIC_RELAXED) > pages) {
+		__atomic_store_n(&c->limit, old, __ATOMIC_RELAXED);
+		return -EBUSY;
+	}
+	return 0;
+}
 
 static struct hw_epc *vepc_epc(const struct sgx_vepc *v)
 {
@@ -45,7 +104,8 @@ static struct hw_epc *vepc_epc(const struct sgx_vepc *v)
 
 /*
  * __sgx_vepc_fault(): the EPC page at @index, allocated if absent. 0 and
- * *pfn, -ENOMEM (EPC full: nothing can be reclaimed). Called with
+ * *pfn, -ENOMEM (EPC full: nothing can be reclaimed), -EDQUOT (past the
+ * limit of the VM this vEPC backs). Called with
  * vepc->lock held.
  */
 static int __sgx_vepc_fault(struct sgx_vepc *v, uint64_t index, hw_pfn_t *pfn)
@@ -60,13 +120,16 @@ static int __sgx_vepc_fault(struct sgx_vepc *v, uint64_t index, hw_pfn_t *pfn)
 		*pfn = lib_radix_value(item);
 		return 0;
 	}
+	if (v->charge && !sgx_epc_try_charge(v->charge, 1))
+		return -EDQUOT;   /* the VM's limit: SIGBUS as for a full EPC */
 	ret = hw_epc_alloc_page(epc, &pa);
-	if (ret)
-		return ret;
-	ret = lib_radix_insert(&v->pages, index, lib_radix_mkvalue(pa >> HW_PAGE_SHIFT));
+	if (!ret) {
+		ret = lib_radix_insert(&v->pages, index, lib_radix_mkvalue(pa >> HW_PAGE_SHIFT));
+		if (ret && hw_epc_free_page(epc, pa))
+			ret = -EIO;   /* cannot happen: the page was never used */
+	}
 	if (ret) {
-		if (hw_epc_free_page(epc, pa))
-			return -EIO;   /* cannot happen: the page was never used */
+		sgx_epc_uncharge(v->charge, 1);
 		return ret;
 	}
 	__atomic_fetch_add(&v->k->sgx->nr_vepc_pages, 1, __ATOMIC_RELAXED);
@@ -86,7 +149,8 @@ static int sgx_vepc_fault(struct vma *vma, uint64_t pgoff, unsigned int fault_fl
 	pthread_mutex_unlock(&v->lock);
 	if (ret) {
 		/* -EBUSY would be retried while reclaimable pages exist; vEPC pages are not */
-		__atomic_fetch_add(&v->k->sgx->nr_vepc_sigbus, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(ret == -EDQUOT ? &v->k->sgx->nr_limit_denials
+						  : &v->k->sgx->nr_vepc_sigbus, 1, __ATOMIC_RELAXED);
 		return VM_FAULT_SIGBUS;
 	}
 	hw_folio_get(v->k->hw, *pfn);   /* the PTE's reference; EPC frames are never freed by it */
@@ -97,6 +161,31 @@ static const struct vm_ops sgx_vepc_vm_ops = {
 	.name = "sgx_vepc",
 	.fault = sgx_vepc_fault,
 };
+
+bool sgx_vepc_vma(const struct vma *vma)
+{
+	return vma && vma->ops == &sgx_vepc_vm_ops;
+}
+
+int sgx_vepc_bind(struct vma *vma, struct sgx_epc_charge *c)
+{
+	struct sgx_vepc *v = vma->private_data;
+	int ret = 0;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->charge && v->charge != c) {
+		ret = -EBUSY;
+	} else if (!v->charge) {
+		if (sgx_epc_try_charge(c, v->pages.count)) {
+			sgx_epc_charge_get(c);
+			v->charge = c;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
 
 /* sgx_vepc_mmap(): MAP_SHARED only; a PFN map that fork does not copy. */
 static int sgx_vepc_mmap(struct mv_task *t, struct file *f, struct vma *vma)
@@ -228,6 +317,8 @@ static void sgx_vepc_release(struct file *f)
 	uint64_t keep;
 	bool freed;
 
+	sgx_epc_uncharge(v->charge, v->pages.count);   /* zombies are the kernel's from here */
+	sgx_epc_charge_put(v->charge);
 	pthread_mutex_lock(&s->zombie_lock);
 	sgx_vepc_release_pages_locked(v);
 	/* until a pass frees nothing: a zombie SECS may follow its zombie children */

@@ -26,7 +26,35 @@ struct sgx_host {
 	uint64_t nr_zombies, cap_zombies;
 	uint64_t nr_vepc_pages; /* EPC pages held by vEPC files; atomic */
 	uint64_t nr_vepc_sigbus;/* faults that found the EPC full; atomic */
+	uint64_t nr_limit_denials; /* faults past a VM's EPC limit; atomic */
 };
+
+/*
+ * A per-VM EPC limit (beyond mainline; what the EPC cgroup proposal does
+ * for processes): vEPC files bound to it (by a memslot, kvm/sgx.c) charge
+ * one page per EPC page they hold, and a fault past the limit is SIGBUS.
+ * Every field is atomic; refs counts the VM and each bound vEPC.
+ */
+struct sgx_epc_charge {
+	uint64_t limit;         /* pages; 0: no limit */
+	uint64_t usage;
+	uint64_t denied;        /* faults refused by the limit */
+	uint32_t refs;
+};
+struct sgx_epc_charge *sgx_epc_charge_new(void);   /* NULL: no memory */
+void sgx_epc_charge_put(struct sgx_epc_charge *c);
+/* 0, or -EBUSY when more than @pages are charged already. */
+int sgx_epc_charge_set_limit(struct sgx_epc_charge *c, uint64_t pages);
+
+struct vma;
+/* Is @vma a mapping of a vEPC file? */
+bool sgx_vepc_vma(const struct vma *vma);
+/*
+ * Charges the vEPC behind @vma to @c from now on, with the pages it holds
+ * already. 0 (also when already bound to @c), -EBUSY (bound to another
+ * VM's charge), -ENOMEM (past @c's limit).
+ */
+int sgx_vepc_bind(struct vma *vma, struct sgx_epc_charge *c);
 
 /* Registers the device when the machine has an EPC. 0, or what registration returns. */
 int sgx_vepc_init(struct kernel *k);

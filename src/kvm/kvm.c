@@ -59,6 +59,7 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 	case KVM_CAP_MEMORY_ATTRIBUTES:
 		return (long)kvm_supported_mem_attributes(kvm);
 	case KVM_CAP_SGX_ATTRIBUTE:
+	case KVM_CAP_SGX_EPC_LIMIT:
 		return kvm ? kvm_sgx_check_attribute(kvm->hw) : 0;
 	default:
 		return 0;
@@ -75,7 +76,7 @@ static long kvm_dev_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, u
 	case KVM_CREATE_VM:
 		return kvm_vm_create(t, s, arg);
 	case KVM_CHECK_EXTENSION:
-		if (arg == KVM_CAP_SGX_ATTRIBUTE)
+		if (arg == KVM_CAP_SGX_ATTRIBUTE || arg == KVM_CAP_SGX_EPC_LIMIT)
 			return kvm_sgx_check_attribute(s->hw);
 		return kvm_check_extension(NULL, (long)arg);
 	case KVM_GET_VCPU_MMAP_SIZE:

@@ -406,6 +406,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	if (!ret && (mem->flags & KVM_MEM_GUEST_MEMFD))
 		ret = kvm_gmem_bind(kvm, new, gmem, mem->guest_memfd_offset);
 	if (!ret)
+		ret = kvm_sgx_prepare_slot(kvm, new);
+	if (!ret)
 		ret = kvm_arch_prepare_memory_region(new, change);
 	if (!ret)
 		ret = kvm_set_memslot(kvm, old, new, change);

@@ -24,6 +24,16 @@
 #define SGX_IOC_VEPC_REMOVE_ALL _IO(SGX_MAGIC, 0x04)
 #endif
 
+/*
+ * memvisor's own (beyond mainline): KVM_ENABLE_CAP on a VM with args[0] =
+ * the most EPC pages the vEPCs backing its memslots may hold (0: no
+ * limit), as the EPC cgroup proposal limits processes. KVM_CHECK_EXTENSION
+ * answers 1 on a machine with SGX.
+ */
+#ifndef KVM_CAP_SGX_EPC_LIMIT
+#define KVM_CAP_SGX_EPC_LIMIT 0x4d560b01
+#endif
+
 /* ENCLS leaves (RAX) */
 #define SGX_ECREATE  0x00
 #define SGX_EADD     0x01
