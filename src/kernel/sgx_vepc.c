@@ -279,36 +279,30 @@ static void sgx_zombie_add_locked(struct sgx_host *s, uint64_t pa)
 }
 
 /*
- * Every page of the array: the first pass frees the children, the second
- * the SECS pages they pinned; what still fails has children in another
- * vEPC and joins the zombies. Called with zombie_lock held.
+ * One walk over the page array (lib_radix_erase_range, which costs the
+ * entries, not a lookup per page): every page is EREMOVEd and freed; what
+ * fails (a SECS whose children come later in the walk, or live in another
+ * vEPC) joins the zombies, which the caller retries at once. Called with
+ * zombie_lock held.
  */
-static void sgx_vepc_release_pages_locked(struct sgx_vepc *v)
+static void sgx_vepc_release_page(void *item, uint64_t index, void *ctx)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		uint64_t index = 0;
-		void *item;
+	struct sgx_vepc *v = ctx;
+	uint64_t pa = lib_radix_value(item) << HW_PAGE_SHIFT;
 
-		for (item = lib_radix_find(&v->pages, &index, UINT64_MAX); item;
-		     item = lib_radix_find_after(&v->pages, &index, UINT64_MAX)) {
-			uint64_t pa = lib_radix_value(item) << HW_PAGE_SHIFT;
-
-			if (sgx_vepc_free_page(v->k, pa)) {
-				if (pass == 0)
-					continue;
-				sgx_zombie_add_locked(v->k->sgx, pa);
-			}
-			lib_radix_erase(&v->pages, index);
-		}
-	}
+	(void)index;
+	if (sgx_vepc_free_page(v->k, pa))
+		sgx_zombie_add_locked(v->k->sgx, pa);
 }
 
 /*
  * sgx_vepc_release(): the last reference is gone, so no mapping is left.
- * Then the zombies from earlier releases are retried, since this release
- * may have removed their last children; unlike Linux, passes repeat while
- * one frees something, so a zombie SECS whose zombie children go in the
- * same pass does not wait for yet another release.
+ * Every page is EREMOVEd and freed; then the zombies (this vEPC's SECS
+ * pages that failed, and those of earlier releases, which this release
+ * may have unpinned) are retried. Unlike Linux, passes repeat while one
+ * frees something, so a SECS whose children went later in the same walk,
+ * or a zombie SECS whose zombie children go first, does not wait for yet
+ * another release.
  */
 static void sgx_vepc_release(struct file *f)
 {
@@ -320,7 +314,7 @@ static void sgx_vepc_release(struct file *f)
 	sgx_epc_uncharge(v->charge, v->pages.count);   /* zombies are the kernel's from here */
 	sgx_epc_charge_put(v->charge);
 	pthread_mutex_lock(&s->zombie_lock);
-	sgx_vepc_release_pages_locked(v);
+	lib_radix_erase_range(&v->pages, 0, UINT64_MAX, sgx_vepc_release_page, v);
 	/* until a pass frees nothing: a zombie SECS may follow its zombie children */
 	do {
 		freed = false;
