@@ -72,25 +72,25 @@ int hw_machine_init(struct hw_machine *m, const struct hw_machine_config *cfg)
 	ret = hw_phys_init(&m->phys, cfg->ram_bytes, epc_bytes, cfg->resident_cap_bytes);
 	if (ret)
 		return ret;
-	ret = hw_epc_init(m, epc_bytes);
-	if (ret) {
-		hw_phys_fini(&m->phys);
-		return ret;
-	}
 	if (pthread_mutex_init(&m->prng_lock, NULL)) {
-		hw_epc_fini(m);
 		hw_phys_fini(&m->phys);
 		return -ENOMEM;
 	}
 	if (pthread_mutex_init(&m->cpus_lock, NULL)) {
 		pthread_mutex_destroy(&m->prng_lock);
-		hw_epc_fini(m);
 		hw_phys_fini(&m->phys);
 		return -ENOMEM;
 	}
 	lib_list_init(&m->cpus);
 	m->asym_fence = hw_asym_fence_setup();
 	lib_prng_seed(&m->prng, cfg->seed);
+	ret = hw_epc_init(m, epc_bytes);
+	if (ret) {
+		pthread_mutex_destroy(&m->cpus_lock);
+		pthread_mutex_destroy(&m->prng_lock);
+		hw_phys_fini(&m->phys);
+		return ret;
+	}
 	lib_trace_init(&m->trace);
 	__atomic_store_n(&m->tlb_gen, 1, __ATOMIC_RELEASE);
 	return 0;

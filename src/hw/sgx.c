@@ -10,6 +10,7 @@
 #include "hw/sgx.h"
 #include "hw/sgx_internal.h"
 #include "lib/alloc.h"
+#include "lib/sha256.h"
 
 /* What a non-enclave read of EPC returns: all ones (the abort page). */
 static const uint8_t hw_epc_abort_page[HW_PAGE_SIZE] = { [0 ... HW_PAGE_SIZE - 1] = 0xff };
@@ -43,6 +44,13 @@ int hw_epc_init(struct hw_machine *m, uint64_t bytes)
 		__atomic_store_n(&m->phys.frames[pfn].refcount, 1, __ATOMIC_RELAXED);
 	}
 	epc->nr_free = n;
+	{
+		/* the paging key: from the machine's seed, leaving its PRNG's sequence alone */
+		uint8_t in[24] = "memvisor EPC key";
+
+		memcpy(in + 16, &m->cfg.seed, 8);
+		sha256(in, sizeof(in), epc->key);
+	}
 	m->epc = epc;
 	return 0;
 

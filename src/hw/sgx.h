@@ -55,6 +55,11 @@ struct hw_epcm_entry {
 	uint32_t threads;      /* logical processors inside (not modelled: set by tests) */
 	uint8_t initialized;   /* EINIT done */
 	uint8_t debug;         /* ATTRIBUTES.DEBUG */
+	uint32_t epoch;        /* SECS: ETRACKs so far */
+	uint64_t eid;          /* SECS: the enclave's id, given by ECREATE */
+	/* child: EBLOCKed, and the SECS's epoch when it was */
+	uint8_t blocked;
+	uint32_t blocked_epoch;
 	/* allocator */
 	uint8_t allocated;     /* handed out by hw_epc_alloc_page, not yet freed */
 };
@@ -74,6 +79,10 @@ struct hw_epc {
 	uint64_t nr_free;              /* written under lock, READ_ONCE for statistics */
 	struct hw_epc_stats stats;     /* under lock */
 	uint8_t *sink;                 /* where writes from outside an enclave go */
+	/* EWB/ELDU (sgx_ewb.c), under lock: the machine's paging key, version nonces, enclave ids */
+	uint8_t key[32];
+	uint64_t version;
+	uint64_t next_eid;
 };
 
 /* Sets up the EPC of @bytes (0: none) after RAM. 0 or -ENOMEM. */
@@ -114,6 +123,17 @@ MV_MUST_CHECK int hw_epc_free_page(struct hw_epc *epc, uint64_t pa);
 uint64_t hw_epc_nr_free(const struct hw_epc *epc);
 
 /* ---- ENCLS ---- */
+
+/*
+ * EPC paging (EBLOCK, ETRACK, EWB, ELDU/ELDB) as the SDM has it: a page
+ * evicted with EWB leaves the EPC encrypted (a keystream from the
+ * machine's key and the page's version nonce: a model, not a cipher), its
+ * PCMD carries its SECINFO, enclave id and a MAC (SHA-256 over the key,
+ * the version, the linear address, the PCMD and the ciphertext), and the
+ * version goes into a VA slot; ELDU takes it back only with the same
+ * version still in that slot, so a replayed or altered page fails with
+ * SGX_MAC_COMPARE_FAIL.
+ */
 
 /* How a leaf ended: rax for the caller, or a fault (#GP(0), #PF(addr)). */
 struct hw_encls_res {

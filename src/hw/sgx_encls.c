@@ -24,19 +24,13 @@
 /* The running measurement lives in the SECS page, where only ENCLS sees it. */
 #define HW_SECS_SHA_OFFSET 2048
 
-struct hw_encls {
-	struct hw_cpu *cpu;
-	struct hw_epc *epc;
-	struct hw_encls_res *res;
-};
-
-static int encls_gp(struct hw_encls *x)
+int hw_encls_gp(struct hw_encls *x)
 {
 	x->res->fault = (struct hw_fault){ .kind = HW_FAULT_GP };
 	return -EFAULT;
 }
 
-static int encls_pf(struct hw_encls *x, uint64_t va, bool write)
+int hw_encls_pf(struct hw_encls *x, uint64_t va, bool write)
 {
 	x->res->fault = (struct hw_fault){ .kind = HW_FAULT_PF, .addr = va,
 		.error_code = X86_PF_P | X86_PF_SGX | (write ? X86_PF_W : 0) };
@@ -44,27 +38,27 @@ static int encls_pf(struct hw_encls *x, uint64_t va, bool write)
 }
 
 /* A non-EPC operand of @len bytes, @align-aligned (#GP otherwise). */
-static int encls_fetch(struct hw_encls *x, uint64_t va, void *buf, size_t len, uint64_t align)
+int hw_encls_fetch(struct hw_encls *x, uint64_t va, void *buf, size_t len, uint64_t align)
 {
 	if (va & (align - 1))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	return hw_mmu_read(x->cpu, va, buf, len, HW_ACC_READ, &x->res->fault);
 }
 
 /* An EPC operand: @align-aligned (#GP), translating (its fault), in the EPC (#PF). */
-static int encls_epc(struct hw_encls *x, uint64_t va, uint64_t align, bool write, uint64_t *idx,
+int hw_encls_epc(struct hw_encls *x, uint64_t va, uint64_t align, bool write, uint64_t *idx,
 		     uint64_t *pa)
 {
 	struct hw_xlate t;
 	int ret;
 
 	if (va & (align - 1))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	ret = hw_mmu_translate(x->cpu, va, write ? HW_ACC_WRITE : HW_ACC_READ, &t, &x->res->fault);
 	if (ret)
 		return ret;
 	if (!hw_pa_is_epc(x->cpu->m, t.pa))
-		return encls_pf(x, va, write);
+		return hw_encls_pf(x, va, write);
 	*idx = hw_epc_index(x->epc, t.pa);
 	if (pa)
 		*pa = t.pa;
@@ -95,12 +89,12 @@ static void encls_measure(struct hw_epc *epc, uint64_t secs, const uint8_t rec[6
 }
 
 /* A valid SECS at @idx, for a leaf that names it (#PF otherwise). Locked. */
-static int encls_secs_locked(struct hw_encls *x, uint64_t idx, uint64_t va)
+int hw_encls_secs_locked(struct hw_encls *x, uint64_t idx, uint64_t va)
 {
 	const struct hw_epcm_entry *e = &x->epc->epcm[idx];
 
 	if (!e->valid || e->type != SGX_PAGE_TYPE_SECS)
-		return encls_pf(x, va, true);
+		return hw_encls_pf(x, va, true);
 	return 0;
 }
 
@@ -126,7 +120,7 @@ static int encls_src_page(struct hw_encls *x, uint64_t va, const uint8_t **host)
 	int ret;
 
 	if (va & (HW_PAGE_SIZE - 1))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	ret = hw_mmu_translate(x->cpu, va, HW_ACC_READ, &t, &x->res->fault);
 	if (ret)
 		return ret;
@@ -134,7 +128,7 @@ static int encls_src_page(struct hw_encls *x, uint64_t va, const uint8_t **host)
 	return 0;
 }
 
-static bool encls_secinfo_ok(const struct sgx_secinfo *si)
+bool hw_encls_secinfo_ok(const struct sgx_secinfo *si)
 {
 	if (si->flags & SGX_SECINFO_RESERVED_MASK)
 		return false;
@@ -155,24 +149,24 @@ static int encls_ecreate(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	uint64_t idx;
 	int ret;
 
-	if ((ret = encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
+	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
 		return ret;
-	if ((ret = encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
+	if ((ret = hw_encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
 		return ret;
 	if ((ret = encls_src_page(x, pi.contents, &src)))
 		return ret;
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
-	if (pi.addr || pi.secs || !encls_secinfo_ok(&si) ||
+	if (pi.addr || pi.secs || !hw_encls_secinfo_ok(&si) ||
 	    (si.flags & SGX_SECINFO_PAGE_TYPE_MASK) != SGX_SECINFO_SECS)
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	hw_ram_read(&head, src, 256);
 	if (!encls_secs_ok(&head))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	pthread_mutex_lock(&x->epc->lock);
 	if (x->epc->epcm[idx].valid) {
 		pthread_mutex_unlock(&x->epc->lock);
-		return encls_pf(x, rcx, true);
+		return hw_encls_pf(x, rcx, true);
 	}
 	page = (void *)hw_epc_host(x->epc, idx);
 	hw_ram_read(page, src, HW_PAGE_SIZE);
@@ -190,7 +184,7 @@ static int encls_ecreate(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	}
 	x->epc->epcm[idx] = (struct hw_epcm_entry){
 		.valid = 1, .type = SGX_PAGE_TYPE_SECS, .secs = (uint32_t)idx,
-		.debug = !!(head.attributes & SGX_ATTR_DEBUG),
+		.debug = !!(head.attributes & SGX_ATTR_DEBUG), .eid = ++x->epc->next_eid,
 		.allocated = x->epc->epcm[idx].allocated,
 	};
 	pthread_mutex_unlock(&x->epc->lock);
@@ -207,15 +201,15 @@ static int encls_child_checks_locked(struct hw_encls *x, const struct sgx_pagein
 	const struct sgx_secs *sp;
 	int ret;
 
-	if ((ret = encls_secs_locked(x, secs, pi->secs)))
+	if ((ret = hw_encls_secs_locked(x, secs, pi->secs)))
 		return ret;
 	if (x->epc->epcm[idx].valid)
-		return encls_pf(x, rcx, true);
+		return hw_encls_pf(x, rcx, true);
 	if (!!s->initialized != want_init)
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	sp = (const void *)hw_epc_host(x->epc, secs);
 	if (pi->addr < sp->base || pi->addr - sp->base >= sp->size)
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	return 0;
 }
 
@@ -238,22 +232,22 @@ static int encls_eadd(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	uint64_t idx, secs, type, perm;
 	int ret;
 
-	if ((ret = encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
+	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
 		return ret;
-	if ((ret = encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
+	if ((ret = hw_encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
 		return ret;
 	if ((ret = encls_src_page(x, pi.contents, &src)))
 		return ret;
-	if ((ret = encls_epc(x, pi.secs, HW_PAGE_SIZE, true, &secs, NULL)))
+	if ((ret = hw_encls_epc(x, pi.secs, HW_PAGE_SIZE, true, &secs, NULL)))
 		return ret;
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
 	type = (si.flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT;
 	perm = si.flags & SGX_SECINFO_PERMISSION_MASK;
-	if (!encls_secinfo_ok(&si) || (type != SGX_PAGE_TYPE_REG && type != SGX_PAGE_TYPE_TCS) ||
+	if (!hw_encls_secinfo_ok(&si) || (type != SGX_PAGE_TYPE_REG && type != SGX_PAGE_TYPE_TCS) ||
 	    (pi.addr & (HW_PAGE_SIZE - 1)) || (type == SGX_PAGE_TYPE_TCS && perm) ||
 	    ((perm & SGX_SECINFO_W) && !(perm & SGX_SECINFO_R)))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	pthread_mutex_lock(&x->epc->lock);
 	ret = encls_child_checks_locked(x, &pi, secs, idx, rcx, false);
 	if (!ret) {
@@ -277,15 +271,15 @@ static int encls_eaug(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	uint64_t idx, secs;
 	int ret;
 
-	if ((ret = encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
+	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
 		return ret;
-	if ((ret = encls_epc(x, pi.secs, HW_PAGE_SIZE, true, &secs, NULL)))
+	if ((ret = hw_encls_epc(x, pi.secs, HW_PAGE_SIZE, true, &secs, NULL)))
 		return ret;
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
 	/* SGX2 EAUG: no source page, no SECINFO; a pending REG page, RW, zeroed */
 	if (pi.contents || pi.metadata || (pi.addr & (HW_PAGE_SIZE - 1)))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	pthread_mutex_lock(&x->epc->lock);
 	ret = encls_child_checks_locked(x, &pi, secs, idx, rcx, true);
 	if (!ret) {
@@ -304,16 +298,16 @@ static int encls_eextend(struct hw_encls *x, uint64_t rcx)
 	uint64_t idx;
 	int ret;
 
-	if ((ret = encls_epc(x, rcx, 256, false, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, 256, false, &idx, NULL)))
 		return ret;
 	pthread_mutex_lock(&x->epc->lock);
 	{
 		const struct hw_epcm_entry *e = &x->epc->epcm[idx];
 
 		if (!e->valid || (e->type != SGX_PAGE_TYPE_REG && e->type != SGX_PAGE_TYPE_TCS)) {
-			ret = encls_pf(x, rcx, false);
+			ret = hw_encls_pf(x, rcx, false);
 		} else if (x->epc->epcm[e->secs].initialized) {
-			ret = encls_gp(x);
+			ret = hw_encls_gp(x);
 		} else {
 			const struct sgx_secs *sp = (const void *)hw_epc_host(x->epc, e->secs);
 			uint64_t off = e->linaddr + (rcx & (HW_PAGE_SIZE - 1)) - sp->base;
@@ -372,16 +366,16 @@ static int encls_einit(struct hw_encls *x, uint64_t rbx, uint64_t rcx, uint64_t 
 	uint64_t secs;
 	int ret;
 
-	if ((ret = encls_fetch(x, rbx, &ss, sizeof(ss), HW_PAGE_SIZE)))
+	if ((ret = hw_encls_fetch(x, rbx, &ss, sizeof(ss), HW_PAGE_SIZE)))
 		return ret;
-	if ((ret = encls_fetch(x, rdx, token, sizeof(token), 512)))
+	if ((ret = hw_encls_fetch(x, rdx, token, sizeof(token), 512)))
 		return ret;
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &secs, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &secs, NULL)))
 		return ret;
 	pthread_mutex_lock(&x->epc->lock);
-	ret = encls_secs_locked(x, secs, rcx);
+	ret = hw_encls_secs_locked(x, secs, rcx);
 	if (!ret && x->epc->epcm[secs].initialized)
-		ret = encls_gp(x);
+		ret = hw_encls_gp(x);
 	if (!ret)
 		x->res->rax = (uint64_t)encls_einit_locked(x, secs, &ss);
 	pthread_mutex_unlock(&x->epc->lock);
@@ -395,7 +389,7 @@ static int encls_eremove(struct hw_encls *x, uint64_t rcx)
 	uint64_t idx;
 	int ret;
 
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
 	pthread_mutex_lock(&x->epc->lock);
 	x->res->rax = (uint64_t)hw_sgx_eremove_locked(x->epc, idx);
@@ -409,12 +403,12 @@ static int encls_epa(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	int ret;
 
 	if (rbx != SGX_PAGE_TYPE_VA)
-		return encls_gp(x);
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+		return hw_encls_gp(x);
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
 	pthread_mutex_lock(&x->epc->lock);
 	if (x->epc->epcm[idx].valid) {
-		ret = encls_pf(x, rcx, true);
+		ret = hw_encls_pf(x, rcx, true);
 	} else {
 		memset(hw_epc_host(x->epc, idx), 0, HW_PAGE_SIZE);
 		x->epc->epcm[idx] = (struct hw_epcm_entry){
@@ -435,9 +429,9 @@ static int encls_mod_target_locked(struct hw_encls *x, uint64_t idx, uint64_t rc
 	const struct hw_epcm_entry *e = &x->epc->epcm[idx];
 
 	if (!e->valid || !(types & (1u << e->type)))
-		return encls_pf(x, rcx, true);
+		return hw_encls_pf(x, rcx, true);
 	if (!x->epc->epcm[e->secs].initialized)
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	if (e->state & (HW_EPCM_PENDING | HW_EPCM_MODIFIED))
 		x->res->rax = SGX_PAGE_NOT_MODIFIABLE;
 	return 0;
@@ -450,18 +444,18 @@ static int encls_emod(struct hw_encls *x, uint32_t leaf, uint64_t rbx, uint64_t 
 	struct hw_epcm_entry *e;
 	int ret;
 
-	if ((ret = encls_fetch(x, rbx, &si, sizeof(si), 64)))
+	if ((ret = hw_encls_fetch(x, rbx, &si, sizeof(si), 64)))
 		return ret;
-	if ((ret = encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
 	type = (si.flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT;
 	perm = si.flags & SGX_SECINFO_PERMISSION_MASK;
-	if (!encls_secinfo_ok(&si))
-		return encls_gp(x);
+	if (!hw_encls_secinfo_ok(&si))
+		return hw_encls_gp(x);
 	if (leaf == SGX_EMODPR && (perm & SGX_SECINFO_W) && !(perm & SGX_SECINFO_R))
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	if (leaf == SGX_EMODT && type != SGX_PAGE_TYPE_TRIM && type != SGX_PAGE_TYPE_TCS)
-		return encls_gp(x);
+		return hw_encls_gp(x);
 	pthread_mutex_lock(&x->epc->lock);
 	e = &x->epc->epcm[idx];
 	ret = encls_mod_target_locked(x, idx, rcx, leaf == SGX_EMODPR ? 1u << SGX_PAGE_TYPE_REG :
@@ -489,13 +483,13 @@ static int encls_edbg(struct hw_encls *x, uint32_t leaf, uint64_t rbx, uint64_t 
 	uint8_t *p;
 	int ret;
 
-	if ((ret = encls_epc(x, rcx, 8, leaf == SGX_EDBGWR, &idx, NULL)))
+	if ((ret = hw_encls_epc(x, rcx, 8, leaf == SGX_EDBGWR, &idx, NULL)))
 		return ret;
 	pthread_mutex_lock(&x->epc->lock);
 	e = &x->epc->epcm[idx];
 	p = hw_epc_host(x->epc, idx) + (rcx & (HW_PAGE_SIZE - 1));
 	if (!e->valid) {
-		ret = encls_pf(x, rcx, leaf == SGX_EDBGWR);
+		ret = hw_encls_pf(x, rcx, leaf == SGX_EDBGWR);
 	} else if (e->type == SGX_PAGE_TYPE_SECS || e->type == SGX_PAGE_TYPE_VA ||
 		   !x->epc->epcm[e->secs].debug) {
 		x->res->rax = SGX_PAGE_NOT_DEBUGGABLE;
@@ -518,7 +512,7 @@ int hw_cpu_encls(struct hw_cpu *cpu, uint32_t leaf, uint64_t rbx, uint64_t rcx, 
 
 	memset(res, 0, sizeof(*res));
 	if (!x.epc)
-		return encls_gp(&x);   /* no SGX: the leaf does not exist */
+		return hw_encls_gp(&x);   /* no SGX: the leaf does not exist */
 	switch (leaf) {
 	case SGX_ECREATE: ret = encls_ecreate(&x, rbx, rcx); break;
 	case SGX_EADD:    ret = encls_eadd(&x, rbx, rcx); break;
@@ -531,8 +525,13 @@ int hw_cpu_encls(struct hw_cpu *cpu, uint32_t leaf, uint64_t rbx, uint64_t rcx, 
 	case SGX_EAUG:    ret = encls_eaug(&x, rbx, rcx); break;
 	case SGX_EMODPR:
 	case SGX_EMODT:   ret = encls_emod(&x, leaf, rbx, rcx); break;
+	case SGX_EBLOCK:  ret = hw_encls_eblock(&x, rcx); break;
+	case SGX_ETRACK:  ret = hw_encls_etrack(&x, rcx); break;
+	case SGX_EWB:     ret = hw_encls_ewb(&x, rbx, rcx, rdx); break;
+	case SGX_ELDB:
+	case SGX_ELDU:    ret = hw_encls_eld(&x, leaf, rbx, rcx, rdx); break;
 	default:
-		encls_gp(&x);
+		hw_encls_gp(&x);
 		return -EINVAL;
 	}
 	if (!ret) {

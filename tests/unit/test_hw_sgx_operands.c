@@ -104,7 +104,25 @@ static const struct row rows[] = {
 	  SGT_PF },
 	/* leaves that do not exist (or that memvisor does not model) */
 	{ "leaf 0x20", P_NONE, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, EPC(0), 0, SGT_GP },
-	{ "ewb is not modelled", P_NONE, SGX_EWB, 0, 0, 0, 0, 0, 0, 0, 0, 0, EPC(0), 0, SGT_GP },
+	{ "leaf 0x10", P_NONE, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, EPC(0), 0, SGT_GP },
+	/* EWB / ELDU: PAGEINFO at 0x1000 names SRCPGE 0x2000, PCMD 0x1080 */
+	{ "ewb srcpge misaligned", P_SECS_CHILD, SGX_EWB, 0, SGT_SRC + 8, 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(3), SGT_GP },
+	{ "ewb pcmd misaligned", P_SECS_CHILD, SGX_EWB, 0, SGT_SRC, 0x1040, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(3), SGT_GP },
+	{ "ewb linaddr set", P_SECS_CHILD, SGX_EWB, SGT_BASE, SGT_SRC, 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(3), SGT_GP },
+	{ "ewb va slot misaligned", P_SECS_CHILD, SGX_EWB, 0, SGT_SRC, 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(3) + 4, SGT_GP },
+	{ "ewb va slot not a va page", P_SECS_CHILD, SGX_EWB, 0, SGT_SRC, 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(0) + 8, SGT_PF },
+	{ "ewb of an invalid page", P_SECS_CHILD, SGX_EWB, 0, SGT_SRC, 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(4), EPC(3), SGT_PF },
+	{ "ewb into the epc", P_SECS_CHILD, SGX_EWB, 0, EPC(5), 0x1080, 0, 0, 0, 0, 0,
+	  SGT_PAGEINFO, EPC(1), EPC(3), SGT_GP },
+	{ "eblock not epc", P_SECS_CHILD, SGX_EBLOCK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5000, 0, SGT_PF },
+	{ "etrack on a child", P_SECS_CHILD, SGX_ETRACK, 0, 0, 0, 0, 0, 0, 0, 0, 0, EPC(1), 0,
+	  SGT_PF },
 };
 
 static void prep(struct sgxt *s, enum sgt_prep p)

@@ -147,6 +147,14 @@ struct sgx_secinfo {
 	uint8_t  reserved[56];
 } __attribute__((packed, aligned(64)));
 
+/* PCMD: what EWB writes beside an evicted page, and ELDU checks (128 bytes). */
+struct sgx_pcmd {
+	struct sgx_secinfo secinfo;
+	uint64_t enclave_id;
+	uint8_t  reserved[40];
+	uint8_t  mac[16];
+} __attribute__((packed, aligned(128)));
+
 /* SIGSTRUCT, 1808 bytes; EINIT reads the headers, the body and the exponent. */
 struct sgx_sigstruct {
 	uint8_t  header1[12];
@@ -187,6 +195,7 @@ MV_UAPI_ASSERT(__builtin_offsetof(struct sgx_secs, mrenclave) == 64, "SECS.MRENC
 MV_UAPI_ASSERT(__builtin_offsetof(struct sgx_secs, isv_prod_id) == 256, "SECS.ISVPRODID at 256");
 MV_UAPI_ASSERT(sizeof(struct sgx_pageinfo) == 32, "PAGEINFO is 32 bytes");
 MV_UAPI_ASSERT(sizeof(struct sgx_secinfo) == 64, "SECINFO is 64 bytes");
+MV_UAPI_ASSERT(sizeof(struct sgx_pcmd) == 128, "PCMD is 128 bytes");
 MV_UAPI_ASSERT(sizeof(struct sgx_sigstruct) == 1808, "SIGSTRUCT is 1808 bytes");
 MV_UAPI_ASSERT(__builtin_offsetof(struct sgx_sigstruct, miscselect) == 900, "SIGSTRUCT body at 900");
 MV_UAPI_ASSERT(__builtin_offsetof(struct sgx_sigstruct, enclave_hash) == 960,
