@@ -9,7 +9,8 @@
  * SIGSTRUCT headers) written into guest RAM; an ENCLS whose leaf and
  * operands come from the input, biased to the structures' and the EPC
  * pages' guest addresses; SGX_IOC_VEPC_REMOVE_ALL; a second vEPC made or
- * dropped; "a processor inside" an enclave toggled.
+ * dropped; "a processor inside" an enclave toggled. EWB writes its page
+ * and PCMD into guest RAM where ELDU may read them back, altered or not.
  *
  * Rules, after every operation: the EPCM is consistent (hw_epc_check:
  * child counts, owners, free pages invalid and zeroed, the free count);
@@ -46,7 +47,7 @@ struct sf {
 };
 
 static const uint64_t sf_addrs[] = {
-	0x1000, 0x1040, 0x2000, 0x3000, 0x4000, 0x1020, 0x1010, 0x2040,
+	0x1000, 0x1040, 0x2000, 0x3000, 0x4000, 0x1080, 0x1010, 0x5000,
 	SF_EPC_GPA, SF_EPC_GPA + SF_PG, SF_EPC_GPA + 2 * SF_PG, SF_EPC_GPA + 3 * SF_PG,
 	SF_EPC_GPA + 5 * SF_PG, SF_EPC2_GPA, SF_EPC2_GPA + SF_PG, SF_EPC_GPA + 0x100,
 };
@@ -171,7 +172,8 @@ static void sf_encls(struct sf *s)
 {
 	static const uint32_t leaves[] = { SGX_ECREATE, SGX_EADD, SGX_EINIT, SGX_EREMOVE,
 					   SGX_EDBGRD, SGX_EDBGWR, SGX_EEXTEND, SGX_EPA,
-					   SGX_EAUG, SGX_EMODPR, SGX_EMODT };
+					   SGX_EAUG, SGX_EMODPR, SGX_EMODT, SGX_EBLOCK,
+					   SGX_ETRACK, SGX_EWB, SGX_ELDU, SGX_ELDB };
 	uint64_t sel = fz_u(&s->in, 1);
 	struct sf_encls e = {
 		.leaf = sel < 0xf8 ? leaves[sel % (sizeof(leaves) / sizeof(leaves[0]))]

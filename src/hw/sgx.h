@@ -129,7 +129,8 @@ uint64_t hw_epc_nr_free(const struct hw_epc *epc);
  * evicted with EWB leaves the EPC encrypted (a keystream from the
  * machine's key and the page's version nonce: a model, not a cipher), its
  * PCMD carries its SECINFO, enclave id and a MAC (SHA-256 over the key,
- * the version, the linear address, the PCMD and the ciphertext), and the
+ * the version, the linear address, the PCMD and a keyed digest of the
+ * ciphertext), and the
  * version goes into a VA slot; ELDU takes it back only with the same
  * version still in that slot, so a replayed or altered page fails with
  * SGX_MAC_COMPARE_FAIL.

@@ -13,8 +13,10 @@
  * an older copy, altered, or loaded into another enclave or address.
  *
  * The encryption is a keystream (xorshift64* seeded from SHA-256 of the
- * machine's key and the version): a model of what the hardware hides, not
- * a cipher. Evicting a child takes it off its SECS's child count (the
+ * machine's key and the version) and the MAC SHA-256 over the key, the
+ * version, the linear address, the PCMD and a keyed 64-bit digest of the
+ * ciphertext: a model of what the hardware hides and checks, not
+ * cryptography. Evicting a child takes it off its SECS's child count (the
  * SECS can be evicted once it has none); loading it back needs the SECS
  * resident.
  */
@@ -55,9 +57,28 @@ static void ewb_crypt(const struct hw_epc *epc, uint64_t version, uint8_t *page)
 	}
 }
 
+/* A keyed 64-bit digest of the ciphertext: multiply-rotate over every word (fast, not strong). */
+static uint64_t ewb_digest(const struct hw_epc *epc, const uint8_t *cipher)
+{
+	uint64_t h, k;
+
+	memcpy(&h, epc->key, 8);
+	memcpy(&k, epc->key + 8, 8);
+	k |= 1;
+	for (size_t i = 0; i < HW_PAGE_SIZE; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, cipher + i, 8);
+		h = (h ^ w) * k;
+		h = (h << 29) | (h >> 35);
+	}
+	return h ^ (h >> 31);
+}
+
 static void ewb_mac(const struct hw_epc *epc, uint64_t version, uint64_t linaddr,
 		    const struct sgx_pcmd *pcmd, const uint8_t *cipher, uint8_t mac[16])
 {
+	uint64_t digest = ewb_digest(epc, cipher);
 	struct sha256_state s;
 	uint8_t d[32];
 
@@ -66,7 +87,7 @@ static void ewb_mac(const struct hw_epc *epc, uint64_t version, uint64_t linaddr
 	sha256_update(&s, &version, 8);
 	sha256_update(&s, &linaddr, 8);
 	sha256_update(&s, pcmd, EWB_PCMD_MACED);
-	sha256_update(&s, cipher, HW_PAGE_SIZE);
+	sha256_update(&s, &digest, 8);
 	sha256_final(&s, d);
 	memcpy(mac, d, 16);
 }
