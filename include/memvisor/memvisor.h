@@ -133,6 +133,8 @@ struct mv_machine_stats {
 	uint64_t epc_zombie_secs;         /* SECS pages on the zombie list */
 	uint64_t epc_sigbus;              /* vEPC faults that found the EPC full */
 	uint64_t epc_limit_denials;       /* vEPC faults past a VM's EPC limit (SIGBUS too) */
+	uint64_t epc_evictions;           /* vEPC pages the kernel evicted (KVM_SGX_EPC_RECLAIM) */
+	uint64_t epc_reloads;             /* ... and loaded back when touched */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 

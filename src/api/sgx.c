@@ -18,5 +18,7 @@ void mv_sgx_get_stats(struct mv_machine *m, struct mv_machine_stats *out)
 	out->epc_vepc_pages = __atomic_load_n(&s->nr_vepc_pages, __ATOMIC_RELAXED);
 	out->epc_sigbus = __atomic_load_n(&s->nr_vepc_sigbus, __ATOMIC_RELAXED);
 	out->epc_limit_denials = __atomic_load_n(&s->nr_limit_denials, __ATOMIC_RELAXED);
+	out->epc_evictions = __atomic_load_n(&s->nr_evictions, __ATOMIC_RELAXED);
+	out->epc_reloads = __atomic_load_n(&s->nr_reloads, __ATOMIC_RELAXED);
 	out->epc_zombie_secs = sgx_vepc_nr_zombies(&m->kernel);
 }

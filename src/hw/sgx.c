@@ -279,7 +279,7 @@ int hw_epc_check(struct hw_epc *epc)
 	for (uint64_t i = 0; !ret && i < epc->nr_pages; i++) {
 		const struct hw_epcm_entry *e = &epc->epcm[i];
 
-		if (e->valid && e->type == SGX_PAGE_TYPE_SECS && e->children != kids[i])
+		if (e->valid && e->type == SGX_PAGE_TYPE_SECS && e->children != kids[i] + e->evicted)
 			ret = -EUCLEAN;
 		if (!e->allocated) {
 			nfree++;

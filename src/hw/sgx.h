@@ -57,6 +57,7 @@ struct hw_epcm_entry {
 	uint8_t debug;         /* ATTRIBUTES.DEBUG */
 	uint32_t epoch;        /* SECS: ETRACKs so far */
 	uint64_t eid;          /* SECS: the enclave's id, given by ECREATE */
+	uint32_t evicted;      /* SECS: children the host evicted, still counted in children */
 	/* child: EBLOCKed, and the SECS's epoch when it was */
 	uint8_t blocked;
 	uint32_t blocked_epoch;
@@ -155,6 +156,31 @@ long hw_sgx_eremove(struct hw_epc *epc, uint64_t pa);
  */
 int hw_cpu_encls(struct hw_cpu *cpu, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx,
 		 struct hw_encls_res *res);
+
+/*
+ * Host-side paging, for a kernel that oversubscribes the EPC behind a
+ * guest's back. The kernel first takes every mapping of the page away and
+ * flushes (the IPIs EBLOCK/ETRACK stand for), then EBLOCK, ETRACK and EWB
+ * run as one step into @blob (host memory) and the VA slot at @slot_pa.
+ * Unlike the guest's own EWB, the child stays counted on its SECS (as
+ * "evicted"): the guest's view does not change, so its SECS cannot go
+ * while the host holds one of its pages. ELDU puts it back; drop forgets
+ * it (the vEPC is being released). The SGX_* code, or -EINVAL for a page
+ * that is not a child, a slot that is not in a VA page, a blob that does
+ * not match.
+ */
+struct hw_epc_blob {
+	uint8_t data[HW_PAGE_SIZE];    /* encrypted */
+	struct sgx_pcmd pcmd;
+	uint64_t linaddr;
+	uint64_t secs_pa;
+};
+long hw_sgx_host_ewb(struct hw_epc *epc, uint64_t pa, uint64_t slot_pa, struct hw_epc_blob *out);
+long hw_sgx_host_eldu(struct hw_epc *epc, uint64_t pa, uint64_t slot_pa,
+		      const struct hw_epc_blob *in);
+long hw_sgx_host_drop(struct hw_epc *epc, uint64_t slot_pa, const struct hw_epc_blob *in);
+/* EPA of a free EPC page the kernel owns: 0 or -EINVAL (not EPC, valid). */
+long hw_sgx_host_epa(struct hw_epc *epc, uint64_t pa);
 
 /* ---- what tests and the kernel may look at ---- */
 

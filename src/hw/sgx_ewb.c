@@ -341,3 +341,156 @@ int hw_encls_eld(struct hw_encls *x, uint32_t leaf, uint64_t rbx, uint64_t rcx, 
 	pthread_mutex_unlock(&x->epc->lock);
 	return ret;
 }
+
+/* ---- the host kernel's paging (hw/sgx.h) ---- */
+
+/* The VA slot at @slot_pa: 8-aligned in a valid VA page. Locked; NULL otherwise. */
+static uint64_t *host_slot_locked(struct hw_epc *epc, uint64_t slot_pa)
+{
+	uint64_t vidx;
+
+	if (!hw_pa_is_epc(epc->m, slot_pa) || (slot_pa & 7))
+		return NULL;
+	vidx = hw_epc_index(epc, slot_pa);
+	if (!epc->epcm[vidx].valid || epc->epcm[vidx].type != SGX_PAGE_TYPE_VA)
+		return NULL;
+	return (void *)(hw_epc_host(epc, vidx) + (slot_pa & (HW_PAGE_SIZE - 1)));
+}
+
+long hw_sgx_host_ewb(struct hw_epc *epc, uint64_t pa, uint64_t slot_pa, struct hw_epc_blob *out)
+{
+	struct hw_epcm_entry *e, *s;
+	uint64_t idx, *slot, version;
+	long ret = 0;
+
+	if (!hw_pa_is_epc(epc->m, pa) || (pa & ~HW_PAGE_MASK))
+		return -EINVAL;
+	idx = hw_epc_index(epc, pa);
+	pthread_mutex_lock(&epc->lock);
+	e = &epc->epcm[idx];
+	slot = host_slot_locked(epc, slot_pa);
+	if (!slot || !e->valid || !ewb_is_child(e->type)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	s = &epc->epcm[e->secs];
+	if (__atomic_load_n(slot, __ATOMIC_RELAXED)) {
+		ret = SGX_VA_SLOT_OCCUPIED;
+		goto out;
+	}
+	if (s->threads) {
+		ret = SGX_NOT_TRACKED;
+		goto out;
+	}
+	version = ++epc->version;
+	memset(&out->pcmd, 0, sizeof(out->pcmd));
+	out->pcmd.secinfo.flags = e->perm | ((uint64_t)e->type << SGX_SECINFO_PAGE_TYPE_SHIFT);
+	out->pcmd.reserved[0] = e->state;
+	out->pcmd.reserved[1] = e->blocked;
+	out->pcmd.enclave_id = s->eid;
+	out->linaddr = e->linaddr;
+	out->secs_pa = hw_epc_pa(epc, e->secs);
+	memcpy(out->data, hw_epc_host(epc, idx), HW_PAGE_SIZE);
+	ewb_crypt(epc, version, out->data);
+	ewb_mac(epc, version, e->linaddr, &out->pcmd, out->data, out->pcmd.mac);
+	__atomic_store_n(slot, version, __ATOMIC_RELAXED);
+	s->evicted++;   /* still one of its children */
+	memset(hw_epc_host(epc, idx), 0, HW_PAGE_SIZE);
+	*e = (struct hw_epcm_entry){ .allocated = e->allocated };
+out:
+	pthread_mutex_unlock(&epc->lock);
+	return ret;
+}
+
+/* The checks host ELDU and drop share: the slot's version makes @in's MAC. Locked. */
+static long host_blob_check_locked(struct hw_epc *epc, uint64_t *slot, const struct hw_epc_blob *in,
+				   uint64_t *secs)
+{
+	uint64_t version = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+	const struct hw_epcm_entry *s;
+	uint8_t mac[16];
+
+	if (!slot || !hw_pa_is_epc(epc->m, in->secs_pa))
+		return -EINVAL;
+	*secs = hw_epc_index(epc, in->secs_pa);
+	s = &epc->epcm[*secs];
+	if (!s->valid || s->type != SGX_PAGE_TYPE_SECS || !s->evicted ||
+	    s->eid != in->pcmd.enclave_id)
+		return -EINVAL;
+	ewb_mac(epc, version, in->linaddr, &in->pcmd, in->data, mac);
+	if (!version || memcmp(mac, in->pcmd.mac, sizeof(mac)))
+		return SGX_MAC_COMPARE_FAIL;
+	return 0;
+}
+
+long hw_sgx_host_eldu(struct hw_epc *epc, uint64_t pa, uint64_t slot_pa,
+		      const struct hw_epc_blob *in)
+{
+	struct hw_epcm_entry *e;
+	uint64_t idx, secs, *slot;
+	uint8_t page[HW_PAGE_SIZE];
+	long ret;
+
+	if (!hw_pa_is_epc(epc->m, pa) || (pa & ~HW_PAGE_MASK))
+		return -EINVAL;
+	idx = hw_epc_index(epc, pa);
+	pthread_mutex_lock(&epc->lock);
+	e = &epc->epcm[idx];
+	slot = host_slot_locked(epc, slot_pa);
+	ret = e->valid ? -EINVAL : host_blob_check_locked(epc, slot, in, &secs);
+	if (!ret) {
+		uint8_t type = (uint8_t)((in->pcmd.secinfo.flags & SGX_SECINFO_PAGE_TYPE_MASK) >>
+					 SGX_SECINFO_PAGE_TYPE_SHIFT);
+
+		memcpy(page, in->data, HW_PAGE_SIZE);
+		ewb_crypt(epc, __atomic_load_n(slot, __ATOMIC_RELAXED), page);
+		memcpy(hw_epc_host(epc, idx), page, HW_PAGE_SIZE);
+		*e = (struct hw_epcm_entry){
+			.valid = 1, .type = type, .allocated = e->allocated,
+			.perm = (uint8_t)(in->pcmd.secinfo.flags & SGX_SECINFO_PERMISSION_MASK),
+			.state = in->pcmd.reserved[0], .blocked = in->pcmd.reserved[1],
+			.secs = (uint32_t)secs, .linaddr = in->linaddr,
+		};
+		epc->epcm[secs].evicted--;
+		__atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&epc->lock);
+	return ret;
+}
+
+long hw_sgx_host_drop(struct hw_epc *epc, uint64_t slot_pa, const struct hw_epc_blob *in)
+{
+	uint64_t secs, *slot;
+	long ret;
+
+	pthread_mutex_lock(&epc->lock);
+	slot = host_slot_locked(epc, slot_pa);
+	ret = host_blob_check_locked(epc, slot, in, &secs);
+	if (!ret) {
+		epc->epcm[secs].evicted--;
+		epc->epcm[secs].children--;
+		__atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&epc->lock);
+	return ret;
+}
+
+long hw_sgx_host_epa(struct hw_epc *epc, uint64_t pa)
+{
+	struct hw_epcm_entry *e;
+	long ret = 0;
+
+	if (!hw_pa_is_epc(epc->m, pa) || (pa & ~HW_PAGE_MASK))
+		return -EINVAL;
+	pthread_mutex_lock(&epc->lock);
+	e = &epc->epcm[hw_epc_index(epc, pa)];
+	if (e->valid) {
+		ret = -EINVAL;
+	} else {
+		memset(hw_epc_host(epc, hw_epc_index(epc, pa)), 0, HW_PAGE_SIZE);
+		*e = (struct hw_epcm_entry){ .valid = 1, .type = SGX_PAGE_TYPE_VA,
+					     .allocated = e->allocated };
+	}
+	pthread_mutex_unlock(&epc->lock);
+	return ret;
+}

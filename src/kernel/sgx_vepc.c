@@ -26,16 +26,10 @@
 #include "kernel/kernel.h"
 #include "kernel/mm_internal.h"
 #include "kernel/sgx_vepc.h"
+#include "kernel/sgx_vepc_internal.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 #include "lib/radix.h"
-
-struct sgx_vepc {
-	struct kernel *k;
-	pthread_mutex_t lock;
-	struct lib_radix pages;   /* file page index -> value(EPC pfn); under lock */
-	struct sgx_epc_charge *charge;   /* the VM this vEPC backs, or NULL; under lock */
-};
 
 /* ---- the per-VM limit ---- */
 
@@ -60,7 +54,7 @@ void sgx_epc_charge_put(struct sgx_epc_charge *c)
 }
 
 /* try_charge(): @n more pages, unless that passes the limit. */
-static bool sgx_epc_try_charge(struct sgx_epc_charge *c, uint64_t n)
+bool sgx_epc_try_charge(struct sgx_epc_charge *c, uint64_t n)
 {
 	uint64_t u = __atomic_load_n(&c->usage, __ATOMIC_RELAXED);
 
@@ -76,7 +70,7 @@ static bool sgx_epc_try_charge(struct sgx_epc_charge *c, uint64_t n)
 	return true;
 }
 
-static void sgx_epc_uncharge(struct sgx_epc_charge *c, uint64_t n)
+void sgx_epc_uncharge(struct sgx_epc_charge *c, uint64_t n)
 {
 	if (c && n)
 		__atomic_fetch_sub(&c->usage, n, __ATOMIC_RELAXED);
@@ -103,12 +97,35 @@ static struct hw_epc *vepc_epc(const struct sgx_vepc *v)
 /* ---- fault: one EPC page per file page, on first touch ---- */
 
 /*
- * __sgx_vepc_fault(): the EPC page at @index, allocated if absent. 0 and
- * *pfn, -ENOMEM (EPC full: nothing can be reclaimed), -EDQUOT (past the
- * limit of the VM this vEPC backs). Called with
- * vepc->lock held.
+ * A fresh EPC page for @v, charged: with reclaim on, a full EPC or the VM's
+ * limit evicts another page of @v first (sgx_reclaim.c). 0 and *pa,
+ * -ENOMEM (EPC full, nothing to reclaim), -EDQUOT (past the VM's limit).
  */
-static int __sgx_vepc_fault(struct sgx_vepc *v, uint64_t index, hw_pfn_t *pfn)
+static int sgx_vepc_get_page(struct sgx_vepc *v, struct mm *mm, uint64_t index, uint64_t *pa)
+{
+	int ret;
+
+	for (int tries = 0;; tries++) {
+		bool charged = !v->charge || sgx_epc_try_charge(v->charge, 1);
+
+		ret = charged ? hw_epc_alloc_page(vepc_epc(v), pa) : -EDQUOT;
+		if (!ret)
+			return 0;
+		if (charged)
+			sgx_epc_uncharge(v->charge, 1);
+		if (!sgx_vepc_reclaimable(v) || tries >= 8 || sgx_vepc_reclaim_one(v, mm, index))
+			return ret;
+	}
+}
+
+/*
+ * __sgx_vepc_fault(): the EPC page at @index, allocated if absent (loaded
+ * back if the kernel evicted it). 0 and *pfn, -ENOMEM (EPC full: nothing
+ * can be reclaimed), -EDQUOT (past the limit of the VM this vEPC backs),
+ * -EIO (an evicted page would not load). Called with vepc->lock held and
+ * @mm's mmap_lock for read.
+ */
+static int __sgx_vepc_fault(struct sgx_vepc *v, struct mm *mm, uint64_t index, hw_pfn_t *pfn)
 {
 	struct hw_epc *epc = vepc_epc(v);
 	void *item = lib_radix_lookup(&v->pages, index);
@@ -116,19 +133,26 @@ static int __sgx_vepc_fault(struct sgx_vepc *v, uint64_t index, hw_pfn_t *pfn)
 	int ret;
 
 	lockdep_assert_held(&v->lock);
-	if (item) {
+	if (item && lib_radix_is_value(item)) {
 		*pfn = lib_radix_value(item);
 		return 0;
 	}
-	if (v->charge && !sgx_epc_try_charge(v->charge, 1))
-		return -EDQUOT;   /* the VM's limit: SIGBUS as for a full EPC */
-	ret = hw_epc_alloc_page(epc, &pa);
-	if (!ret) {
+	if (!item && sgx_vepc_reclaimable(v))
+		sgx_vepc_va_reserve(v, mm, index);
+	ret = sgx_vepc_get_page(v, mm, index, &pa);
+	if (ret)
+		return ret;
+	if (item) {   /* evicted: the entry stays until the page is back */
+		ret = sgx_vepc_reload(v, item, pa);
+		if (!ret && lib_is_err(lib_radix_store(&v->pages, index,
+						      lib_radix_mkvalue(pa >> HW_PAGE_SHIFT))))
+			ret = -EIO;   /* cannot happen: the entry exists */
+	} else {
 		ret = lib_radix_insert(&v->pages, index, lib_radix_mkvalue(pa >> HW_PAGE_SHIFT));
-		if (ret && hw_epc_free_page(epc, pa))
-			ret = -EIO;   /* cannot happen: the page was never used */
 	}
 	if (ret) {
+		if (hw_epc_free_page(epc, pa))
+			ret = -EIO;
 		sgx_epc_uncharge(v->charge, 1);
 		return ret;
 	}
@@ -145,10 +169,10 @@ static int sgx_vepc_fault(struct vma *vma, uint64_t pgoff, unsigned int fault_fl
 
 	(void)fault_flags;
 	pthread_mutex_lock(&v->lock);
-	ret = __sgx_vepc_fault(v, pgoff, pfn);
+	ret = __sgx_vepc_fault(v, vma->mm, pgoff, pfn);
 	pthread_mutex_unlock(&v->lock);
 	if (ret) {
-		/* -EBUSY would be retried while reclaimable pages exist; vEPC pages are not */
+		/* -EBUSY is retried only while reclaimable pages exist: never for vEPC pages */
 		__atomic_fetch_add(ret == -EDQUOT ? &v->k->sgx->nr_limit_denials
 						  : &v->k->sgx->nr_vepc_sigbus, 1, __ATOMIC_RELAXED);
 		return VM_FAULT_SIGBUS;
@@ -157,9 +181,30 @@ static int sgx_vepc_fault(struct vma *vma, uint64_t pgoff, unsigned int fault_fl
 	return 0;
 }
 
+/* A VMA of the vEPC is split (the new part) or goes: the reverse map follows. */
+static void sgx_vepc_vma_open(struct vma *vma)
+{
+	struct sgx_vepc *v = vma->private_data;
+
+	pthread_mutex_lock(&v->lock);
+	lib_list_add_tail(&vma->mapping_link, &v->vmas);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void sgx_vepc_vma_close(struct vma *vma)
+{
+	struct sgx_vepc *v = vma->private_data;
+
+	pthread_mutex_lock(&v->lock);
+	lib_list_del(&vma->mapping_link);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static const struct vm_ops sgx_vepc_vm_ops = {
 	.name = "sgx_vepc",
 	.fault = sgx_vepc_fault,
+	.open = sgx_vepc_vma_open,
+	.close = sgx_vepc_vma_close,
 };
 
 bool sgx_vepc_vma(const struct vma *vma)
@@ -176,7 +221,7 @@ int sgx_vepc_bind(struct vma *vma, struct sgx_epc_charge *c)
 	if (v->charge && v->charge != c) {
 		ret = -EBUSY;
 	} else if (!v->charge) {
-		if (sgx_epc_try_charge(c, v->pages.count)) {
+		if (sgx_epc_try_charge(c, v->pages.count - v->nr_evicted)) {
 			sgx_epc_charge_get(c);
 			v->charge = c;
 		} else {
@@ -196,6 +241,7 @@ static int sgx_vepc_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 	vma->flags |= VM_PFNMAP | VM_IO | VM_DONTDUMP | VM_DONTCOPY;
 	vma->ops = &sgx_vepc_vm_ops;
 	vma->private_data = f->private_data;
+	sgx_vepc_vma_open(vma);
 	return 0;
 }
 
@@ -238,8 +284,14 @@ static long sgx_vepc_remove_all(struct sgx_vepc *v)
 	pthread_mutex_lock(&v->lock);
 	for (item = lib_radix_find(&v->pages, &index, UINT64_MAX); item;
 	     item = lib_radix_find_after(&v->pages, &index, UINT64_MAX)) {
-		long r = hw_sgx_eremove(epc, lib_radix_value(item) << HW_PAGE_SHIFT);
+		long r;
 
+		if (!lib_radix_is_value(item)) {   /* evicted by the kernel: forgotten */
+			sgx_vepc_drop_evicted(v, item);
+			lib_radix_erase(&v->pages, index);
+			continue;
+		}
+		r = hw_sgx_eremove(epc, lib_radix_value(item) << HW_PAGE_SHIFT);
 		if (r == SGX_CHILD_PRESENT) {
 			failures++;
 		} else if (r) {
@@ -291,6 +343,10 @@ static void sgx_vepc_release_page(void *item, uint64_t index, void *ctx)
 	uint64_t pa = lib_radix_value(item) << HW_PAGE_SHIFT;
 
 	(void)index;
+	if (!lib_radix_is_value(item)) {
+		sgx_vepc_drop_evicted(v, item);
+		return;
+	}
 	if (sgx_vepc_free_page(v->k, pa))
 		sgx_zombie_add_locked(v->k->sgx, pa);
 }
@@ -311,10 +367,12 @@ static void sgx_vepc_release(struct file *f)
 	uint64_t keep;
 	bool freed;
 
-	sgx_epc_uncharge(v->charge, v->pages.count);   /* zombies are the kernel's from here */
+	/* evicted pages were uncharged when they went; zombies are the kernel's from here */
+	sgx_epc_uncharge(v->charge, v->pages.count - v->nr_evicted);
 	sgx_epc_charge_put(v->charge);
 	pthread_mutex_lock(&s->zombie_lock);
 	lib_radix_erase_range(&v->pages, 0, UINT64_MAX, sgx_vepc_release_page, v);
+	sgx_vepc_va_release(v);
 	/* until a pass frees nothing: a zombie SECS may follow its zombie children */
 	do {
 		freed = false;
@@ -367,6 +425,7 @@ static long sgx_vepc_open(struct mv_task *t, void *ctx, unsigned int f_flags, st
 		return -ENOMEM;
 	v->k = t->k;
 	lib_radix_init(&v->pages);
+	lib_list_init(&v->vmas);
 	if (pthread_mutex_init(&v->lock, NULL)) {
 		lib_free(v);
 		return -ENOMEM;

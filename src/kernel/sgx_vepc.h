@@ -27,6 +27,7 @@ struct sgx_host {
 	uint64_t nr_vepc_pages; /* EPC pages held by vEPC files; atomic */
 	uint64_t nr_vepc_sigbus;/* faults that found the EPC full; atomic */
 	uint64_t nr_limit_denials; /* faults past a VM's EPC limit; atomic */
+	uint64_t nr_evictions, nr_reloads;   /* host-side oversubscription; atomic */
 };
 
 /*
@@ -40,6 +41,7 @@ struct sgx_epc_charge {
 	uint64_t usage;
 	uint64_t denied;        /* faults refused by the limit */
 	uint32_t refs;
+	uint32_t reclaim;       /* KVM_SGX_EPC_RECLAIM: evict instead of SIGBUS */
 };
 struct sgx_epc_charge *sgx_epc_charge_new(void);   /* NULL: no memory */
 void sgx_epc_charge_put(struct sgx_epc_charge *c);

@@ -71,7 +71,7 @@ MV_MUST_CHECK int kvm_init(struct kvm_subsys *s, struct kernel *k);
 long kvm_sgx_check_attribute(const struct hw_machine *hw);
 /* SGX on the VM side (kvm/sgx.c): the EPC limit, vEPC-backed memslots. */
 struct kvm_memory_slot;
-long kvm_sgx_enable_epc_limit(struct kvm *kvm, uint64_t pages);
+long kvm_sgx_enable_epc_limit(struct kvm *kvm, uint64_t pages, uint64_t flags);
 /* A new slot over a vEPC mapping: marks it KVM_MEMSLOT_EPC and charges the vEPC to the VM. */
 int kvm_sgx_prepare_slot(struct kvm *kvm, struct kvm_memory_slot *slot);
 void kvm_sgx_vm_destroy(struct kvm *kvm);

@@ -34,16 +34,20 @@ static struct sgx_epc_charge *kvm_sgx_charge(struct kvm *kvm)
 	return n;
 }
 
-long kvm_sgx_enable_epc_limit(struct kvm *kvm, uint64_t pages)
+long kvm_sgx_enable_epc_limit(struct kvm *kvm, uint64_t pages, uint64_t flags)
 {
 	struct sgx_epc_charge *c;
+	int ret;
 
-	if (!kvm->hw->epc)
+	if (!kvm->hw->epc || (flags & ~KVM_SGX_EPC_RECLAIM))
 		return -EINVAL;
 	c = kvm_sgx_charge(kvm);
 	if (!c)
 		return -ENOMEM;
-	return sgx_epc_charge_set_limit(c, pages);
+	ret = sgx_epc_charge_set_limit(c, pages);
+	if (!ret)
+		__atomic_store_n(&c->reclaim, !!(flags & KVM_SGX_EPC_RECLAIM), __ATOMIC_RELAXED);
+	return ret;
 }
 
 /*

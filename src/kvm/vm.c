@@ -74,7 +74,7 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 		__atomic_store_n(&kvm->hypercall_exit_enabled, cap.args[0], __ATOMIC_RELEASE);
 		return 0;
 	case KVM_CAP_SGX_EPC_LIMIT:
-		return kvm_sgx_enable_epc_limit(kvm, cap.args[0]);
+		return kvm_sgx_enable_epc_limit(kvm, cap.args[0], cap.args[1]);
 	default:
 		return -EINVAL;
 	}

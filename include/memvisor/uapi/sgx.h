@@ -33,6 +33,12 @@
 #ifndef KVM_CAP_SGX_EPC_LIMIT
 #define KVM_CAP_SGX_EPC_LIMIT 0x4d560b01
 #endif
+/*
+ * args[1] of KVM_CAP_SGX_EPC_LIMIT: past the limit, or with the EPC full,
+ * the kernel evicts another page of the faulting vEPC (EWB into host
+ * memory, ELDU when touched again) instead of raising SIGBUS.
+ */
+#define KVM_SGX_EPC_RECLAIM (1ull << 0)
 
 /* ENCLS leaves (RAX) */
 #define SGX_ECREATE  0x00
