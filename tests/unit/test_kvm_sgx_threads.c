@@ -103,8 +103,23 @@ static void layout(struct sgxt *s)
 	}
 }
 
+static void race(uint64_t epc_pages, bool reclaim);
+
 /* REMOVE_ALL racing guest ENCLS on two vCPUs never corrupts the EPCM. */
 static void test_sgx_remove_all_races_guest_encls(void **state)
+{
+	(void)state;
+	race(32, false);
+}
+
+/* The same with an EPC smaller than the vEPC and oversubscription on: evictions race too. */
+static void test_sgx_remove_all_races_guest_encls_reclaim(void **state)
+{
+	(void)state;
+	race(7, true);
+}
+
+static void race(uint64_t epc_pages, bool reclaim)
 {
 	struct sgxt s;
 	struct gv v[2];
@@ -112,8 +127,13 @@ static void test_sgx_remove_all_races_guest_encls(void **state)
 	struct mv_task *vmm;
 	long resets = 0, busy = 0;
 
-	(void)state;
-	sgt_setup(&s, 32, 16);
+	sgt_setup(&s, epc_pages, 16);
+	if (reclaim) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_SGX_EPC_LIMIT,
+					      .args = { 0, KVM_SGX_EPC_RECLAIM } };
+
+		assert_int_equal(kt_ioctl_p(s.k.t, s.k.vm, KVM_ENABLE_CAP, &cap), 0);
+	}
 	layout(&s);
 	done_vcpus = 0;
 	for (int i = 0; i < 2; i++) {
@@ -149,7 +169,8 @@ static void test_sgx_remove_all_races_guest_encls(void **state)
 	assert_true(sgt_remove_all(s.k.t, s.vepc) >= 0);
 	assert_int_equal(sgt_remove_all(s.k.t, s.vepc), 0);
 	sgt_drop_vepc(&s, 1, s.vepc, s.epc_map, s.epc_pages);
-	assert_int_equal(sgt_free(s.k.m), 32);
+	assert_int_equal(sgt_free(s.k.m), epc_pages);
+	assert_int_equal(hw_epc_check(sgt_epc(s.k.m)), 0);
 	sgt_teardown(&s);
 }
 
@@ -233,6 +254,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sgx_remove_all_races_guest_encls),
+		cmocka_unit_test(test_sgx_remove_all_races_guest_encls_reclaim),
 		cmocka_unit_test(test_sgx_vepc_churn_loses_nothing),
 	};
 
