@@ -9,7 +9,8 @@
  * SIGSTRUCT headers) written into guest RAM; an ENCLS whose leaf and
  * operands come from the input, biased to the structures' and the EPC
  * pages' guest addresses; SGX_IOC_VEPC_REMOVE_ALL; a second vEPC made or
- * dropped; "a processor inside" an enclave toggled. EWB writes its page
+ * dropped; "a processor inside" an enclave toggled; the first byte may turn
+ * host oversubscription on (KVM_SGX_EPC_RECLAIM). EWB writes its page
  * and PCMD into guest RAM where ELDU may read them back, altered or not.
  *
  * Rules, after every operation: the EPCM is consistent (hw_epc_check:
@@ -175,6 +176,7 @@ static void sf_encls(struct sf *s)
 					   SGX_EAUG, SGX_EMODPR, SGX_EMODT, SGX_EBLOCK,
 					   SGX_ETRACK, SGX_EWB, SGX_ELDU, SGX_ELDB };
 	uint64_t sel = fz_u(&s->in, 1);
+	long r;
 	struct sf_encls e = {
 		.leaf = sel < 0xf8 ? leaves[sel % (sizeof(leaves) / sizeof(leaves[0]))]
 				   : (uint32_t)fz_u(&s->in, 1),
@@ -185,8 +187,11 @@ static void sf_encls(struct sf *s)
 		e.rbx = SGX_PAGE_TYPE_VA;
 	e.rcx = sf_addr(s);
 	e.rdx = sel & 0x40 ? 0x4000 : sf_addr(s);
-	if (mv_vcpu_set_guest(s->t, s->vcpu, sf_guest, &e) || sf_ioctl(s, s->vcpu, KVM_RUN, 0) ||
-	    s->run->exit_reason != KVM_EXIT_HLT)
+	r = mv_vcpu_set_guest(s->t, s->vcpu, sf_guest, &e) ? -1 : sf_ioctl(s, s->vcpu, KVM_RUN, 0);
+	/* a full EPC with nothing to evict: the VMM gets a memory-fault exit (SIGBUS in Linux) */
+	if (r == -EFAULT && s->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
+		return;
+	if (r || s->run->exit_reason != KVM_EXIT_HLT)
 		abort();
 	if (e.ret < 0 && e.ret != -EFAULT)
 		abort();
@@ -265,6 +270,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kvm < 0 || s.vm < 0 || (long)s.ram < 0)
 		abort();
 	sf_region(&s, 0, 0, SF_RAM, s.ram);
+	if (fz_u(&s.in, 1) & 1) {   /* host oversubscription: the EPC is smaller than two vEPCs */
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_SGX_EPC_LIMIT,
+					      .args = { 0, KVM_SGX_EPC_RECLAIM } };
+
+		if (sf_ioctl(&s, s.vm, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap))
+			abort();
+	}
 	sf_vepc_open(&s, 0);
 	s.vcpu = (int)sf_ioctl(&s, s.vm, KVM_CREATE_VCPU, 0);
 	s.run = mv_vcpu_run_area(s.t, s.vcpu);
