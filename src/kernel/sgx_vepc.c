@@ -6,14 +6,16 @@
  * first touch of a page allocates one EPC page. The VMM resets the EPC a
  * guest used with SGX_IOC_VEPC_REMOVE_ALL; release EREMOVEs every page,
  * retries SECS pages whose children went first and parks on the kernel's
- * zombie list the SECS pages whose children live in another vEPC.
+ * zombie list the SECS pages whose children live in another vEPC. With
+ * KVM_SGX_EPC_RECLAIM the kernel may evict pages (sgx_reclaim.c).
  *
- * Locks: vepc->lock (below mm->mmap_lock: the fault path takes it there)
- * covers the page array; ENCLS (epc->lock) nests inside it. The zombie
- * list has its own lock (sgx_host). Every EPC page is EREMOVEd before it
- * returns to the EPC allocator; an EREMOVE that fails keeps the page where
- * it is (array or zombie list), so no page is ever lost or handed on with
- * its contents.
+ * Locks: vepc->lock ranks right after mm->mmap_lock (the fault path takes
+ * it there; eviction zaps mappings under it) and covers the page array,
+ * the VMA list, the VA slots and the charge binding; ENCLS (epc->lock)
+ * nests inside it. The zombie list has its own lock (sgx_host). Every EPC
+ * page is EREMOVEd before it returns to the EPC allocator; an EREMOVE that
+ * fails keeps the page where it is (array or zombie list), so no page is
+ * ever lost or handed on with its contents.
  */
 #include <string.h>
 #include <sys/stat.h>
