@@ -209,6 +209,61 @@ static void test_sgx_ewb_secs_after_children(void **state)
 	sgt_teardown(&s);
 }
 
+/*
+ * The host's paging (hw_sgx_host_*): the child stays counted on its SECS;
+ * a blob the host altered or replays does not load (SGX_MAC_COMPARE_FAIL).
+ */
+static void test_sgx_host_ewb_tamper_and_replay(void **state)
+{
+	static struct hw_epc_blob blob, old;
+	struct sgxt s;
+	struct hw_epc *epc;
+	uint64_t va, pa2, fresh, v = 0;
+
+	(void)state;
+	sgt_setup(&s, 16, 8);
+	build(&s);
+	epc = sgt_epc(s.k.m);
+	assert_int_equal(hw_epc_alloc_page(epc, &va), 0);
+	assert_int_equal(hw_sgx_host_epa(epc, va), 0);
+	pa2 = sgt_pa(&s, 2);
+	/* the host unmaps it first, as the kernel does: here nothing maps it but the EPT */
+	assert_int_equal(kt_region(&s.k, 1, 0, 0, 0, 0), 0);
+	assert_int_equal(hw_sgx_host_ewb(epc, pa2, va + 16, &blob), 0);
+	assert_int_equal(sgt_epcm(&s, 0).children, 2);   /* still counted */
+	assert_int_equal(hw_epc_check(epc), 0);
+	assert_int_equal(hw_epc_alloc_page(epc, &fresh), 0);
+	old = blob;
+	blob.data[100] ^= 0x80;
+	assert_int_equal(hw_sgx_host_eldu(epc, fresh, va + 16, &blob), SGX_MAC_COMPARE_FAIL);
+	blob = old;
+	blob.linaddr += KT_PG;
+	assert_int_equal(hw_sgx_host_eldu(epc, fresh, va + 16, &blob), SGX_MAC_COMPARE_FAIL);
+	blob = old;
+	assert_int_equal(hw_sgx_host_eldu(epc, fresh, va + 16, &blob), 0);
+	assert_int_equal(hw_epc_check(epc), 0);
+	/* evict again, then replay the first blob into the new slot's place: refused */
+	assert_int_equal(hw_sgx_host_ewb(epc, fresh, va + 16, &blob), 0);
+	assert_int_equal(hw_epc_alloc_page(epc, &pa2), 0);
+	assert_int_equal(hw_sgx_host_eldu(epc, pa2, va + 16, &old), SGX_MAC_COMPARE_FAIL);
+	assert_int_equal(hw_sgx_host_eldu(epc, pa2, va + 16, &blob), 0);
+	/* the contents came through: the guest reads them at the page's new home */
+	{
+		struct hw_epcm_entry e;
+
+		assert_int_equal(hw_epcm_get(epc, pa2, &e), 0);
+		assert_int_equal(e.linaddr, SGT_BASE + 0x1000);
+		memcpy(&v, (uint8_t *)hw_pa_to_host(&s.k.m->hw, pa2) + 8, 8);
+		assert_int_equal(v, 0x5a5a5a5a5a5a5a5aull);
+	}
+	/* drop forgets an evicted page: its SECS no longer counts it */
+	assert_int_equal(hw_sgx_host_ewb(epc, pa2, va + 24, &blob), 0);
+	assert_int_equal(hw_sgx_host_drop(epc, va + 24, &blob), 0);
+	assert_int_equal(hw_sgx_host_drop(epc, va + 24, &blob), -EINVAL);
+	assert_int_equal(hw_epc_check(epc), 0);
+	sgt_teardown(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_sgx_eldu_tamper_refused),
 		cmocka_unit_test(test_sgx_ewb_rules),
 		cmocka_unit_test(test_sgx_ewb_secs_after_children),
+		cmocka_unit_test(test_sgx_host_ewb_tamper_and_replay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
