@@ -14,7 +14,7 @@ const struct bench_suite bench_suites[] = {
 	{ "kvm", "guest access vs native; stage-2 miss; KVM_RUN round trip vs a call", bench_suite_kvm },
 	{ "sparse", "a 64 GiB guest touching N scattered pages vs the host; memory; teardown",
 	  bench_suite_sparse },
-	{ "sgx", "vEPC fault-in vs anonymous first touch; release N vs 2N; REMOVE_ALL",
+	{ "sgx", "vEPC fault-in vs anonymous touch; release N vs 2N; REMOVE_ALL; EWB/ELDU; eviction",
 	  bench_suite_sgx },
 	{ NULL, NULL, NULL },
 };
