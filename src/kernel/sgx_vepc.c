@@ -197,6 +197,13 @@ static void sgx_vepc_vma_close(struct vma *vma)
 {
 	struct sgx_vepc *v = vma->private_data;
 
+	/*
+	 * exit_mmap() here frees the VMAs (the last may release the vEPC)
+	 * before the page tables; Linux unmaps first. Take the PTEs, and their
+	 * references on EPC pages, away now, so release finds every page
+	 * unmapped. After munmap there is nothing left to zap.
+	 */
+	mm_zap_range(vma->mm, vma_start(vma), vma_end(vma), false);
 	pthread_mutex_lock(&v->lock);
 	lib_list_del(&vma->mapping_link);
 	pthread_mutex_unlock(&v->lock);

@@ -229,6 +229,45 @@ static void test_sgx_release_enclave_active_keeps_pages(void **state)
 	sgt_teardown(&s);
 }
 
+/* The VMM exits without unmapping: its exit releases the vEPC and every page comes back. */
+static void test_sgx_release_at_process_exit(void **state)
+{
+	struct mv_machine *m = sgt_machine(8);
+	struct mv_task *t;
+	uint64_t map, x;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mv_task_spawn(m, &t), 0);
+	fd = sgt_open_vepc(t);
+	map = sgt_map_vepc(t, fd, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(mv_user_read(t, map + (uint64_t)i * KT_PG, &x, 8), 0);
+	assert_int_equal(sgt_free(m), 2);
+	mv_task_exit(t);
+	assert_int_equal(sgt_free(m), 8);
+	assert_int_equal(zombies(m), 0);
+	assert_int_equal(hw_epc_check(sgt_epc(m)), 0);
+	mv_machine_destroy(m);
+}
+
+/* A VMM with a VM and an enclave exits: the same, EPT leaves included. */
+static void test_sgx_release_at_vmm_exit(void **state)
+{
+	struct sgxt s;
+	struct mv_task *t;
+
+	(void)state;
+	sgt_setup(&s, 16, 8);
+	build_local(&s);
+	t = s.k.t;
+	mv_task_exit(t);
+	assert_int_equal(sgt_free(s.k.m), 16);
+	assert_int_equal(zombies(s.k.m), 0);
+	assert_int_equal(hw_epc_check(sgt_epc(s.k.m)), 0);
+	mv_machine_destroy(s.k.m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +278,8 @@ int main(void)
 		cmocka_unit_test(test_sgx_release_zombie_secs),
 		cmocka_unit_test(test_sgx_release_every_order_loses_nothing),
 		cmocka_unit_test(test_sgx_release_enclave_active_keeps_pages),
+		cmocka_unit_test(test_sgx_release_at_process_exit),
+		cmocka_unit_test(test_sgx_release_at_vmm_exit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
