@@ -58,6 +58,7 @@ struct lang_step_report;
 void cli_print_failure(FILE *out, const struct lang_step_report *r);
 
 int cli_tour(int argc, char **argv);
+int cli_attacks(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
