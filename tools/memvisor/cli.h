@@ -59,6 +59,7 @@ void cli_print_failure(FILE *out, const struct lang_step_report *r);
 
 int cli_tour(int argc, char **argv);
 int cli_attacks(int argc, char **argv);
+int cli_race(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
