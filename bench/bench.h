@@ -49,6 +49,14 @@ double bench_measure(struct bench_ctx *ctx, bench_body body, void *arg, uint64_t
 void bench_report(struct bench_ctx *ctx, const char *suite, const char *name, double ns_per_op,
 		  const char *baseline, double baseline_ns, const char *note);
 
+/*
+ * A scaling figure: the whole run of @what over 2N units against the run
+ * over N (@n_ns and @twon_ns are whole-run times), named "@what, 2N vs N"
+ * with the note "scaling: linear is <= 2.2x".
+ */
+void bench_report_scaling(struct bench_ctx *ctx, const char *suite, const char *what,
+			  double n_ns, double twon_ns);
+
 /* Keeps the compiler from optimising a value away. */
 static inline void bench_sink(uint64_t v)
 {

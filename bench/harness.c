@@ -65,3 +65,13 @@ void bench_report(struct bench_ctx *ctx, const char *suite, const char *name, do
 	if (ctx->progress)
 		ctx->progress(ctx->cookie, suite, name);
 }
+
+void bench_report_scaling(struct bench_ctx *ctx, const char *suite, const char *what,
+			  double n_ns, double twon_ns)
+{
+	char name[64], base[64];
+
+	snprintf(name, sizeof(name), "%s, 2N vs N", what);
+	snprintf(base, sizeof(base), "%s, N", what);
+	bench_report(ctx, suite, name, twon_ns, base, n_ns, "scaling: linear is <= 2.2x");
+}

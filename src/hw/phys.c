@@ -21,9 +21,6 @@ _Static_assert(sizeof(struct hw_frame) == 16, "per-frame metadata must stay 16 b
 _Static_assert(2 * HW_PAGE_SIZE / sizeof(struct hw_frame) == 1u << HW_MAX_ORDER,
 	       "a 2 MiB block's metadata is two host pages (hw_meta_drop)");
 
-/* Blocks at least this large are zeroed by dropping their host pages. */
-#define HW_ZERO_DROP_ORDER HW_MAX_ORDER
-
 static inline uint32_t hw_order_bits(unsigned int order)
 {
 	return (uint32_t)order << HW_FRAME_ORDER_SHIFT;
@@ -216,12 +213,14 @@ int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc
 	hw_frame_init(&p->frames[block], HW_FRAME_HEAD | frame_flags | hw_order_bits(order));
 	__atomic_store_n(&p->frames[block].refcount, 1, __ATOMIC_RELEASE);
 
-	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed) {
-		if (order >= HW_ZERO_DROP_ORDER)
-			hw_host_drop(p, block, order);
-		else
-			memset(hw_pfn_to_host(m, block), 0, HW_PAGE_SIZE << order);
-	}
+	/*
+	 * A block that is not known to be zero is a kept one: resident, so it
+	 * is zeroed in place. Dropping its host pages instead (MADV_DONTNEED)
+	 * would make every frame's first touch a host page fault, which costs
+	 * ten times the memset on a host where a fault traps to a hypervisor.
+	 */
+	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed)
+		memset(hw_pfn_to_host(m, block), 0, HW_PAGE_SIZE << order);
 	*pfn = block;
 	return 0;
 }
