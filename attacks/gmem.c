@@ -92,55 +92,62 @@ static void gm_verdict(struct attack_outcome *out, const char *got, const char *
 			    got ? "other bytes" : "refused");
 }
 
-static int atk_vmm_reads_mapping(bool protect, struct attack_outcome *out)
-{
-	struct gm_stage s;
-	char got[sizeof(gm_secret)];
-	int ret = gm_stage_init(&s, protect);
+/* One way for the VMM to read the secret: the bytes read, or a negative errno. */
+typedef long (*gm_reader)(struct gm_stage *s, char *got, size_t len);
 
-	if (ret)
-		return ret;
-	ret = (int)mv_user_read(s.v.vmm, s.hva + GM_SECRET, got, sizeof(got));
-	gm_verdict(out, ret ? NULL : got, "the VMM's load of the slot's HVA");
-	atk_vm_destroy(&s.v);
-	return 0;
+static long gm_read_mapping(struct gm_stage *s, char *got, size_t len)
+{
+	long ret = mv_user_read(s->v.vmm, s->hva + GM_SECRET, got, len);
+
+	return ret ? ret : (long)len;
 }
 
 /* Another process reads the VMM's memory (process_vm_readv, GUP). */
-static int atk_remote_reads(bool protect, struct attack_outcome *out)
+static long gm_read_remote(struct gm_stage *s, char *got, size_t len)
+{
+	return mv_task_access_remote(s->v.vmm, s->hva + GM_SECRET, got, len, 0);
+}
+
+/* pread() on the guest_memfd itself. */
+static long gm_read_fd(struct gm_stage *s, char *got, size_t len)
+{
+	return atk_sys(s->v.vmm, MV_SYS_pread64, (uint64_t)s->gmem, (uint64_t)(uintptr_t)got, len,
+		       GM_SECRET, 0, 0);
+}
+
+static int gm_read_attack(bool protect, struct attack_outcome *out, gm_reader read,
+			  const char *means)
 {
 	struct gm_stage s;
 	char got[sizeof(gm_secret)];
-	long n;
 	int ret = gm_stage_init(&s, protect);
+	long n;
 
 	if (ret)
 		return ret;
-	n = mv_task_access_remote(s.v.vmm, s.hva + GM_SECRET, got, sizeof(got), 0);
-	gm_verdict(out, n == (long)sizeof(got) ? got : NULL, "process_vm_readv of the VMM");
+	n = read(&s, got, sizeof(got));
+	if (n == (long)sizeof(got))
+		gm_verdict(out, got, means);
+	else
+		atk_outcome(out, ATTACK_BLOCKED, 0, "%s: %s", means,
+			    n < 0 ? atk_errno_name(n) : "short read");
 	atk_vm_destroy(&s.v);
 	return 0;
 }
 
-/* read() and pread() on the guest_memfd itself. */
+static int atk_vmm_reads_mapping(bool protect, struct attack_outcome *out)
+{
+	return gm_read_attack(protect, out, gm_read_mapping, "the VMM's load of the slot's HVA");
+}
+
+static int atk_remote_reads(bool protect, struct attack_outcome *out)
+{
+	return gm_read_attack(protect, out, gm_read_remote, "process_vm_readv of the VMM");
+}
+
 static int atk_read_gmem_fd(bool protect, struct attack_outcome *out)
 {
-	struct gm_stage s;
-	char got[sizeof(gm_secret)];
-	long n;
-	int ret = gm_stage_init(&s, protect);
-
-	if (ret)
-		return ret;
-	n = atk_sys(s.v.vmm, MV_SYS_pread64, (uint64_t)s.gmem, (uint64_t)(uintptr_t)got,
-		    sizeof(got), GM_SECRET, 0, 0);
-	if (n == (long)sizeof(got))
-		gm_verdict(out, got, "pread of the guest_memfd");
-	else
-		atk_outcome(out, ATTACK_BLOCKED, 0, "pread of the guest_memfd: %s",
-			    atk_errno_name(n));
-	atk_vm_destroy(&s.v);
-	return 0;
+	return gm_read_attack(protect, out, gm_read_fd, "pread of the guest_memfd");
 }
 
 /* The VMM writes through its mapping: does the guest see the forgery? */
