@@ -55,7 +55,7 @@ const char *atk_errno_name(long err)
 		{ ENODEV, "ENODEV" }, { ESPIPE, "ESPIPE" }, { ENOMEM, "ENOMEM" },
 		{ EBUSY, "EBUSY" }, { EACCES, "EACCES" }, { EIO, "EIO" },
 	};
-	static __thread char other[16];
+	static __thread char other[24];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].nr == -err)
