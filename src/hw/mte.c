@@ -189,9 +189,14 @@ int hw_mte_check_slow(struct hw_cpu *cpu, const struct hw_xlate *x, uint64_t va,
 	uint64_t pa = x->pa & ~(uint64_t)(HW_MTE_GRANULE - 1);
 	uint64_t end = x->pa + (n ? n : 1);
 	unsigned int tcf = cpu->mte_tcf;
+	const uint64_t *tags = cpu->m->mte_tags;
 
+	/* the access never crosses a page, and a checked page is RAM: no bounds to test */
 	for (; pa < end; pa += HW_MTE_GRANULE) {
-		if (hw_mte_get_tag(cpu->m, pa) == want)
+		uint64_t g = pa / HW_MTE_GRANULE;
+		uint64_t w = __atomic_load_n(&tags[g / 16], __ATOMIC_RELAXED);
+
+		if (((w >> ((g % 16) * 4)) & HW_MTE_TAG_MASK) == want)
 			continue;
 		if (tcf == HW_MTE_TCF_ASYNC || (tcf == HW_MTE_TCF_ASYMM && write)) {
 			cpu->mte_tfsr = true;

@@ -151,6 +151,32 @@ static inline MV_MUST_CHECK int hw_mte_check(struct hw_cpu *cpu, const struct hw
 	return hw_mte_check_slow(cpu, x, va, n, acc, fault);
 }
 
+/*
+ * hw_tlb_hit_rw() for a page whose entry needs a tag check (or a tagged
+ * pointer): true with *host when the TLB holds the page and the check
+ * passes (an async mismatch is recorded in cpu->mte_tfsr and passes);
+ * false sends the access down the whole path, which reports a sync fault.
+ */
+static inline bool hw_mte_tlb_hit_rw(struct hw_cpu *cpu, uint64_t va, bool write, size_t n,
+				     void **host)
+{
+	uint64_t uva = cpu->tbi ? hw_mte_untag(va) : va;
+	const struct hw_tlb_entry *e = hw_tlb_slot(cpu, uva, cpu->cpl == 3);
+	uint64_t tag = write ? e->tag_write : e->tag_read;
+	struct hw_xlate x;
+	struct hw_fault f;
+
+	if ((tag & ~HW_TLB_CHECK) != (uva & HW_PAGE_MASK))
+		return false;
+	x.pa = e->pa | (uva & ~HW_PAGE_MASK);
+	x.mte_check = tag & HW_TLB_CHECK;
+	if (hw_mte_check(cpu, &x, va, n, write ? HW_ACC_WRITE : HW_ACC_READ, &f))
+		return false;
+	hw_stat_inc(&cpu->tlb.stats.hits);
+	*host = (void *)(uintptr_t)(uva + e->addend);
+	return true;
+}
+
 /* Reads and clears the CPU's asynchronous fault record (TFSR). */
 static inline bool hw_mte_take_async(struct hw_cpu *cpu)
 {

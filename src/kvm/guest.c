@@ -700,12 +700,15 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 		void *host;
 
 		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
-		    hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host)) {
+		    (hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host) ||
+		     hw_mte_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, len, &host))) {
 			if (op == KVM_HW_WRITE)
 				hw_ram_write(host, buf, len);
 			else
 				hw_ram_read(buf, host, len);
 			hw_access_end(&v->cpu, seq);
+			if (__builtin_expect(cpu->mte_tfsr, 0))
+				kvm_guest_mte_async(g);
 			return 0;
 		}
 		hw_access_end(&v->cpu, seq);
