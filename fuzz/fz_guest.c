@@ -198,6 +198,7 @@ static void fz_guest_op(struct mv_guest *g, struct fz_vcpu *c, unsigned int op)
 {
 	struct fz_vm *v = c->v;
 	uint8_t tag = 0;
+	long r, r2;
 
 	switch (op) {
 	case 0:
@@ -222,10 +223,15 @@ static void fz_guest_op(struct mv_guest *g, struct fz_vcpu *c, unsigned int op)
 		fz_guest_cr(g, c, op == 7);
 		break;
 	default:
-		/* no MTE for guests: #UD */
-		if (mv_guest_set_tag(g, fz_u(&v->in, 8)) != -EFAULT ||
-		    mv_guest_get_tag(g, fz_u(&v->in, 8), &tag) != -EFAULT)
+		/* without KVM_CAP_ARM_MTE: #UD; with it, a store / a load that may fault */
+		r = mv_guest_set_tag(g, fz_u(&v->in, 8));
+		r2 = mv_guest_get_tag(g, fz_u(&v->in, 8), &tag);
+		if (!v->mte && (r != -EFAULT || r2 != -EFAULT))
 			abort();
+		fz_guest_check_fault(g, r);
+		fz_guest_check_fault(g, r2);
+		if (!r2 && tag > 15)
+			abort();   /* a tag is four bits */
 		break;
 	}
 }

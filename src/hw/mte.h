@@ -148,6 +148,14 @@ static inline MV_MUST_CHECK int hw_mte_check(struct hw_cpu *cpu, const struct hw
 {
 	if (__builtin_expect(!x->mte_check, 1))
 		return 0;
+	/* the common case inline: an access within one granule whose tag matches */
+	if (n && (x->pa & (HW_MTE_GRANULE - 1)) + n <= HW_MTE_GRANULE) {
+		uint64_t g = x->pa / HW_MTE_GRANULE;
+		uint64_t w = __atomic_load_n(&cpu->m->mte_tags[g / 16], __ATOMIC_RELAXED);
+
+		if (((w >> ((g % 16) * 4)) & HW_MTE_TAG_MASK) == hw_mte_ptr_tag(va))
+			return 0;
+	}
 	return hw_mte_check_slow(cpu, x, va, n, acc, fault);
 }
 
