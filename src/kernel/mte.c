@@ -46,6 +46,8 @@ uint64_t mte_vma_pte(const struct vma *vma, hw_pfn_t pfn, uint64_t pte)
 {
 	if (!(vma->flags & VM_MTE))
 		return pte & ~X86_PTE_MTE;
+	if (!(pte & X86_PTE_P) || !hw_pfn_valid(vma->mm->k->hw, pfn))
+		return pte;
 	hw_mte_sanitise_page(vma->mm->k->hw, pfn);
 	return pte | X86_PTE_MTE;
 }
