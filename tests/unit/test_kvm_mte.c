@@ -463,6 +463,93 @@ static void test_stale_tags_never_reach_another_vm(void **state)
 	kt_teardown(&k);
 }
 
+/* A guest allocator: tag on malloc, retag on free; then a dangling read and an overflow. */
+static void guest_attacks(struct mv_guest *g, void *arg)
+{
+	struct gctx *c = arg;
+	uint64_t secret = 0x5ec7e7, v = 0;
+	uint8_t big[48];
+
+	c->r[0] = mv_guest_set_tcf(g, c->mode);
+	for (uint64_t a = 0x8000; a < 0x8020; a += 16)
+		c->r[1] |= mv_guest_set_tag(g, TAG(a, 3));            /* malloc(32): tag 3 */
+	c->r[1] |= mv_guest_set_tag(g, TAG(0x8020, 6));           /* the next chunk: tag 6 */
+	c->r[2] = mv_guest_write(g, TAG(0x8000, 3), &secret, 8);
+	for (uint64_t a = 0x8000; a < 0x8020; a += 16)
+		c->r[1] |= mv_guest_set_tag(g, TAG(a, 4));            /* free(): retagged */
+	c->r[3] = mv_guest_read(g, TAG(0x8000, 3), &v, 8);        /* use after free */
+	mv_guest_last_fault(g, &c->f[0]);
+	c->r[4] = mv_guest_read_cr(g, 0, &v);                     /* the next instruction */
+	mv_guest_last_fault(g, &c->f[1]);
+	memset(big, 0xee, sizeof(big));
+	c->r[5] = mv_guest_write(g, TAG(0x8000, 4), big, sizeof(big));   /* overflow */
+	mv_guest_last_fault(g, &c->f[2]);
+	c->r[6] = mv_guest_read_cr(g, 0, &v);
+	mv_guest_last_fault(g, &c->f[3]);
+	c->r[7] = mv_guest_read(g, TAG(0x8020, 6), &v, 8);
+	c->r[8] = (long)v;
+}
+
+static void test_attack_use_after_free_and_overflow_in_a_guest_sync_and_async(void **state)
+{
+	for (int mode = MV_TCF_SYNC; mode <= MV_TCF_ASYNC; mode++) {
+		struct kvmtest k;
+		struct gctx c = { .mode = mode };
+
+		mte_vm(&k);
+		run_guest(&k, kt_vcpu(&k, 0), guest_attacks, &c);
+		assert_int_equal(c.r[0], 0);
+		assert_int_equal(c.r[1], 0);
+		assert_int_equal(c.r[2], 0);
+		if (mode == MV_TCF_SYNC) {
+			assert_int_equal(c.r[3], -EFAULT);
+			assert_int_equal(c.f[0].error_code, MV_PF_MTE | 1);
+			assert_int_equal(c.f[0].address, TAG(0x8000, 3));
+			assert_int_equal(c.r[4], 0);
+			assert_int_equal(c.r[5], -EFAULT);
+			assert_int_equal(c.f[2].error_code, MV_PF_MTE | 3);
+			assert_int_equal(c.f[2].address, TAG(0x8020, 4));   /* where it crossed */
+			assert_int_equal(c.r[6], 0);
+			assert_int_equal(c.r[8], 0);                        /* the next chunk untouched */
+		} else {
+			assert_int_equal(c.r[3], 0);                        /* goes through ... */
+			assert_int_equal(c.r[4], -EFAULT);                  /* ... reported next */
+			assert_int_equal(c.f[1].error_code, MV_PF_MTE_ASYNC);
+			assert_int_equal(c.r[5], 0);
+			assert_int_equal(c.r[6], -EFAULT);
+			assert_int_equal(c.f[3].error_code, MV_PF_MTE_ASYNC);
+			assert_int_equal(c.r[8], (long)0xeeeeeeeeeeeeeeeeull);
+		}
+		assert_int_equal(c.r[7], 0);
+		kt_teardown(&k);
+	}
+}
+
+static void test_attack_stale_tags_host_task_freed_then_guest(void **state)
+{
+	struct kvmtest k;
+	struct gctx c = { 0 };
+	uint64_t map;
+	long a;
+
+	kt_setup(&k, 0);
+	assert_int_equal(enable_mte(&k), 0);
+	assert_int_equal(mv_syscall(k.t, MV_SYS_prctl, PR_SET_TAGGED_ADDR_CTRL,
+				    PR_TAGGED_ADDR_ENABLE, 0, 0, 0, 0), 0);
+	a = mv_syscall(k.t, MV_SYS_mmap, 0, 16 * KT_PG, PROT_READ | PROT_WRITE | PROT_MTE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
+	assert_true(a > 0);
+	for (uint64_t off = 0; off < 16 * KT_PG; off += 16)
+		assert_int_equal(mv_user_set_tag(k.t, TAG(a + off, 0xd)), 0);
+	assert_int_equal(mv_syscall(k.t, MV_SYS_munmap, (uint64_t)a, 16 * KT_PG, 0, 0, 0, 0), 0);
+	map = kt_mmap(&k, 16 * KT_PG);
+	assert_int_equal(kt_region(&k, 0, 0, 0, 16 * KT_PG, map), 0);
+	run_guest(&k, kt_vcpu(&k, 0), guest_read_tags, &c);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);          /* every granule of every page: 0 */
+	kt_teardown(&k);
+}
+
 static void test_memory_map_shows_tagged_ranges(void **state)
 {
 	struct kvmtest k;
@@ -494,6 +581,8 @@ int main(void)
 		cmocka_unit_test(test_guest_tag_check_async_and_asymm_report_later),
 		cmocka_unit_test(test_permission_faults_do_not_resanitise),
 		cmocka_unit_test(test_stale_tags_never_reach_another_vm),
+		cmocka_unit_test(test_attack_use_after_free_and_overflow_in_a_guest_sync_and_async),
+		cmocka_unit_test(test_attack_stale_tags_host_task_freed_then_guest),
 		cmocka_unit_test(test_memory_map_shows_tagged_ranges),
 	};
 
