@@ -550,6 +550,59 @@ static void test_attack_stale_tags_host_task_freed_then_guest(void **state)
 	kt_teardown(&k);
 }
 
+/* Guest paging: PML4 0x10000 -> PDPT 0x11000 -> PD 0x12000 -> PT 0x13000; 0x400000 -> 0x20000. */
+static void guest_paging_tagged(struct mv_guest *g, void *arg)
+{
+	struct gctx *c = arg;
+	uint64_t e, v = 0x7a66ed;
+
+	e = 0x11000 | 3;
+	mv_guest_write(g, 0x10000, &e, 8);
+	e = 0x12000 | 3;
+	mv_guest_write(g, 0x11000, &e, 8);
+	e = 0x13000 | 3;
+	mv_guest_write(g, 0x12000 + 2 * 8, &e, 8);
+	e = 0x20000 | 3;
+	mv_guest_write(g, 0x13000, &e, 8);
+	mv_guest_write_cr(g, 4, 1ull << 5);
+	mv_guest_write_cr(g, 3, 0x10000);
+	c->r[0] = mv_guest_write_cr(g, 0, (1ull << 31) | (1ull << 16) | 1);
+	c->r[1] = mv_guest_set_tag(g, TAG(0x400010, 0xa));
+	c->r[2] = mv_guest_write(g, TAG(0x400010, 0xa), &v, 8);
+	c->r[3] = mv_guest_read(g, TAG(0x400010, 0xa) | (0xfull << 60), &c->r[4], 8);
+	/* the top byte is ignored, bits 55:47 are not: bit 55 alone is non-canonical */
+	c->r[5] = mv_guest_read(g, TAG(0x400010, 0xa) | (1ull << 55), &v, 8);
+	mv_guest_last_fault(g, &c->f[0]);
+	/* a #PF reports the address the walk used: untagged */
+	c->r[6] = mv_guest_read(g, TAG(0x800000, 0xa), &v, 8);
+	mv_guest_last_fault(g, &c->f[1]);
+	c->r[7] = mv_guest_get_tag(g, 0x400010, &c->tags[0]);
+}
+
+static void test_guest_tagged_pointers_keep_4_level_canonical_checks(void **state)
+{
+	struct kvmtest k;
+	struct gctx c = { 0 };
+	uint64_t seen = 0, map = mte_vm(&k);
+
+	run_guest(&k, kt_vcpu(&k, 0), guest_paging_tagged, &c);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);
+	assert_int_equal(c.r[2], 0);
+	assert_int_equal(c.r[3], 0);
+	assert_int_equal(c.r[4], 0x7a66ed);
+	assert_int_equal(c.r[5], -EFAULT);
+	assert_int_equal(c.f[0].vector, 13);
+	assert_int_equal(c.r[6], -EFAULT);
+	assert_int_equal(c.f[1].vector, 14);
+	assert_int_equal(c.f[1].address, 0x800000);
+	assert_int_equal(c.r[7], 0);
+	assert_int_equal(c.tags[0], 0xa);
+	assert_int_equal(mv_user_read(k.t, map + 0x20010, &seen, 8), 0);   /* GPA 0x20010 */
+	assert_int_equal(seen, 0x7a66ed);
+	kt_teardown(&k);
+}
+
 static void test_memory_map_shows_tagged_ranges(void **state)
 {
 	struct kvmtest k;
@@ -583,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_stale_tags_never_reach_another_vm),
 		cmocka_unit_test(test_attack_use_after_free_and_overflow_in_a_guest_sync_and_async),
 		cmocka_unit_test(test_attack_stale_tags_host_task_freed_then_guest),
+		cmocka_unit_test(test_guest_tagged_pointers_keep_4_level_canonical_checks),
 		cmocka_unit_test(test_memory_map_shows_tagged_ranges),
 	};
 
