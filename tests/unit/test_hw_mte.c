@@ -80,6 +80,29 @@ static void test_tagged_flag_try_once_and_dropped_when_freed(void **state)
 	hwt_down(&t);
 }
 
+static void test_folio_split_keeps_each_frames_tagged_flag(void **state)
+{
+	struct hwt t;
+	hw_pfn_t head;
+
+	hwt_up(&t, MV_FEAT_ALL);
+	assert_int_equal(hw_frames_alloc(&t.m, 9, 0, HW_FRAME_ANON, &head), 0);
+	hw_mte_set_tag(&t.m, (head + 1) << HW_PAGE_SHIFT, 0xe);    /* stale, never published */
+	assert_true(hw_mte_sanitise_page(&t.m, head));
+	hw_mte_set_tag(&t.m, (head + 2) << HW_PAGE_SHIFT, 6);
+	assert_true(hw_mte_try_tagging(&t.m, head + 2));
+	hw_mte_set_tagged(&t.m, head + 2);
+	hw_folio_split(&t.m, head);
+	assert_true(hw_mte_page_tagged(&t.m, head));
+	assert_false(hw_mte_page_tagged(&t.m, head + 1));          /* not the head's flag */
+	assert_true(hw_frame_flags(&t.m, head + 1) & HW_FRAME_ANON);
+	assert_true(hw_mte_page_tagged(&t.m, head + 2));           /* its own flag kept */
+	assert_int_equal(hw_mte_get_tag(&t.m, (head + 2) << HW_PAGE_SHIFT), 6);
+	assert_true(hw_mte_sanitise_page(&t.m, head + 1));
+	assert_int_equal(hw_mte_get_tag(&t.m, (head + 1) << HW_PAGE_SHIFT), 0);
+	hwt_down(&t);
+}
+
 /* A user page of tagged memory (X86_PTE_MTE) at VA, a CPU at CPL 3. */
 static uint64_t tagged_page(struct hwt *t, uint64_t extra)
 {
@@ -207,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tag_storage_one_tag_per_granule_neighbours_untouched),
 		cmocka_unit_test(test_tagged_flag_try_once_and_dropped_when_freed),
+		cmocka_unit_test(test_folio_split_keeps_each_frames_tagged_flag),
 		cmocka_unit_test(test_tbi_keeps_the_canonical_check_on_bits_55_47),
 		cmocka_unit_test(test_tag_check_modes_sync_async_asymm_none),
 		cmocka_unit_test(test_tlb_fast_path_never_takes_a_checked_page),
