@@ -331,6 +331,23 @@ uint32_t hw_folio_refcount(const struct hw_machine *m, hw_pfn_t pfn)
 	return __atomic_load_n(&hw_frame(m, hw_folio_head(m, pfn))->refcount, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The MTE bits are each frame's own (hw/mte.h): a split must neither lose
+ * a frame's nor give a tail the head's, which would publish a tail's
+ * never-cleared tags as valid.
+ */
+#define HW_FRAME_PER_FRAME (HW_FRAME_TAGGED | HW_FRAME_MTE_LOCK)
+
+static void hw_frame_set_shared_flags(struct hw_frame *f, uint32_t flags)
+{
+	uint32_t old = READ_ONCE(f->flags);
+
+	while (!__atomic_compare_exchange_n(&f->flags, &old,
+					    (old & HW_FRAME_PER_FRAME) | (flags & ~HW_FRAME_PER_FRAME),
+					    true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
 {
 	struct hw_frame *h = hw_frame(m, head);
@@ -339,12 +356,12 @@ void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
 
 	if (!(flags & HW_FRAME_HEAD))
 		return;
-	WRITE_ONCE(h->flags, flags);
+	hw_frame_set_shared_flags(h, flags);
 	__atomic_store_n(&h->refcount, 1, __ATOMIC_RELEASE);
 	for (uint64_t i = 1; i < (1ull << order); i++) {
 		struct hw_frame *t = hw_frame(m, head + i);
 
-		WRITE_ONCE(t->flags, flags);
+		hw_frame_set_shared_flags(t, flags);
 		__atomic_store_n(&t->refcount, 1, __ATOMIC_RELEASE);
 	}
 }

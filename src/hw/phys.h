@@ -63,6 +63,7 @@ struct hw_frame {
 #define HW_FRAME_UNEVICTABLE (1u << 8)
 #define HW_FRAME_TAGGED      (1u << 9)   /* MTE: allocation tags are valid (PG_mte_tagged) */
 #define HW_FRAME_ZEROED      (1u << 10)  /* free block head only: contents known to be zero */
+#define HW_FRAME_MTE_LOCK    (1u << 15)  /* MTE: tags being initialised (PG_mte_lock), hw/mte.h */
 #define HW_FRAME_OWNER0      (1u << 16)
 #define HW_FRAME_OWNER1      (1u << 17)
 #define HW_FRAME_OWNER2      (1u << 18)
@@ -130,6 +131,7 @@ struct hw_machine {
 	struct lib_prng prng;         /* guarded by prng_lock */
 	pthread_mutex_t prng_lock;
 	struct lib_trace trace;
+	uint64_t *mte_tags;           /* MTE tag storage (hw/mte.h): words atomic; NULL without MTE */
 };
 
 /* 0, -EINVAL (ram not a multiple of 2 MiB, below 4 MiB, or past 1 TiB), -ENOMEM. */

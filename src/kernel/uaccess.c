@@ -19,6 +19,7 @@
 
 #include "hw/ram.h"
 #include "kernel/mm_internal.h"
+#include "kernel/mte.h"
 
 long task_fault_signal(struct mv_task *t, const char *cause, int signo, int code, uint64_t addr)
 {
@@ -31,6 +32,9 @@ long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *ca
 {
 	int code = SEGV_MAPERR, r;
 
+	mte_check_tfsr_entry(t);
+	if (f->kind == HW_FAULT_MTE)   /* synchronous tag-check fault: the untagged address */
+		return task_fault_signal(t, cause, SIGSEGV, SEGV_MTESERR, f->gla);
 	if (f->kind == HW_FAULT_GP)   /* non-canonical address */
 		return task_fault_signal(t, cause, SIGSEGV, K_SI_KERNEL, 0);
 	if (f->kind != HW_FAULT_PF)

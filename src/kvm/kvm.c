@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "hw/mte.h"
 #include "kvm/kvm.h"
 
 #define KVM_MINOR 232
@@ -58,6 +59,8 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 		return (long)kvm_gmem_supported_flags(kvm);
 	case KVM_CAP_MEMORY_ATTRIBUTES:
 		return (long)kvm_supported_mem_attributes(kvm);
+	case KVM_CAP_ARM_MTE:       /* kvm_arm.c: system_supports_mte() */
+		return kvm && hw_mte_present(kvm->hw);
 	default:
 		return 0;
 	}
@@ -73,6 +76,8 @@ static long kvm_dev_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, u
 	case KVM_CREATE_VM:
 		return kvm_vm_create(t, s, arg);
 	case KVM_CHECK_EXTENSION:
+		if (arg == KVM_CAP_ARM_MTE)
+			return hw_mte_present(s->hw);
 		return kvm_check_extension(NULL, (long)arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : (long)(KVM_VCPU_MMAP_PAGES * K_PAGE_SIZE);

@@ -164,6 +164,7 @@ struct kvm {
 	uint64_t stage2_retries;
 	/* capabilities */
 	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
+	bool mte_enabled;              /* KVM_CAP_ARM_MTE (mte.c): set under lock before any vCPU; atomic */
 	/* coalesced MMIO (coalesced_mmio.c) */
 	hw_pfn_t coalesced_mmio_pfn;   /* the ring page every vCPU fd maps at page 2 */
 	pthread_mutex_t ring_lock;     /* a leaf: the ring's producers */

@@ -9,6 +9,7 @@
  */
 #include "kernel/guest_memfd.h"
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 
 /* A guest_memfd the VMM has open: its fd, and a reference on the file. */
@@ -93,6 +94,9 @@ static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 {
 	uint64_t base = memmap_slot_flags(s), gfn = s->base_gfn, end = s->base_gfn + s->npages;
 	uint64_t idx;
+
+	if (kvm_has_mte(kvm))   /* stage 2 maps all of it tagged (kvm/mte.c) */
+		base |= MV_RANGE_TAGGED;
 	void *item;
 
 	lib_radix_for_each(&kvm->mem_attr, idx, item, s->base_gfn, end - 1) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 
@@ -407,6 +408,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 		ret = kvm_gmem_bind(kvm, new, gmem, mem->guest_memfd_offset);
 	if (!ret)
 		ret = kvm_arch_prepare_memory_region(new, change);
+	if (!ret && change != KVM_MR_DELETE)
+		ret = kvm_mte_prepare_memory_region(kvm, new);
 	if (!ret)
 		ret = kvm_set_memslot(kvm, old, new, change);
 	if (ret) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 
@@ -223,6 +224,8 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 		hw_folio_put(kvm->hw, (old & EPT_ADDR) >> HW_PAGE_SHIFT);
 	}
 	e = ept_encode(pfn << HW_PAGE_SHIFT, true, writable, true, true);
+	if (kvm_has_mte(kvm))
+		e |= EPT_MTE;   /* sanitised before it got here (kvm_mte_sanitise) */
 	set_pte(ep, level == 2 ? e | EPT_PS : e);
 	return 0;
 }
@@ -396,6 +399,9 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
+	if (kvm_has_mte(kvm))   /* sanitise_mte_tags(): the whole leaf, before it is mapped */
+		kvm_mte_sanitise(kvm, level == 2 ? f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)) : f.pfn,
+				 level == 2 ? 9 : 0);
 	if (level == 2)
 		r = kvm_mmu_map_locked(kvm, gfn & ~(KVM_HPAGE_PAGES - 1),
 				       f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)), f.writable, 2);

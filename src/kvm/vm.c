@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 
 static const struct file_ops kvm_vm_ops;
@@ -72,6 +73,8 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 			return -EINVAL;
 		__atomic_store_n(&kvm->hypercall_exit_enabled, cap.args[0], __ATOMIC_RELEASE);
 		return 0;
+	case KVM_CAP_ARM_MTE:
+		return kvm_vm_enable_cap_mte(kvm, &cap);
 	default:
 		return -EINVAL;
 	}
@@ -203,6 +206,8 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_ioctl_set_nr_mmu_pages(kvm, arg);
 	case KVM_GET_NR_MMU_PAGES:
 		return kvm_vm_ioctl_get_nr_mmu_pages(kvm);
+	case KVM_ARM_MTE_COPY_TAGS:
+		return kvm_vm_ioctl_mte_copy_tags(kvm, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}

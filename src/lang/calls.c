@@ -71,6 +71,9 @@ static const struct lang_call_desc lang_calls[] = {
 		  A_OUT("old_limit", "rlimit")) },
 	/* arg2 is a value (ENABLE's feature bits) or where STATUS writes the mask */
 	{ SYSCALL(arch_prctl, A_INT("code"), A_OUT("addr", "u64")) },
+	/* prctl(2): the tagged address ABI and MTE controls (docs/mte.md) */
+	{ SYSCALL(prctl, A_INT("option"), A_INT("arg2"), A_INT("arg3"), A_INT("arg4"),
+		  A_INT("arg5")), .min_args = 1 },
 	/*
 	 * clone(2) itself (the name 'clone' is the task pseudo-call below): the
 	 * result is the child's pid; no step can run in that child. The tid
@@ -121,6 +124,11 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(remote_write, LCPU_REMOTE_WRITE, LRK_VALUE, A_INT("addr"),
 	      { "data", LA_BYTES, NULL, -1 }, A_INT("flags")) },
 	{ CPU(prot_shadow_stack, LCPU_PROT_SHSTK, LRK_VALUE, A_INT("enable")) },
+	/* MTE: STG / LDG by the task's CPU, and the VMM's tag copy through a scenario-owned buffer */
+	{ CPU(set_tag, LCPU_SET_TAG, LRK_VALUE, A_INT("tagged_addr")) },
+	{ CPU(get_tag, LCPU_GET_TAG, LRK_VALUE, A_INT("addr")) },
+	{ CPU(copy_tags, LCPU_COPY_TAGS, LRK_VALUE, A_INT("vm_fd"), A_INT("guest_ipa"),
+	      A_INT("length"), A_INT("flags")) },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },
@@ -143,6 +151,9 @@ static const struct lang_call_desc lang_guest_ops[] = {
 	{ GOP(write_cr, LG_WRITE_CR, LRK_VALUE, A_INT("cr"), A_INT("value")) },
 	{ GOP(read_u64, LG_READ_U64, LRK_VALUE, A_INT("gva")) },
 	{ GOP(write_u64, LG_WRITE_U64, LRK_VALUE, A_INT("gva"), A_INT("value")) },
+	{ GOP(set_tag, LG_SET_TAG, LRK_VALUE, A_INT("tagged_gva")) },
+	{ GOP(get_tag, LG_GET_TAG, LRK_VALUE, A_INT("gva")) },
+	{ GOP(set_tcf, LG_SET_TCF, LRK_VALUE, A_INT("mode")) },
 };
 
 static const size_t lang_nguest_ops = sizeof(lang_guest_ops) / sizeof(lang_guest_ops[0]);

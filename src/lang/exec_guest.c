@@ -62,6 +62,16 @@ static long lang_guest_call(const struct lang_step *op, struct mv_guest *g, cons
 		return mv_guest_write_cr(g, cr, a[1]);
 	case LG_READ_U64:
 		return lang_guest_value(mv_guest_read(g, a[0], &v, sizeof(v)), &v);
+	case LG_SET_TAG:
+		return mv_guest_set_tag(g, a[0]);
+	case LG_GET_TAG: {
+		uint8_t tag = 0;
+		long r = mv_guest_get_tag(g, a[0], &tag);
+
+		return r ? r : (long)tag;
+	}
+	case LG_SET_TCF:
+		return mv_guest_set_tcf(g, a[0] > 3 ? -1 : (int)a[0]);
 	default:   /* LG_WRITE_U64 */
 		v = a[1];
 		return mv_guest_write(g, a[0], &v, sizeof(v));

@@ -34,7 +34,11 @@ struct lang_exec {
 	int nbufs;
 	const struct lang_step *cur;       /* the program's step running now */
 	struct lang_guest_prog *guests;    /* every guest program handed out */
+	uint8_t *tag_buf;                  /* copy_tags' buffer (LANG_TAG_BUF bytes), made on first use */
 };
+
+/* copy_tags() moves the tags of up to 1 MiB of guest memory (one tag per 16 bytes). */
+#define LANG_TAG_BUF (1u << 16)
 
 /* A task that took a signal no step expected: it runs no later step. */
 struct lang_crash {

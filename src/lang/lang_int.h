@@ -285,6 +285,9 @@ enum lang_guest_op {
 	LG_WRITE_CR,
 	LG_READ_U64,
 	LG_WRITE_U64,
+	LG_SET_TAG,        /* MTE: STG, LDG, SCTLR_EL1.TCF */
+	LG_GET_TAG,
+	LG_SET_TCF,
 };
 
 /* CPU instructions and CPU-side events (the mv_cpu_* API). */
@@ -305,6 +308,9 @@ enum lang_cpu_op {
 	LCPU_PROT_SHSTK,
 	LCPU_LOAD64,       /* read_u64: an 8-byte load, always available */
 	LCPU_STORE64,      /* write_u64 */
+	LCPU_SET_TAG,      /* MTE: STG, LDG by the task's CPU */
+	LCPU_GET_TAG,
+	LCPU_COPY_TAGS,    /* KVM_ARM_MTE_COPY_TAGS with the scenario's tag buffer */
 };
 
 enum lang_ret_kind {
