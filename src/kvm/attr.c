@@ -16,13 +16,60 @@ int kvm_attr_init(struct kvm *kvm)
 	if (pthread_mutex_init(&kvm->attr_lock, NULL))
 		return -ENOMEM;
 	lib_radix_init(&kvm->mem_attr);
+	if (kvm_heki_init(kvm)) {
+		lib_radix_destroy(&kvm->mem_attr);
+		pthread_mutex_destroy(&kvm->attr_lock);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void kvm_attr_destroy(struct kvm *kvm)
 {
+	kvm_heki_destroy(kvm);
 	lib_radix_destroy(&kvm->mem_attr);
 	pthread_mutex_destroy(&kvm->attr_lock);
+}
+
+/* The value at @gfn (0 if none) and the end of the run of equal values from it, below @end. */
+static uint64_t kvm_attr_run_locked(struct kvm *kvm, uint64_t gfn, uint64_t end, uint64_t *run_end)
+{
+	uint64_t idx = gfn;
+	void *item = lib_radix_find(&kvm->mem_attr, &idx, end - 1);
+	uint64_t v;
+
+	if (!item || idx > gfn) {   /* a hole: up to the next entry */
+		*run_end = item ? idx : end;
+		return 0;
+	}
+	v = lib_radix_value(item);
+	for (idx = gfn + 1; idx < end; idx++) {
+		item = lib_radix_lookup(&kvm->mem_attr, idx);
+		if (!item || lib_radix_value(item) != v)
+			break;
+	}
+	*run_end = idx;
+	return v;
+}
+
+int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t clear,
+			  uint64_t set)
+{
+	int ret = 0;
+
+	if (start >= end || (set >> 62))
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->attr_lock);
+	for (uint64_t g = start, e; g < end && !ret; g = e) {
+		uint64_t old = kvm_attr_run_locked(kvm, g, end, &e);
+		uint64_t v = (old & ~clear) | set;
+
+		if (v != old)
+			ret = lib_radix_store_range(&kvm->mem_attr, g, e - 1,
+						    v ? lib_radix_mkvalue(v) : NULL);
+	}
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return ret;
 }
 
 uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn)

@@ -503,6 +503,9 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		/* the guest's page tables live where no memory is: cannot emulate */
 		kvm_guest_emulation_failure(g, VMX_EXIT_REASON_EPT_VIOLATION, f->qualification);
 		return KVM_ACC_RETRY;
+	case KVM_PF_HEKI_DENIED:   /* reported to the VMM if it asked, then #PF */
+		kvm_heki_deny(g, f);
+		return KVM_ACC_FAULT;
 	case KVM_PF_EFAULT:
 	case KVM_PF_EFAULT_PRIVATE:
 		run->exit_reason = KVM_EXIT_MEMORY_FAULT;

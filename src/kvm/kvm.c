@@ -58,6 +58,10 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 		return (long)kvm_gmem_supported_flags(kvm);
 	case KVM_CAP_MEMORY_ATTRIBUTES:
 		return (long)kvm_supported_mem_attributes(kvm);
+	case KVM_CAP_HEKI_CONFIGURE:
+	case KVM_CAP_HEKI_DENIAL:
+	case KVM_CAP_HEKI_POLICY:
+		return kvm_heki_check_extension(kvm, cap);
 	default:
 		return 0;
 	}

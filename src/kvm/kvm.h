@@ -31,6 +31,7 @@
 #include <memvisor/memvisor.h>
 
 #include "hw/cpu.h"
+#include "kvm/heki.h"
 #include "kernel/kernel.h"
 #include "lib/radix.h"
 
@@ -126,6 +127,13 @@ void kvm_attr_destroy(struct kvm *kvm);
 uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn);
 /* Sets @attrs (0 clears) on [start, end). 0, -EINVAL, -ENOMEM (nothing changed). */
 MV_MUST_CHECK int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t attrs);
+/*
+ * Read-modify-write of [start, end): each gfn's value becomes
+ * (old & ~@clear) | @set. 0 or -ENOMEM (then a prefix of the range may be
+ * changed). Heki keeps its bits beside PRIVATE this way.
+ */
+MV_MUST_CHECK int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end,
+					uint64_t clear, uint64_t set);
 /* True when every gfn of [start, end) has exactly @attrs under @mask. */
 bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
 		       uint64_t attrs);
@@ -171,6 +179,7 @@ struct kvm {
 	/* memory attributes */
 	pthread_mutex_t attr_lock;
 	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
+	struct kvm_heki heki;          /* Heki (heki.c): its own lock and atomics */
 };
 
 /* The file behind a VM fd, or NULL if @f is not one. */
@@ -238,6 +247,7 @@ enum kvm_pf_result {
 	KVM_PF_EFAULT,         /* the VMM's memory is gone: KVM_EXIT_MEMORY_FAULT, -EFAULT */
 	KVM_PF_NOMEM,
 	KVM_PF_EFAULT_PRIVATE, /* a private access the slot cannot back: KVM_EXIT_MEMORY_FAULT, PRIVATE */
+	KVM_PF_HEKI_DENIED,    /* the guest's Heki permissions refuse the access: #PF */
 };
 /* Handles an EPT violation at @gpa (qualification @qual). Called by the vCPU. */
 enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual);

@@ -72,6 +72,9 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 			return -EINVAL;
 		__atomic_store_n(&kvm->hypercall_exit_enabled, cap.args[0], __ATOMIC_RELEASE);
 		return 0;
+	case KVM_CAP_HEKI_CONFIGURE:
+	case KVM_CAP_HEKI_DENIAL:
+		return kvm_heki_enable_cap(kvm, cap.cap, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -203,6 +206,8 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_ioctl_set_nr_mmu_pages(kvm, arg);
 	case KVM_GET_NR_MMU_PAGES:
 		return kvm_vm_ioctl_get_nr_mmu_pages(kvm);
+	case KVM_HEKI_SET_POLICY:
+		return kvm_vm_ioctl_heki_set_policy(kvm, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}
