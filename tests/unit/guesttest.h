@@ -96,16 +96,13 @@ static inline void gt_run(struct gt *t, gt_body body, void *arg)
 	assert_int_equal(t->boot, 0);
 }
 
-/* KVM_HEKI_SET_POLICY of @type with @count entries of @size bytes (copied to VMM memory). */
-static inline long gt_policy(struct gt *t, uint32_t type, const void *entries, uint32_t count,
-			     size_t size)
+/* KVM_HEKI_SET_POLICY of @type with @count entries (ioctl arguments are host pointers). */
+static inline long gt_policy(struct gt *t, uint32_t type, const void *entries, uint32_t count)
 {
-	uint64_t buf = kt_mmap(&t->k, 1ull << 20);
-	struct kvm_heki_policy p = { .type = type, .count = count, .entries = buf };
+	struct kvm_heki_policy p = {
+		.type = type, .count = count, .entries = (uint64_t)(uintptr_t)entries,
+	};
 
-	assert_true(count * size <= (1ull << 20));
-	if (count)
-		assert_int_equal(mv_user_write(t->k.t, buf, entries, count * size), 0);
 	return kt_ioctl_p(t->k.t, t->k.vm, KVM_HEKI_SET_POLICY, &p);
 }
 
