@@ -260,17 +260,21 @@ static long kvm_heki_check_entry(struct kvm *kvm, const struct heki_pages *p)
 
 /*
  * After the guest locked, with a module allow-list, EXEC comes only from
- * KVM_HC_HEKI_AUTH_MODULE: an entry may keep EXEC where every page has it,
- * never add it.
+ * KVM_HC_HEKI_AUTH_MODULE: an entry may keep EXEC where a page has it (a
+ * page without Heki bits is RWX), never add it to a page protected without.
  */
 static bool kvm_heki_adds_exec(struct kvm *kvm, const struct heki_pages *p)
 {
-	const uint64_t x = MEM_ATTR_EXEC << KVM_HEKI_ATTR_SHIFT;
-
 	if (!(p->permissions & MEM_ATTR_EXEC) || !kvm->heki.hashes_set ||
 	    !__atomic_load_n(&kvm->heki.locked, __ATOMIC_ACQUIRE))
 		return false;
-	return !kvm_attr_range_is(kvm, p->pa >> HW_PAGE_SHIFT, p->epa >> HW_PAGE_SHIFT, x, x);
+	for (uint64_t gfn = p->pa >> HW_PAGE_SHIFT; gfn < p->epa >> HW_PAGE_SHIFT; gfn++) {
+		uint64_t perms = kvm_heki_perms(kvm_attr_get(kvm, gfn));
+
+		if (perms && !(perms & MEM_ATTR_EXEC))
+			return true;
+	}
+	return false;
 }
 
 /* Reads and checks the whole list first: a refused list changes nothing. */
