@@ -33,6 +33,7 @@ struct gt {
 	long denials;              /* KVM_EXIT_HEKI_DENIAL exits seen */
 	struct kvm_heki_denial_exit last_denial;
 	struct guest_kernel *kernel;   /* kept for checks after the run; freed by gt_teardown */
+	void (*on_hypercall)(struct gt *t);   /* KVM_EXIT_HYPERCALL, if the VMM enabled it */
 };
 
 #define GT_EXPECT(t, cond) do {								\
@@ -89,6 +90,10 @@ static inline void gt_run(struct gt *t, gt_body body, void *arg)
 		}
 		if (t->run->exit_reason == KVM_EXIT_HEKI_CONFIGURE)
 			continue;
+		if (t->run->exit_reason == KVM_EXIT_HYPERCALL && t->on_hypercall) {
+			t->on_hypercall(t);
+			continue;
+		}
 		fail_msg("unexpected exit %u", t->run->exit_reason);
 	}
 	if (t->fail)
