@@ -6,8 +6,8 @@
  * simulated memory, one hw_cpu per vCPU).
  *
  * Locks (the one order for the tree is in docs/architecture.md): KVM's
- * own, outer first, are vcpu->mutex, kvm->lock, kvm->slots_lock, a
- * binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
+ * own, outer first, are vcpu->mutex, kvm->lock, kvm->slots_lock,
+ * kvm->heki.lock (heki.h), a binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
  * gmem->lock, mapping->lock and mm->notifier_lock, under which notifier
  * callbacks take kvm->mn_lock, kvm->mmu_lock (rwlock) and kvm->attr_lock.
  * kvm->ring_lock (the coalesced-MMIO ring's producers) is a leaf.
