@@ -204,7 +204,9 @@ MV_API long guest_text_poke(struct guest_kernel *k, uint64_t va, const void *byt
  */
 MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t text_len,
 			      uint64_t data_pages, struct guest_module **out);
-/* Unloads @mod: its mappings go, its pages return to the allocator unless KVM made them IMMUTABLE. */
+/* The loaded module whose text starts at @text_va (anywhere), or NULL. Freed by unload or guest_kernel_free(). */
+MV_API struct guest_module *guest_module_find(const struct guest_kernel *k, uint64_t text_va);
+/* Unloads @mod (-EINVAL if not loaded): its mappings go, its pages return to the allocator unless KVM made them IMMUTABLE. */
 MV_API long guest_module_unload(struct guest_kernel *k, struct guest_module *mod);
 /* The module's text VA (anywhere), and its first text page's GPA in *@pa if not NULL. */
 MV_API uint64_t guest_module_text(const struct guest_module *mod, uint64_t *pa);

@@ -268,6 +268,12 @@ MV_API void guest_kernel_free(struct guest_kernel *k)
 		lib_free(a->pas);
 		lib_free(a);
 	}
+	while (k->modules) {
+		struct guest_module *m = k->modules;
+
+		k->modules = m->next;
+		lib_free(m);
+	}
 	lib_free(k->batch.v);
 	lib_free(k->pages);
 	lib_free(k);

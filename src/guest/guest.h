@@ -52,6 +52,7 @@ struct guest_module {
 	struct gk_area *text_area;
 	struct gk_area *data_area;
 	long authenticated;         /* 1, 0, -EOPNOTSUPP */
+	struct guest_module *next;  /* the kernel's list of loaded modules */
 };
 
 struct guest_kernel {
@@ -67,6 +68,7 @@ struct guest_kernel {
 	uint64_t vmalloc_next;
 	uint64_t modules_next;
 	struct gk_area *areas;
+	struct guest_module *modules;
 	/* Heki */
 	bool heki_protect;          /* end-of-boot protection done: push every change */
 	struct gk_heki_batch batch;

@@ -108,6 +108,8 @@ MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t t
 		return r;
 	}
 	mod->authenticated = gk_module_authenticate(k, mod);
+	mod->next = k->modules;
+	k->modules = mod;
 	*out = mod;
 	return 0;
 }
@@ -116,14 +118,30 @@ MV_API long guest_module_unload(struct guest_kernel *k, struct guest_module *mod
 {
 	long r;
 
+	struct guest_module **pp;
+
 	if (!k || !mod)
 		return -EINVAL;
+	for (pp = &k->modules; *pp && *pp != mod; pp = &(*pp)->next)
+		;
+	if (!*pp)
+		return -EINVAL;
+	*pp = mod->next;
 	/* module_disable_x/ro (Linux resets the permissions before freeing) */
 	r = guest_set_memory_nx(k, mod->text_va, mod->text_pages);
 	if (!r)
 		r = guest_set_memory_rw(k, mod->text_va, mod->text_pages);
 	gk_module_free(k, mod);
 	return r;
+}
+
+MV_API struct guest_module *guest_module_find(const struct guest_kernel *k, uint64_t text_va)
+{
+	for (struct guest_module *m = k ? k->modules : NULL; m; m = m->next) {
+		if (m->text_va == text_va)
+			return m;
+	}
+	return NULL;
 }
 
 MV_API uint64_t guest_module_text(const struct guest_module *mod, uint64_t *pa)
