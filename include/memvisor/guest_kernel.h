@@ -140,6 +140,12 @@ MV_API MV_MUST_CHECK long guest_kernel_boot(struct mv_guest *g,
 					    struct guest_kernel **out);
 /* Frees the kernel's host memory (anywhere; NULL is fine). */
 MV_API void guest_kernel_free(struct guest_kernel *k);
+/*
+ * Hands the kernel to @g, a later guest program of the same vCPU (the
+ * kernel lives in guest memory and the vCPU's registers; only the program
+ * changed). Inside @g. 0; -EINVAL (@k or @g NULL).
+ */
+MV_API long guest_kernel_resume(struct guest_kernel *k, struct mv_guest *g);
 /* The guest program the kernel runs in (anywhere). */
 MV_API struct mv_guest *guest_kernel_guest(const struct guest_kernel *k);
 

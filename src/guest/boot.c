@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "guest/guest.h"
-#include "lib/alloc.h"
 
 #define GK_CR0_PE   (1ull << 0)
 #define GK_CR0_WP   (1ull << 16)
@@ -108,7 +107,7 @@ MV_API uint8_t guest_kernel_image_byte(enum guest_section sec, uint64_t offset)
 
 static long gk_load_image(struct guest_kernel *k)
 {
-	uint8_t *buf = lib_malloc(GK_PAGE_SIZE);
+	uint8_t *buf = malloc(GK_PAGE_SIZE);
 	long r = 0;
 
 	if (!buf)
@@ -120,7 +119,7 @@ static long gk_load_image(struct guest_kernel *k)
 			r = gk_phys_write(k, k->sec_pa[s] + p * GK_PAGE_SIZE, buf, GK_PAGE_SIZE);
 		}
 	}
-	lib_free(buf);
+	free(buf);
 	return r;
 }
 
@@ -193,7 +192,7 @@ static long gk_setup(struct guest_kernel *k, const struct guest_kernel_config *c
 	    GK_IMAGE_PA + (image + 64) * GK_PAGE_SIZE > cfg->ram_bytes)
 		return -EINVAL;
 	k->npages = cfg->ram_bytes / GK_PAGE_SIZE;
-	k->pages = lib_calloc(k->npages, sizeof(*k->pages));
+	k->pages = gk_calloc(k->npages, sizeof(*k->pages));
 	if (!k->pages)
 		return -ENOMEM;
 	k->pages[0].flags = GK_PG_RESERVED;
@@ -243,7 +242,7 @@ MV_API long guest_kernel_boot(struct mv_guest *g, const struct guest_kernel_conf
 
 	if (!g || !cfg || !out)
 		return -EINVAL;
-	k = lib_zalloc(sizeof(*k));
+	k = gk_zalloc(sizeof(*k));
 	if (!k)
 		return -ENOMEM;
 	k->g = g;
@@ -265,18 +264,26 @@ MV_API void guest_kernel_free(struct guest_kernel *k)
 		struct gk_area *a = k->areas;
 
 		k->areas = a->next;
-		lib_free(a->pas);
-		lib_free(a);
+		free(a->pas);
+		free(a);
 	}
 	while (k->modules) {
 		struct guest_module *m = k->modules;
 
 		k->modules = m->next;
-		lib_free(m);
+		free(m);
 	}
-	lib_free(k->batch.v);
-	lib_free(k->pages);
-	lib_free(k);
+	free(k->batch.v);
+	free(k->pages);
+	free(k);
+}
+
+MV_API long guest_kernel_resume(struct guest_kernel *k, struct mv_guest *g)
+{
+	if (!k || !g)
+		return -EINVAL;
+	k->g = g;
+	return 0;
 }
 
 MV_API struct mv_guest *guest_kernel_guest(const struct guest_kernel *k)

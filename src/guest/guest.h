@@ -13,8 +13,26 @@
 #ifndef MV_GUEST_GUEST_H
 #define MV_GUEST_GUEST_H
 
+#include <stdlib.h>
+
 #include <memvisor/guest_kernel.h>
 #include <memvisor/uapi/kvm.h>
+
+/*
+ * The kernel's bookkeeping is guest software's memory, not the simulated
+ * host kernel's: like the VMM's (src/vmm), it comes from the C heap and
+ * the fail-nth injection of src/lib/alloc.h (which models the host
+ * kernel running out) does not reach it.
+ */
+static inline void *gk_zalloc(size_t size)
+{
+	return calloc(1, size ? size : 1);
+}
+
+static inline void *gk_calloc(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size ? size : 1);
+}
 
 #define GK_PG_USED      (1u << 0)   /* allocated (image, tables, vmalloc, lists) */
 #define GK_PG_IMMUTABLE (1u << 1)   /* KVM holds it IMMUTABLE: never pushed again */

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "guest/guest.h"
-#include "lib/alloc.h"
 
 #define GK_CR0_WP   (1ull << 16)
 #define GK_CR4_UMIP (1ull << 11)
@@ -62,7 +61,7 @@ static void gk_heki_add_pa(struct guest_kernel *k, uint64_t pa, uint64_t perm)
 	}
 	if (b->n == b->cap) {
 		uint64_t cap = b->cap ? 2 * b->cap : 64;
-		struct heki_pages *v = lib_realloc(b->v, cap * sizeof(*v));
+		struct heki_pages *v = realloc(b->v, cap * sizeof(*v));
 
 		if (!v) {
 			k->stats.last_error = -ENOMEM;
@@ -113,8 +112,8 @@ static long gk_heki_write_list(struct guest_kernel *k, const struct heki_pages *
 			       uint64_t *list_pa, uint64_t *nodes)
 {
 	uint64_t per = HEKI_PAGE_LIST_ENTRIES, count = (n + per - 1) / per;
-	uint64_t *pas = lib_calloc(count ? count : 1, sizeof(*pas));
-	struct heki_page_list *node = lib_zalloc(GK_PAGE_SIZE);
+	uint64_t *pas = gk_calloc(count ? count : 1, sizeof(*pas));
+	struct heki_page_list *node = gk_zalloc(GK_PAGE_SIZE);
 	long r = pas && node ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; i < count && !r; i++)
@@ -138,8 +137,8 @@ static long gk_heki_write_list(struct guest_kernel *k, const struct heki_pages *
 		*list_pa = count ? pas[0] : 0;
 		*nodes = count;
 	}
-	lib_free(node);
-	lib_free(pas);
+	free(node);
+	free(pas);
 	return r;
 }
 
@@ -300,12 +299,12 @@ MV_API long guest_heki_build_list(struct guest_kernel *k, const uint64_t *pas,
 
 	if (!k || !pas || !epas || !perms || !list_pa || !n)
 		return -EINVAL;
-	v = lib_calloc(n, sizeof(*v));
+	v = gk_calloc(n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < n; i++)
 		v[i] = (struct heki_pages){ .pa = pas[i], .epa = epas[i], .permissions = perms[i] };
 	r = gk_heki_write_list(k, v, n, list_pa, &nodes);
-	lib_free(v);
+	free(v);
 	return r;
 }

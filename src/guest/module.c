@@ -11,13 +11,12 @@
 #include <errno.h>
 
 #include "guest/guest.h"
-#include "lib/alloc.h"
 
 static long gk_module_text(struct guest_kernel *k, struct guest_module *mod, const void *text,
 			   size_t len)
 {
 	uint64_t n = (len + GK_PAGE_SIZE - 1) / GK_PAGE_SIZE;
-	uint64_t *pas = lib_calloc(n, sizeof(*pas));
+	uint64_t *pas = gk_calloc(n, sizeof(*pas));
 	long r;
 
 	if (!pas)
@@ -31,7 +30,7 @@ static long gk_module_text(struct guest_kernel *k, struct guest_module *mod, con
 		if (r && !mod->text_area)
 			gk_free_pages(k, mod->text_pa, n);
 	}
-	lib_free(pas);
+	free(pas);
 	if (r)
 		return r;
 	mod->text_va = mod->text_area->va;
@@ -71,7 +70,7 @@ static void gk_module_free(struct guest_kernel *k, struct guest_module *mod)
 		gk_area_remove(k, mod->text_area);
 		gk_free_pages(k, mod->text_pa, mod->text_pages);
 	}
-	lib_free(mod);
+	free(mod);
 }
 
 MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t text_len,
@@ -83,11 +82,11 @@ MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t t
 	if (!k || !text || !text_len || !out || text_len > 1024 * GK_PAGE_SIZE ||
 	    data_pages > 1024)
 		return -EINVAL;
-	mod = lib_zalloc(sizeof(*mod));
+	mod = gk_zalloc(sizeof(*mod));
 	if (!mod)
 		return -ENOMEM;
 	if (data_pages) {
-		uint64_t *pas = lib_calloc(data_pages, sizeof(*pas));
+		uint64_t *pas = gk_calloc(data_pages, sizeof(*pas));
 
 		r = pas ? 0 : -ENOMEM;
 		for (uint64_t i = 0; !r && i < data_pages; i++)
@@ -99,7 +98,7 @@ MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t t
 			if (pas[i])
 				gk_free_pages(k, pas[i], 1);
 		}
-		lib_free(pas);
+		free(pas);
 		mod->data_va = mod->data_area ? mod->data_area->va : 0;
 	}
 	r = r ? r : gk_module_text(k, mod, text, text_len);

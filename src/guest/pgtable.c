@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "guest/guest.h"
-#include "lib/alloc.h"
 
 #define GK_LEVELS 4
 #define GK_VA_MASK ((1ull << 48) - 1)
@@ -120,7 +119,7 @@ long gk_flush_tlb(struct guest_kernel *k)
  */
 long gk_map_direct(struct guest_kernel *k)
 {
-	uint64_t *pt = lib_malloc(GK_PAGE_SIZE);
+	uint64_t *pt = malloc(GK_PAGE_SIZE);
 	long r = 0;
 
 	if (!pt)
@@ -140,7 +139,7 @@ long gk_map_direct(struct guest_kernel *k)
 		e = gk_table_entry(va, pt_pa);
 		r = r ? r : gk_phys_write(k, slot, &e, sizeof(e));
 	}
-	lib_free(pt);
+	free(pt);
 	return r;
 }
 
@@ -187,11 +186,11 @@ long gk_walk_leaves(struct guest_kernel *k, uint64_t start, uint64_t end, gk_lea
 	w.end = ((end - 1) & GK_VA_MASK) + 1;
 	if (end <= start || w.end <= w.start)
 		return -EINVAL;
-	w.bufs = lib_malloc(GK_LEVELS * GK_PAGE_SIZE);
+	w.bufs = malloc(GK_LEVELS * GK_PAGE_SIZE);
 	if (!w.bufs)
 		return -ENOMEM;
 	r = gk_walk_table(&w, k->pml4_pa, 0, 0);
-	lib_free(w.bufs);
+	free(w.bufs);
 	return r;
 }
 

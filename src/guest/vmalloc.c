@@ -9,7 +9,6 @@
 #include <errno.h>
 
 #include "guest/guest.h"
-#include "lib/alloc.h"
 
 /* The end of every mapping call: flush, then the Heki batch in one hypercall. */
 static long gk_finish(struct guest_kernel *k, long r)
@@ -71,12 +70,12 @@ long gk_area_add(struct guest_kernel *k, uint64_t *next, uint64_t end, const uin
 
 	if (!n || n > (end - *next) / GK_PAGE_SIZE - 1)
 		return -ENOMEM;
-	a = lib_zalloc(sizeof(*a));
+	a = gk_zalloc(sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->pas = lib_calloc(n, sizeof(*a->pas));
+	a->pas = gk_calloc(n, sizeof(*a->pas));
 	if (!a->pas) {
-		lib_free(a);
+		free(a);
 		return -ENOMEM;
 	}
 	a->va = *next;
@@ -119,8 +118,8 @@ long gk_area_remove(struct guest_kernel *k, struct gk_area *a)
 	while (*pp != a)
 		pp = &(*pp)->next;
 	*pp = a->next;
-	lib_free(a->pas);
-	lib_free(a);
+	free(a->pas);
+	free(a);
 	return r;
 }
 
@@ -132,7 +131,7 @@ MV_API long guest_vmalloc(struct guest_kernel *k, uint64_t npages, uint64_t *va)
 
 	if (!k || !va || !npages || npages > k->npages)
 		return -EINVAL;
-	pas = lib_calloc(npages, sizeof(*pas));
+	pas = gk_calloc(npages, sizeof(*pas));
 	if (!pas)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < npages && !r; i++)
@@ -146,7 +145,7 @@ MV_API long guest_vmalloc(struct guest_kernel *k, uint64_t npages, uint64_t *va)
 				gk_free_pages(k, pas[i], 1);
 		}
 	}
-	lib_free(pas);
+	free(pas);
 	if (a)
 		*va = a->va;
 	return r;

@@ -12,7 +12,8 @@
  * (RAM bytes of guest RAM at GPA 0, Heki on if HEKI is not 0); the other
  * calls are that kernel's, by Linux's names. Addresses are the kernel's
  * fixed layout (docs/scenario-language.md lists it). A call before
- * kernel_boot answers -EINVAL.
+ * kernel_boot answers -EINVAL. The kernel lives on in the vCPU: a later
+ * guest(...) block on the same vCPU calls into the same kernel.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -30,10 +31,10 @@ static long lang_gk_boot(struct lang_guest_prog *gp, struct mv_guest *g, const u
 	return guest_kernel_boot(g, &cfg, &gp->kernel);
 }
 
-/* The first result a call that maps gives: the VA, or -errno. */
-static long lang_gk_va(long r, uint64_t va)
+/* A call's result that is a value: *@v once @r (already evaluated) is 0, else -errno. */
+static long lang_gk_va(long r, const uint64_t *v)
 {
-	return r ? r : (long)va;
+	return r ? r : (long)*v;
 }
 
 static long lang_gk_module(struct guest_kernel *k, const struct lang_step *op, const uint64_t *a)
@@ -45,7 +46,7 @@ static long lang_gk_module(struct guest_kernel *k, const struct lang_step *op, c
 	switch (op->desc->gop) {
 	case LG_MODULE_LOAD:
 		r = guest_module_load(k, text->bytes, text->nbytes, a[1], &mod);
-		return lang_gk_va(r, guest_module_text(mod, NULL));
+		return r ? r : (long)guest_module_text(mod, NULL);
 	case LG_MODULE_UNLOAD:
 		return guest_module_unload(k, guest_module_find(k, a[0]));
 	default:   /* LG_MODULE_AUTHENTICATED */
@@ -58,6 +59,7 @@ static long lang_gk_call(struct guest_kernel *k, const struct lang_step *op, con
 {
 	const struct lang_expr *data = op->nargs > 1 ? op->args[1].val : NULL;
 	uint64_t v = 0;
+	long r;
 
 	switch (op->desc->gop) {
 	case LG_SET_MEMORY_RO:
@@ -69,17 +71,20 @@ static long lang_gk_call(struct guest_kernel *k, const struct lang_step *op, con
 	case LG_SET_MEMORY_NX:
 		return guest_set_memory_nx(k, a[0], a[1]);
 	case LG_VMALLOC:
-		return lang_gk_va(guest_vmalloc(k, a[0], &v), v);
+		r = guest_vmalloc(k, a[0], &v);
+		return lang_gk_va(r, &v);
 	case LG_VFREE:
 		return guest_vfree(k, a[0]);
 	case LG_VMAP:
-		return lang_gk_va(guest_vmap(k, &a[0], 1, (unsigned)a[1], &v), v);
+		r = guest_vmap(k, &a[0], 1, (unsigned)a[1], &v);
+		return lang_gk_va(r, &v);
 	case LG_VUNMAP:
 		return guest_vunmap(k, a[0]);
 	case LG_TEXT_POKE:
 		return guest_text_poke(k, a[0], data->bytes, data->nbytes);
 	case LG_GET_PTE:
-		return lang_gk_va(guest_kernel_get_pte(k, a[0], &v), v);
+		r = guest_kernel_get_pte(k, a[0], &v);
+		return lang_gk_va(r, &v);
 	case LG_POKE_PTE:
 		return guest_kernel_poke_pte(k, a[0], a[1]);
 	case LG_HEKI_PERMISSIONS:
@@ -102,6 +107,7 @@ long lang_gkernel_op(struct lang_guest_prog *gp, struct mv_guest *g, const struc
 		return lang_gk_boot(gp, g, a);
 	if (!gp->kernel)
 		return -EINVAL;
+	guest_kernel_resume(gp->kernel, g);
 	return lang_gk_call(gp->kernel, op, a);
 }
 
@@ -109,4 +115,15 @@ void lang_gkernel_free(struct lang_guest_prog *gp)
 {
 	guest_kernel_free(gp->kernel);
 	gp->kernel = NULL;
+}
+
+void lang_gkernel_inherit(struct lang_exec *x, struct lang_guest_prog *gp)
+{
+	for (struct lang_guest_prog *old = x->guests; old; old = old->next) {
+		if (old->vcpu_fd == gp->vcpu_fd && old->kernel) {
+			gp->kernel = old->kernel;
+			old->kernel = NULL;
+			return;
+		}
+	}
 }

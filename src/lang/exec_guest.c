@@ -177,6 +177,8 @@ int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task
 		lib_free(gp);
 		return 0;
 	}
+	gp->vcpu_fd = (int)fd;
+	lang_gkernel_inherit(x, gp);
 	gp->next = x->guests;
 	x->guests = gp;
 	return 0;

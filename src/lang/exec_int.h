@@ -62,6 +62,7 @@ struct lang_guest_prog {
 	bool in_op;                        /* suspended inside operation @done */
 	uint8_t *pending;                  /* that operation's read buffer (heap) */
 	struct guest_kernel *kernel;       /* booted by kernel_boot (exec_gkernel.c) */
+	int vcpu_fd;                       /* the vCPU it was handed to */
 	struct lang_guest_prog *next;
 };
 
@@ -96,6 +97,8 @@ void lang_guests_free(struct lang_exec *x);
 long lang_gkernel_op(struct lang_guest_prog *gp, struct mv_guest *g, const struct lang_step *op,
 		     const uint64_t *a);
 void lang_gkernel_free(struct lang_guest_prog *gp);
+/* A new program on a vCPU goes on with the kernel the vCPU's last program booted. */
+void lang_gkernel_inherit(struct lang_exec *x, struct lang_guest_prog *gp);
 
 /* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...); sets r->status */
 void lang_judge_call(const struct lang_exec *x, const struct lang_step *s,
