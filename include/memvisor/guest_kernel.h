@@ -179,8 +179,11 @@ MV_API long guest_vmap(struct guest_kernel *k, const uint64_t *pas, uint64_t n, 
 MV_API long guest_vunmap(struct guest_kernel *k, uint64_t va);
 /*
  * set_memory_ro/rw/x/nx on @npages mapped pages from @va (kernel-image,
- * vmalloc, module or direct-map addresses). 0; -EINVAL (unaligned, or a
- * page not mapped); -EFAULT; with Heki, the hypercall's answer.
+ * vmalloc, module or direct-map addresses; rounded down to a page, as
+ * Linux does after its warning). 0 (also for @npages 0); -EFAULT (a page
+ * no entry maps, Linux's "CPA: called for zero pte"; the pages before it
+ * are changed, or a guest access faulted); with Heki, the hypercall's
+ * answer.
  */
 MV_API long guest_set_memory_ro(struct guest_kernel *k, uint64_t va, uint64_t npages);
 MV_API long guest_set_memory_rw(struct guest_kernel *k, uint64_t va, uint64_t npages);
@@ -210,9 +213,12 @@ MV_API long guest_text_poke(struct guest_kernel *k, uint64_t va, const void *byt
  */
 MV_API long guest_module_load(struct guest_kernel *k, const void *text, size_t text_len,
 			      uint64_t data_pages, struct guest_module **out);
-/* The loaded module whose text starts at @text_va (anywhere), or NULL. Freed by unload or guest_kernel_free(). */
+/* The loaded module whose text starts at @text_va (anywhere), or NULL. */
 MV_API struct guest_module *guest_module_find(const struct guest_kernel *k, uint64_t text_va);
-/* Unloads @mod (-EINVAL if not loaded): its mappings go, its pages return to the allocator unless KVM made them IMMUTABLE. */
+/*
+ * Unloads @mod and frees it (-EINVAL if not loaded): its mappings go, its
+ * pages return to the allocator unless KVM made them IMMUTABLE.
+ */
 MV_API long guest_module_unload(struct guest_kernel *k, struct guest_module *mod);
 /* The module's text VA (anywhere), and its first text page's GPA in *@pa if not NULL. */
 MV_API uint64_t guest_module_text(const struct guest_module *mod, uint64_t *pa);

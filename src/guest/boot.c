@@ -166,7 +166,7 @@ static long gk_enable_paging(struct guest_kernel *k)
 	return 0;
 }
 
-/* mark_rodata_ro(): ro_after_init read-only, and the direct-map aliases of the image's read-only part. */
+/* mark_rodata_ro(): ro_after_init read-only, and the direct-map aliases of the read-only part. */
 static long gk_mark_rodata_ro(struct guest_kernel *k)
 {
 	uint64_t ro_pages = k->sec_pages[GK_TEXT] + k->sec_pages[GK_RODATA] +

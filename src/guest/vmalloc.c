@@ -19,20 +19,26 @@ static long gk_finish(struct guest_kernel *k, long r)
 	return r ? r : f ? f : h;
 }
 
-/* change_page_attr_set_clr() on 4 KiB entries: every page must be mapped. */
+/*
+ * change_page_attr_set_clr() on 4 KiB entries. As Linux: an unaligned
+ * address is rounded down (Linux warns once), zero pages is nothing to
+ * do, and a page no entry maps is -EFAULT (__cpa_process_fault's "CPA:
+ * called for zero pte"); the pages before it keep their change.
+ */
 long gk_change_page_attr(struct guest_kernel *k, uint64_t va, uint64_t npages, uint64_t set,
 			 uint64_t clear)
 {
 	long r = 0;
 
-	if (!k || va % GK_PAGE_SIZE || !npages)
+	if (!k)
 		return -EINVAL;
+	va &= ~(GK_PAGE_SIZE - 1);
 	for (uint64_t i = 0; i < npages && !r; i++) {
 		uint64_t pte = 0;
 
 		r = guest_kernel_get_pte(k, va + i * GK_PAGE_SIZE, &pte);
 		if (r == -ENOENT || (!r && !(pte & GK_PTE_P)))
-			r = -EINVAL;
+			r = -EFAULT;
 		if (!r)
 			r = gk_set_pte(k, va + i * GK_PAGE_SIZE, (pte | set) & ~clear);
 	}
