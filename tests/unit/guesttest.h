@@ -43,6 +43,28 @@ struct gt {
 	}										\
 } while (0)
 
+/* gt_setup on a machine that lacks @features_off (MV_FEAT_*). */
+static inline void gt_setup_machine(struct gt *t, uint64_t ram, bool heki, uint64_t features_off)
+{
+	struct mv_machine_config mc = { .ram_bytes = 64ull << 20, .features_off = features_off };
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(mv_machine_create(&mc, &t->k.m), 0);
+	assert_int_equal(mv_task_spawn(t->k.m, &t->k.t), 0);
+	t->k.kvm = (int)mv_syscall(t->k.t, MV_SYS_openat, (uint64_t)AT_FDCWD,
+				   (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
+	assert_true(t->k.kvm >= 0);
+	t->k.vm = (int)kt_ioctl(t->k.t, t->k.kvm, KVM_CREATE_VM, 0);
+	assert_true(t->k.vm >= 0);
+	t->ram = ram;
+	t->map = kt_mmap(&t->k, ram);
+	assert_int_equal(kt_region(&t->k, 0, 0, 0, ram, t->map), 0);
+	t->vcpu = kt_vcpu(&t->k, 0);
+	t->run = mv_vcpu_run_area(t->k.t, t->vcpu);
+	t->cfg.ram_bytes = ram;
+	t->cfg.heki = heki;
+}
+
 static inline void gt_setup(struct gt *t, uint64_t ram, bool heki)
 {
 	memset(t, 0, sizeof(*t));
