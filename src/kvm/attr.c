@@ -9,7 +9,10 @@
  * KVM_SET_MEMORY_ATTRIBUTES (gmem.c) writes them; the stage-2 fault reads
  * KVM_MEMORY_ATTRIBUTE_PRIVATE to pick the guest_memfd over the VMM's page.
  */
+#include <string.h>
+
 #include "kvm/kvm.h"
+#include "lib/alloc.h"
 
 int kvm_attr_init(struct kvm *kvm)
 {
@@ -50,6 +53,54 @@ static uint64_t kvm_attr_run_locked(struct kvm *kvm, uint64_t gfn, uint64_t end,
 	}
 	*run_end = idx;
 	return v;
+}
+
+int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_attr_runs *s)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	for (uint64_t g = start, e; g < end && !ret; g = e) {
+		uint64_t v = kvm_attr_run_locked(kvm, g, end, &e);
+
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? 2 * s->cap : 16;
+			struct kvm_attr_run *r = lib_calloc(cap, sizeof(*r));
+
+			if (!r) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (s->n)
+				memcpy(r, s->run, s->n * sizeof(*r));
+			lib_free(s->run);
+			s->run = r;
+			s->cap = cap;
+		}
+		s->run[s->n++] = (struct kvm_attr_run){ .start = g, .end = e, .val = v };
+	}
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return ret;
+}
+
+/*
+ * Puts the snapshot back. Every range was only ever given nonzero values
+ * since the snapshot, so its nodes exist: storing the old values
+ * allocates nothing, and the -ENOMEM the store could return cannot happen.
+ */
+int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s)
+{
+	int failed = 0;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct kvm_attr_run *r = &s->run[i];
+
+		failed |= lib_radix_store_range(&kvm->mem_attr, r->start, r->end - 1,
+						r->val ? lib_radix_mkvalue(r->val) : NULL);
+	}
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return failed ? -ENOMEM : 0;
 }
 
 int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t clear,

@@ -277,40 +277,56 @@ static bool kvm_heki_adds_exec(struct kvm *kvm, const struct heki_pages *p)
 	return false;
 }
 
-/* Reads and checks the whole list first: a refused list changes nothing. */
+/*
+ * Reads and checks the whole list first, one node (one guest page) at a
+ * time: a refused list changes nothing.
+ */
 static long kvm_heki_read_list(struct kvm *kvm, uint64_t gpa, struct kvm_heki_req *q)
 {
-	static const size_t hdr = sizeof(struct heki_page_list);
-	unsigned int nodes = 0;
-
-	while (gpa) {
+	union {
 		struct heki_page_list l;
+		uint8_t page[K_PAGE_SIZE];
+	} *node = lib_malloc(sizeof(*node));
+	unsigned int nodes = 0;
+	long r = 0;
 
-		if (++nodes > KVM_HEKI_MAX_LIST_NODES)
-			return -KVM_E2BIG;
-		if (gpa & (K_PAGE_SIZE - 1))
-			return -KVM_EINVAL;   /* a node is one guest page */
-		if (kvm_heki_read_gpa(kvm, gpa, &l, hdr))
-			return -KVM_EFAULT;
-		if (l.npages > HEKI_PAGE_LIST_ENTRIES)
-			return -KVM_EINVAL;
-		for (uint64_t i = 0; i < l.npages; i++) {
-			struct heki_pages p;
-			long r;
+	if (!node)
+		return -KVM_E2BIG;
+	while (gpa && !r) {
+		if (++nodes > KVM_HEKI_MAX_LIST_NODES) {
+			r = -KVM_E2BIG;
+			break;
+		}
+		if (gpa & (K_PAGE_SIZE - 1)) {
+			r = -KVM_EINVAL;   /* a node is one guest page */
+			break;
+		}
+		r = kvm_heki_hc_err(kvm_heki_read_gpa(kvm, gpa, node->page, K_PAGE_SIZE));
+		if (!r && node->l.npages > HEKI_PAGE_LIST_ENTRIES)
+			r = -KVM_EINVAL;
+		for (uint64_t i = 0; !r && i < node->l.npages; i++) {
+			const struct heki_pages *p = &node->l.pages[i];
 
-			if (kvm_heki_read_gpa(kvm, gpa + hdr + i * sizeof(p), &p, sizeof(p)))
-				return -KVM_EFAULT;
-			r = kvm_heki_check_entry(kvm, &p);
-			if (!r && kvm_heki_adds_exec(kvm, &p))
+			r = kvm_heki_check_entry(kvm, p);
+			if (!r && kvm_heki_adds_exec(kvm, p))
 				r = -KVM_EPERM;
 			if (!r)
-				r = kvm_heki_req_add(q, &p);
-			if (r)
-				return r;
+				r = kvm_heki_req_add(q, p);
 		}
-		gpa = l.next_pa;
+		gpa = node->l.next_pa;
 	}
-	return 0;
+	lib_free(node);
+	return r;
+}
+
+/* An allocation failed half-way: every range goes back to what it was. */
+static void kvm_heki_undo(struct kvm *kvm, const struct kvm_attr_runs *old)
+{
+	for (size_t i = 0; i < old->n; i++)
+		kvm_mmu_invalidate_begin(kvm, old->run[i].start, old->run[i].end);
+	kvm_attr_restore(kvm, old);
+	for (size_t i = 0; i < old->n; i++)
+		kvm_mmu_invalidate_end(kvm);
 }
 
 static long kvm_heki_protect_memory(struct mv_guest *g, const uint64_t a[4])
@@ -318,12 +334,18 @@ static long kvm_heki_protect_memory(struct mv_guest *g, const uint64_t a[4])
 	struct kvm *kvm = kvm_guest_vcpu(g)->kvm;
 	bool mbec = hw_has(kvm->hw, MV_FEAT_MBEC);
 	struct kvm_heki_req q = { .e = NULL };
+	struct kvm_attr_runs old = { .run = NULL };
 	uint64_t npages = 0;
 	long r;
 
 	kvm_heki_stat(&kvm->heki.nr_protect_calls);
 	pthread_mutex_lock(&kvm->heki.lock);
 	r = kvm_heki_read_list(kvm, a[0], &q);
+	/* what the ranges hold now, so that a failure below can put it back */
+	for (size_t i = 0; !r && i < q.n; i++)
+		if (kvm_attr_snapshot(kvm, q.e[i].pa >> HW_PAGE_SHIFT, q.e[i].epa >> HW_PAGE_SHIFT,
+				      &old))
+			r = -KVM_E2BIG;
 	for (size_t i = 0; !r && i < q.n; i++) {
 		uint64_t perms = q.e[i].permissions;
 
@@ -333,13 +355,16 @@ static long kvm_heki_protect_memory(struct mv_guest *g, const uint64_t a[4])
 			kvm_heki_stat(&kvm->heki.nr_exec_forced);
 		}
 		if (kvm_heki_apply(kvm, q.e[i].pa >> HW_PAGE_SHIFT, q.e[i].epa >> HW_PAGE_SHIFT,
-				   perms))
+				   perms)) {
 			r = -KVM_E2BIG;
+			kvm_heki_undo(kvm, &old);
+		}
 		npages += (q.e[i].epa - q.e[i].pa) >> HW_PAGE_SHIFT;
 	}
 	if (!r)
 		__atomic_store_n(&kvm->heki.locked, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&kvm->heki.lock);
+	lib_free(old.run);
 	lib_free(q.e);
 	if (!r && kvm_heki_wants(&kvm->heki.configure_mask, KVM_HEKI_EXIT_REASON_MEM))
 		kvm_heki_exit_configure(g, KVM_HEKI_EXIT_REASON_MEM, a[0], npages);

@@ -99,9 +99,15 @@ long kvm_heki_check_extension(const struct kvm *kvm, long cap);
 long kvm_vm_ioctl_heki_set_policy(struct kvm *kvm, uint64_t arg);
 long kvm_heki_text_poke(struct mv_guest *g, const uint64_t a[4]);
 long kvm_heki_auth_module(struct mv_guest *g, const uint64_t a[4]);
-/* Guest-physical copies within one page, bypassing stage 2: 0 or -EFAULT. */
+/* Guest-physical copies within one page, bypassing stage 2: 0, -EFAULT, -ENOMEM. */
 int kvm_heki_read_gpa(struct kvm *kvm, uint64_t gpa, void *buf, size_t len);
 int kvm_heki_write_gpa(struct kvm *kvm, uint64_t gpa, const void *buf, size_t len);
+/* A copy's error as a hypercall answers it: -KVM_E2BIG for no memory, else -KVM_EFAULT. */
+static inline long kvm_heki_hc_err(int r)
+{
+	return r == -ENOMEM ? -KVM_E2BIG : r ? -KVM_EFAULT : 0;
+}
+
 /* Sets Heki @perms on gfns [start, end) and zaps stage 2 there: 0 or -ENOMEM. */
 int kvm_heki_apply(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t perms);
 

@@ -18,7 +18,7 @@
 
 /* ---- guest-physical copies ---- */
 
-/* The page behind @gfn with a reference (__gfn_to_pfn_memslot): 0 or -EFAULT. */
+/* The page behind @gfn with a reference (__gfn_to_pfn_memslot): 0, -EFAULT, -ENOMEM. */
 static int kvm_heki_gfn_to_pfn(struct kvm *kvm, uint64_t gfn, bool write, hw_pfn_t *pfn)
 {
 	int idx = kvm_srcu_read_lock(&kvm->srcu);
@@ -39,7 +39,7 @@ static int kvm_heki_gfn_to_pfn(struct kvm *kvm, uint64_t gfn, bool write, hw_pfn
 		pthread_rwlock_unlock(&kvm->mm->mmap_lock);
 	}
 	kvm_srcu_read_unlock(&kvm->srcu, idx);
-	return r ? -EFAULT : 0;
+	return r == -ENOMEM ? -ENOMEM : r ? -EFAULT : 0;
 }
 
 static int kvm_heki_copy_gpa(struct kvm *kvm, uint64_t gpa, void *buf, size_t len, bool write)
@@ -47,10 +47,13 @@ static int kvm_heki_copy_gpa(struct kvm *kvm, uint64_t gpa, void *buf, size_t le
 	uint64_t off = gpa & (K_PAGE_SIZE - 1);
 	hw_pfn_t pfn;
 	uint8_t *host;
+	int r;
 
-	if (!len || off + len > K_PAGE_SIZE || kvm_heki_gfn_to_pfn(kvm, gpa >> HW_PAGE_SHIFT, write,
-								  &pfn))
+	if (!len || off + len > K_PAGE_SIZE)
 		return -EFAULT;
+	r = kvm_heki_gfn_to_pfn(kvm, gpa >> HW_PAGE_SHIFT, write, &pfn);
+	if (r)
+		return r;
 	host = (uint8_t *)hw_pfn_to_host(kvm->hw, pfn) + off;
 	if (write)
 		hw_ram_write(host, buf, len);
@@ -180,7 +183,7 @@ long kvm_heki_text_poke(struct mv_guest *g, const uint64_t a[4])
 	} else if ((s = kvm_heki_find_site(h, gpa, len))) {
 		for (uint32_t f = 0; f < s->nforms; f++) {
 			if (!memcmp(s->forms[f], bytes, len)) {
-				r = kvm_heki_write_gpa(kvm, gpa, bytes, len) ? -KVM_EFAULT : 0;
+				r = kvm_heki_hc_err(kvm_heki_write_gpa(kvm, gpa, bytes, len));
 				break;
 			}
 		}
@@ -202,10 +205,12 @@ static long kvm_heki_hash_range(struct kvm *kvm, uint64_t gpa, uint64_t size,
 		return -KVM_E2BIG;
 	sha256_init(&st);
 	for (uint64_t off = 0; off < size; off += K_PAGE_SIZE) {
-		if (kvm_heki_read_gpa(kvm, gpa + off, page, K_PAGE_SIZE)) {
+		int r = kvm_heki_read_gpa(kvm, gpa + off, page, K_PAGE_SIZE);
+
+		if (r) {
 			sha256_final(&st, digest);
 			lib_free(page);
-			return -KVM_EFAULT;
+			return kvm_heki_hc_err(r);
 		}
 		sha256_update(&st, page, K_PAGE_SIZE);
 	}

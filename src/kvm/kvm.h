@@ -134,6 +134,22 @@ MV_MUST_CHECK int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t e
  */
 MV_MUST_CHECK int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end,
 					uint64_t clear, uint64_t set);
+/*
+ * A snapshot of the values over ranges (runs of equal values, 0 for none),
+ * to undo a multi-range update that failed half-way: kvm_attr_snapshot
+ * appends [start, end)'s runs (0 or -ENOMEM); kvm_attr_restore puts them
+ * back, valid when only nonzero values were stored there since.
+ */
+struct kvm_attr_run {
+	uint64_t start, end, val;
+};
+struct kvm_attr_runs {
+	struct kvm_attr_run *run;
+	size_t n, cap;
+};
+MV_MUST_CHECK int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end,
+				    struct kvm_attr_runs *s);
+int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s);
 /* True when every gfn of [start, end) has exactly @attrs under @mask. */
 bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
 		       uint64_t attrs);

@@ -7,6 +7,7 @@
  * nothing; a chained list applies every node.
  */
 #include "hekitest.h"
+#include "lib/alloc.h"
 
 #define R  MEM_ATTR_READ
 #define W  MEM_ATTR_WRITE
@@ -159,11 +160,73 @@ static void test_kvm_heki_lock_cr_version_query(void **state)
 	ht_teardown(&h);
 }
 
+/*
+ * Allocation failure -> -KVM_E2BIG, and nothing changed: every allocation
+ * of the call is made to fail in turn, including those of the second
+ * range after the first was applied.
+ */
+static void guest_nomem(struct mv_guest *g, void *arg)
+{
+	struct pctx *c = arg;
+	struct heki_pages e[2] = { { P(0), P(2), R }, { P(200), P(202), R } };
+	uint64_t v = 7;
+
+	ht_long_mode(g);
+	for (unsigned long n = 1; n < 64; n++) {
+		long r;
+
+		ht_put_list(g, HT_LIST, 0, e, 2);
+		lib_fail_after(n);
+		r = mv_guest_hypercall(g, KVM_HC_PROTECT_MEMORY, HT_LIST, 0, 0, 0);
+		lib_fail_after(0);
+		if (r == 0) {
+			c->r[1] = (long)n;
+			break;
+		}
+		if (r != -KVM_E2BIG)
+			c->r[6 + c->r[2]++] = r * 100 + (long)n;
+		c->r[0]++;
+		/* nothing was applied: both ranges are still writable */
+		{
+			long w1 = mv_guest_write(g, P(1), &v, 8), w2 = mv_guest_write(g, P(200), &v, 8);
+
+			if (w1 || w2)
+				c->r[12 + c->r[3]++] = (long)n * 10000 + (w1 ? 1000 : 0) +
+						       (w2 ? 100 : 0) + ht_vector(g);
+		}
+	}
+	c->r[4] = mv_guest_write(g, P(1), &v, 8);
+	c->r[5] = mv_guest_write(g, P(201), &v, 8);
+}
+
+static void test_kvm_heki_protect_memory_nomem_is_e2big(void **state)
+{
+	struct ht h;
+	struct pctx c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	ht_setup(&h);
+	ht_guest(&h, guest_nomem, &c);
+	ht_run_to_hlt(&h);
+	assert_true(c.r[0] >= 3);        /* several allocations failed */
+	assert_true(c.r[1] > 0);         /* then it went through */
+	if (c.r[2])
+		fail_msg("not -KVM_E2BIG: %ld %ld %ld", c.r[6], c.r[7], c.r[8]);
+	if (c.r[3])
+		fail_msg("left behind after n = %ld %ld %ld (of %ld)", c.r[12], c.r[13], c.r[14],
+			 c.r[0]);
+	assert_int_equal(c.r[4], -EFAULT);
+	assert_int_equal(c.r[5], -EFAULT);
+	ht_teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kvm_heki_protect_memory_errnos),
 		cmocka_unit_test(test_kvm_heki_lock_cr_version_query),
+		cmocka_unit_test(test_kvm_heki_protect_memory_nomem_is_e2big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
