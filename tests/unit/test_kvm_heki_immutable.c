@@ -63,11 +63,35 @@ static void guest_games(struct mv_guest *g, void *arg)
 	c->r[12] = ht_protect(g, P(0), P(1), R | W);           /* the guest cannot either */
 }
 
+/* A software-protected VM whose slot 0 (2 MiB at GPA 0) also has a guest_memfd. */
+static long sw_vm(struct ht *h, struct kvm_userspace_memory_region2 *r2)
+{
+	struct mv_machine_config cfg = { .ram_bytes = 64ull << 20 };
+	struct kvm_create_guest_memfd gc = { .size = HT_RAM };
+	long gmem;
+
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(mv_machine_create(&cfg, &h->k.m), 0);
+	assert_int_equal(mv_task_spawn(h->k.m, &h->k.t), 0);
+	h->k.kvm = (int)mv_syscall(h->k.t, MV_SYS_openat, (uint64_t)AT_FDCWD,
+				   (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
+	h->k.vm = (int)kt_ioctl(h->k.t, h->k.kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+	assert_true(h->k.vm >= 0);
+	gmem = kt_ioctl_p(h->k.t, h->k.vm, KVM_CREATE_GUEST_MEMFD, &gc);
+	assert_true(gmem >= 0);
+	h->map = kt_mmap(&h->k, HT_RAM);
+	r2->userspace_addr = h->map;
+	r2->guest_memfd = (uint32_t)gmem;
+	assert_int_equal(kt_ioctl_p(h->k.t, h->k.vm, KVM_SET_USER_MEMORY_REGION2, r2), 0);
+	h->vcpu = kt_vcpu(&h->k, 0);
+	h->run = mv_vcpu_run_area(h->k.t, h->vcpu);
+	return gmem;
+}
+
 static void test_kvm_heki_immutable_survives_memslot_games(void **state)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL,
 				      .args = { 1ull << KVM_HC_MAP_GPA_RANGE } };
-	struct kvm_create_guest_memfd gc = { .size = HT_RAM };
 	struct kvm_userspace_memory_region2 r2 = { .slot = 0, .flags = KVM_MEM_GUEST_MEMFD,
 						   .memory_size = HT_RAM };
 	struct kvm_memory_attributes a = { .address = P(8), .size = KT_PG,
@@ -79,26 +103,7 @@ static void test_kvm_heki_immutable_survives_memslot_games(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	/* a software-protected VM whose slot 0 also has a guest_memfd */
-	{
-		struct mv_machine_config cfg = { .ram_bytes = 64ull << 20 };
-
-		memset(&h, 0, sizeof(h));
-		assert_int_equal(mv_machine_create(&cfg, &h.k.m), 0);
-		assert_int_equal(mv_task_spawn(h.k.m, &h.k.t), 0);
-		h.k.kvm = (int)mv_syscall(h.k.t, MV_SYS_openat, (uint64_t)AT_FDCWD,
-					  (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
-		h.k.vm = (int)kt_ioctl(h.k.t, h.k.kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-		assert_true(h.k.vm >= 0);
-		gmem = kt_ioctl_p(h.k.t, h.k.vm, KVM_CREATE_GUEST_MEMFD, &gc);
-		assert_true(gmem >= 0);
-		h.map = kt_mmap(&h.k, HT_RAM);
-		r2.userspace_addr = h.map;
-		r2.guest_memfd = (uint32_t)gmem;
-		assert_int_equal(kt_ioctl_p(h.k.t, h.k.vm, KVM_SET_USER_MEMORY_REGION2, &r2), 0);
-		h.vcpu = kt_vcpu(&h.k, 0);
-		h.run = mv_vcpu_run_area(h.k.t, h.vcpu);
-	}
+	gmem = sw_vm(&h, &r2);
 	assert_int_equal(kt_ioctl_p(h.k.t, h.k.vm, KVM_ENABLE_CAP, &cap), 0);
 	assert_int_equal(kt_ioctl_p(h.k.t, h.k.vm, KVM_SET_MEMORY_ATTRIBUTES, &a), 0);
 	ht_guest(&h, guest_games, &c);
