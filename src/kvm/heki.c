@@ -12,6 +12,7 @@
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 
 #define KVM_HEKI_CR0_PINNABLE (X86_CR0_WP | X86_CR0_PE | X86_CR0_PG)
 #define KVM_HEKI_CR4_PINNABLE (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_UMIP | X86_CR4_FSGSBASE | \
@@ -265,6 +266,7 @@ static long kvm_heki_check_entry(struct kvm *kvm, const struct heki_pages *p)
  */
 static bool kvm_heki_adds_exec(struct kvm *kvm, const struct heki_pages *p)
 {
+	lockdep_assert_held(&kvm->heki.lock);   /* hashes_set */
 	if (!(p->permissions & MEM_ATTR_EXEC) || !kvm->heki.hashes_set ||
 	    !__atomic_load_n(&kvm->heki.locked, __ATOMIC_ACQUIRE))
 		return false;

@@ -14,6 +14,7 @@
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
 #include "lib/alloc.h"
+#include "lib/lockdep.h"
 #include "lib/sha256.h"
 
 /* ---- guest-physical copies ---- */
@@ -153,9 +154,10 @@ long kvm_vm_ioctl_heki_set_policy(struct kvm *kvm, uint64_t arg)
 /* ---- KVM_HC_HEKI_TEXT_POKE ---- */
 
 /* The declared site at exactly (@gpa, @len), if any. Under heki->lock. */
-static const struct kvm_heki_patch_site *kvm_heki_find_site(const struct kvm_heki *h,
+static const struct kvm_heki_patch_site *kvm_heki_find_site(struct kvm_heki *h,
 							    uint64_t gpa, uint64_t len)
 {
+	lockdep_assert_held(&h->lock);
 	for (uint32_t i = 0; i < h->nsites; i++)
 		if (h->sites[i].gpa == gpa && h->sites[i].len == len)
 			return &h->sites[i];
