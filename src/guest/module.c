@@ -39,9 +39,13 @@ static long gk_module_text(struct guest_kernel *k, struct guest_module *mod, con
 	r = r ? r : guest_set_memory_ro(k, mod->text_va, n);
 	if (r)
 		return r;
-	/* with an allow-list KVM grants EXEC only through the authentication below */
+	/*
+	 * With an allow-list KVM grants EXEC only through the authentication
+	 * below and refuses the push (-EPERM): the entries are right, KVM
+	 * decides.
+	 */
 	r = guest_set_memory_x(k, mod->text_va, n);
-	return k->heki_protect ? 0 : r;
+	return k->heki_protect && r == -EPERM ? 0 : r;
 }
 
 /* KVM_HC_HEKI_AUTH_MODULE: 1 accepted (pages now IMMUTABLE), 0 refused, -EOPNOTSUPP no list. */
