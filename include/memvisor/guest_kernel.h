@@ -88,14 +88,20 @@ enum guest_section {
 	GK_NR_SECTIONS,
 };
 
+struct guest_kernel;
+struct guest_module;
+
 struct guest_kernel_config {
 	uint64_t ram_bytes;                         /* guest RAM at GPA 0; >= 4 MiB, 4 KiB multiple */
 	uint32_t section_pages[GK_NR_SECTIONS];     /* 0: 16, 8, 2, 4, 4 */
 	bool heki;                                  /* pin CRs and protect memory at the end of boot */
+	/*
+	 * Optional: boot-time code (Linux's initcalls), run with paging on,
+	 * before mark_rodata_ro() and Heki's end-of-boot protection.
+	 */
+	void (*init)(struct guest_kernel *k, void *arg);
+	void *init_arg;
 };
-
-struct guest_kernel;
-struct guest_module;
 
 /* The counters of one guest page: mappings that allow read, write, execute. */
 struct guest_heki_counters {

@@ -2,8 +2,8 @@
 /*
  * The guest kernel's boot: the physical layout (image at 1 MiB, a page
  * allocator over the rest of RAM), the page tables (direct map, image,
- * one user page), paging on, "init", mark_rodata_ro() and, with Heki,
- * heki_late_init(). Guest memory is reached by guest-physical address
+ * one user page), paging on, "init" (and the config's init hook),
+ * mark_rodata_ro() and, with Heki, heki_late_init(). Guest memory is reached by guest-physical address
  * until paging is on, then through the direct map, as a kernel would.
  */
 #include <errno.h>
@@ -228,6 +228,8 @@ static long gk_boot(struct guest_kernel *k)
 
 		r = mv_guest_write(k->g, GK_KERNEL_MAP + k->sec_pa[GK_RO_AFTER_INIT], &b, 1);
 	}
+	if (!r && k->cfg.init)
+		k->cfg.init(k, k->cfg.init_arg);
 	r = r ? r : gk_mark_rodata_ro(k);
 	if (!r && k->cfg.heki)
 		r = gk_heki_late_init(k);
