@@ -203,6 +203,50 @@ static void test_guest_heki_check_counters_counts_direct_permissions(void **stat
 	gt_teardown(&t);
 }
 
+/* A boot list longer than one node: 400 pages alternating READ and READ|WRITE */
+#define ALT_PA (1200 * GK_PAGE_SIZE)
+#define ALT_N 400
+
+static void init_alternate(struct guest_kernel *k, void *arg)
+{
+	long *ret = arg;
+
+	for (uint64_t i = 0; i < ALT_N && !*ret; i += 2)
+		*ret = guest_set_memory_ro(k, GK_PAGE_OFFSET + ALT_PA + i * GK_PAGE_SIZE, 1);
+}
+
+static void body_long_list(struct gt *t, struct guest_kernel *k, struct mv_guest *g)
+{
+	struct guest_heki_stats s;
+	uint64_t pas[2] = { ALT_PA + 10 * GK_PAGE_SIZE, ALT_PA + 11 * GK_PAGE_SIZE }, va = 0;
+
+	guest_heki_stats(k, &s);
+	GT_EXPECT(t, s.hypercalls == 1);
+	/* low RW, text, rodata, data up to ALT_PA, then 400 runs (the last merges with the tail) */
+	GT_EXPECT(t, s.boot_entries == 4 + ALT_N);
+	GT_EXPECT(t, s.boot_list_pages == (4 + ALT_N + HEKI_PAGE_LIST_ENTRIES - 1) /
+					  HEKI_PAGE_LIST_ENTRIES);
+	GT_EXPECT(t, s.boot_pages == RAM / GK_PAGE_SIZE);
+	/* through a fresh writable alias: the read-only page is IMMUTABLE READ, its neighbour not */
+	GT_EXPECT(t, guest_vmap(k, pas, 2, GK_PROT_READ | GK_PROT_WRITE, &va) == 0);
+	GT_EXPECT(t, mv_guest_write(g, va, &va, 8) == -EFAULT);
+	GT_EXPECT(t, mv_guest_write(g, va + GK_PAGE_SIZE, &va, 8) == 0);
+}
+
+static void test_guest_heki_boot_list_spans_nodes(void **state)
+{
+	struct gt t;
+	long ret = 0;
+
+	(void)state;
+	gt_setup(&t, RAM, true);
+	t.cfg.init = init_alternate;
+	t.cfg.init_arg = &ret;
+	gt_run(&t, body_long_list, NULL);
+	assert_int_equal(ret, 0);
+	gt_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_guest_heki_list_one_page_per_node_chained),
 		cmocka_unit_test(test_guest_heki_changes_pushed_at_once),
 		cmocka_unit_test(test_guest_heki_off_pushes_nothing),
+		cmocka_unit_test(test_guest_heki_boot_list_spans_nodes),
 		cmocka_unit_test(test_guest_heki_check_counters_counts_direct_permissions),
 	};
 
