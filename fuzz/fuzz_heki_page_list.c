@@ -224,12 +224,15 @@ static void fh_cr(struct mv_guest *g, struct fh *f)
 		flags = sel & 16 ? fh_u(f, 1) % 3 : 0;
 		if (sel & 32)
 			cr = fh_u(f, 8);
-		want = fh_lock_want(cr, pin, flags);
+		/* paging is off: the call is 32 bits wide (kvm_emulate_hypercall) */
+		want = fh_lock_want(cr & 0xffffffffull, pin & 0xffffffffull, flags);
 		r = mv_guest_hypercall(g, KVM_HC_LOCK_CR_UPDATE, cr, pin, flags, 0);
 		if (r != want)
 			abort();
+		pin &= 0xffffffffull;
 		if (!r && flags == 0)
-			f->pinned[cr == 4] |= cr == 4 ? pin & FH_CR4_OK : pin;
+			f->pinned[(cr & 0xffffffffull) == 4] |= (cr & 0xffffffffull) == 4 ? pin & FH_CR4_OK
+										    : pin;
 		return;
 	}
 	/* a write: CR0 = PE | maybe WP; CR4 = a subset of the pinnable bits present */
