@@ -324,6 +324,9 @@ static __attribute__((noinline, cold)) void kvm_trace_exit(const struct kvm_vcpu
 		lib_trace_hex(&ev, "gpa", run->memory_fault.gpa);
 	} else if (run->exit_reason == KVM_EXIT_HYPERCALL) {
 		lib_trace_u64(&ev, "nr", run->hypercall.nr);
+	} else if (run->exit_reason == KVM_EXIT_HEKI_DENIAL) {
+		lib_trace_u64(&ev, "heki_reason", run->heki_denial.reason);
+		lib_trace_hex(&ev, "value", run->heki_denial.gpa);
 	}
 	lib_trace_emit(&ev);
 }
