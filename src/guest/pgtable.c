@@ -125,7 +125,7 @@ long gk_map_direct(struct guest_kernel *k)
 	if (!pt)
 		return -ENOMEM;
 	for (uint64_t first = 0; first < k->npages && !r; first += 512) {
-		uint64_t slot, pt_pa, n = k->npages - first < 512 ? k->npages - first : 512;
+		uint64_t slot = 0, pt_pa = 0, n = k->npages - first < 512 ? k->npages - first : 512;
 		uint64_t va = GK_PAGE_OFFSET + first * GK_PAGE_SIZE, e;
 
 		memset(pt, 0, GK_PAGE_SIZE);
