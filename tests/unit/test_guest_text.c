@@ -196,6 +196,17 @@ static void body_module(struct gt *t, struct guest_kernel *k, struct mv_guest *g
 	GT_EXPECT(t, guest_heki_counters(k, pa, &cnt) == 0);
 	GT_EXPECT(t, cnt.read == 1 && cnt.write == 1 && cnt.execute == 0);
 	GT_EXPECT(t, mv_guest_fetch(g, va, 1) == -EFAULT);              /* unmapped */
+	/*
+	 * After unload: authenticated text stays IMMUTABLE READ|EXEC for good
+	 * (the kernel never hands those pages out again); any other module's
+	 * pages are READ|WRITE again.
+	 */
+	{
+		uint64_t alias = 0, v = 0;
+
+		GT_EXPECT(t, guest_vmap(k, &pa, 1, GK_PROT_READ | GK_PROT_WRITE, &alias) == 0);
+		GT_EXPECT(t, (mv_guest_write(g, alias, &v, 8) == 0) == (c->want_auth != 1));
+	}
 }
 
 static void test_guest_module_load_unload_keeps_counters(void **state)
