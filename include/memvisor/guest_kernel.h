@@ -38,13 +38,15 @@
  * IMMUTABLE on every page that is not writable: the text and the boot
  * read-only data) and hands it to KVM_HC_PROTECT_MEMORY. From then on every
  * call that changes a mapping pushes the pages whose permission changed in
- * one hypercall. text_poke() then goes through KVM_HC_HEKI_TEXT_POKE
+ * one hypercall (pages KVM holds IMMUTABLE are left out: KVM would refuse
+ * the whole list for them, and they never return to the allocator).
+ * text_poke() then goes through KVM_HC_HEKI_TEXT_POKE
  * (validated by KVM against the VMM's patch sites) and a module's text is
  * authenticated with KVM_HC_HEKI_AUTH_MODULE.
  *
  * Errors are negative errnos. A hypercall's -KVM_E* answer comes back as
  * the errno of the same number (-KVM_EPERM as -EPERM, -KVM_EOPNOTSUPP as
- * -EOPNOTSUPP); a fault the guest took as -EFAULT (mv_guest_last_fault()
+ * -EOPNOTSUPP), -KVM_ENOSYS as -ENOSYS; a fault the guest took as -EFAULT (mv_guest_last_fault()
  * says which).
  */
 #ifndef MEMVISOR_GUEST_KERNEL_H
