@@ -19,7 +19,8 @@ struct race {
 	uint32_t phase;        /* atomic: odd while the page is read-only */
 	uint32_t started;      /* atomic */
 	uint32_t done;         /* atomic */
-	uint64_t good, denied, bad;
+	uint64_t good, bad;
+	uint64_t denied;       /* atomic */
 	long perr;
 };
 
@@ -44,6 +45,8 @@ static void guest_protector(struct mv_guest *g, void *arg)
 		__atomic_store_n(&s->phase, 2 * r + 1, __ATOMIC_RELEASE);   /* read-only now */
 		for (int i = 0; i < 20; i++)
 			sched_yield();
+		while (r == 0 && !__atomic_load_n(&s->denied, __ATOMIC_ACQUIRE))
+			sched_yield();   /* the writer has run into it at least once */
 		__atomic_store_n(&s->phase, 2 * r + 2, __ATOMIC_RELEASE);   /* about to open */
 		s->perr |= protect(g, MEM_ATTR_READ | MEM_ATTR_WRITE | MEM_ATTR_EXEC);
 		for (int i = 0; i < 20; i++)
@@ -66,7 +69,7 @@ static void guest_writer(struct mv_guest *g, void *arg)
 			if ((before & 1) && before == after)
 				s->bad++;   /* landed while the page was read-only throughout */
 		} else {
-			s->denied++;
+			__atomic_fetch_add(&s->denied, 1, __ATOMIC_RELEASE);
 		}
 		__atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
 	}
