@@ -16,6 +16,8 @@ const struct bench_suite bench_suites[] = {
 	  bench_suite_sparse },
 	{ "mte", "checked vs unchecked access (task, guest); COPY_TAGS vs memcpy; sanitise",
 	  bench_suite_mte },
+	{ "heki", "Heki protect-all of a 4 GiB guest: calls vs one per page; map/unmap after boot",
+	  bench_suite_heki },
 	{ NULL, NULL, NULL },
 };
 

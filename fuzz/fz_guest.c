@@ -156,6 +156,10 @@ static void fz_guest_hypercall(struct mv_guest *g, struct fz_vcpu *c)
 		nr = sel & 1 ? fz_u(&v->in, 1) % 16 : fz_u(&v->in, 8);
 		for (int i = 0; i < 3; i++)
 			a[i] = fz_u(&v->in, 8);
+		/* Heki's calls change stage 2, which the shadow does not model (fuzz_heki_page_list) */
+		if (nr == KVM_HC_LOCK_CR_UPDATE || nr == KVM_HC_PROTECT_MEMORY ||
+		    nr == KVM_HC_HEKI_TEXT_POKE || nr == KVM_HC_HEKI_AUTH_MODULE)
+			nr = KVM_HC_SCHED_YIELD;
 	}
 	/* decided when the call is made: the VMM may change both during the exit */
 	if (c->cpl3)

@@ -325,6 +325,9 @@ static __attribute__((noinline, cold)) void kvm_trace_exit(const struct kvm_vcpu
 		lib_trace_hex(&ev, "gpa", run->memory_fault.gpa);
 	} else if (run->exit_reason == KVM_EXIT_HYPERCALL) {
 		lib_trace_u64(&ev, "nr", run->hypercall.nr);
+	} else if (run->exit_reason == KVM_EXIT_HEKI_DENIAL) {
+		lib_trace_u64(&ev, "heki_reason", run->heki_denial.reason);
+		lib_trace_hex(&ev, "value", run->heki_denial.gpa);
 	}
 	lib_trace_emit(&ev);
 }
@@ -546,6 +549,9 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		/* the guest's page tables live where no memory is: cannot emulate */
 		kvm_guest_emulation_failure(g, VMX_EXIT_REASON_EPT_VIOLATION, f->qualification);
 		return KVM_ACC_RETRY;
+	case KVM_PF_HEKI_DENIED:   /* reported to the VMM if it asked, then #PF */
+		kvm_heki_deny(g, f);
+		return KVM_ACC_FAULT;
 	case KVM_PF_EFAULT:
 	case KVM_PF_EFAULT_PRIVATE:
 		run->exit_reason = KVM_EXIT_MEMORY_FAULT;

@@ -36,6 +36,8 @@ static long kvm_guest_write_cr0(struct mv_guest *g, uint64_t v)
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
 	if (!(v & X86_CR0_WP) && (cpu->cr4 & X86_CR4_CET))
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (kvm_heki_cr_check(g, 0, v))   /* a pinned bit cleared: #GP */
+		return -EFAULT;
 	/* memvisor models long mode only: paging needs CR4.PAE and turns on EFER.LMA */
 	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG)) {
 		if (!(cpu->cr4 & X86_CR4_PAE))
@@ -64,6 +66,8 @@ static long kvm_guest_write_cr4(struct mv_guest *g, uint64_t v)
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
 	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (kvm_heki_cr_check(g, 4, v))   /* a pinned bit cleared: #GP */
+		return -EFAULT;
 	hw_cpu_write_cr4(cpu, v);
 	return 0;
 }

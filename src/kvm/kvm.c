@@ -61,6 +61,10 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 		return (long)kvm_supported_mem_attributes(kvm);
 	case KVM_CAP_ARM_MTE:       /* kvm_arm.c: system_supports_mte() */
 		return kvm && hw_mte_present(kvm->hw);
+	case KVM_CAP_HEKI_CONFIGURE:
+	case KVM_CAP_HEKI_DENIAL:
+	case KVM_CAP_HEKI_POLICY:
+		return kvm_heki_check_extension(kvm, cap);
 	default:
 		return 0;
 	}

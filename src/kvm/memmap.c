@@ -43,9 +43,22 @@ static uint32_t memmap_slot_flags(const struct kvm_memory_slot *s)
 	return f;
 }
 
-static uint32_t memmap_attr_flags(uint64_t attrs)
+/*
+ * A gfn's attributes on top of its slot's @base: PRIVATE, and the guest's
+ * Heki permissions as stage 2 applies them (kvm_heki_s2_allows) with the
+ * IMMUTABLE chip.
+ */
+static uint32_t memmap_attr_flags(const struct kvm *kvm, uint32_t base, uint64_t attrs)
 {
-	return attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ? MV_RANGE_PRIVATE : 0;
+	uint32_t f = base | (attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ? MV_RANGE_PRIVATE : 0);
+	uint64_t perms = kvm_heki_perms(attrs);
+	bool r, w, x;
+
+	if (!perms)
+		return f;
+	kvm_heki_s2_allows(kvm, attrs, 0, &r, &w, &x);
+	f &= ~((r ? 0 : MV_RANGE_READ) | (w ? 0 : MV_RANGE_WRITE) | (x ? 0 : MV_RANGE_EXEC));
+	return f | (perms & MEM_ATTR_IMMUTABLE ? MV_RANGE_IMMUTABLE : 0);
 }
 
 /* Finishes the range being grown: stored if there is room, counted anyway. */
@@ -102,7 +115,7 @@ static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 	lib_radix_for_each(&kvm->mem_attr, idx, item, s->base_gfn, end - 1) {
 		memmap_emit(o, s, gfn, idx, (uint32_t)base);
 		memmap_emit(o, s, idx, idx + 1,
-			    (uint32_t)base | memmap_attr_flags(lib_radix_value(item)));
+			    memmap_attr_flags(kvm, (uint32_t)base, lib_radix_value(item)));
 		gfn = idx + 1;
 	}
 	memmap_emit(o, s, gfn, end, (uint32_t)base);

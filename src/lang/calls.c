@@ -154,6 +154,26 @@ static const struct lang_call_desc lang_guest_ops[] = {
 	{ GOP(set_tag, LG_SET_TAG, LRK_VALUE, A_INT("tagged_gva")) },
 	{ GOP(get_tag, LG_GET_TAG, LRK_VALUE, A_INT("gva")) },
 	{ GOP(set_tcf, LG_SET_TCF, LRK_VALUE, A_INT("mode")) },
+	/* the guest kernel's calls, once kernel_boot booted it (exec_gkernel.c) */
+	{ GOP(kernel_boot, LG_KERNEL_BOOT, LRK_VALUE, A_INT("ram"), A_INT("heki")), .min_args = 1 },
+	{ GOP(set_memory_ro, LG_SET_MEMORY_RO, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_rw, LG_SET_MEMORY_RW, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_x, LG_SET_MEMORY_X, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_nx, LG_SET_MEMORY_NX, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(vmalloc, LG_VMALLOC, LRK_VALUE, A_INT("npages")) },
+	{ GOP(vfree, LG_VFREE, LRK_VALUE, A_INT("va")) },
+	{ GOP(vmap, LG_VMAP, LRK_VALUE, A_INT("pa"), A_INT("prot")) },
+	{ GOP(vunmap, LG_VUNMAP, LRK_VALUE, A_INT("va")) },
+	{ GOP(text_poke, LG_TEXT_POKE, LRK_VALUE, A_INT("va"), { "data", LA_BYTES, NULL, -1 }) },
+	{ GOP(module_load, LG_MODULE_LOAD, LRK_VALUE, { "text", LA_BYTES, NULL, -1 },
+	      A_INT("data_pages")), .min_args = 1 },
+	{ GOP(module_unload, LG_MODULE_UNLOAD, LRK_VALUE, A_INT("text_va")) },
+	{ GOP(module_authenticated, LG_MODULE_AUTHENTICATED, LRK_VALUE, A_INT("text_va")) },
+	{ GOP(get_pte, LG_GET_PTE, LRK_VALUE, A_INT("va")) },
+	{ GOP(poke_pte, LG_POKE_PTE, LRK_VALUE, A_INT("va"), A_INT("pte")) },
+	{ GOP(heki_permissions, LG_HEKI_PERMISSIONS, LRK_VALUE, A_INT("pa")) },
+	{ .name = "heki_hypercalls", .type = LC_GUEST_OP, .gop = LG_HEKI_HYPERCALLS,
+	  .ret = LRK_VALUE },
 };
 
 static const size_t lang_nguest_ops = sizeof(lang_guest_ops) / sizeof(lang_guest_ops[0]);

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <memvisor/guest_kernel.h>
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
@@ -76,6 +77,7 @@ static const struct lang_const lang_consts[] = {
 	LC(MV_REG_RIP), LC(MV_REG_RSP), LC(MV_REG_SSP),
 	{ "SI_KERNEL", 0x80 },
 #include "lang/consts_kvm.h"
+#include "lang/consts_guest.h"
 };
 
 static const size_t lang_nconsts = sizeof(lang_consts) / sizeof(lang_consts[0]);

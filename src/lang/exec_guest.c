@@ -92,6 +92,10 @@ static int lang_guest_op(struct lang_guest_prog *gp, struct mv_guest *g,
 	}
 	if (op->desc->gop == LG_READ || op->desc->gop == LG_FETCH)
 		return lang_guest_sized(gp, g, op, a[0], a[1], o, diag);
+	if (op->desc->gop >= LG_KERNEL_BOOT) {
+		o->ret = lang_gkernel_op(gp, g, op, a);
+		return 0;
+	}
 	o->ret = lang_guest_call(op, g, a);
 	return 0;
 }
@@ -183,6 +187,8 @@ int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task
 		lib_free(gp);
 		return 0;
 	}
+	gp->vcpu_fd = (int)fd;
+	lang_gkernel_inherit(x, gp);
 	gp->next = x->guests;
 	x->guests = gp;
 	return 0;
@@ -231,6 +237,7 @@ void lang_guests_free(struct lang_exec *x)
 		struct lang_guest_prog *next = x->guests->next;
 
 		lib_free(x->guests->pending);
+		lang_gkernel_free(x->guests);
 		lib_free(x->guests);
 		x->guests = next;
 	}

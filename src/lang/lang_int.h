@@ -288,6 +288,24 @@ enum lang_guest_op {
 	LG_SET_TAG,        /* MTE: STG, LDG, SCTLR_EL1.TCF */
 	LG_GET_TAG,
 	LG_SET_TCF,
+	/* the guest kernel's calls (<memvisor/guest_kernel.h>, exec_gkernel.c); keep them last */
+	LG_KERNEL_BOOT,
+	LG_SET_MEMORY_RO,
+	LG_SET_MEMORY_RW,
+	LG_SET_MEMORY_X,
+	LG_SET_MEMORY_NX,
+	LG_VMALLOC,
+	LG_VFREE,
+	LG_VMAP,
+	LG_VUNMAP,
+	LG_TEXT_POKE,
+	LG_MODULE_LOAD,
+	LG_MODULE_UNLOAD,
+	LG_MODULE_AUTHENTICATED,
+	LG_GET_PTE,
+	LG_POKE_PTE,
+	LG_HEKI_PERMISSIONS,
+	LG_HEKI_HYPERCALLS,
 };
 
 /* CPU instructions and CPU-side events (the mv_cpu_* API). */
