@@ -157,14 +157,14 @@ static void test_tag_check_modes_sync_async_asymm_none(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct hwt t;
 		struct hw_fault f;
-		uint64_t pa, v = 0x1111, back = 0;
+		uint64_t pa, v[2] = { 0x1111, 0x2222 }, back = 0, back2[2];
 		int r;
 
 		hwt_up(&t, MV_FEAT_ALL);
 		pa = tagged_page(&t, X86_PTE_MTE);
 		hw_mte_set_tag(&t.m, pa + 0x20, 2);
 		hw_cpu_set_mte(&t.cpu, rows[i].tcf, true);
-		r = rows[i].write ? hw_mmu_write(&t.cpu, TAG(VA + 0x18, 2), &v, 16, HW_ACC_WRITE, &f)
+		r = rows[i].write ? hw_mmu_write(&t.cpu, TAG(VA + 0x18, 2), v, 16, HW_ACC_WRITE, &f)
 				  : hw_mmu_read(&t.cpu, TAG(VA + 0x18, 2), &back, 8, HW_ACC_READ, &f);
 		assert_int_equal(r, rows[i].ret);
 		assert_int_equal(t.cpu.mte_tfsr, rows[i].tfsr);
@@ -179,7 +179,7 @@ static void test_tag_check_modes_sync_async_asymm_none(void **state)
 		/* the matching tag always passes; the first mismatching byte is reported */
 		assert_int_equal(hw_mmu_read(&t.cpu, TAG(VA + 0x20, 2), &back, 8, HW_ACC_READ, &f), 0);
 		if (rows[i].tcf == HW_MTE_TCF_SYNC) {
-			assert_int_equal(hw_mmu_read(&t.cpu, TAG(VA + 0x28, 2), &back, 16, HW_ACC_READ,
+			assert_int_equal(hw_mmu_read(&t.cpu, TAG(VA + 0x28, 2), back2, 16, HW_ACC_READ,
 						     &f), -EFAULT);
 			assert_int_equal(f.gla, VA + 0x30);
 		}
