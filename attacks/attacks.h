@@ -2,8 +2,9 @@
 /*
  * The attack catalogue behind `memvisor attacks`: every attack the project
  * knows, run against a fresh machine with the protection off and then on.
- * Attacks use the public API only (<memvisor/memvisor.h>), as a user's
- * program would; they decide their verdict by looking, never by assuming:
+ * Attacks use the public API only (<memvisor/memvisor.h>,
+ * <memvisor/guest_kernel.h>; and the library's SHA-256 where a VMM hashes),
+ * as a user's program would; they decide their verdict by looking, never by assuming:
  * a secret read back, a return that went where the attacker wanted, a page
  * whose bytes changed.
  *
@@ -107,5 +108,6 @@ long atk_vm_run(struct atk_vm *v, mv_guest_fn fn, void *arg);
 extern const struct attack attacks_shstk[];
 extern const struct attack attacks_gmem[];
 extern const struct attack attacks_kvm[];
+extern const struct attack attacks_heki[];
 
 #endif

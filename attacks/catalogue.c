@@ -8,6 +8,7 @@ static const struct attack *const attack_parts[] = {
 	attacks_shstk,
 	attacks_gmem,
 	attacks_kvm,
+	attacks_heki,
 };
 
 #define ATTACK_MAX 128
