@@ -92,6 +92,9 @@ struct atk_vm {
 	int kvm, vm, vcpu;
 };
 int atk_vm_create(struct atk_vm *v, uint64_t features_off, unsigned long type);
+/* The same without the vCPU (for capabilities that must come first), and the vCPU after. */
+int atk_vm_create_bare(struct atk_vm *v, uint64_t features_off, unsigned long type);
+int atk_vm_add_vcpu(struct atk_vm *v);
 void atk_vm_destroy(struct atk_vm *v);
 long atk_ioctl(struct atk_vm *v, int fd, unsigned long cmd, const void *arg);
 /* An anonymous @size memslot @slot at @gpa; the VMM's address in *@hva. */
@@ -109,5 +112,6 @@ extern const struct attack attacks_shstk[];
 extern const struct attack attacks_gmem[];
 extern const struct attack attacks_kvm[];
 extern const struct attack attacks_heki[];
+extern const struct attack attacks_mte[];
 
 #endif

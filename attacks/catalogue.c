@@ -9,6 +9,7 @@ static const struct attack *const attack_parts[] = {
 	attacks_gmem,
 	attacks_kvm,
 	attacks_heki,
+	attacks_mte,
 };
 
 #define ATTACK_MAX 128

@@ -74,6 +74,8 @@ const char *atk_signal_name(const struct mv_siginfo *si)
 		return "#PF (SIGSEGV/SEGV_ACCERR)";
 	if (si->signo == SIGSEGV && si->code == SEGV_MAPERR)
 		return "#PF (SIGSEGV/SEGV_MAPERR)";
+	if (si->signo == SIGSEGV && si->code == SEGV_MTESERR)
+		return "tag-check fault (SIGSEGV/SEGV_MTESERR)";
 	if (!si->signo)
 		return "no signal";
 	snprintf(buf, sizeof(buf), "signal %d code %d", si->signo, si->code);
@@ -90,7 +92,7 @@ uint64_t atk_leaked(const void *seen, const void *secret, size_t len)
 	return n;
 }
 
-int atk_vm_create(struct atk_vm *v, uint64_t features_off, unsigned long type)
+int atk_vm_create_bare(struct atk_vm *v, uint64_t features_off, unsigned long type)
 {
 	int ret;
 
@@ -101,18 +103,30 @@ int atk_vm_create(struct atk_vm *v, uint64_t features_off, unsigned long type)
 		return ret;
 	v->kvm = (int)atk_sys(v->vmm, MV_SYS_openat, (uint64_t)AT_FDCWD,
 			      (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
-	if (v->kvm < 0)
-		goto fail;
-	v->vm = (int)atk_ioctl(v, v->kvm, KVM_CREATE_VM, (const void *)(uintptr_t)type);
-	if (v->vm < 0)
-		goto fail;
-	v->vcpu = (int)atk_ioctl(v, v->vm, KVM_CREATE_VCPU, NULL);
-	if (v->vcpu < 0)
-		goto fail;
-	return 0;
-fail:
-	ret = v->kvm < 0 ? v->kvm : v->vm < 0 ? v->vm : v->vcpu;
+	if (v->kvm >= 0)
+		v->vm = (int)atk_ioctl(v, v->kvm, KVM_CREATE_VM, (const void *)(uintptr_t)type);
+	if (v->vm >= 0)
+		return 0;
+	ret = v->kvm < 0 ? v->kvm : v->vm;
 	atk_vm_destroy(v);
+	return ret;
+}
+
+int atk_vm_add_vcpu(struct atk_vm *v)
+{
+	v->vcpu = (int)atk_ioctl(v, v->vm, KVM_CREATE_VCPU, NULL);
+	return v->vcpu < 0 ? v->vcpu : 0;
+}
+
+int atk_vm_create(struct atk_vm *v, uint64_t features_off, unsigned long type)
+{
+	int ret = atk_vm_create_bare(v, features_off, type);
+
+	if (!ret) {
+		ret = atk_vm_add_vcpu(v);
+		if (ret)
+			atk_vm_destroy(v);
+	}
 	return ret;
 }
 

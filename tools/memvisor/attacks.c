@@ -38,7 +38,7 @@ static void attacks_list(void)
 	const struct attack *all = attack_catalogue(&n);
 
 	for (size_t i = 0; i < n; i++)
-		printf("%-28s %-6s %s\n    %s\n", all[i].name, all[i].mechanism,
+		printf("%-30s %-6s %s\n    %s\n", all[i].name, all[i].mechanism,
 		       claim_names[all[i].claim], all[i].what);
 }
 
@@ -54,13 +54,13 @@ static int attacks_one(const struct attack *a)
 	if (!ret)
 		ret = a->run(true, &on);
 	if (ret) {
-		printf("%-28s %-6s could not set the stage: %s  !\n", a->name, a->mechanism,
+		printf("%-30s %-6s could not set the stage: %s  !\n", a->name, a->mechanism,
 		       atk_errno_name(ret));
 		return 1;
 	}
 	bool ok = attack_as_claimed(a, &off, &on, why, sizeof(why));
 
-	printf("%-28s %-6s %-10s %-10s %6llu%s\n    %.76s\n", a->name, a->mechanism,
+	printf("%-30s %-6s %-10s %-10s %6llu%s\n    %.76s\n", a->name, a->mechanism,
 	       attack_verdict_name(off.verdict), attack_verdict_name(on.verdict),
 	       (unsigned long long)on.bytes_leaked, ok ? "" : "  !", on.how);
 	if (!ok)
@@ -98,7 +98,7 @@ int cli_attacks(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	printf("%-28s %-6s %-10s %-10s %6s\n", "ATTACK", "MECH", "WITHOUT", "WITH", "LEAKED");
+	printf("%-30s %-6s %-10s %-10s %6s\n", "ATTACK", "MECH", "WITHOUT", "WITH", "LEAKED");
 	for (size_t i = 0; i < n; i++) {
 		bool named = optind >= argc;
 
