@@ -126,6 +126,9 @@ struct mv_machine_stats {
 	uint64_t host_free_kept_bytes;    /* free blocks not known to be zero: not given back */
 	uint64_t host_returned_blocks;    /* free 2 MiB blocks given back, ever */
 	uint64_t pgtable_bytes;           /* page-table and EPT frames in use */
+	/* MTE tag storage: 4 bits per 16-byte granule, lazily backed like RAM */
+	uint64_t frame_tag_bytes;         /* per 4 KiB frame: 128 with MTE, 0 without */
+	uint64_t host_tag_resident_bytes; /* tag storage resident now (mincore) */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "hw/phys.h"
+#include "hw/mte.h"
 #include "lib/alloc.h"
 
 _Static_assert(sizeof(struct hw_frame) == 16, "per-frame metadata must stay 16 bytes");
@@ -298,6 +299,8 @@ void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out)
 
 	out->ram_resident_bytes = hw_host_resident(p->base, p->bytes);
 	out->meta_resident_bytes = hw_host_resident(p->frames, meta);
+	out->tag_resident_bytes = m->mte_tags ?
+		hw_host_resident(m->mte_tags, p->nr_frames * HW_MTE_BYTES_PER_PAGE) : 0;
 	pthread_mutex_lock(&p->lock);
 	out->free_kept_bytes = p->free_kept_frames << HW_PAGE_SHIFT;
 	pthread_mutex_unlock(&p->lock);

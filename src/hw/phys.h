@@ -235,6 +235,7 @@ struct hw_host_usage {
 	uint64_t ram_resident_bytes;
 	uint64_t free_kept_bytes;
 	uint64_t meta_resident_bytes;
+	uint64_t tag_resident_bytes;    /* MTE tag storage (hw/mte.c), 0 without MTE */
 };
 void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out);
 
