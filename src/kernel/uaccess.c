@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "hw/mte.h"
 #include "hw/ram.h"
 #include "kernel/mm_internal.h"
 #include "kernel/mte.h"
@@ -102,10 +103,14 @@ int task_cpu_access(struct mv_task *t, uint64_t va, void *buf, size_t len, unsig
 	int ret;
 
 	gen = hw_access_begin(cpu, &seq);
-	/* A plain load or store inside one page that hits the TLB: copy at once. */
+	/*
+	 * A plain load or store inside one page that hits the TLB (a tagged
+	 * page's entry passing its tag check inline): copy at once.
+	 */
 	if ((acc == HW_ACC_READ || acc == HW_ACC_WRITE) && __builtin_expect(gen == cpu->tlb.gen, 1) &&
 	    len - 1 < HW_PAGE_SIZE - (va & ~HW_PAGE_MASK) &&
-	    hw_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, &host)) {
+	    (hw_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, &host) ||
+	     hw_mte_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, len, &host))) {
 		if (acc == HW_ACC_WRITE)
 			hw_ram_write(host, buf, len);
 		else
