@@ -49,6 +49,14 @@ double bench_measure(struct bench_ctx *ctx, bench_body body, void *arg, uint64_t
 void bench_report(struct bench_ctx *ctx, const char *suite, const char *name, double ns_per_op,
 		  const char *baseline, double baseline_ns, const char *note);
 
+/*
+ * A scaling figure: the whole run of @what over 2N units against the run
+ * over N (@n_ns and @twon_ns are whole-run times), named "@what, 2N vs N"
+ * with the note "scaling: linear is <= 2.2x".
+ */
+void bench_report_scaling(struct bench_ctx *ctx, const char *suite, const char *what,
+			  double n_ns, double twon_ns);
+
 /* Keeps the compiler from optimising a value away. */
 static inline void bench_sink(uint64_t v)
 {
@@ -71,6 +79,8 @@ int bench_suite_p3(struct bench_ctx *ctx);   /* guest private memory (gmem.c) */
 int bench_suite_kvm(struct bench_ctx *ctx);
 int bench_suite_sparse(struct bench_ctx *ctx);   /* a 64 GiB guest touching few pages */
 int bench_suite_sgx(struct bench_ctx *ctx);      /* the virtual EPC (sgx.c) */
+int bench_suite_mte(struct bench_ctx *ctx);      /* memory tagging (mte.c) */
+int bench_suite_heki(struct bench_ctx *ctx);     /* the guest kernel's Heki costs */
 /* Parts of suites that live in their own files. */
 int bench_p1_faults(struct bench_ctx *ctx);
 

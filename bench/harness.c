@@ -16,6 +16,10 @@ const struct bench_suite bench_suites[] = {
 	  bench_suite_sparse },
 	{ "sgx", "vEPC fault-in vs anonymous touch; release N vs 2N; REMOVE_ALL; EWB/ELDU; eviction",
 	  bench_suite_sgx },
+	{ "mte", "checked vs unchecked access (task, guest); COPY_TAGS vs memcpy; sanitise",
+	  bench_suite_mte },
+	{ "heki", "Heki protect-all of a 4 GiB guest: calls vs one per page; map/unmap after boot",
+	  bench_suite_heki },
 	{ NULL, NULL, NULL },
 };
 
@@ -66,4 +70,14 @@ void bench_report(struct bench_ctx *ctx, const char *suite, const char *name, do
 	snprintf(r->note, sizeof(r->note), "%s", note ? note : "");
 	if (ctx->progress)
 		ctx->progress(ctx->cookie, suite, name);
+}
+
+void bench_report_scaling(struct bench_ctx *ctx, const char *suite, const char *what,
+			  double n_ns, double twon_ns)
+{
+	char name[64], base[64];
+
+	snprintf(name, sizeof(name), "%s, 2N vs N", what);
+	snprintf(base, sizeof(base), "%s, N", what);
+	bench_report(ctx, suite, name, twon_ns, base, n_ns, "scaling: linear is <= 2.2x");
 }

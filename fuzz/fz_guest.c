@@ -85,6 +85,12 @@ static size_t fz_guest_len(struct fz_vm *v)
 	return (size_t)(fz_u(&v->in, 2) % (2 * FZ_PAGE + 16));
 }
 
+/* The address the CPU uses: an MTE VM's vCPUs ignore the top byte (bits 63:56 from bit 55). */
+static uint64_t fz_guest_untag(const struct fz_vm *v, uint64_t a)
+{
+	return v->mte ? (uint64_t)((int64_t)(a << 8) >> 8) : a;
+}
+
 static void fz_guest_read(struct mv_guest *g, struct fz_vcpu *c)
 {
 	struct fz_vm *v = c->v;
@@ -96,6 +102,7 @@ static void fz_guest_read(struct mv_guest *g, struct fz_vcpu *c)
 	long r = mv_guest_read(g, gpa, buf, len);
 
 	fz_guest_check_fault(g, r);
+	gpa = fz_guest_untag(v, gpa);
 	flat = flat && !fz_guest_paging(g) && sregs == c->sregs_gen;
 	/* nothing backs it: the bytes are the VMM's answer to the MMIO exit */
 	if (!r && flat && len <= 8 && (gpa & (FZ_PAGE - 1)) + len <= FZ_PAGE &&
@@ -127,6 +134,7 @@ static void fz_guest_write(struct mv_guest *g, struct fz_vcpu *c, bool pte)
 	}
 	r = mv_guest_write(g, gpa, buf, len);
 	fz_guest_check_fault(g, r);
+	gpa = fz_guest_untag(v, gpa);
 	/* a write that met no exit went where the slots say; one that did may have been MMIO */
 	if (!r && flat && !fz_guest_paging(g) && changes == v->changes && sregs == c->sregs_gen)
 		fz_note_write(v, gpa, len);
@@ -148,6 +156,10 @@ static void fz_guest_hypercall(struct mv_guest *g, struct fz_vcpu *c)
 		nr = sel & 1 ? fz_u(&v->in, 1) % 16 : fz_u(&v->in, 8);
 		for (int i = 0; i < 3; i++)
 			a[i] = fz_u(&v->in, 8);
+		/* Heki's calls change stage 2, which the shadow does not model (fuzz_heki_page_list) */
+		if (nr == KVM_HC_LOCK_CR_UPDATE || nr == KVM_HC_PROTECT_MEMORY ||
+		    nr == KVM_HC_HEKI_TEXT_POKE || nr == KVM_HC_HEKI_AUTH_MODULE)
+			nr = KVM_HC_SCHED_YIELD;
 	}
 	/* decided when the call is made: the VMM may change both during the exit */
 	if (c->cpl3)
@@ -198,6 +210,7 @@ static void fz_guest_op(struct mv_guest *g, struct fz_vcpu *c, unsigned int op)
 {
 	struct fz_vm *v = c->v;
 	uint8_t tag = 0;
+	long r, r2;
 
 	switch (op) {
 	case 0:
@@ -222,10 +235,15 @@ static void fz_guest_op(struct mv_guest *g, struct fz_vcpu *c, unsigned int op)
 		fz_guest_cr(g, c, op == 7);
 		break;
 	default:
-		/* no MTE for guests: #UD */
-		if (mv_guest_set_tag(g, fz_u(&v->in, 8)) != -EFAULT ||
-		    mv_guest_get_tag(g, fz_u(&v->in, 8), &tag) != -EFAULT)
+		/* without KVM_CAP_ARM_MTE: #UD; with it, a store / a load that may fault */
+		r = mv_guest_set_tag(g, fz_u(&v->in, 8));
+		r2 = mv_guest_get_tag(g, fz_u(&v->in, 8), &tag);
+		if (!v->mte && (r != -EFAULT || r2 != -EFAULT))
 			abort();
+		fz_guest_check_fault(g, r);
+		fz_guest_check_fault(g, r2);
+		if (!r2 && tag > 15)
+			abort();   /* a tag is four bits */
 		break;
 	}
 }

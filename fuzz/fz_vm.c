@@ -342,6 +342,8 @@ static void fz_check_range(struct fz_vm *v, const struct mv_vm_range *r)
 		want |= MV_RANGE_WRITE;
 	if (s->flags & KVM_MEM_LOG_DIRTY_PAGES)
 		want |= MV_RANGE_DIRTY_LOG;
+	if (v->mte)
+		want |= MV_RANGE_TAGGED;
 	if ((r->flags & ~(uint32_t)MV_RANGE_PRIVATE) != want)
 		abort();
 	if (r->gmem_fd != -1 && !(s->flags & KVM_MEM_GUEST_MEMFD))
@@ -465,6 +467,8 @@ long fz_vm_enable_cap(struct fz_vm *v, int fd, struct kvm_enable_cap *cap)
 		abort();
 	if (hc && r == 0)
 		v->hc_enabled = cap->args[0];
+	if (cap->cap == KVM_CAP_ARM_MTE && r == 0)
+		v->mte = true;
 	return r;
 }
 

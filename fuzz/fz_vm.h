@@ -108,6 +108,7 @@ struct fz_vm {
 	unsigned int nattr;
 	uint64_t changes;               /* successful memslot and attribute changes */
 	uint64_t hc_enabled;            /* KVM_CAP_EXIT_HYPERCALL mask in force */
+	bool mte;                       /* KVM_CAP_ARM_MTE enabled: ranges tagged, tag instructions work */
 };
 
 /*

@@ -18,7 +18,7 @@ fi
 text=$(groff -man -Tascii -P-cbou "$page" 2>/dev/null)
 for want in NAME SYNOPSIS DESCRIPTION "EXIT STATUS" FILES EXAMPLES \
 	"memvisor tour" "memvisor run" "memvisor trace" "memvisor bench" \
-	"memvisor map"; do
+	"memvisor map" "memvisor attacks" "memvisor race"; do
 	if ! printf '%s\n' "$text" | grep -q "$want"; then
 		echo "the rendered page lacks '$want'"
 		exit 1

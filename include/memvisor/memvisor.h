@@ -30,6 +30,7 @@
 #include <memvisor/uapi/signal.h>
 #include <memvisor/uapi/sched.h>
 #include <memvisor/uapi/shstk.h>
+#include <memvisor/uapi/prctl.h>
 #include <memvisor/uapi/kvm.h>
 #include <memvisor/uapi/sgx.h>
 
@@ -135,6 +136,9 @@ struct mv_machine_stats {
 	uint64_t epc_limit_denials;       /* vEPC faults past a VM's EPC limit (SIGBUS too) */
 	uint64_t epc_evictions;           /* vEPC pages the kernel evicted (KVM_SGX_EPC_RECLAIM) */
 	uint64_t epc_reloads;             /* ... and loaded back when touched */
+	/* MTE tag storage: 4 bits per 16-byte granule, lazily backed like RAM */
+	uint64_t frame_tag_bytes;         /* per 4 KiB frame: 128 with MTE, 0 without */
+	uint64_t host_tag_resident_bytes; /* tag storage resident now (mincore) */
 };
 MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 
@@ -180,6 +184,16 @@ MV_API long mv_syscall(struct mv_task *t, long nr, uint64_t a0, uint64_t a1, uin
  */
 MV_API long mv_user_read(struct mv_task *t, uint64_t uaddr, void *buf, size_t len);
 MV_API long mv_user_write(struct mv_task *t, uint64_t uaddr, const void *buf, size_t len);
+/*
+ * STG and LDG by the task's CPU (MTE, docs/mte.md): set the allocation tag
+ * of the 16-byte granule at @tagged_uaddr to the pointer's tag (bits
+ * 59:56), or read it into *@tag. Memory not mapped PROT_MTE ignores STG
+ * and reads tag 0. A tagged address needs the tagged address ABI
+ * (prctl PR_TAGGED_ADDR_ENABLE). 0; -EFAULT with a signal pending, as
+ * mv_user_write; -EINVAL (@t NULL or exited, @tag NULL).
+ */
+MV_API long mv_user_set_tag(struct mv_task *t, uint64_t tagged_uaddr);
+MV_API long mv_user_get_tag(struct mv_task *t, uint64_t uaddr, uint8_t *tag);
 
 struct mv_siginfo {
 	int signo;
@@ -348,12 +362,30 @@ MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value);
 MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value);
 /*
  * STG and LDG: set the allocation tag of the granule at @tagged_gva to
- * the pointer's tag (bits 59:56), or read it into *@tag. MTE for guests is
- * not offered yet, so today both raise #UD: -EFAULT (vector 6); -EINVAL
- * outside a guest program (or @tag NULL).
+ * the pointer's tag (bits 59:56), or read it into *@tag, translated as a
+ * store / a load (stage-2 faults handled, guest faults delivered), never
+ * tag checked. They need KVM_CAP_ARM_MTE on the VM: without it #UD,
+ * -EFAULT (vector 6). 0; -EFAULT; -EINVAL outside a guest program (or
+ * @tag NULL). With MTE on, every guest access to RAM is tag checked in
+ * the vCPU's mode (sync after vCPU creation): a sync mismatch is a #PF
+ * (vector 14) whose error code has MV_PF_MTE set and whose address is the
+ * tagged pointer; an async one is reported at the next guest call as #PF
+ * with MV_PF_MTE_ASYNC and address 0.
  */
 MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva);
 MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag);
+#define MV_PF_MTE        (1u << 16)
+#define MV_PF_MTE_ASYNC  (1u << 17)
+#define MV_TCF_NONE  0   /* the arm64 SCTLR_EL1.TCF encodings */
+#define MV_TCF_SYNC  1
+#define MV_TCF_ASYNC 2
+#define MV_TCF_ASYMM 3   /* reads sync, writes async */
+/*
+ * The guest kernel's tag-check mode (SCTLR_EL1.TCF): MV_TCF_*. 0; -EFAULT
+ * with #UD without KVM_CAP_ARM_MTE; -EINVAL outside a guest program or
+ * for an unknown @mode.
+ */
+MV_API long mv_guest_set_tcf(struct mv_guest *g, int mode);
 
 /*
  * ENCLS in the guest at CPL 0 (SGX): RAX = @leaf (SGX_ECREATE, SGX_EADD,

@@ -11,6 +11,7 @@
 #include <memvisor/memvisor.h>
 
 #include "api/api.h"
+#include "hw/mte.h"
 #include "lib/alloc.h"
 
 #define MV_DEFAULT_RAM (1ull << 30)
@@ -110,6 +111,8 @@ MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *
 	hw_phys_host_usage(&m->hw, &host);
 	out->host_resident_bytes = host.ram_resident_bytes + host.meta_resident_bytes;
 	out->host_free_kept_bytes = host.free_kept_bytes;
+	out->frame_tag_bytes = hw_mte_present(&m->hw) ? HW_MTE_BYTES_PER_PAGE : 0;
+	out->host_tag_resident_bytes = host.tag_resident_bytes;
 	out->host_returned_blocks = __atomic_load_n(&m->hw.phys.returned_blocks, __ATOMIC_RELAXED);
 	out->pgtable_bytes = __atomic_load_n(&m->hw.nr_pgtables, __ATOMIC_RELAXED) << HW_PAGE_SHIFT;
 	pthread_mutex_lock(&m->kernel.lock);

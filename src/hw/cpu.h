@@ -84,6 +84,7 @@ enum hw_fault_kind {
 	HW_FAULT_EPT_VIOLATION, /* exit to the hypervisor: addr = GPA, gla, qualification */
 	HW_FAULT_EPT_MISCONFIG, /* reserved EPT bits / W without R: addr = GPA */
 	HW_FAULT_BAD_PA,        /* the final physical address is not RAM: addr = PA */
+	HW_FAULT_MTE,           /* synchronous tag-check fault (hw/mte.h): addr = VA as given */
 };
 
 struct hw_fault {
@@ -99,6 +100,12 @@ struct hw_fault {
 #define HW_TLB_SIZE (1u << HW_TLB_BITS)
 /* Set in a tag: never matches, since lookups mask bits 3..11 of the address off. */
 #define HW_TLB_INVALID (1ull << 11)
+/*
+ * Set in a tag (with the page address): the entry is valid but its page
+ * needs an MTE tag check, so the one-compare fast paths miss and
+ * hw_mmu_translate() takes it as a hit that checks (hw/mte.h).
+ */
+#define HW_TLB_CHECK (1ull << 10)
 
 /*
  * One entry per page. A tag is the page's virtual address when that kind of
@@ -123,6 +130,8 @@ struct hw_tlb_entry {
 
 #define HW_TLB_F_SHSTK  (1ull << 0)     /* the page is a shadow-stack page */
 #define HW_TLB_F_LEVEL_SHIFT 1          /* bits 1..2: stage-1 leaf level (1..3) */
+#define HW_TLB_F_MTE    (1ull << 3)     /* accesses need a tag check: valid tags carry HW_TLB_CHECK */
+#define HW_TLB_F_TAGGED (1ull << 4)     /* the page is tagged memory (X86_PTE_MTE / EPT_MTE) */
 
 /*
  * Counted by the CPU's own thread, read by mv_machine_get_stats() on any
@@ -185,6 +194,10 @@ struct hw_cpu {
 	struct lib_list cpu_link;        /* in m->cpus once registered, under m->cpus_lock */
 	uint64_t as_tag;                 /* the address space it runs; fixed while registered */
 	bool registered;
+	/* MTE (hw/mte.h): only the CPU's own thread reads or writes these */
+	uint8_t mte_tcf;                 /* HW_MTE_TCF_*: set with hw_cpu_set_mte() */
+	bool tbi;                        /* top-byte ignore: bits 63:56 of an address ignored */
+	bool mte_tfsr;                   /* an asynchronous tag-check fault is recorded */
 };
 
 #define HW_EPTP_AD (1ull << 6)
@@ -261,6 +274,8 @@ struct hw_xlate {
 	uint64_t pa;            /* final physical address */
 	void *host;             /* host pointer to it */
 	bool shstk;             /* the page is a shadow-stack page */
+	bool mte_check;         /* the access must pass an MTE tag check (hw_mte_check) */
+	bool tagged;            /* the page is mapped as tagged memory (STG/LDG reach its tags) */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <memvisor/memvisor.h>
 
 #include "hw/cpu.h"
+#include "hw/mte.h"
 #include "hw/phys.h"
 #include "hw/sgx.h"
 
@@ -81,11 +82,19 @@ int hw_machine_init(struct hw_machine *m, const struct hw_machine_config *cfg)
 		hw_phys_fini(&m->phys);
 		return -ENOMEM;
 	}
+	ret = hw_mte_init(m);
+	if (ret) {
+		pthread_mutex_destroy(&m->cpus_lock);
+		pthread_mutex_destroy(&m->prng_lock);
+		hw_phys_fini(&m->phys);
+		return ret;
+	}
 	lib_list_init(&m->cpus);
 	m->asym_fence = hw_asym_fence_setup();
 	lib_prng_seed(&m->prng, cfg->seed);
 	ret = hw_epc_init(m, epc_bytes);
 	if (ret) {
+		hw_mte_fini(m);
 		pthread_mutex_destroy(&m->cpus_lock);
 		pthread_mutex_destroy(&m->prng_lock);
 		hw_phys_fini(&m->phys);
@@ -104,6 +113,7 @@ void hw_machine_fini(struct hw_machine *m)
 	pthread_mutex_destroy(&m->cpus_lock);
 	pthread_mutex_destroy(&m->prng_lock);
 	hw_epc_fini(m);
+	hw_mte_fini(m);
 	hw_phys_fini(&m->phys);
 }
 

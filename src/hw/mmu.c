@@ -13,6 +13,7 @@
 #include "hw/cpu.h"
 #include "hw/hw_internal.h"
 #include "hw/sgx.h"
+#include "hw/mte.h"
 
 /* One access being translated. */
 struct hw_access {
@@ -28,6 +29,7 @@ struct hw_access {
 struct hw_s2 {
 	uint64_t hpa;
 	bool r, w, x, ux, dirty;
+	bool mte;                 /* the leaf maps tagged memory (EPT_MTE) */
 };
 
 /* Stage-1 result. */
@@ -154,6 +156,7 @@ retry:
 
 			s->hpa = ((e & EPT_ADDR) & ~(size - 1)) | (gpa & (size - 1));
 			s->dirty = e & EPT_D;
+			s->mte = e & EPT_MTE;
 			break;
 		}
 		table = e & EPT_ADDR;
@@ -421,6 +424,20 @@ static void hw_trace_fault(struct hw_cpu *cpu, uint64_t va, unsigned int acc,
 	lib_trace_emit(&ev);
 }
 
+/*
+ * Is the page mapped as tagged memory? In a guest, when stage 2 says so
+ * (KVM does with KVM_CAP_ARM_MTE); on the host, when the stage-1 leaf
+ * does (PROT_MTE). Accesses to it are checked when the CPU checks at all,
+ * except a host supervisor's (kernel) accesses.
+ */
+static bool hw_mte_page_tagged_mem(const struct hw_access *a, const struct hw_s1 *s,
+				   const struct hw_s2 *s2)
+{
+	if (a->cpu->guest)
+		return s2->mte;
+	return s->level && (s->ev[s->n - 1] & X86_PTE_MTE);
+}
+
 static int hw_mmu_walk(struct hw_access *a, struct hw_xlate *out)
 {
 	struct hw_cpu *cpu = a->cpu;
@@ -474,10 +491,37 @@ retry:
 	out->pa = pa;
 	out->host = hw_pa_to_host(cpu->m, pa);
 	out->shstk = s.shstk;
+	out->tagged = hw_mte_page_tagged_mem(a, &s, &s2);
+	out->mte_check = out->tagged && cpu->mte_tcf != HW_MTE_TCF_NONE && (cpu->guest || a->user);
 	hw_tlb_fill(cpu, a->user, a->va, hw_fill_tags(cpu, a->user, &s, &s2),
 		    hw_pa_to_host(cpu->m, pa & HW_PAGE_MASK), pa & HW_PAGE_MASK,
-		    (s.shstk ? HW_TLB_F_SHSTK : 0) | ((uint64_t)s.level << HW_TLB_F_LEVEL_SHIFT));
+		    (s.shstk ? HW_TLB_F_SHSTK : 0) | ((uint64_t)s.level << HW_TLB_F_LEVEL_SHIFT) |
+		    (out->mte_check ? HW_TLB_F_MTE : 0) | (out->tagged ? HW_TLB_F_TAGGED : 0));
 	return 0;
+}
+
+/*
+ * The TLB hit the one-compare test misses: an address carrying a tag in
+ * its top byte (with TBI, looked up untagged; a.va becomes the untagged
+ * address for the walk), or an entry whose tags have HW_TLB_CHECK.
+ */
+static bool hw_tlb_hit_checked(struct hw_cpu *cpu, struct hw_access *a,
+			       const struct hw_tlb_entry *e, struct hw_xlate *out)
+{
+	uint64_t tag;
+
+	if (cpu->tbi)
+		a->va = hw_mte_untag(a->va);
+	tag = *hw_tlb_tag((struct hw_tlb_entry *)e, a->acc);
+	if ((tag & ~HW_TLB_CHECK) != (a->va & HW_PAGE_MASK))
+		return false;
+	hw_stat_inc(&cpu->tlb.stats.hits);
+	out->pa = e->pa | (a->va & ~HW_PAGE_MASK);
+	out->host = (void *)(uintptr_t)(a->va + e->addend);
+	out->shstk = e->flags & HW_TLB_F_SHSTK;
+	out->mte_check = tag & HW_TLB_CHECK;
+	out->tagged = e->flags & HW_TLB_F_TAGGED;
+	return true;
 }
 
 int hw_mmu_translate(struct hw_cpu *cpu, uint64_t va, unsigned int acc, struct hw_xlate *out,
@@ -500,8 +544,13 @@ int hw_mmu_translate(struct hw_cpu *cpu, uint64_t va, unsigned int acc, struct h
 		out->pa = e->pa | (va & ~HW_PAGE_MASK);
 		out->host = (void *)(uintptr_t)(va + e->addend);
 		out->shstk = e->flags & HW_TLB_F_SHSTK;
+		out->mte_check = false;
+		out->tagged = e->flags & HW_TLB_F_TAGGED;
 		return 0;
 	}
+	/* a tagged pointer, or a page that needs a tag check: the second look */
+	if (hw_tlb_hit_checked(cpu, &a, e, out))
+		return 0;
 	hw_stat_inc(&cpu->tlb.stats.misses);
 	memset(fault, 0, sizeof(*fault));
 	ret = hw_mmu_walk(&a, out);

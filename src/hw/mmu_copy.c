@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hw/cpu.h"
+#include "hw/mte.h"
 #include "hw/ram.h"
 
 /* Ranges up to this many pages keep their translations between the passes. */
@@ -27,10 +28,12 @@ static int hw_mmu_copy(struct hw_cpu *cpu, uint64_t va, void *rbuf, const void *
 	unsigned int i;
 	int ret;
 
-	/* Pass 1: translate (and check) every page. */
+	/* Pass 1: translate (and check, tags included) every page. */
 	for (off = 0, i = 0; off < len; off += n, i++) {
 		n = hw_chunk(va + off, len - off);
 		ret = hw_mmu_translate(cpu, va + off, acc, &x, fault);
+		if (!ret)
+			ret = hw_mte_check(cpu, &x, va + off, n, acc, fault);
 		if (ret)
 			return ret;
 		if (i < HW_COPY_KEEP)
@@ -80,6 +83,8 @@ int hw_mmu_load64_slow(struct hw_cpu *cpu, uint64_t va, uint64_t *val, struct hw
 	if (va & 7)
 		return hw_mmu_read(cpu, va, val, sizeof(*val), HW_ACC_READ, fault);
 	ret = hw_mmu_translate(cpu, va, HW_ACC_READ, &x, fault);
+	if (!ret)
+		ret = hw_mte_check(cpu, &x, va, sizeof(*val), HW_ACC_READ, fault);
 	if (ret)
 		return ret;
 	hw_ram_read(val, x.host, sizeof(*val));

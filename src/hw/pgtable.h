@@ -31,6 +31,8 @@
 #define X86_PTE_G      (1ull << 8)
 #define X86_PTE_SW_COW (1ull << 9)    /* software: write-protected for copy on write */
 #define X86_PTE_SAVED_DIRTY (1ull << 58) /* software: dirty but write-protected */
+/* memvisor's MTE extension (hw/mte.h): a leaf with it maps Normal-Tagged memory */
+#define X86_PTE_MTE    (1ull << 57)
 #define X86_PTE_NX     (1ull << 63)
 #define X86_PTE_ADDR   0x000ffffffffff000ull
 
@@ -44,6 +46,7 @@
 #define EPT_A          (1ull << 8)
 #define EPT_D          (1ull << 9)
 #define EPT_UX         (1ull << 10)   /* user-mode execute (MBEC) */
+#define EPT_MTE        (1ull << 57)   /* memvisor's MTE extension: guest accesses are tag checked */
 #define EPT_ADDR       0x000ffffffffff000ull
 
 #define HW_PT_LEVELS   4

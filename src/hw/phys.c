@@ -15,14 +15,12 @@
 #include <sys/mman.h>
 
 #include "hw/phys.h"
+#include "hw/mte.h"
 #include "lib/alloc.h"
 
 _Static_assert(sizeof(struct hw_frame) == 16, "per-frame metadata must stay 16 bytes");
 _Static_assert(2 * HW_PAGE_SIZE / sizeof(struct hw_frame) == 1u << HW_MAX_ORDER,
 	       "a 2 MiB block's metadata is two host pages (hw_meta_drop)");
-
-/* Blocks at least this large are zeroed by dropping their host pages. */
-#define HW_ZERO_DROP_ORDER HW_MAX_ORDER
 
 static inline uint32_t hw_order_bits(unsigned int order)
 {
@@ -218,12 +216,14 @@ int hw_frames_alloc(struct hw_machine *m, unsigned int order, unsigned int alloc
 	hw_frame_init(&p->frames[block], HW_FRAME_HEAD | frame_flags | hw_order_bits(order));
 	__atomic_store_n(&p->frames[block].refcount, 1, __ATOMIC_RELEASE);
 
-	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed) {
-		if (order >= HW_ZERO_DROP_ORDER)
-			hw_host_drop(p, block, order);
-		else
-			memset(hw_pfn_to_host(m, block), 0, HW_PAGE_SIZE << order);
-	}
+	/*
+	 * A block that is not known to be zero is a kept one: resident, so it
+	 * is zeroed in place. Dropping its host pages instead (MADV_DONTNEED)
+	 * would make every frame's first touch a host page fault, which costs
+	 * ten times the memset on a host where a fault traps to a hypervisor.
+	 */
+	if ((alloc_flags & HW_ALLOC_ZERO) && !zeroed)
+		memset(hw_pfn_to_host(m, block), 0, HW_PAGE_SIZE << order);
 	*pfn = block;
 	return 0;
 }
@@ -301,6 +301,8 @@ void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out)
 
 	out->ram_resident_bytes = hw_host_resident(p->base, p->bytes);
 	out->meta_resident_bytes = hw_host_resident(p->frames, meta);
+	out->tag_resident_bytes = m->mte_tags ?
+		hw_host_resident(m->mte_tags, p->nr_frames * HW_MTE_BYTES_PER_PAGE) : 0;
 	pthread_mutex_lock(&p->lock);
 	out->free_kept_bytes = p->free_kept_frames << HW_PAGE_SHIFT;
 	pthread_mutex_unlock(&p->lock);
@@ -334,6 +336,23 @@ uint32_t hw_folio_refcount(const struct hw_machine *m, hw_pfn_t pfn)
 	return __atomic_load_n(&hw_frame(m, hw_folio_head(m, pfn))->refcount, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The MTE bits are each frame's own (hw/mte.h): a split must neither lose
+ * a frame's nor give a tail the head's, which would publish a tail's
+ * never-cleared tags as valid.
+ */
+#define HW_FRAME_PER_FRAME (HW_FRAME_TAGGED | HW_FRAME_MTE_LOCK)
+
+static void hw_frame_set_shared_flags(struct hw_frame *f, uint32_t flags)
+{
+	uint32_t old = READ_ONCE(f->flags);
+
+	while (!__atomic_compare_exchange_n(&f->flags, &old,
+					    (old & HW_FRAME_PER_FRAME) | (flags & ~HW_FRAME_PER_FRAME),
+					    true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
 {
 	struct hw_frame *h = hw_frame(m, head);
@@ -342,12 +361,12 @@ void hw_folio_split(struct hw_machine *m, hw_pfn_t head)
 
 	if (!(flags & HW_FRAME_HEAD))
 		return;
-	WRITE_ONCE(h->flags, flags);
+	hw_frame_set_shared_flags(h, flags);
 	__atomic_store_n(&h->refcount, 1, __ATOMIC_RELEASE);
 	for (uint64_t i = 1; i < (1ull << order); i++) {
 		struct hw_frame *t = hw_frame(m, head + i);
 
-		WRITE_ONCE(t->flags, flags);
+		hw_frame_set_shared_flags(t, flags);
 		__atomic_store_n(&t->refcount, 1, __ATOMIC_RELEASE);
 	}
 }

@@ -63,6 +63,7 @@ struct hw_frame {
 #define HW_FRAME_UNEVICTABLE (1u << 8)
 #define HW_FRAME_TAGGED      (1u << 9)   /* MTE: allocation tags are valid (PG_mte_tagged) */
 #define HW_FRAME_ZEROED      (1u << 10)  /* free block head only: contents known to be zero */
+#define HW_FRAME_MTE_LOCK    (1u << 15)  /* MTE: tags being initialised (PG_mte_lock), hw/mte.h */
 #define HW_FRAME_OWNER0      (1u << 16)
 #define HW_FRAME_OWNER1      (1u << 17)
 #define HW_FRAME_OWNER2      (1u << 18)
@@ -139,6 +140,7 @@ struct hw_machine {
 	struct lib_trace trace;
 	/* SGX: the EPC and its EPCM (hw/sgx.h), NULL without MV_FEAT_SGX; set at init. */
 	struct hw_epc *epc;
+	uint64_t *mte_tags;           /* MTE tag storage (hw/mte.h): words atomic; NULL without MTE */
 };
 
 /* 0, -EINVAL (ram not a multiple of 2 MiB, below 4 MiB, or past 1 TiB), -ENOMEM. */
@@ -242,6 +244,7 @@ struct hw_host_usage {
 	uint64_t ram_resident_bytes;
 	uint64_t free_kept_bytes;
 	uint64_t meta_resident_bytes;
+	uint64_t tag_resident_bytes;    /* MTE tag storage (hw/mte.c), 0 without MTE */
 };
 void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out);
 

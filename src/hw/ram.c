@@ -3,6 +3,7 @@
  * The out-of-line halves of hw/ram.h: ranges of simulated RAM copied with
  * relaxed atomics, 8 bytes at a time where the RAM side is aligned.
  */
+#include "hw/mte.h"
 #include "hw/ram.h"
 
 void hw_ram_read_slow(void *dst, const uint8_t *ram, size_t n)
@@ -98,4 +99,6 @@ void hw_ram_copy_page(struct hw_machine *m, hw_pfn_t dst, hw_pfn_t src)
 
 	for (size_t i = 0; i < HW_PAGE_SIZE / 8; i++)
 		__atomic_store_n(d + i, __atomic_load_n(s + i, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+	/* copy_highpage(): a tagged page's copy carries its tags */
+	hw_mte_copy_page_tags(m, dst, src);
 }

@@ -81,9 +81,7 @@ void hw_epc_abort_xlate(struct hw_machine *m, uint64_t pa, unsigned int type,
 {
 	const uint8_t *page = type == HW_ACC_WRITE ? m->epc->sink : hw_epc_abort_page;
 
-	out->pa = pa;
-	out->host = (void *)(uintptr_t)(page + (pa & ~HW_PAGE_MASK));
-	out->shstk = false;
+	*out = (struct hw_xlate){ .pa = pa, .host = (void *)(uintptr_t)(page + (pa & ~HW_PAGE_MASK)) };
 }
 
 uint8_t *hw_epc_host(struct hw_epc *epc, uint64_t idx)

@@ -17,7 +17,8 @@ static inline uint64_t hw_tlb_make_tag(uint64_t page, unsigned int tags, unsigne
 void hw_tlb_fill(struct hw_cpu *cpu, int user, uint64_t va, unsigned int tags, void *host_page,
 		 uint64_t pa_page, uint64_t flags)
 {
-	uint64_t page = va & HW_PAGE_MASK;
+	/* a page that needs a tag check: its valid tags miss every one-compare fast path */
+	uint64_t page = (va & HW_PAGE_MASK) | ((flags & HW_TLB_F_MTE) ? HW_TLB_CHECK : 0);
 	struct hw_tlb_entry *e = hw_tlb_slot(cpu, va, user);
 
 	e->tag_read = hw_tlb_make_tag(page, tags, HW_TLB_T_READ);
@@ -25,7 +26,7 @@ void hw_tlb_fill(struct hw_cpu *cpu, int user, uint64_t va, unsigned int tags, v
 	e->tag_fetch = hw_tlb_make_tag(page, tags, HW_TLB_T_FETCH);
 	e->tag_ss_read = hw_tlb_make_tag(page, tags, HW_TLB_T_SS_READ);
 	e->tag_ss_write = hw_tlb_make_tag(page, tags, HW_TLB_T_SS_WRITE);
-	e->addend = (uintptr_t)host_page - (uintptr_t)page;
+	e->addend = (uintptr_t)host_page - (uintptr_t)(va & HW_PAGE_MASK);
 	e->pa = pa_page;
 	e->flags = flags;
 	if (((flags >> HW_TLB_F_LEVEL_SHIFT) & 3) > 1)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernel/mm_internal.h"
+#include "kernel/mte.h"
 #include "hw/pgtable.h"
 #include "lib/alloc.h"
 
@@ -43,7 +44,7 @@ uint64_t vma_mk_pte(const struct vma *vma, hw_pfn_t pfn, bool write, bool dirty)
 	/* Never RW=0 with D=1 on ordinary memory: that is a shadow-stack page. */
 	if (dirty && !write)
 		pte |= X86_PTE_SAVED_DIRTY;
-	return pte;
+	return mte_vma_pte(vma, pfn, pte);
 }
 
 bool vma_pte_writable(const struct vma *vma, uint64_t pte)
@@ -76,7 +77,8 @@ uint64_t vma_pte_reprotect(const struct vma *vma, uint64_t pte)
 	/* Upgrades are lazy: a write fault makes the PTE writable (or copies). */
 	if (!(vma->flags & VM_WRITE))
 		pte = pte_wrprotect(pte);
-	return pte;
+	/* mprotect(PROT_MTE) on present pages sanitises them as a new mapping would */
+	return mte_vma_pte(vma, (pte & X86_PTE_ADDR) >> HW_PAGE_SHIFT, pte);
 }
 
 static bool frame_is_anon(struct hw_machine *hw, hw_pfn_t pfn)

@@ -50,6 +50,8 @@ struct mapping;
 #define VM_HUGEPAGE    (1ul << 29)   /* MADV_HUGEPAGE */
 #define VM_NOHUGEPAGE  (1ul << 30)   /* MADV_NOHUGEPAGE */
 #define VM_SHADOW_STACK (1ul << 33)
+#define VM_MTE         (1ul << 36)   /* PROT_MTE: pages carry allocation tags (kernel/mte.c) */
+#define VM_MTE_ALLOWED (1ul << 37)   /* anonymous or shmem: PROT_MTE may be set */
 #define VM_STACK       VM_GROWSDOWN
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 

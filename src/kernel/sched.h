@@ -47,6 +47,7 @@ struct mv_task {
 	struct lib_list link;         /* in kernel->tasks, under kernel->lock */
 	bool exited;                  /* kernel->lock */
 	struct shstk_state *shstk;    /* shadow-stack state (shstk.c); NULL until first used */
+	uint64_t mte_ctrl;            /* PR_SET_TAGGED_ADDR_CTRL value (mte.c); the task's own thread */
 };
 
 /* ---- tasks (task.c) ---- */

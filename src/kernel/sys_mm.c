@@ -13,6 +13,7 @@
 
 #include "kernel/syscalls.h"
 #include "kernel/mm_internal.h"
+#include "kernel/mte.h"
 #include "kernel/shstk.h"
 
 #define K_MAP_ABOVE4G  0x80
@@ -141,6 +142,9 @@ static long do_mmap_locked(struct mv_task *t, struct file *file, uint64_t addr, 
 		return -ENOMEM;
 	vm_flags = calc_vm_prot_bits(prot) | ((flags & MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
 		   VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	vm_flags |= mte_calc_vm_prot_bits(t->k, prot) | mte_calc_vm_flag_bits(t->k, flags, file);
+	if (!mte_validate_flags(vm_flags))
+		return -EINVAL;
 	ret = mm_place_locked(t->mm, addr, len, flags, vm_flags);
 	if (ret < 0)
 		return ret;
@@ -273,7 +277,8 @@ static long mprotect_locked(struct mv_task *t, uint64_t start, uint64_t end, uin
 			return -EINVAL;   /* x86 has no VM_GROWSUP */
 	}
 	for (tmp = vma_start(vma); vma && vma_start(vma) < end; vma = vma_next(vma)) {
-		unsigned long newflags = calc_vm_prot_bits(prot) | (vma->flags & ~VM_ACCESS_FLAGS);
+		unsigned long newflags = calc_vm_prot_bits(prot) | mte_calc_vm_prot_bits(t->k, prot) |
+					 (vma->flags & ~(VM_ACCESS_FLAGS | VM_MTE));
 		uint64_t nstart = start > vma_start(vma) ? start : vma_start(vma);
 
 		if (vma_start(vma) != tmp)
@@ -281,6 +286,8 @@ static long mprotect_locked(struct mv_task *t, uint64_t start, uint64_t end, uin
 		/* Each VM_MAYx sits four bits above its VM_x. */
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS)
 			return -EACCES;
+		if (!mte_validate_flags(newflags))
+			return -EINVAL;
 		tmp = vma_end(vma) < end ? vma_end(vma) : end;
 		if (!mprotect_may_write(t, vma, newflags, (tmp - nstart) >> HW_PAGE_SHIFT))
 			return -ENOMEM;
@@ -309,7 +316,7 @@ long sys_mprotect(struct mv_task *t, const uint64_t a[6])
 	end = start + len;
 	if (end <= start)
 		return -ENOMEM;
-	if (prot & ~(uint64_t)K_PROT_KNOWN)
+	if (prot & ~((uint64_t)K_PROT_KNOWN | mte_valid_prot(t->k)))
 		return -EINVAL;
 	pthread_rwlock_wrlock(&t->mm->mmap_lock);
 	ret = mprotect_locked(t, start, end, prot, grows);

@@ -6,6 +6,7 @@
  */
 #include "kernel/syscalls.h"
 #include "kernel/kernel.h"
+#include "kernel/mte.h"
 
 static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	/* files (sys_file.c) */
@@ -42,6 +43,8 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_clone3]       = sys_clone3,
 	/* shadow stacks (shstk.c); 451 answers only with abi = seed */
 	[MV_SYS_arch_prctl]   = sys_arch_prctl,
+	/* tagged addresses and MTE (mte.c) */
+	[MV_SYS_prctl]        = sys_prctl,
 	[MV_SYS_map_shadow_stack] = sys_map_shadow_stack,
 	[MV_SYS_map_shadow_stack_seed] = sys_map_shadow_stack_seed,
 	/* signals (shstk_cpu.c: the frame and the shadow-stack token) */
@@ -64,6 +67,7 @@ long kernel_syscall(struct mv_task *t, long nr, const uint64_t a[6])
 		return -ESRCH;
 	if (nr < 0 || nr >= MV_SYS_MAX)
 		return -ENOSYS;
+	mte_check_tfsr_entry(t);
 	fn = ksyscall_table[nr];
 	if (!fn)
 		return -ENOSYS;

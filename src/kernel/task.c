@@ -15,6 +15,7 @@
 
 #include "kernel/syscalls.h"
 #include "kernel/mm_internal.h"
+#include "kernel/mte.h"
 #include "kernel/shstk.h"
 #include "lib/alloc.h"
 
@@ -156,6 +157,7 @@ static void task_copy_cpu(struct mv_task *c, const struct mv_task *t, bool fork)
 	hw_cpu_setup_long_mode(&c->cpu, c->mm->pgd, 3);
 	c->cpu.rip = t->cpu.rip;
 	c->cpu.rsp = t->cpu.rsp;
+	mte_task_clone(c, t);
 	if (fork) {
 		c->cpu.ssp = t->cpu.ssp;
 		c->cpu.u_cet = t->cpu.u_cet;

@@ -6,12 +6,21 @@
  * signal queues it and fails with -EFAULT. The hardware translates every
  * page before it copies a byte, so a failed access changes nothing.
  *
- * Runs with mm->mmap_lock held for read, so no VMA or PTE downgrade
- * happens while the copy is in flight.
+ * The first attempt takes no lock, as the hardware takes none: it runs in
+ * the CPU's access bracket, which every PTE downgrade and page-table free
+ * waits for (hw_tlb_shootdown_sync), so a copy in flight completes against
+ * the translations it started with, and a page or table is never freed
+ * under it. Only when that attempt faults (it then changed nothing) is
+ * mm->mmap_lock taken for read, the fault handled and the access retried
+ * under the lock, so no VMA or PTE downgrade happens while the handler's
+ * fix is used.
  */
 #include <string.h>
 
+#include "hw/mte.h"
+#include "hw/ram.h"
 #include "kernel/mm_internal.h"
+#include "kernel/mte.h"
 
 long task_fault_signal(struct mv_task *t, const char *cause, int signo, int code, uint64_t addr)
 {
@@ -24,6 +33,9 @@ long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *ca
 {
 	int code = SEGV_MAPERR, r;
 
+	mte_check_tfsr_entry(t);
+	if (f->kind == HW_FAULT_MTE)   /* synchronous tag-check fault: the untagged address */
+		return task_fault_signal(t, cause, SIGSEGV, SEGV_MTESERR, f->gla);
 	if (f->kind == HW_FAULT_GP)   /* non-canonical address */
 		return task_fault_signal(t, cause, SIGSEGV, K_SI_KERNEL, 0);
 	if (f->kind != HW_FAULT_PF)
@@ -42,7 +54,9 @@ long task_user_fault(struct mv_task *t, const struct hw_fault *f, const char *ca
 	}
 }
 
-static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t len, bool write)
+/* The access under mmap_lock, handling each fault and retrying. */
+static __attribute__((noinline)) long uaccess_copy_locked(struct mv_task *t, uint64_t uaddr,
+							  void *buf, size_t len, bool write)
 {
 	/* Each page may fault twice (not present, then copy-on-write). */
 	uint64_t pages = ((uaddr & ~HW_PAGE_MASK) + len + K_PAGE_SIZE - 1) >> HW_PAGE_SHIFT;
@@ -50,8 +64,6 @@ static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t le
 	struct hw_fault fault;
 	long ret;
 
-	if (!len)
-		return 0;
 	pthread_rwlock_rdlock(&t->mm->mmap_lock);
 	for (;;) {
 		memset(&fault, 0, sizeof(fault));
@@ -71,14 +83,42 @@ static long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t le
 	return ret;
 }
 
+static inline long uaccess_copy(struct mv_task *t, uint64_t uaddr, void *buf, size_t len,
+				bool write)
+{
+	struct hw_fault fault;
+
+	if (!len || !task_cpu_access(t, uaddr, buf, len, write ? HW_ACC_WRITE : HW_ACC_READ,
+				     &fault))
+		return 0;
+	return uaccess_copy_locked(t, uaddr, buf, len, write);
+}
+
 int task_cpu_access(struct mv_task *t, uint64_t va, void *buf, size_t len, unsigned int acc,
 		    struct hw_fault *fault)
 {
 	struct hw_cpu *cpu = &t->cpu;
-	uint64_t seq;
+	uint64_t seq, gen;
+	void *host;
 	int ret;
 
-	hw_tlb_sync_gen(cpu, hw_access_begin(cpu, &seq));
+	gen = hw_access_begin(cpu, &seq);
+	/*
+	 * A plain load or store inside one page that hits the TLB (a tagged
+	 * page's entry passing its tag check inline): copy at once.
+	 */
+	if ((acc == HW_ACC_READ || acc == HW_ACC_WRITE) && __builtin_expect(gen == cpu->tlb.gen, 1) &&
+	    len - 1 < HW_PAGE_SIZE - (va & ~HW_PAGE_MASK) &&
+	    (hw_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, &host) ||
+	     hw_mte_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, len, &host))) {
+		if (acc == HW_ACC_WRITE)
+			hw_ram_write(host, buf, len);
+		else
+			hw_ram_read(buf, host, len);
+		hw_access_end(cpu, seq);
+		return 0;
+	}
+	hw_tlb_sync_gen(cpu, gen);
 	if ((acc & HW_ACC_TYPE_MASK) == HW_ACC_WRITE)
 		ret = hw_mmu_write(cpu, va, buf, len, acc, fault);
 	else

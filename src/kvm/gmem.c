@@ -271,8 +271,16 @@ long kvm_vm_ioctl_set_memory_attributes(struct kvm *kvm, uint64_t arg)
 	start = a.address >> HW_PAGE_SHIFT;
 	end = (a.address + a.size) >> HW_PAGE_SHIFT;
 	pthread_mutex_lock(&kvm->slots_lock);
+	/*
+	 * Heki: a conversion would swap the page behind an IMMUTABLE gfn
+	 * (-EPERM); elsewhere only PRIVATE changes, the Heki bits stay.
+	 */
+	if (kvm_heki_range_immutable(kvm, start, end)) {
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return -EPERM;
+	}
 	kvm_mmu_invalidate_begin(kvm, start, end);
-	ret = kvm_attr_set_range(kvm, start, end, a.attributes);
+	ret = kvm_attr_update_range(kvm, start, end, KVM_MEMORY_ATTRIBUTE_PRIVATE, a.attributes);
 	kvm_mmu_invalidate_end(kvm);
 	pthread_mutex_unlock(&kvm->slots_lock);
 	return ret;

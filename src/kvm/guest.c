@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hw/mte.h"
 #include "hw/ram.h"
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
@@ -324,6 +325,9 @@ static __attribute__((noinline, cold)) void kvm_trace_exit(const struct kvm_vcpu
 		lib_trace_hex(&ev, "gpa", run->memory_fault.gpa);
 	} else if (run->exit_reason == KVM_EXIT_HYPERCALL) {
 		lib_trace_u64(&ev, "nr", run->hypercall.nr);
+	} else if (run->exit_reason == KVM_EXIT_HEKI_DENIAL) {
+		lib_trace_u64(&ev, "heki_reason", run->heki_denial.reason);
+		lib_trace_hex(&ev, "value", run->heki_denial.gpa);
 	}
 	lib_trace_emit(&ev);
 }
@@ -396,7 +400,36 @@ long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64
 
 enum kvm_acc { KVM_ACC_RETRY, KVM_ACC_FAULT, KVM_ACC_MMIO };
 
-enum kvm_hw_op { KVM_HW_PROBE, KVM_HW_READ, KVM_HW_WRITE };
+enum kvm_hw_op { KVM_HW_PROBE, KVM_HW_READ, KVM_HW_WRITE, KVM_HW_STG, KVM_HW_LDG };
+
+/*
+ * An asynchronous tag-check fault the access left in the vCPU's TFSR:
+ * the guest hears of it at its next instruction boundary, as #PF with
+ * HW_PF_MTE_ASYNC and no address (hw/mte.h).
+ */
+static void kvm_guest_mte_async(struct mv_guest *g)
+{
+	struct kvm_vcpu *vcpu = g->vcpu;
+
+	if (!hw_mte_take_async(&vcpu->cpu) || vcpu->exception.pending)
+		return;
+	vcpu->exception = (struct kvm_queued_exception){
+		.pending = true, .vector = X86_VEC_PF, .has_error_code = true,
+		.error_code = HW_PF_MTE_ASYNC,
+	};
+	vcpu->cpu.cr2 = 0;
+	kvm_guest_update_work(g);
+}
+
+/* STG / LDG on a translated granule: memory not mapped tagged ignores STG, reads 0. */
+static void kvm_guest_tag_op(struct kvm_vcpu *v, enum kvm_hw_op op, const struct hw_xlate *x,
+			     uint64_t va, uint8_t *buf)
+{
+	if (op == KVM_HW_STG && x->tagged)
+		hw_mte_set_tag(v->cpu.m, x->pa, hw_mte_ptr_tag(va));
+	else if (op == KVM_HW_LDG)
+		*buf = x->tagged ? (uint8_t)hw_mte_get_tag(v->cpu.m, x->pa) : 0;
+}
 
 /*
  * One hardware access inside the vCPU's bracket: zaps wait for the bracket
@@ -412,13 +445,21 @@ static int kvm_guest_hw(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, void
 
 	hw_tlb_sync_gen(&v->cpu, hw_access_begin(&v->cpu, &seq));
 	/* @n never crosses a page: one translation covers the copy */
-	r = hw_mmu_translate(&v->cpu, va, op == KVM_HW_WRITE ? (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE
-							    : acc, &x, f);
+	if (op == KVM_HW_WRITE || op == KVM_HW_STG)
+		acc = (acc & ~HW_ACC_TYPE_MASK) | HW_ACC_WRITE;
+	r = hw_mmu_translate(&v->cpu, va, acc, &x, f);
+	/* loads, stores and their probes are tag checked; fetches and STG/LDG are not */
+	if (!r && op <= KVM_HW_WRITE && (acc & HW_ACC_TYPE_MASK) != HW_ACC_FETCH)
+		r = hw_mte_check(&v->cpu, &x, va, n, acc, f);
 	if (!r && op == KVM_HW_READ)
 		hw_ram_read(buf, x.host, n);
 	else if (!r && op == KVM_HW_WRITE)
 		hw_ram_write(x.host, buf, n);
+	else if (!r && op >= KVM_HW_STG)
+		kvm_guest_tag_op(v, op, &x, va, buf);
 	hw_access_end(&v->cpu, seq);
+	if (__builtin_expect(v->cpu.mte_tfsr, 0))
+		kvm_guest_mte_async(g);
 	return r;
 }
 
@@ -487,6 +528,11 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 	case HW_FAULT_CP:
 		kvm_guest_raise(g, X86_VEC_CP, f->error_code, 0);
 		return KVM_ACC_FAULT;
+	case HW_FAULT_MTE:   /* a synchronous tag-check fault: #PF with HW_PF_MTE (hw/mte.h) */
+		g->vcpu->cpu.cr2 = f->addr;
+		kvm_guest_raise(g, X86_VEC_PF, HW_PF_MTE | X86_PF_P | f->error_code |
+			       (g->vcpu->cpu.cpl == 3 ? X86_PF_U : 0), f->addr);
+		return KVM_ACC_FAULT;
 	case HW_FAULT_EPT_VIOLATION:
 		break;
 	default:
@@ -503,6 +549,9 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		/* the guest's page tables live where no memory is: cannot emulate */
 		kvm_guest_emulation_failure(g, VMX_EXIT_REASON_EPT_VIOLATION, f->qualification);
 		return KVM_ACC_RETRY;
+	case KVM_PF_HEKI_DENIED:   /* reported to the VMM if it asked, then #PF */
+		kvm_heki_deny(g, f);
+		return KVM_ACC_FAULT;
 	case KVM_PF_EFAULT:
 	case KVM_PF_EFAULT_PRIVATE:
 		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
@@ -573,8 +622,12 @@ static int kvm_guest_page(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, ui
 					return r;
 				continue;
 			}
-			if (op == KVM_HW_PROBE)
+			if (op == KVM_HW_PROBE || op == KVM_HW_STG)
 				return 0;
+			if (op == KVM_HW_LDG) {   /* no tags outside RAM: reads as 0 */
+				*buf = 0;
+				return 0;
+			}
 			kvm_guest_mmio(g, f.addr, buf, n, op == KVM_HW_WRITE);
 			return 0;
 		default:
@@ -671,12 +724,15 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 		void *host;
 
 		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
-		    hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host)) {
+		    (hw_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, &host) ||
+		     hw_mte_tlb_hit_rw(cpu, gva, op == KVM_HW_WRITE, len, &host))) {
 			if (op == KVM_HW_WRITE)
 				hw_ram_write(host, buf, len);
 			else
 				hw_ram_read(buf, host, len);
 			hw_access_end(&v->cpu, seq);
+			if (__builtin_expect(cpu->mte_tfsr, 0))
+				kvm_guest_mte_async(g);
 			return 0;
 		}
 		hw_access_end(&v->cpu, seq);
@@ -694,6 +750,14 @@ MV_API long mv_guest_read(struct mv_guest *g, uint64_t gva, void *buf, size_t le
 MV_API long mv_guest_write(struct mv_guest *g, uint64_t gva, const void *buf, size_t len)
 {
 	return kvm_guest_rw(g, gva, (void *)(uintptr_t)buf, len, KVM_HW_WRITE);
+}
+
+long kvm_guest_tag_access(struct mv_guest *g, uint64_t gva, bool set, uint8_t *tag)
+{
+	uint8_t dummy = 0;
+
+	return kvm_guest_access(g, gva, set ? &dummy : tag, 1, set ? HW_ACC_WRITE : HW_ACC_READ,
+				set ? KVM_HW_STG : KVM_HW_LDG);
 }
 
 MV_API long mv_guest_fetch(struct mv_guest *g, uint64_t gva, size_t len)

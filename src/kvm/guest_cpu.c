@@ -6,6 +6,8 @@
  */
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
+#include "hw/mte.h"
 
 MV_API int mv_guest_last_fault(struct mv_guest *g, struct mv_guest_fault *out)
 {
@@ -34,6 +36,8 @@ static long kvm_guest_write_cr0(struct mv_guest *g, uint64_t v)
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
 	if (!(v & X86_CR0_WP) && (cpu->cr4 & X86_CR4_CET))
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (kvm_heki_cr_check(g, 0, v))   /* a pinned bit cleared: #GP */
+		return -EFAULT;
 	/* memvisor models long mode only: paging needs CR4.PAE and turns on EFER.LMA */
 	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG)) {
 		if (!(cpu->cr4 & X86_CR4_PAE))
@@ -62,6 +66,8 @@ static long kvm_guest_write_cr4(struct mv_guest *g, uint64_t v)
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
 	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
 		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	if (kvm_heki_cr_check(g, 4, v))   /* a pinned bit cleared: #GP */
+		return -EFAULT;
 	hw_cpu_write_cr4(cpu, v);
 	return 0;
 }
@@ -131,21 +137,45 @@ MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value)
 }
 
 /*
- * Allocation tags need MTE enabled on the VM (KVM_CAP_ARM_MTE), which
- * memvisor does not offer yet: the tag instructions are undefined (#UD).
+ * The MTE instructions (STG, LDG, a write of SCTLR_EL1.TCF) exist only on
+ * a VM with KVM_CAP_ARM_MTE: elsewhere they are undefined (#UD).
  */
-MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva)
+static long kvm_guest_mte_insn(struct mv_guest *g)
 {
 	if (!kvm_guest_usable(g))
 		return -EINVAL;
-	return kvm_guest_boundary(g) ? -EFAULT : kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	if (kvm_guest_boundary(g))
+		return -EFAULT;
+	return kvm_has_mte(g->vcpu->kvm) ? 0 : kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+}
+
+MV_API long mv_guest_set_tag(struct mv_guest *g, uint64_t tagged_gva)
+{
+	long r = kvm_guest_mte_insn(g);
+
+	return r ? r : kvm_guest_tag_access(g, tagged_gva, true, NULL);
 }
 
 MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag)
 {
-	if (!kvm_guest_usable(g) || !tag)
+	long r;
+
+	if (!tag)
 		return -EINVAL;
-	return kvm_guest_boundary(g) ? -EFAULT : kvm_guest_raise(g, X86_VEC_UD, 0, 0);
+	r = kvm_guest_mte_insn(g);
+	return r ? r : kvm_guest_tag_access(g, gva, false, tag);
+}
+
+MV_API long mv_guest_set_tcf(struct mv_guest *g, int mode)
+{
+	long r;
+
+	if (mode < MV_TCF_NONE || mode > MV_TCF_ASYMM)
+		return -EINVAL;
+	r = kvm_guest_mte_insn(g);
+	if (!r)
+		hw_cpu_set_mte(&g->vcpu->cpu, (unsigned int)mode, true);
+	return r;
 }
 
 MV_API long mv_guest_hypercall(struct mv_guest *g, uint64_t nr, uint64_t a0, uint64_t a1,

@@ -73,7 +73,8 @@ static long kvm_hc_dispatch(struct mv_guest *g, uint64_t nr, const uint64_t a[4]
 	case KVM_HC_MAP_GPA_RANGE:
 		return kvm_hc_map_gpa_range(g, a, op_64_bit);
 	default:
-		return -KVM_ENOSYS;
+		/* Heki's (heki.c) */
+		return kvm_heki_is_hypercall(nr) ? kvm_heki_hypercall(g, nr, a) : -KVM_ENOSYS;
 	}
 }
 

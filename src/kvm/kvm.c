@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "hw/mte.h"
 #include "kvm/kvm.h"
 
 #define KVM_MINOR 232
@@ -61,6 +62,12 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 	case KVM_CAP_SGX_ATTRIBUTE:
 	case KVM_CAP_SGX_EPC_LIMIT:
 		return kvm ? kvm_sgx_check_attribute(kvm->hw) : 0;
+	case KVM_CAP_ARM_MTE:       /* kvm_arm.c: system_supports_mte() */
+		return kvm && hw_mte_present(kvm->hw);
+	case KVM_CAP_HEKI_CONFIGURE:
+	case KVM_CAP_HEKI_DENIAL:
+	case KVM_CAP_HEKI_POLICY:
+		return kvm_heki_check_extension(kvm, cap);
 	default:
 		return 0;
 	}
@@ -78,6 +85,8 @@ static long kvm_dev_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, u
 	case KVM_CHECK_EXTENSION:
 		if (arg == KVM_CAP_SGX_ATTRIBUTE || arg == KVM_CAP_SGX_EPC_LIMIT)
 			return kvm_sgx_check_attribute(s->hw);
+		if (arg == KVM_CAP_ARM_MTE)
+			return hw_mte_present(s->hw);
 		return kvm_check_extension(NULL, (long)arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : (long)(KVM_VCPU_MMAP_PAGES * K_PAGE_SIZE);

@@ -6,8 +6,8 @@
  * simulated memory, one hw_cpu per vCPU).
  *
  * Locks (the one order for the tree is in docs/architecture.md): KVM's
- * own, outer first, are vcpu->mutex, kvm->lock, kvm->slots_lock, a
- * binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
+ * own, outer first, are vcpu->mutex, kvm->lock, kvm->slots_lock,
+ * kvm->heki.lock (heki.h), a binding's kvm_gmem_slot->lock; then the kernel's mm->mmap_lock,
  * gmem->lock, mapping->lock and mm->notifier_lock, under which notifier
  * callbacks take kvm->mn_lock, kvm->mmu_lock (rwlock) and kvm->attr_lock.
  * kvm->ring_lock (the coalesced-MMIO ring's producers) is a leaf.
@@ -31,6 +31,7 @@
 #include <memvisor/memvisor.h>
 
 #include "hw/cpu.h"
+#include "kvm/heki.h"
 #include "kernel/kernel.h"
 #include "lib/radix.h"
 
@@ -137,6 +138,29 @@ void kvm_attr_destroy(struct kvm *kvm);
 uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn);
 /* Sets @attrs (0 clears) on [start, end). 0, -EINVAL, -ENOMEM (nothing changed). */
 MV_MUST_CHECK int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t attrs);
+/*
+ * Read-modify-write of [start, end): each gfn's value becomes
+ * (old & ~@clear) | @set. 0 or -ENOMEM (then a prefix of the range may be
+ * changed). Heki keeps its bits beside PRIVATE this way.
+ */
+MV_MUST_CHECK int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end,
+					uint64_t clear, uint64_t set);
+/*
+ * A snapshot of the values over ranges (runs of equal values, 0 for none),
+ * to undo a multi-range update that failed half-way: kvm_attr_snapshot
+ * appends [start, end)'s runs (0 or -ENOMEM); kvm_attr_restore puts them
+ * back, valid when only nonzero values were stored there since.
+ */
+struct kvm_attr_run {
+	uint64_t start, end, val;
+};
+struct kvm_attr_runs {
+	struct kvm_attr_run *run;
+	size_t n, cap;
+};
+MV_MUST_CHECK int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end,
+				    struct kvm_attr_runs *s);
+int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s);
 /* True when every gfn of [start, end) has exactly @attrs under @mask. */
 bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
 		       uint64_t attrs);
@@ -177,6 +201,7 @@ struct kvm {
 	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
 	/* SGX: the per-VM EPC limit (kvm/sgx.c), created on first use; published with a CAS */
 	struct sgx_epc_charge *epc_charge;
+	bool mte_enabled;              /* KVM_CAP_ARM_MTE (mte.c): set under lock before any vCPU; atomic */
 	/* coalesced MMIO (coalesced_mmio.c) */
 	hw_pfn_t coalesced_mmio_pfn;   /* the ring page every vCPU fd maps at page 2 */
 	pthread_mutex_t ring_lock;     /* a leaf: the ring's producers */
@@ -184,6 +209,7 @@ struct kvm {
 	/* memory attributes */
 	pthread_mutex_t attr_lock;
 	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
+	struct kvm_heki heki;          /* Heki (heki.c): its own lock and atomics */
 };
 
 /* The file behind a VM fd, or NULL if @f is not one. */
@@ -251,6 +277,7 @@ enum kvm_pf_result {
 	KVM_PF_EFAULT,         /* the VMM's memory is gone: KVM_EXIT_MEMORY_FAULT, -EFAULT */
 	KVM_PF_NOMEM,
 	KVM_PF_EFAULT_PRIVATE, /* a private access the slot cannot back: KVM_EXIT_MEMORY_FAULT, PRIVATE */
+	KVM_PF_HEKI_DENIED,    /* the guest's Heki permissions refuse the access: #PF */
 };
 /* Handles an EPT violation at @gpa (qualification @qual). Called by the vCPU. */
 enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual);

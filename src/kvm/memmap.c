@@ -9,6 +9,7 @@
  */
 #include "kernel/guest_memfd.h"
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 
 /* A guest_memfd the VMM has open: its fd, and a reference on the file. */
@@ -44,9 +45,22 @@ static uint32_t memmap_slot_flags(const struct kvm_memory_slot *s)
 	return f;
 }
 
-static uint32_t memmap_attr_flags(uint64_t attrs)
+/*
+ * A gfn's attributes on top of its slot's @base: PRIVATE, and the guest's
+ * Heki permissions as stage 2 applies them (kvm_heki_s2_allows) with the
+ * IMMUTABLE chip.
+ */
+static uint32_t memmap_attr_flags(const struct kvm *kvm, uint32_t base, uint64_t attrs)
 {
-	return attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ? MV_RANGE_PRIVATE : 0;
+	uint32_t f = base | (attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ? MV_RANGE_PRIVATE : 0);
+	uint64_t perms = kvm_heki_perms(attrs);
+	bool r, w, x;
+
+	if (!perms)
+		return f;
+	kvm_heki_s2_allows(kvm, attrs, 0, &r, &w, &x);
+	f &= ~((r ? 0 : MV_RANGE_READ) | (w ? 0 : MV_RANGE_WRITE) | (x ? 0 : MV_RANGE_EXEC));
+	return f | (perms & MEM_ATTR_IMMUTABLE ? MV_RANGE_IMMUTABLE : 0);
 }
 
 /* Finishes the range being grown: stored if there is room, counted anyway. */
@@ -95,12 +109,15 @@ static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 {
 	uint64_t base = memmap_slot_flags(s), gfn = s->base_gfn, end = s->base_gfn + s->npages;
 	uint64_t idx;
+
+	if (kvm_has_mte(kvm))   /* stage 2 maps all of it tagged (kvm/mte.c) */
+		base |= MV_RANGE_TAGGED;
 	void *item;
 
 	lib_radix_for_each(&kvm->mem_attr, idx, item, s->base_gfn, end - 1) {
 		memmap_emit(o, s, gfn, idx, (uint32_t)base);
 		memmap_emit(o, s, idx, idx + 1,
-			    (uint32_t)base | memmap_attr_flags(lib_radix_value(item)));
+			    memmap_attr_flags(kvm, (uint32_t)base, lib_radix_value(item)));
 		gfn = idx + 1;
 	}
 	memmap_emit(o, s, gfn, end, (uint32_t)base);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 
@@ -385,11 +386,18 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	if (ret)
 		return ret;
 	old = kvm_memslot_by_id(kvm->memslots, mem->slot & 0xffff);
+	/* Heki: a slot holding IMMUTABLE pages can neither go nor move (docs/heki.md) */
+	if (!mem->memory_size && old &&
+	    kvm_heki_range_immutable(kvm, old->base_gfn, old->base_gfn + old->npages))
+		return -EPERM;
 	if (!mem->memory_size)
 		return old ? kvm_set_memslot(kvm, old, NULL, KVM_MR_DELETE) : -EINVAL;
 	ret = kvm_region_change(kvm, old, mem, base_gfn, npages, &change);
 	if (ret <= 0)
 		return ret;
+	if (change == KVM_MR_MOVE &&
+	    kvm_heki_range_immutable(kvm, old->base_gfn, old->base_gfn + old->npages))
+		return -EPERM;
 	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
 	    kvm_memslot_overlap(kvm->memslots, mem->slot & 0xffff, base_gfn, base_gfn + npages))
 		return -EEXIST;
@@ -409,6 +417,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 		ret = kvm_sgx_prepare_slot(kvm, new);
 	if (!ret)
 		ret = kvm_arch_prepare_memory_region(new, change);
+	if (!ret && change != KVM_MR_DELETE)
+		ret = kvm_mte_prepare_memory_region(kvm, new);
 	if (!ret)
 		ret = kvm_set_memslot(kvm, old, new, change);
 	if (ret) {

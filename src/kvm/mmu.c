@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 
@@ -205,7 +206,7 @@ static uint64_t *kvm_mmu_leaf_entry_locked(struct kvm *kvm, uint64_t gfn, int le
  * held for write.
  */
 static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool writable,
-			      int level)
+			      int level, bool readable, bool exec)
 {
 	uint64_t *ep = kvm_mmu_leaf_entry_locked(kvm, gfn, level);
 	uint64_t old, e;
@@ -222,7 +223,10 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 	} else if (kvm_ept_present(old)) {
 		hw_folio_put(kvm->hw, (old & EPT_ADDR) >> HW_PAGE_SHIFT);
 	}
-	e = ept_encode(pfn << HW_PAGE_SHIFT, true, writable, true, true);
+	/* Heki's permissions narrow R and (supervisor) X; user execution stays (MBEC) */
+	e = ept_encode(pfn << HW_PAGE_SHIFT, readable || writable, writable, exec, true);
+	if (kvm_has_mte(kvm))
+		e |= EPT_MTE;   /* sanitised before it got here (kvm_mte_sanitise) */
 	set_pte(ep, level == 2 ? e | EPT_PS : e);
 	return 0;
 }
@@ -308,6 +312,7 @@ struct kvm_page_fault {
 	bool writable;
 	bool private;
 	unsigned int max_order;    /* of the backing: 0 or 9 */
+	uint64_t attr;             /* the gfn's attributes (Heki bits too) */
 };
 
 /*
@@ -372,21 +377,33 @@ static int kvm_mmu_hugepage_adjust(struct kvm *kvm, const struct kvm_memory_slot
 	if (!kvm_attr_range_is(kvm, base, base + KVM_HPAGE_PAGES, KVM_MEMORY_ATTRIBUTE_PRIVATE,
 			       f->private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0))
 		return 1;
+	/* nor mixed Heki permissions */
+	if (!kvm_attr_range_is(kvm, base, base + KVM_HPAGE_PAGES, KVM_HEKI_ATTR_MASK,
+			       f->attr & KVM_HEKI_ATTR_MASK))
+		return 1;
 	return 2;
 }
 
 /* One attempt; 1 means "retry". Called with srcu held. */
 static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slot, uint64_t gfn,
-			      bool write, enum kvm_pf_result *res)
+			      uint64_t qual, enum kvm_pf_result *res)
 {
 	uint64_t seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
 	struct kvm_page_fault f = { .writable = false };
+	bool write = qual & EPT_QUAL_WRITE, hr, hw, hx;
 	int level;
 	long r;
 
+	/* Heki: read after the sequence, so a concurrent protect makes this retry */
+	f.attr = kvm_attr_get(kvm, gfn);
+	if (!kvm_heki_s2_allows(kvm, f.attr, qual, &hr, &hw, &hx)) {
+		*res = KVM_PF_HEKI_DENIED;
+		return 0;
+	}
 	*res = kvm_mmu_faultin_pfn(kvm, slot, gfn, write, &f);
 	if (*res != KVM_PF_FIXED)
 		return 0;
+	f.writable = f.writable && hw;
 	level = kvm_mmu_hugepage_adjust(kvm, slot, gfn, &f);
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
 	/* a 2 MiB leaf needs its whole range quiet (Linux checks the faulting gfn only) */
@@ -398,11 +415,14 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
+	if (kvm_has_mte(kvm))   /* sanitise_mte_tags(): the whole leaf, before it is mapped */
+		kvm_mte_sanitise(kvm, level == 2 ? f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)) : f.pfn,
+				 level == 2 ? 9 : 0);
 	if (level == 2)
 		r = kvm_mmu_map_locked(kvm, gfn & ~(KVM_HPAGE_PAGES - 1),
-				       f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)), f.writable, 2);
+				       f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)), f.writable, 2, hr, hx);
 	else
-		r = kvm_mmu_map_locked(kvm, gfn, f.pfn, f.writable, 1);
+		r = kvm_mmu_map_locked(kvm, gfn, f.pfn, f.writable, 1, hr, hx);
 	/*
 	 * make_spte(): a writable leaf in a logged slot marks the page dirty,
 	 * whether a write or a read mapped it so: logging write-protects
@@ -427,6 +447,7 @@ static void kvm_trace_s2_fault(struct kvm *kvm, uint64_t gpa, bool write, enum k
 		[KVM_PF_EFAULT] = "efault",
 		[KVM_PF_NOMEM] = "nomem",
 		[KVM_PF_EFAULT_PRIVATE] = "efault_private",
+		[KVM_PF_HEKI_DENIED] = "heki_denied",
 	};
 	struct lib_trace_ev ev;
 
@@ -440,7 +461,7 @@ static void kvm_trace_s2_fault(struct kvm *kvm, uint64_t gpa, bool write, enum k
 	lib_trace_emit(&ev);
 }
 
-static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool write);
+static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, uint64_t qual);
 
 enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t qual)
 {
@@ -449,16 +470,17 @@ enum kvm_pf_result kvm_mmu_page_fault(struct kvm_vcpu *vcpu, uint64_t gpa, uint6
 	enum kvm_pf_result r;
 
 	__atomic_fetch_add(&kvm->stage2_faults, 1, __ATOMIC_RELAXED);
-	r = kvm_mmu_fault_slot(kvm, gpa >> HW_PAGE_SHIFT, write);
+	r = kvm_mmu_fault_slot(kvm, gpa >> HW_PAGE_SHIFT, qual);
 	if (lib_trace_on(&kvm->hw->trace))
 		kvm_trace_s2_fault(kvm, gpa, write, r);
 	return r;
 }
 
 /* Finds the slot (retrying while it is being deleted or moved) and maps the page. */
-static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool write)
+static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, uint64_t qual)
 {
 	enum kvm_pf_result res = KVM_PF_FIXED;
+	bool write = qual & EPT_QUAL_WRITE;
 
 	for (;;) {
 		int idx = kvm_srcu_read_lock(&kvm->srcu);
@@ -479,7 +501,7 @@ static enum kvm_pf_result kvm_mmu_fault_slot(struct kvm *kvm, uint64_t gfn, bool
 			 */
 			return kvm_mem_is_private(kvm, gfn) ? KVM_PF_EFAULT_PRIVATE : KVM_PF_MMIO;
 		}
-		again = kvm_mmu_fault_once(kvm, slot, gfn, write, &res);
+		again = kvm_mmu_fault_once(kvm, slot, gfn, qual, &res);
 		kvm_srcu_read_unlock(&kvm->srcu, idx);
 		if (!again)
 			return res;

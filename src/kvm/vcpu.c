@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 
 static const struct file_ops kvm_vcpu_ops;
@@ -259,6 +260,7 @@ static struct kvm_vcpu *kvm_vcpu_alloc(struct kvm *kvm, int id)
 	hw_cpu_init(&vcpu->cpu, kvm->hw);
 	hw_cpu_enter_guest(&vcpu->cpu, kvm->vmid, kvm->ept_root);
 	kvm_vcpu_reset_state(vcpu);
+	kvm_mte_vcpu_init(vcpu);
 	return vcpu;
 
 err_mutex:

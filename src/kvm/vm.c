@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 
 static const struct file_ops kvm_vm_ops;
@@ -75,6 +76,11 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 		return 0;
 	case KVM_CAP_SGX_EPC_LIMIT:
 		return kvm_sgx_enable_epc_limit(kvm, cap.args[0], cap.args[1]);
+	case KVM_CAP_ARM_MTE:
+		return kvm_vm_enable_cap_mte(kvm, &cap);
+	case KVM_CAP_HEKI_CONFIGURE:
+	case KVM_CAP_HEKI_DENIAL:
+		return kvm_heki_enable_cap(kvm, cap.cap, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -206,6 +212,10 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_ioctl_set_nr_mmu_pages(kvm, arg);
 	case KVM_GET_NR_MMU_PAGES:
 		return kvm_vm_ioctl_get_nr_mmu_pages(kvm);
+	case KVM_ARM_MTE_COPY_TAGS:
+		return kvm_vm_ioctl_mte_copy_tags(kvm, arg);
+	case KVM_HEKI_SET_POLICY:
+		return kvm_vm_ioctl_heki_set_policy(kvm, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}

@@ -71,6 +71,9 @@ static const struct lang_call_desc lang_calls[] = {
 		  A_OUT("old_limit", "rlimit")) },
 	/* arg2 is a value (ENABLE's feature bits) or where STATUS writes the mask */
 	{ SYSCALL(arch_prctl, A_INT("code"), A_OUT("addr", "u64")) },
+	/* prctl(2): the tagged address ABI and MTE controls (docs/mte.md) */
+	{ SYSCALL(prctl, A_INT("option"), A_INT("arg2"), A_INT("arg3"), A_INT("arg4"),
+		  A_INT("arg5")), .min_args = 1 },
 	/*
 	 * clone(2) itself (the name 'clone' is the task pseudo-call below): the
 	 * result is the child's pid; no step can run in that child. The tid
@@ -121,6 +124,11 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(remote_write, LCPU_REMOTE_WRITE, LRK_VALUE, A_INT("addr"),
 	      { "data", LA_BYTES, NULL, -1 }, A_INT("flags")) },
 	{ CPU(prot_shadow_stack, LCPU_PROT_SHSTK, LRK_VALUE, A_INT("enable")) },
+	/* MTE: STG / LDG by the task's CPU, and the VMM's tag copy through a scenario-owned buffer */
+	{ CPU(set_tag, LCPU_SET_TAG, LRK_VALUE, A_INT("tagged_addr")) },
+	{ CPU(get_tag, LCPU_GET_TAG, LRK_VALUE, A_INT("addr")) },
+	{ CPU(copy_tags, LCPU_COPY_TAGS, LRK_VALUE, A_INT("vm_fd"), A_INT("guest_ipa"),
+	      A_INT("length"), A_INT("flags")) },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },
@@ -145,6 +153,29 @@ static const struct lang_call_desc lang_guest_ops[] = {
 	{ GOP(write_u64, LG_WRITE_U64, LRK_VALUE, A_INT("gva"), A_INT("value")) },
 	{ GOP(encls, LG_ENCLS, LRK_VALUE, A_INT("leaf"), A_INT("rbx"), A_INT("rcx"), A_INT("rdx")),
 	  .min_args = 1 },
+	{ GOP(set_tag, LG_SET_TAG, LRK_VALUE, A_INT("tagged_gva")) },
+	{ GOP(get_tag, LG_GET_TAG, LRK_VALUE, A_INT("gva")) },
+	{ GOP(set_tcf, LG_SET_TCF, LRK_VALUE, A_INT("mode")) },
+	/* the guest kernel's calls, once kernel_boot booted it (exec_gkernel.c) */
+	{ GOP(kernel_boot, LG_KERNEL_BOOT, LRK_VALUE, A_INT("ram"), A_INT("heki")), .min_args = 1 },
+	{ GOP(set_memory_ro, LG_SET_MEMORY_RO, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_rw, LG_SET_MEMORY_RW, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_x, LG_SET_MEMORY_X, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(set_memory_nx, LG_SET_MEMORY_NX, LRK_VALUE, A_INT("va"), A_INT("npages")) },
+	{ GOP(vmalloc, LG_VMALLOC, LRK_VALUE, A_INT("npages")) },
+	{ GOP(vfree, LG_VFREE, LRK_VALUE, A_INT("va")) },
+	{ GOP(vmap, LG_VMAP, LRK_VALUE, A_INT("pa"), A_INT("prot")) },
+	{ GOP(vunmap, LG_VUNMAP, LRK_VALUE, A_INT("va")) },
+	{ GOP(text_poke, LG_TEXT_POKE, LRK_VALUE, A_INT("va"), { "data", LA_BYTES, NULL, -1 }) },
+	{ GOP(module_load, LG_MODULE_LOAD, LRK_VALUE, { "text", LA_BYTES, NULL, -1 },
+	      A_INT("data_pages")), .min_args = 1 },
+	{ GOP(module_unload, LG_MODULE_UNLOAD, LRK_VALUE, A_INT("text_va")) },
+	{ GOP(module_authenticated, LG_MODULE_AUTHENTICATED, LRK_VALUE, A_INT("text_va")) },
+	{ GOP(get_pte, LG_GET_PTE, LRK_VALUE, A_INT("va")) },
+	{ GOP(poke_pte, LG_POKE_PTE, LRK_VALUE, A_INT("va"), A_INT("pte")) },
+	{ GOP(heki_permissions, LG_HEKI_PERMISSIONS, LRK_VALUE, A_INT("pa")) },
+	{ .name = "heki_hypercalls", .type = LC_GUEST_OP, .gop = LG_HEKI_HYPERCALLS,
+	  .ret = LRK_VALUE },
 };
 
 static const size_t lang_nguest_ops = sizeof(lang_guest_ops) / sizeof(lang_guest_ops[0]);

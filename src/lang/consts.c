@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <memvisor/guest_kernel.h>
 #include <memvisor/memvisor.h>
 #include <memvisor/uapi/kvm.h>
 
@@ -66,10 +67,17 @@ static const struct lang_const lang_consts[] = {
 	LC(ARCH_SHSTK_UNLOCK), LC(ARCH_SHSTK_STATUS),
 	LC(ARCH_SHSTK_SHSTK), LC(ARCH_SHSTK_WRSS),
 	LC(PROT_SHADOW_STACK),
+	/* MTE (docs/mte.md) */
+	LC(PROT_MTE), LC(PR_SET_TAGGED_ADDR_CTRL), LC(PR_GET_TAGGED_ADDR_CTRL),
+	LC(PR_TAGGED_ADDR_ENABLE), LC(PR_MTE_TCF_NONE), LC(PR_MTE_TCF_SYNC), LC(PR_MTE_TCF_ASYNC),
+	LC(PR_MTE_TCF_MASK), LC(PR_MTE_TAG_SHIFT), LC(PR_MTE_TAG_MASK),
+	LC(MV_TCF_NONE), LC(MV_TCF_SYNC), LC(MV_TCF_ASYNC), LC(MV_TCF_ASYMM),
+	LC(MV_PF_MTE), LC(MV_PF_MTE_ASYNC),
 	LC(MV_REMOTE_WRITE), LC(MV_REMOTE_FORCE),
 	LC(MV_REG_RIP), LC(MV_REG_RSP), LC(MV_REG_SSP),
 	{ "SI_KERNEL", 0x80 },
 #include "lang/consts_kvm.h"
+#include "lang/consts_guest.h"
 };
 
 static const size_t lang_nconsts = sizeof(lang_consts) / sizeof(lang_consts[0]);

@@ -391,6 +391,7 @@ out_machine:
 	}
 	lang_guests_free(&x);
 out_free:
+	lib_free(x.tag_buf);
 	lib_free(x.values);
 	lib_free(x.crashed);
 	lib_free(x.task_gone);

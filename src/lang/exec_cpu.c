@@ -35,7 +35,7 @@ static int lang_cpu_remote_read(const struct lang_step *s, struct mv_task *t, co
 }
 
 /* The instruction's (or event's) answer, as the mv_cpu_* API gives it. */
-static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const uint64_t a[3])
+static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const uint64_t *a)
 {
 	const struct lang_expr *data;
 	uint64_t v = 0;
@@ -69,18 +69,50 @@ static long lang_do_cpu_op(const struct lang_step *s, struct mv_task *t, const u
 					     (unsigned int)a[2] | MV_REMOTE_WRITE);
 	case LCPU_PROT_SHSTK:
 		return mv_task_set_prot_shadow_stack(t, (int)a[0]);
+	case LCPU_SET_TAG:
+		return mv_user_set_tag(t, a[0]);
+	case LCPU_GET_TAG: {
+		uint8_t tag = 0;
+		long r = mv_user_get_tag(t, a[0], &tag);
+
+		return r ? r : (long)tag;
+	}
 	default:
 		return -ENOSYS;
 	}
 }
 
+/*
+ * copy_tags(VM_FD, GUEST_IPA, LENGTH, FLAGS): KVM_ARM_MTE_COPY_TAGS with
+ * the scenario's one tag buffer, which FROM_GUEST fills and TO_GUEST reads
+ * (save a VM's tags, restore them into another).
+ */
+static int lang_cpu_copy_tags(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+			      const uint64_t *a, struct lang_outcome *o, struct lang_diag *diag)
+{
+	struct kvm_arm_copy_mte_tags ct = { .guest_ipa = a[1], .length = a[2], .flags = a[3] };
+
+	if (a[2] / 16 > LANG_TAG_BUF)
+		return lang_diag_set(diag, s->args[2].pos, -E2BIG,
+				     "copy_tags of %llu bytes: at most %u", (unsigned long long)a[2],
+				     LANG_TAG_BUF * 16);
+	if (!x->tag_buf)
+		x->tag_buf = lib_zalloc(LANG_TAG_BUF);
+	if (!x->tag_buf)
+		return lang_diag_set(diag, s->pos, -ENOMEM, "out of memory");
+	ct.addr = x->tag_buf;
+	o->ret = mv_syscall(t, MV_SYS_ioctl, a[0], KVM_ARM_MTE_COPY_TAGS,
+			    (uint64_t)(uintptr_t)&ct, 0, 0, 0);
+	return 0;
+}
+
 int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		struct lang_outcome *o, struct lang_diag *diag)
 {
-	uint64_t a[3] = { 0 }, v = 0;
+	uint64_t a[4] = { 0 }, v = 0;
 	uint8_t le[8];
 
-	for (size_t i = 0; i < s->nargs && i < 3; i++) {
+	for (size_t i = 0; i < s->nargs && i < 4; i++) {
 		if (s->desc->args[i].kind == LA_INT)
 			a[i] = lang_eval(x, s->args[i].val);
 	}
@@ -99,6 +131,8 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 		return 0;
 	case LCPU_REMOTE_READ:
 		return lang_cpu_remote_read(s, t, a, o, diag);
+	case LCPU_COPY_TAGS:
+		return lang_cpu_copy_tags(x, s, t, a, o, diag);
 	default:
 		o->ret = lang_do_cpu_op(s, t, a);
 		return 0;

@@ -65,6 +65,16 @@ static long lang_guest_call(const struct lang_step *op, struct mv_guest *g, cons
 	case LG_ENCLS:
 		return mv_guest_encls(g, a[0] > UINT32_MAX ? UINT32_MAX : (uint32_t)a[0], a[1], a[2],
 				      a[3]);
+	case LG_SET_TAG:
+		return mv_guest_set_tag(g, a[0]);
+	case LG_GET_TAG: {
+		uint8_t tag = 0;
+		long r = mv_guest_get_tag(g, a[0], &tag);
+
+		return r ? r : (long)tag;
+	}
+	case LG_SET_TCF:
+		return mv_guest_set_tcf(g, a[0] > 3 ? -1 : (int)a[0]);
 	default:   /* LG_WRITE_U64 */
 		v = a[1];
 		return mv_guest_write(g, a[0], &v, sizeof(v));
@@ -85,6 +95,10 @@ static int lang_guest_op(struct lang_guest_prog *gp, struct mv_guest *g,
 	}
 	if (op->desc->gop == LG_READ || op->desc->gop == LG_FETCH)
 		return lang_guest_sized(gp, g, op, a[0], a[1], o, diag);
+	if (op->desc->gop >= LG_KERNEL_BOOT) {
+		o->ret = lang_gkernel_op(gp, g, op, a);
+		return 0;
+	}
 	o->ret = lang_guest_call(op, g, a);
 	return 0;
 }
@@ -176,6 +190,8 @@ int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task
 		lib_free(gp);
 		return 0;
 	}
+	gp->vcpu_fd = (int)fd;
+	lang_gkernel_inherit(x, gp);
 	gp->next = x->guests;
 	x->guests = gp;
 	return 0;
@@ -224,6 +240,7 @@ void lang_guests_free(struct lang_exec *x)
 		struct lang_guest_prog *next = x->guests->next;
 
 		lib_free(x->guests->pending);
+		lang_gkernel_free(x->guests);
 		lib_free(x->guests);
 		x->guests = next;
 	}

@@ -34,7 +34,11 @@ struct lang_exec {
 	int nbufs;
 	const struct lang_step *cur;       /* the program's step running now */
 	struct lang_guest_prog *guests;    /* every guest program handed out */
+	uint8_t *tag_buf;                  /* copy_tags' buffer (LANG_TAG_BUF bytes), made on first use */
 };
+
+/* copy_tags() moves the tags of up to 1 MiB of guest memory (one tag per 16 bytes). */
+#define LANG_TAG_BUF (1u << 16)
 
 /* A task that took a signal no step expected: it runs no later step. */
 struct lang_crash {
@@ -61,6 +65,8 @@ struct lang_guest_prog {
 	size_t done;                       /* operations finished and reported */
 	bool in_op;                        /* suspended inside operation @done */
 	uint8_t *pending;                  /* that operation's read buffer (heap) */
+	struct guest_kernel *kernel;       /* booted by kernel_boot (exec_gkernel.c) */
+	int vcpu_fd;                       /* the vCPU it was handed to */
 	struct lang_guest_prog *next;
 };
 
@@ -91,6 +97,12 @@ int lang_do_guest(struct lang_exec *x, const struct lang_step *s, struct mv_task
 /* Reports the operations no KVM_RUN got to; then frees the programs (after the machine). */
 void lang_guests_unreached(struct lang_exec *x);
 void lang_guests_free(struct lang_exec *x);
+/* exec_gkernel.c: the guest kernel's calls in a guest program (LG_KERNEL_BOOT and after) */
+long lang_gkernel_op(struct lang_guest_prog *gp, struct mv_guest *g, const struct lang_step *op,
+		     const uint64_t *a);
+void lang_gkernel_free(struct lang_guest_prog *gp);
+/* A new program on a vCPU goes on with the kernel the vCPU's last program booted. */
+void lang_gkernel_inherit(struct lang_exec *x, struct lang_guest_prog *gp);
 
 /* kvm_exit.c: expectations that are calls: signal(...), fault(...), exit(...); sets r->status */
 void lang_judge_call(const struct lang_exec *x, const struct lang_step *s,

@@ -42,6 +42,16 @@ static const struct lang_exit_field lang_exit_fields[] = {
 	RUN_FIELD("gpa", KVM_EXIT_MEMORY_FAULT, memory_fault.gpa, true),
 	RUN_FIELD("size", KVM_EXIT_MEMORY_FAULT, memory_fault.size, true),
 	RUN_FIELD("suberror", KVM_EXIT_INTERNAL_ERROR, internal.suberror, true),
+	/* Heki (memvisor's exits, <memvisor/uapi/kvm_heki.h>) */
+	RUN_FIELD("reason", KVM_EXIT_HEKI_CONFIGURE, heki_configure.reason, true),
+	RUN_FIELD("cr_pinned", KVM_EXIT_HEKI_CONFIGURE, heki_configure.cr_pinned, true),
+	RUN_FIELD("gpa", KVM_EXIT_HEKI_CONFIGURE, heki_configure.gpa, false),
+	RUN_FIELD("npages", KVM_EXIT_HEKI_CONFIGURE, heki_configure.npages, true),
+	RUN_FIELD("reason", KVM_EXIT_HEKI_DENIAL, heki_denial.reason, true),
+	RUN_FIELD("cr_value", KVM_EXIT_HEKI_DENIAL, heki_denial.cr_value, true),
+	RUN_FIELD("gpa", KVM_EXIT_HEKI_DENIAL, heki_denial.gpa, false),
+	RUN_FIELD("access", KVM_EXIT_HEKI_DENIAL, heki_denial.access, true),
+	RUN_FIELD("permissions", KVM_EXIT_HEKI_DENIAL, heki_denial.permissions, true),
 };
 
 #define LANG_NEXIT_FIELDS (sizeof(lang_exit_fields) / sizeof(lang_exit_fields[0]))

@@ -286,6 +286,27 @@ enum lang_guest_op {
 	LG_READ_U64,
 	LG_WRITE_U64,
 	LG_ENCLS,      /* SGX: ENCLS leaf, rbx, rcx, rdx (mv_guest_encls) */
+	LG_SET_TAG,        /* MTE: STG, LDG, SCTLR_EL1.TCF */
+	LG_GET_TAG,
+	LG_SET_TCF,
+	/* the guest kernel's calls (<memvisor/guest_kernel.h>, exec_gkernel.c); keep them last */
+	LG_KERNEL_BOOT,
+	LG_SET_MEMORY_RO,
+	LG_SET_MEMORY_RW,
+	LG_SET_MEMORY_X,
+	LG_SET_MEMORY_NX,
+	LG_VMALLOC,
+	LG_VFREE,
+	LG_VMAP,
+	LG_VUNMAP,
+	LG_TEXT_POKE,
+	LG_MODULE_LOAD,
+	LG_MODULE_UNLOAD,
+	LG_MODULE_AUTHENTICATED,
+	LG_GET_PTE,
+	LG_POKE_PTE,
+	LG_HEKI_PERMISSIONS,
+	LG_HEKI_HYPERCALLS,
 };
 
 /* CPU instructions and CPU-side events (the mv_cpu_* API). */
@@ -306,6 +327,9 @@ enum lang_cpu_op {
 	LCPU_PROT_SHSTK,
 	LCPU_LOAD64,       /* read_u64: an 8-byte load, always available */
 	LCPU_STORE64,      /* write_u64 */
+	LCPU_SET_TAG,      /* MTE: STG, LDG by the task's CPU */
+	LCPU_GET_TAG,
+	LCPU_COPY_TAGS,    /* KVM_ARM_MTE_COPY_TAGS with the scenario's tag buffer */
 };
 
 enum lang_ret_kind {

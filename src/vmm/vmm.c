@@ -197,6 +197,12 @@ static long vmm_handle_exit(struct vmm_vcpu *c)
 		if (h->hypercall)
 			h->hypercall(h->ctx, c->idx, run);
 		return 1;
+	case KVM_EXIT_HEKI_CONFIGURE:   /* the guest configured Heki: note it, go on */
+		c->stats.heki_configure++;
+		return 1;
+	case KVM_EXIT_HEKI_DENIAL:      /* Heki refused the guest: reported, then the fault */
+		c->stats.heki_denial++;
+		return 1;
 	case KVM_EXIT_INTERNAL_ERROR:
 		c->stats.internal++;
 		return -EIO;
@@ -297,8 +303,32 @@ const char *vmm_exit_name(uint32_t exit_reason)
 	case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
 	case KVM_EXIT_SYSTEM_EVENT: return "SYSTEM_EVENT";
 	case KVM_EXIT_MEMORY_FAULT: return "MEMORY_FAULT";
+	case KVM_EXIT_HEKI_CONFIGURE: return "HEKI_CONFIGURE";
+	case KVM_EXIT_HEKI_DENIAL: return "HEKI_DENIAL";
 	default: return "?";
 	}
+}
+
+static const char *vmm_heki_reason(uint64_t reason)
+{
+	switch (reason) {
+	case KVM_HEKI_EXIT_REASON_CR0: return "cr0";
+	case KVM_HEKI_EXIT_REASON_CR4: return "cr4";
+	case KVM_HEKI_EXIT_REASON_MEM: return "mem";
+	default: return "?";
+	}
+}
+
+long vmm_enable_heki(struct vmm *v, uint64_t configure, uint64_t denial)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_HEKI_CONFIGURE, .args = { configure } };
+	long r = vmm_ioctl(v->t, v->vm_fd, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap);
+
+	if (r)
+		return r;
+	cap.cap = KVM_CAP_HEKI_DENIAL;
+	cap.args[0] = denial;
+	return vmm_ioctl(v->t, v->vm_fd, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap);
 }
 
 int vmm_exit_format(const struct kvm_run *run, char *buf, size_t len)
@@ -323,6 +353,20 @@ int vmm_exit_format(const struct kvm_run *run, char *buf, size_t len)
 				(unsigned long long)run->memory_fault.flags);
 	case KVM_EXIT_INTERNAL_ERROR:
 		return snprintf(buf, len, "%s suberror=%u", name, run->internal.suberror);
+	case KVM_EXIT_HEKI_CONFIGURE:
+		return snprintf(buf, len, "%s %s 0x%llx npages=%llu", name,
+				vmm_heki_reason(run->heki_configure.reason),
+				(unsigned long long)run->heki_configure.cr_pinned,
+				(unsigned long long)run->heki_configure.npages);
+	case KVM_EXIT_HEKI_DENIAL:
+		if (run->heki_denial.reason == KVM_HEKI_EXIT_REASON_MEM)
+			return snprintf(buf, len, "%s mem gpa=0x%llx access=0x%llx permissions=0x%llx",
+					name, (unsigned long long)run->heki_denial.gpa,
+					(unsigned long long)run->heki_denial.access,
+					(unsigned long long)run->heki_denial.permissions);
+		return snprintf(buf, len, "%s %s value=0x%llx", name,
+				vmm_heki_reason(run->heki_denial.reason),
+				(unsigned long long)run->heki_denial.cr_value);
 	default:
 		return snprintf(buf, len, "%s (%u)", name, run->exit_reason);
 	}

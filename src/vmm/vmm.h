@@ -26,6 +26,7 @@ struct vmm_config {
 
 struct vmm_exit_stats {
 	uint64_t hlt, mmio_read, mmio_write, hypercall, memory_fault, internal, other;
+	uint64_t heki_configure, heki_denial;   /* Heki events (vmm_enable_heki) */
 };
 
 struct vmm;
@@ -51,6 +52,14 @@ MV_MUST_CHECK int vmm_set_guest(struct vmm *v, unsigned int vcpu, mv_guest_fn fn
 /* The VMM's address of guest-physical @gpa in RAM, or 0 outside RAM. */
 uint64_t vmm_gpa_to_uaddr(const struct vmm *v, uint64_t gpa);
 int vmm_vm_fd(const struct vmm *v);
+/*
+ * Asks KVM to report Heki events: KVM_CAP_HEKI_CONFIGURE and
+ * KVM_CAP_HEKI_DENIAL with these KVM_HEKI_EXIT_REASON_* masks. The run
+ * loop counts them, hands them to @observe, and lets the guest go on (a
+ * denial's fault is injected by the next KVM_RUN). 0 or KVM_ENABLE_CAP's
+ * error.
+ */
+MV_MUST_CHECK long vmm_enable_heki(struct vmm *v, uint64_t configure, uint64_t denial);
 int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu);
 
 /*

@@ -85,6 +85,14 @@ static void fn_on_step(void *ctx, const struct lang_step_report *r)
 	/* a guest operation inside the call could not run: the runner's own allocation */
 	if (run->armed && r->err)
 		run->harness = true;
+	/*
+	 * a guest operation inside the call got -KVM_E2BIG (or the guest
+	 * kernel's -E2BIG from it): what a Heki hypercall answers the guest
+	 * when KVM cannot allocate (SEMANTICS 2), the failure delivered to the
+	 * guest, not to the VMM; what the guest does next is the guest's
+	 */
+	if (run->armed && !strcmp(r->got, "-E2BIG"))
+		run->harness = true;
 	fn_reps_add(&run->reps, r);
 }
 

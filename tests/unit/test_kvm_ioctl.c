@@ -59,12 +59,13 @@ static const struct {
 	{ KVM_CAP_VCPU_EVENTS, 1 },
 	{ KVM_CAP_EXCEPTION_PAYLOAD, 0 },
 	{ KVM_CAP_X86_TRIPLE_FAULT_EVENT, 0 },
+	/* MTE is on every machine mvtest makes (test_kvm_mte.c for one without) */
+	{ KVM_CAP_ARM_MTE, 1 },
 	/* a default VM (and /dev/kvm) allows both flags; see test_kvm_gmem.c for the others */
 	{ KVM_CAP_GUEST_MEMFD_FLAGS, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED },
 	/* not implemented yet: answered as a kernel without them */
 	{ KVM_CAP_MULTI_ADDRESS_SPACE, 0 },
 	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 0 },
-	{ KVM_CAP_ARM_MTE, 0 },
 	{ KVM_CAP_IRQCHIP, 0 },
 	/* SGX: 1 on a machine with SGX (the default), as mainline with enable_sgx */
 	{ KVM_CAP_SGX_ATTRIBUTE, 1 },
@@ -223,7 +224,7 @@ static void test_kvm_enable_cap_table(void **state)
 		{ KVM_CAP_EXIT_HYPERCALL, 0, 1ull << KVM_HC_KICK_CPU, -EINVAL },
 		{ KVM_CAP_EXIT_HYPERCALL, 1, 0, -EINVAL },
 		{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 0, 1, -EINVAL },
-		{ KVM_CAP_ARM_MTE, 0, 0, -EINVAL },
+		{ KVM_CAP_ARM_MTE, 1, 0, -EINVAL },      /* flags; test_kvm_mte.c enables it */
 		{ 9999, 0, 0, -EINVAL },
 	};
 	struct kvm_enable_cap cap;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * memvisor bench [--json] [--quick] [--list] [SUITE...]
+ * memvisor bench [--json] [--quick] [--list] [--svg FILE] [--html FILE] [SUITE...]
  * Runs the bench suites; progress on stderr, results on stdout as one
  * table per suite, in a fixed order and lined up (or JSON, in the same
  * order). Every figure is a ratio against a baseline measured in the same
  * run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,8 +19,11 @@
 static void bench_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: memvisor bench [--json] [--quick] [--list] [SUITE...]\n"
+		"usage: memvisor bench [--json] [--quick] [--list] [--svg FILE] [--html FILE]\n"
+		"                      [SUITE...]\n"
 		"  --json   print results as JSON instead of a table\n"
+		"  --svg FILE   also draw the results as a self-contained SVG in FILE\n"
+		"  --html FILE  also write an HTML page (the drawing and the table) to FILE\n"
 		"  --quick  fewer iterations (a smoke run; figures are noisier)\n"
 		"  --list   list the suites and exit\n"
 		"  --help   this text\n"
@@ -191,6 +195,30 @@ static void print_json(const struct bench_ctx *ctx)
 	free(sorted);
 }
 
+/* Draws the results into @path (SVG or HTML). 0, or 1 after a message. */
+static int bench_write_plot(const struct bench_ctx *ctx, const char *path, bool html)
+{
+	const struct bench_result **r = bench_sorted(ctx);
+	FILE *out = r ? fopen(path, "w") : NULL;
+	int bad;
+
+	if (!out) {
+		fprintf(stderr, "memvisor bench: %s: %s\n", path, r ? strerror(errno) : "out of memory");
+		free(r);
+		return 1;
+	}
+	if (html)
+		bench_plot_html(out, r, bench_suite_what);
+	else
+		bench_plot_svg(out, r, bench_suite_what);
+	bad = ferror(out);
+	bad |= fclose(out);
+	free(r);
+	if (bad)
+		fprintf(stderr, "memvisor bench: %s: could not write it\n", path);
+	return bad ? 1 : 0;
+}
+
 static const struct bench_suite *find_suite(const char *name)
 {
 	for (const struct bench_suite *s = bench_suites; s->name; s++)
@@ -205,21 +233,30 @@ int cli_bench(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "svg", required_argument, NULL, 's' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct bench_ctx ctx;
+	const char *svg = NULL, *html = NULL;
 	bool json = false;
 	int c, failed = 0;
 
 	ctx.progress = bench_progress;
-	while ((c = getopt_long(argc, argv, "jqlh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqls:H:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
 		case 'q':
 			ctx.quick = true;
+			break;
+		case 's':
+			svg = optarg;
+			break;
+		case 'H':
+			html = optarg;
 			break;
 		case 'l':
 			for (const struct bench_suite *s = bench_suites; s->name; s++)
@@ -259,5 +296,9 @@ int cli_bench(int argc, char **argv)
 		print_json(&ctx);
 	else
 		print_table(&ctx);
+	if (svg)
+		failed |= bench_write_plot(&ctx, svg, false);
+	if (html)
+		failed |= bench_write_plot(&ctx, html, true);
 	return failed ? CLI_FAIL : CLI_OK;
 }

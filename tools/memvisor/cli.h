@@ -57,7 +57,23 @@ int cli_put_lines(FILE *out, const char *text, int col, int base);
 struct lang_step_report;
 void cli_print_failure(FILE *out, const struct lang_step_report *r);
 
+/* Writes @s with XML's five special characters escaped (SVG and HTML output). */
+void cli_xml(FILE *out, const char *s);
+
+/*
+ * The bench results (NULL-terminated, in print order) drawn as one
+ * self-contained SVG, or an HTML page holding it and the table; @what
+ * names a suite.
+ */
+struct bench_result;
+void bench_plot_svg(FILE *out, const struct bench_result *const *r,
+		    const char *(*what)(const char *));
+void bench_plot_html(FILE *out, const struct bench_result *const *r,
+		     const char *(*what)(const char *));
+
 int cli_tour(int argc, char **argv);
+int cli_attacks(int argc, char **argv);
+int cli_race(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);

@@ -163,3 +163,22 @@ void cli_print_failure(FILE *out, const struct lang_step_report *r)
 	if (r->diag.msg[0])
 		fprintf(out, "  (%s)\n", r->diag.msg);
 }
+
+/* Writes @s with XML's five special characters escaped. */
+void cli_xml(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&apos;", out); break;
+		default:
+			if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f)
+				fputc(*s, out);
+			else
+				fputc('?', out);
+		}
+	}
+}

@@ -177,25 +177,6 @@ static const char *map_kind(uint32_t f)
 	return "shared";
 }
 
-/* Writes @s with XML's five special characters escaped. */
-static void map_xml(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&apos;", out); break;
-		default:
-			if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f)
-				fputc(*s, out);
-			else
-				fputc('?', out);
-		}
-	}
-}
-
 /* ---- the drawing ---- */
 
 static void map_svg_head(FILE *out, const struct map_ctx *mc, const char *file, int height)
@@ -211,7 +192,7 @@ static void map_svg_head(FILE *out, const struct map_ctx *mc, const char *file, 
 		"viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
 		"<title>Memory map of VM ",
 		MAP_W, height, MAP_W, height);
-	map_xml(out, mc->found_name);
+	cli_xml(out, mc->found_name);
 	fprintf(out, "</title>\n"
 		"<defs>\n"
 		"<pattern id=\"ro\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" "
@@ -231,9 +212,9 @@ static void map_svg_head(FILE *out, const struct map_ctx *mc, const char *file, 
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbfa\"/>\n"
 		"<text x=\"24\" y=\"36\" font-size=\"20\" font-weight=\"bold\" fill=\"#222\">"
 		"Memory map of VM ");
-	map_xml(out, mc->found_name);
+	cli_xml(out, mc->found_name);
 	fprintf(out, "</text>\n<text x=\"24\" y=\"58\" class=\"s\">");
-	map_xml(out, file);
+	cli_xml(out, file);
 	fprintf(out, " \xc2\xb7 %ld range%s \xc2\xb7 %s of guest memory", mc->n,
 		mc->n == 1 ? "" : "s", size);
 	if (mc->epc_usage || mc->epc_limit)
@@ -403,7 +384,7 @@ static void map_html(FILE *out, const struct map_ctx *mc, const char *file)
 {
 	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 		"<title>Memory map of VM ");
-	map_xml(out, mc->found_name);
+	cli_xml(out, mc->found_name);
 	fprintf(out, "</title>\n<style>\nbody{font-family:sans-serif;margin:24px;color:#222;"
 		"background:#fbfbfa}\ntable{border-collapse:collapse;margin-top:16px}\n"
 		"th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}\n"

@@ -87,6 +87,7 @@
 
 #include <memvisor/uapi/kvm_x86.h>
 #include <memvisor/uapi/kvm_para.h>
+#include <memvisor/uapi/kvm_heki.h>
 
 /* ---- structures (x86-64 layouts) ---- */
 
@@ -397,6 +398,9 @@ struct kvm_run {
 			uint64_t gpa;
 			uint64_t size;
 		} memory_fault;
+		/* memvisor's own (Heki); see KVM_RUN_HEKI_* for the system's struct */
+		struct kvm_heki_configure_exit heki_configure;   /* KVM_EXIT_HEKI_CONFIGURE */
+		struct kvm_heki_denial_exit heki_denial;         /* KVM_EXIT_HEKI_DENIAL */
 		char padding[256];
 	};
 	uint64_t kvm_valid_regs;
@@ -775,6 +779,9 @@ MV_UAPI_ASSERT(offsetof(struct kvm_run, emulation_failure.flags) == 40,
 MV_UAPI_ASSERT(offsetof(struct kvm_run, emulation_failure.insn_size) == 48,
 	       "kvm_run.emulation_failure.insn_size");
 MV_UAPI_ASSERT(offsetof(struct kvm_run, s.regs.events) == 304 + 456, "kvm_run.s.regs.events");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, heki_denial.gpa) == 40, "kvm_run.heki_denial.gpa");
+MV_UAPI_ASSERT(offsetof(struct kvm_run, heki_configure.cr_pinned) == 40,
+	       "kvm_run.heki_configure.cr_pinned");
 #endif
 #ifdef MV_UAPI_OWN_KVM_RUN
 MV_UAPI_KVM_RUN_LAYOUT(mv_system_kvm_run);

@@ -27,6 +27,7 @@
 #define MV_SYS_ftruncate         77
 #define MV_SYS_getrlimit         97
 #define MV_SYS_gettid           186
+#define MV_SYS_prctl            157
 #define MV_SYS_arch_prctl       158
 #define MV_SYS_setrlimit        160
 #define MV_SYS_openat           257

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM_HC_LOCK_CR_UPDATE on one vCPU while another keeps clearing and
+ * setting CR0.WP: the pins are the VM's, so once the pinning call has
+ * returned no vCPU may clear WP again (#GP, the register keeps it), and
+ * before it every clear goes through. Two vCPUs on two host threads.
+ */
+#include <pthread.h>
+#include <sched.h>
+
+#include "kvmtest.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_WP (1ull << 16)
+
+struct pin_race {
+	uint32_t pinned;       /* atomic: the pinning call returned */
+	uint32_t started;      /* atomic */
+	uint32_t stop;         /* atomic */
+	uint64_t cleared, bad, bad_value;
+	uint64_t refused;      /* atomic */
+	long pin_ret;
+};
+
+static void guest_pinner(struct mv_guest *g, void *arg)
+{
+	struct pin_race *s = arg;
+
+	while (!__atomic_load_n(&s->started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (int i = 0; i < 200; i++)
+		sched_yield();
+	s->pin_ret = mv_guest_hypercall(g, KVM_HC_LOCK_CR_UPDATE, 0, CR0_WP, 0, 0);
+	__atomic_store_n(&s->pinned, 1, __ATOMIC_RELEASE);
+	/* until the other vCPU has run into the pin a few times */
+	while (__atomic_load_n(&s->refused, __ATOMIC_ACQUIRE) < 50)
+		sched_yield();
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void guest_toggler(struct mv_guest *g, void *arg)
+{
+	struct pin_race *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t before;
+		uint64_t now = 0;
+		long r;
+
+		mv_guest_write_cr(g, 0, CR0_PE | CR0_WP);
+		before = __atomic_load_n(&s->pinned, __ATOMIC_ACQUIRE);
+		r = mv_guest_write_cr(g, 0, CR0_PE);
+		mv_guest_read_cr(g, 0, &now);
+		if (r == 0) {
+			s->cleared++;
+			if (before)
+				s->bad++;          /* cleared after the pin was in place */
+		} else {
+			__atomic_fetch_add(&s->refused, 1, __ATOMIC_RELEASE);
+			if (!(now & CR0_WP))
+				s->bad_value++;    /* refused, yet WP is gone */
+		}
+		__atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
+	}
+}
+
+struct vt {
+	struct mv_task *t;
+	int fd;
+	long err;
+};
+
+static void *vcpu_main(void *p)
+{
+	struct vt *v = p;
+	struct kvm_run *run = mv_vcpu_run_area(v->t, v->fd);
+
+	v->err = kt_ioctl(v->t, v->fd, KVM_RUN, 0);
+	if (!v->err && run->exit_reason != KVM_EXIT_HLT)
+		v->err = -1000 - (long)run->exit_reason;
+	return NULL;
+}
+
+static void test_kvm_heki_cr_pin_reaches_every_vcpu(void **state)
+{
+	struct pin_race s = { .pinned = 0 };
+	struct kvmtest k;
+	struct vt v[2];
+	pthread_t th[2];
+
+	(void)state;
+	kt_setup(&k, 0);
+	for (int i = 0; i < 2; i++) {
+		v[i].fd = kt_vcpu(&k, (unsigned long)i);
+		v[i].err = 0;
+		assert_int_equal(mv_task_clone(k.t, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+					       CLONE_THREAD, &v[i].t), 0);
+		assert_int_equal(mv_vcpu_set_guest(k.t, v[i].fd, i ? guest_toggler : guest_pinner,
+						   &s), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, vcpu_main, &v[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(v[i].err, 0);
+		mv_task_exit(v[i].t);
+	}
+	assert_int_equal(s.pin_ret, 0);
+	assert_int_equal(s.bad, 0);
+	assert_int_equal(s.bad_value, 0);
+	assert_true(s.cleared > 0);
+	assert_true(s.refused > 0);
+	kt_teardown(&k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kvm_heki_cr_pin_reaches_every_vcpu),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
