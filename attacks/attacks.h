@@ -113,5 +113,6 @@ extern const struct attack attacks_gmem[];
 extern const struct attack attacks_kvm[];
 extern const struct attack attacks_heki[];
 extern const struct attack attacks_mte[];
+extern const struct attack attacks_sgx[];
 
 #endif

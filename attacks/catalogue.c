@@ -10,6 +10,7 @@ static const struct attack *const attack_parts[] = {
 	attacks_kvm,
 	attacks_heki,
 	attacks_mte,
+	attacks_sgx,
 };
 
 #define ATTACK_MAX 128

@@ -14,6 +14,8 @@ const struct bench_suite bench_suites[] = {
 	{ "kvm", "guest access vs native; stage-2 miss; KVM_RUN round trip vs a call", bench_suite_kvm },
 	{ "sparse", "a 64 GiB guest touching N scattered pages vs the host; memory; teardown",
 	  bench_suite_sparse },
+	{ "sgx", "vEPC fault-in vs anonymous touch; release N vs 2N; REMOVE_ALL; EWB/ELDU; eviction",
+	  bench_suite_sgx },
 	{ "mte", "checked vs unchecked access (task, guest); COPY_TAGS vs memcpy; sanitise",
 	  bench_suite_mte },
 	{ "heki", "Heki protect-all of a 4 GiB guest: calls vs one per page; map/unmap after boot",

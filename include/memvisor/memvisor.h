@@ -32,6 +32,7 @@
 #include <memvisor/uapi/shstk.h>
 #include <memvisor/uapi/prctl.h>
 #include <memvisor/uapi/kvm.h>
+#include <memvisor/uapi/sgx.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,15 @@ struct mv_machine_stats {
 	uint64_t host_free_kept_bytes;    /* free blocks not known to be zero: not given back */
 	uint64_t host_returned_blocks;    /* free 2 MiB blocks given back, ever */
 	uint64_t pgtable_bytes;           /* page-table and EPT frames in use */
+	/* SGX (0 without an EPC) */
+	uint64_t epc_pages_total;
+	uint64_t epc_pages_free;
+	uint64_t epc_vepc_pages;          /* EPC pages held by /dev/sgx_vepc files */
+	uint64_t epc_zombie_secs;         /* SECS pages on the zombie list */
+	uint64_t epc_sigbus;              /* vEPC faults that found the EPC full */
+	uint64_t epc_limit_denials;       /* vEPC faults past a VM's EPC limit (SIGBUS too) */
+	uint64_t epc_evictions;           /* vEPC pages the kernel evicted (KVM_SGX_EPC_RECLAIM) */
+	uint64_t epc_reloads;             /* ... and loaded back when touched */
 	/* MTE tag storage: 4 bits per 16-byte granule, lazily backed like RAM */
 	uint64_t frame_tag_bytes;         /* per 4 KiB frame: 128 with MTE, 0 without */
 	uint64_t host_tag_resident_bytes; /* tag storage resident now (mincore) */
@@ -377,6 +387,20 @@ MV_API long mv_guest_get_tag(struct mv_guest *g, uint64_t gva, uint8_t *tag);
  */
 MV_API long mv_guest_set_tcf(struct mv_guest *g, int mode);
 
+/*
+ * ENCLS in the guest at CPL 0 (SGX): RAX = @leaf (SGX_ECREATE, SGX_EADD,
+ * ...), operands guest-virtual as the SDM gives them (RBX a struct
+ * sgx_pageinfo for ECREATE/EADD/EAUG, RCX the EPC page, ...). Returns what
+ * ENCLS leaves in RAX: 0 or an SGX_* code (SGX_CHILD_PRESENT,
+ * SGX_ENCLAVE_ACT, ...); a fault (#GP, #PF, #UD at CPL > 0) is -EFAULT
+ * with mv_guest_last_fault(). mv_guest_encls_regs takes RBX, RCX, RDX in
+ * and out (EDBGRD leaves the data in RBX).
+ */
+MV_API long mv_guest_encls(struct mv_guest *g, uint32_t leaf, uint64_t rbx, uint64_t rcx,
+			   uint64_t rdx);
+MV_API long mv_guest_encls_regs(struct mv_guest *g, uint32_t leaf, uint64_t *rbx, uint64_t *rcx,
+				uint64_t *rdx);
+
 struct mv_guest_fault {
 	int vector;           /* 14 #PF, 13 #GP, 6 #UD, 21 #CP */
 	uint64_t error_code;
@@ -430,6 +454,13 @@ struct mv_vm_range {
  */
 MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range *ranges,
 			     size_t max);
+
+/*
+ * SGX: the EPC pages charged to the VM behind @vm_fd (those its vEPC
+ * memslots hold) and its KVM_CAP_SGX_EPC_LIMIT (0: none). 0, -EBADF,
+ * -EINVAL (not a VM fd of @vmm's process, a NULL pointer).
+ */
+MV_API long mv_vm_epc_usage(struct mv_task *vmm, int vm_fd, uint64_t *usage, uint64_t *limit);
 
 #ifdef __cplusplus
 }

@@ -16,5 +16,7 @@ struct mv_machine {
 };
 
 struct kernel *mv_machine_kernel(struct mv_machine *m);
+/* The SGX fields of mv_machine_get_stats (api/sgx.c). */
+void mv_sgx_get_stats(struct mv_machine *m, struct mv_machine_stats *out);
 
 #endif

@@ -106,6 +106,7 @@ MV_API void mv_machine_get_stats(struct mv_machine *m, struct mv_machine_stats *
 	out->frames_total = m->hw.phys.nr_frames;
 	out->frames_free = hw_phys_free_frames(&m->hw);
 	out->frame_meta_bytes = sizeof(struct hw_frame);
+	mv_sgx_get_stats(m, out);
 	out->page_faults = __atomic_load_n(&m->kernel.nr_page_faults, __ATOMIC_RELAXED);
 	hw_phys_host_usage(&m->hw, &host);
 	out->host_resident_bytes = host.ram_resident_bytes + host.meta_resident_bytes;

@@ -13,6 +13,7 @@
 #include "hw/cpu.h"
 #include "hw/mte.h"
 #include "hw/phys.h"
+#include "hw/sgx.h"
 
 /*
  * ThreadSanitizer does not model membarrier, so sanitizer builds keep the
@@ -58,6 +59,7 @@ static int hw_config_check(const struct hw_machine_config *cfg)
 
 int hw_machine_init(struct hw_machine *m, const struct hw_machine_config *cfg)
 {
+	uint64_t epc_bytes;
 	int ret;
 
 	if (!m || !cfg)
@@ -67,7 +69,8 @@ int hw_machine_init(struct hw_machine *m, const struct hw_machine_config *cfg)
 		return ret;
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
-	ret = hw_phys_init(&m->phys, cfg->ram_bytes, cfg->resident_cap_bytes);
+	epc_bytes = hw_has(m, MV_FEAT_SGX) ? cfg->epc_bytes : 0;
+	ret = hw_phys_init(&m->phys, cfg->ram_bytes, epc_bytes, cfg->resident_cap_bytes);
 	if (ret)
 		return ret;
 	if (pthread_mutex_init(&m->prng_lock, NULL)) {
@@ -89,6 +92,14 @@ int hw_machine_init(struct hw_machine *m, const struct hw_machine_config *cfg)
 	lib_list_init(&m->cpus);
 	m->asym_fence = hw_asym_fence_setup();
 	lib_prng_seed(&m->prng, cfg->seed);
+	ret = hw_epc_init(m, epc_bytes);
+	if (ret) {
+		hw_mte_fini(m);
+		pthread_mutex_destroy(&m->cpus_lock);
+		pthread_mutex_destroy(&m->prng_lock);
+		hw_phys_fini(&m->phys);
+		return ret;
+	}
 	lib_trace_init(&m->trace);
 	__atomic_store_n(&m->tlb_gen, 1, __ATOMIC_RELEASE);
 	return 0;
@@ -101,6 +112,7 @@ void hw_machine_fini(struct hw_machine *m)
 	lib_trace_destroy(&m->trace);
 	pthread_mutex_destroy(&m->cpus_lock);
 	pthread_mutex_destroy(&m->prng_lock);
+	hw_epc_fini(m);
 	hw_mte_fini(m);
 	hw_phys_fini(&m->phys);
 }

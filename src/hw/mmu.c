@@ -12,6 +12,7 @@
 
 #include "hw/cpu.h"
 #include "hw/hw_internal.h"
+#include "hw/sgx.h"
 #include "hw/mte.h"
 
 /* One access being translated. */
@@ -471,7 +472,7 @@ retry:
 			return ret;
 		pa = s2.hpa;
 	}
-	if (pa >= cpu->m->phys.bytes) {
+	if (pa >= cpu->m->phys.bytes && !hw_pa_is_epc(cpu->m, pa)) {
 		*a->fault = (struct hw_fault){ .kind = HW_FAULT_BAD_PA, .addr = pa, .gla = a->va };
 		return -EFAULT;
 	}
@@ -481,6 +482,10 @@ retry:
 			goto retry;
 		if (ret)
 			return ret;
+	}
+	if (pa >= cpu->m->phys.bytes) {   /* SGX: outside an enclave, the abort page; never cached */
+		hw_epc_abort_xlate(cpu->m, pa, a->type, out);
+		return 0;
 	}
 
 	out->pa = pa;

@@ -91,19 +91,21 @@ static void hw_meta_drop(struct hw_phys *p, hw_pfn_t pfn, unsigned int order)
 	(void)madvise(&p->frames[pfn + per_page], HW_PAGE_SIZE, MADV_DONTNEED);
 }
 
-int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes)
+int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t epc_bytes,
+		 uint64_t resident_cap_bytes)
 {
 	size_t meta;
 
 	memset(p, 0, sizeof(*p));
 	p->bytes = bytes;
+	p->epc_frames = epc_bytes >> HW_PAGE_SHIFT;
 	p->resident_cap_frames = resident_cap_bytes >> HW_PAGE_SHIFT;
 	p->nr_frames = bytes >> HW_PAGE_SHIFT;
-	p->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	p->base = mmap(NULL, bytes + epc_bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p->base == MAP_FAILED)
 		goto err;
-	meta = p->nr_frames * sizeof(struct hw_frame);
+	meta = (p->nr_frames + p->epc_frames) * sizeof(struct hw_frame);
 	p->frames = mmap(NULL, meta, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p->frames == MAP_FAILED)
@@ -122,7 +124,7 @@ int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes)
 err_unmap_meta:
 	munmap(p->frames, meta);
 err_unmap_ram:
-	munmap(p->base, bytes);
+	munmap(p->base, bytes + epc_bytes);
 err:
 	p->base = NULL;
 	p->frames = NULL;
@@ -134,8 +136,8 @@ void hw_phys_fini(struct hw_phys *p)
 	if (!p->base)
 		return;
 	pthread_mutex_destroy(&p->lock);
-	munmap(p->frames, p->nr_frames * sizeof(struct hw_frame));
-	munmap(p->base, p->bytes);
+	munmap(p->frames, (p->nr_frames + p->epc_frames) * sizeof(struct hw_frame));
+	munmap(p->base, p->bytes + (p->epc_frames << HW_PAGE_SHIFT));
 	p->base = NULL;
 	p->frames = NULL;
 }

@@ -82,8 +82,13 @@ struct hw_phys_stats {
 struct hw_phys {
 	uint8_t *base;                /* host mapping of all RAM */
 	uint64_t bytes;
-	uint64_t nr_frames;
-	struct hw_frame *frames;      /* nr_frames entries */
+	uint64_t nr_frames;           /* RAM frames: the buddy allocator's */
+	/*
+	 * SGX: the EPC's frames follow RAM's, in the host mapping (base) and
+	 * in frames[] (hw/sgx.h owns them; the buddy allocator never sees them).
+	 */
+	uint64_t epc_frames;
+	struct hw_frame *frames;      /* nr_frames + epc_frames entries */
 	pthread_mutex_t lock;         /* protects the free lists and counters below */
 	uint32_t free_head[HW_MAX_ORDER + 1];
 	uint64_t nr_free[HW_MAX_ORDER + 1];   /* blocks per order */
@@ -99,6 +104,8 @@ struct hw_phys {
 	uint64_t carve_pfn;           /* frames from here up are free and on no list */
 	struct hw_phys_stats stats;
 };
+
+struct hw_epc;
 
 struct hw_machine_config {
 	uint64_t ram_bytes;
@@ -131,6 +138,8 @@ struct hw_machine {
 	struct lib_prng prng;         /* guarded by prng_lock */
 	pthread_mutex_t prng_lock;
 	struct lib_trace trace;
+	/* SGX: the EPC and its EPCM (hw/sgx.h), NULL without MV_FEAT_SGX; set at init. */
+	struct hw_epc *epc;
 	uint64_t *mte_tags;           /* MTE tag storage (hw/mte.h): words atomic; NULL without MTE */
 };
 
@@ -240,7 +249,8 @@ struct hw_host_usage {
 void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out);
 
 /* Set up / tear down RAM (called by hw_machine_init/fini). 0 or -ENOMEM. */
-MV_MUST_CHECK int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t resident_cap_bytes);
+MV_MUST_CHECK int hw_phys_init(struct hw_phys *p, uint64_t bytes, uint64_t epc_bytes,
+			       uint64_t resident_cap_bytes);
 void hw_phys_fini(struct hw_phys *p);
 
 #endif

@@ -106,6 +106,30 @@ long gup_one_locked(struct mm *mm, uint64_t addr, unsigned int gup_flags, hw_pfn
 	return -EFAULT;
 }
 
+long follow_pfnmap_locked(struct mm *mm, uint64_t addr, bool write, hw_pfn_t *pfn)
+{
+	struct vma *vma = vma_find(mm, addr);
+	unsigned int ff = FAULT_REMOTE | (write ? FAULT_WRITE : 0);
+
+	mm_assert_locked(mm);
+	if (!vma || !(vma->flags & (VM_IO | VM_PFNMAP)))
+		return -EFAULT;
+	if (write && !(vma->flags & VM_WRITE))
+		return -EFAULT;
+	for (int i = 0; i < GUP_MAX_TRIES; i++) {
+		int si_code, r;
+
+		if (gup_follow(mm, vma, addr, write ? FOLL_WRITE : 0, pfn))
+			return 0;
+		r = handle_mm_fault(mm, addr, ff, &si_code);
+		if (r == VM_FAULT_OOM)
+			return -ENOMEM;
+		if (r)
+			return -EFAULT;
+	}
+	return -EFAULT;
+}
+
 /*
  * Returns the bytes copied; if not even the first byte could be, the error
  * (-EFAULT, -ENOMEM). Takes mmap_lock for read.

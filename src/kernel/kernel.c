@@ -8,6 +8,7 @@
 
 #include "kernel/guest_memfd.h"
 #include "kernel/kernel.h"
+#include "kernel/sgx_vepc.h"
 #include "lib/trace.h"
 
 int kernel_init(struct kernel *k, struct hw_machine *hw)
@@ -22,6 +23,8 @@ int kernel_init(struct kernel *k, struct hw_machine *hw)
 	if (pthread_mutex_init(&k->lock, NULL))
 		return -ENOMEM;
 	ret = kernel_register_builtin_devices(k);
+	if (!ret)
+		ret = sgx_vepc_init(k);
 	if (ret)
 		pthread_mutex_destroy(&k->lock);
 	return ret;
@@ -41,6 +44,7 @@ void kernel_fini(struct kernel *k)
 		task_exit(t);
 	}
 	gmem_host_destroy(k);
+	sgx_vepc_fini(k);
 	pthread_mutex_destroy(&k->lock);
 }
 

@@ -94,6 +94,7 @@ struct kernel {
 	unsigned int nr_devices;      /* lock */
 	uint64_t nr_page_faults;      /* atomic */
 	struct gmem_host *gmem;       /* guest_memfd accounting, direct map (gmem_dmap.c); own lock */
+	struct sgx_host *sgx;         /* /dev/sgx_vepc's zombie list (sgx_vepc.c); NULL without SGX */
 };
 
 /* ---- kernel lifetime (kernel.c) ---- */

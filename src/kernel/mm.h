@@ -248,6 +248,14 @@ static inline unsigned int fault_flags_from_pf(uint64_t error_code)
 MV_MUST_CHECK long gup_one_locked(struct mm *mm, uint64_t addr, unsigned int gup_flags,
 				  hw_pfn_t *pfn);
 /*
+ * For a VM_PFNMAP/VM_IO mapping GUP refuses (KVM's hva_to_pfn_remapped():
+ * fixup_user_fault, then follow_pte): faults the page in through the
+ * VMA's ->fault and returns its pfn with a folio reference. -EFAULT (no
+ * such VMA, not a PFN map, a write to a read-only one, SIGBUS), -ENOMEM.
+ * Caller holds mmap_lock for read.
+ */
+MV_MUST_CHECK long follow_pfnmap_locked(struct mm *mm, uint64_t addr, bool write, hw_pfn_t *pfn);
+/*
  * Copies to/from @mm through GUP (ptrace / /proc/pid/mem style).
  * Linux: access_remote_vm().
  */

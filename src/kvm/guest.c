@@ -637,6 +637,24 @@ static int kvm_guest_page(struct mv_guest *g, enum kvm_hw_op op, uint64_t va, ui
 }
 
 /*
+ * For instructions modelled in other files (ENCLS): what the vCPU does with
+ * the fault an access raised. 0: stage 2 was fixed (or the VMM answered),
+ * run the instruction again; -EFAULT: the guest took an exception (an
+ * operand in MMIO is #GP: nothing emulates it).
+ */
+long kvm_guest_handle_fault(struct mv_guest *g, const struct hw_fault *f)
+{
+	switch (kvm_guest_fault(g, f)) {
+	case KVM_ACC_RETRY:
+		return 0;
+	case KVM_ACC_MMIO:
+		return kvm_guest_raise(g, X86_VEC_GP, 0, 0);
+	default:
+		return -EFAULT;
+	}
+}
+
+/*
  * The whole access: every page is checked first, so a fault the guest sees
  * (#PF, #GP) leaves memory untouched; then each page is copied, or turned
  * into MMIO exits where no RAM backs it.

@@ -64,6 +64,8 @@ static inline bool kvm_guest_usable(const struct mv_guest *g)
 
 /* Records a fault delivered to the guest (mv_guest_last_fault); returns -EFAULT. */
 long kvm_guest_raise(struct mv_guest *g, int vector, uint64_t error_code, uint64_t addr);
+/* A fault an instruction's access raised: 0 to run it again, -EFAULT if the guest took it. */
+long kvm_guest_handle_fault(struct mv_guest *g, const struct hw_fault *f);
 /* STG (@set, the tag from @gva's bits 59:56) or LDG into *@tag, as a store / a load. */
 long kvm_guest_tag_access(struct mv_guest *g, uint64_t gva, bool set, uint8_t *tag);
 

@@ -59,6 +59,9 @@ long kvm_check_extension(struct kvm *kvm, long cap)
 		return (long)kvm_gmem_supported_flags(kvm);
 	case KVM_CAP_MEMORY_ATTRIBUTES:
 		return (long)kvm_supported_mem_attributes(kvm);
+	case KVM_CAP_SGX_ATTRIBUTE:
+	case KVM_CAP_SGX_EPC_LIMIT:
+		return kvm ? kvm_sgx_check_attribute(kvm->hw) : 0;
 	case KVM_CAP_ARM_MTE:       /* kvm_arm.c: system_supports_mte() */
 		return kvm && hw_mte_present(kvm->hw);
 	case KVM_CAP_HEKI_CONFIGURE:
@@ -80,6 +83,8 @@ static long kvm_dev_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, u
 	case KVM_CREATE_VM:
 		return kvm_vm_create(t, s, arg);
 	case KVM_CHECK_EXTENSION:
+		if (arg == KVM_CAP_SGX_ATTRIBUTE || arg == KVM_CAP_SGX_EPC_LIMIT)
+			return kvm_sgx_check_attribute(s->hw);
 		if (arg == KVM_CAP_ARM_MTE)
 			return hw_mte_present(s->hw);
 		return kvm_check_extension(NULL, (long)arg);

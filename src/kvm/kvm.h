@@ -50,7 +50,8 @@
 #define KVM_MMU_MAX_GFN      ((1ull << (KVM_HOST_PHYS_BITS - HW_PAGE_SHIFT)) - 1)
 #define KVM_MEMSLOT_INVALID  (1u << 16)    /* internal: being deleted or moved */
 #define KVM_MEMSLOT_GMEM_ONLY (1u << 17)   /* internal: every page comes from the guest_memfd */
-#define KVM_MEMSLOT_INTERNAL (KVM_MEMSLOT_INVALID | KVM_MEMSLOT_GMEM_ONLY)
+#define KVM_MEMSLOT_EPC      (1u << 18)   /* internal: backed by a vEPC mapping (kvm/sgx.c) */
+#define KVM_MEMSLOT_INTERNAL (KVM_MEMSLOT_INVALID | KVM_MEMSLOT_GMEM_ONLY | KVM_MEMSLOT_EPC)
 #define KVM_VCPU_MMAP_PAGES  3u            /* run page, PIO page, coalesced MMIO ring */
 #define KVM_SUPPORTED_VM_TYPES ((1ull << KVM_X86_DEFAULT_VM) | (1ull << KVM_X86_SW_PROTECTED_VM))
 #define KVM_EXIT_HYPERCALL_VALID_MASK (1ull << KVM_HC_MAP_GPA_RANGE)
@@ -67,6 +68,16 @@ struct kvm_subsys {
 };
 
 MV_MUST_CHECK int kvm_init(struct kvm_subsys *s, struct kernel *k);
+/* KVM_CAP_SGX_ATTRIBUTE: 1 when the machine has SGX, as mainline with enable_sgx (guest_sgx.c). */
+long kvm_sgx_check_attribute(const struct hw_machine *hw);
+/* SGX on the VM side (kvm/sgx.c): the EPC limit, vEPC-backed memslots. */
+struct kvm_memory_slot;
+long kvm_sgx_enable_epc_limit(struct kvm *kvm, uint64_t pages, uint64_t flags);
+/* A new slot over a vEPC mapping: marks it KVM_MEMSLOT_EPC and charges the vEPC to the VM. */
+int kvm_sgx_prepare_slot(struct kvm *kvm, struct kvm_memory_slot *slot);
+void kvm_sgx_vm_destroy(struct kvm *kvm);
+/* EPC pages charged to the VM and its limit (0: none). */
+void kvm_sgx_epc_usage(struct kvm *kvm, uint64_t *usage, uint64_t *limit);
 void kvm_fini(struct kvm_subsys *s);
 
 /* ---- SRCU-like read side for kvm->memslots (memslot.c) ---- */
@@ -188,6 +199,8 @@ struct kvm {
 	uint64_t stage2_retries;
 	/* capabilities */
 	uint64_t hypercall_exit_enabled;   /* KVM_CAP_EXIT_HYPERCALL mask */
+	/* SGX: the per-VM EPC limit (kvm/sgx.c), created on first use; published with a CAS */
+	struct sgx_epc_charge *epc_charge;
 	bool mte_enabled;              /* KVM_CAP_ARM_MTE (mte.c): set under lock before any vCPU; atomic */
 	/* coalesced MMIO (coalesced_mmio.c) */
 	hw_pfn_t coalesced_mmio_pfn;   /* the ring page every vCPU fd maps at page 2 */

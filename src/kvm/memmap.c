@@ -40,6 +40,8 @@ static uint32_t memmap_slot_flags(const struct kvm_memory_slot *s)
 		f |= MV_RANGE_WRITE;
 	if (s->flags & KVM_MEM_LOG_DIRTY_PAGES)
 		f |= MV_RANGE_DIRTY_LOG;
+	if (s->flags & KVM_MEMSLOT_EPC)
+		f |= MV_RANGE_EPC;
 	return f;
 }
 

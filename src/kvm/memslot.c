@@ -414,6 +414,8 @@ static long kvm_set_memory_region_locked(struct kvm *kvm,
 	if (!ret && (mem->flags & KVM_MEM_GUEST_MEMFD))
 		ret = kvm_gmem_bind(kvm, new, gmem, mem->guest_memfd_offset);
 	if (!ret)
+		ret = kvm_sgx_prepare_slot(kvm, new);
+	if (!ret)
 		ret = kvm_arch_prepare_memory_region(new, change);
 	if (!ret && change != KVM_MR_DELETE)
 		ret = kvm_mte_prepare_memory_region(kvm, new);

@@ -296,6 +296,8 @@ static long kvm_faultin_pfn_hva(struct kvm *kvm, const struct kvm_memory_slot *s
 
 	pthread_rwlock_rdlock(&kvm->mm->mmap_lock);
 	r = gup_one_locked(kvm->mm, hva, write ? FOLL_WRITE : 0, pfn);
+	if (r == -EFAULT)   /* hva_to_pfn_remapped(): a PFN map such as a vEPC */
+		r = follow_pfnmap_locked(kvm->mm, hva, write, pfn);
 	pthread_rwlock_unlock(&kvm->mm->mmap_lock);
 	if (r)
 		return r;

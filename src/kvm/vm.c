@@ -40,6 +40,7 @@ static void kvm_destroy(struct kvm *kvm)
 	kvm_memslots_destroy(kvm);
 	kvm_coalesced_mmio_free(kvm);
 	kvm_attr_destroy(kvm);
+	kvm_sgx_vm_destroy(kvm);
 	lib_free(kvm->vcpus);
 	pthread_cond_destroy(&kvm->mn_cond);
 	pthread_mutex_destroy(&kvm->mn_lock);
@@ -73,6 +74,8 @@ static long kvm_vm_enable_cap(struct kvm *kvm, uint64_t arg)
 			return -EINVAL;
 		__atomic_store_n(&kvm->hypercall_exit_enabled, cap.args[0], __ATOMIC_RELEASE);
 		return 0;
+	case KVM_CAP_SGX_EPC_LIMIT:
+		return kvm_sgx_enable_epc_limit(kvm, cap.args[0], cap.args[1]);
 	case KVM_CAP_ARM_MTE:
 		return kvm_vm_enable_cap_mte(kvm, &cap);
 	case KVM_CAP_HEKI_CONFIGURE:

@@ -151,6 +151,8 @@ static const struct lang_call_desc lang_guest_ops[] = {
 	{ GOP(write_cr, LG_WRITE_CR, LRK_VALUE, A_INT("cr"), A_INT("value")) },
 	{ GOP(read_u64, LG_READ_U64, LRK_VALUE, A_INT("gva")) },
 	{ GOP(write_u64, LG_WRITE_U64, LRK_VALUE, A_INT("gva"), A_INT("value")) },
+	{ GOP(encls, LG_ENCLS, LRK_VALUE, A_INT("leaf"), A_INT("rbx"), A_INT("rcx"), A_INT("rdx")),
+	  .min_args = 1 },
 	{ GOP(set_tag, LG_SET_TAG, LRK_VALUE, A_INT("tagged_gva")) },
 	{ GOP(get_tag, LG_GET_TAG, LRK_VALUE, A_INT("gva")) },
 	{ GOP(set_tcf, LG_SET_TCF, LRK_VALUE, A_INT("mode")) },
@@ -248,6 +250,7 @@ static const struct lang_ioctl_desc lang_ioctls[] = {
 	  "kvm_coalesced_mmio_zone" },
 	{ "KVM_UNREGISTER_COALESCED_MMIO", KVM_UNREGISTER_COALESCED_MMIO, LA_IN,
 	  "kvm_coalesced_mmio_zone" },
+	{ "SGX_IOC_VEPC_REMOVE_ALL", SGX_IOC_VEPC_REMOVE_ALL, LA_INT, NULL },
 	{ NULL, 0, LA_INT, NULL },
 };
 

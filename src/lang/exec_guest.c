@@ -62,6 +62,9 @@ static long lang_guest_call(const struct lang_step *op, struct mv_guest *g, cons
 		return mv_guest_write_cr(g, cr, a[1]);
 	case LG_READ_U64:
 		return lang_guest_value(mv_guest_read(g, a[0], &v, sizeof(v)), &v);
+	case LG_ENCLS:
+		return mv_guest_encls(g, a[0] > UINT32_MAX ? UINT32_MAX : (uint32_t)a[0], a[1], a[2],
+				      a[3]);
 	case LG_SET_TAG:
 		return mv_guest_set_tag(g, a[0]);
 	case LG_GET_TAG: {

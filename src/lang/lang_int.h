@@ -285,6 +285,7 @@ enum lang_guest_op {
 	LG_WRITE_CR,
 	LG_READ_U64,
 	LG_WRITE_U64,
+	LG_ENCLS,      /* SGX: ENCLS leaf, rbx, rcx, rdx (mv_guest_encls) */
 	LG_SET_TAG,        /* MTE: STG, LDG, SCTLR_EL1.TCF */
 	LG_GET_TAG,
 	LG_SET_TCF,

@@ -66,8 +66,10 @@ static const struct {
 	/* not implemented yet: answered as a kernel without them */
 	{ KVM_CAP_MULTI_ADDRESS_SPACE, 0 },
 	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 0 },
-	{ KVM_CAP_SGX_ATTRIBUTE, 0 },
 	{ KVM_CAP_IRQCHIP, 0 },
+	/* SGX: 1 on a machine with SGX (the default), as mainline with enable_sgx */
+	{ KVM_CAP_SGX_ATTRIBUTE, 1 },
+	{ KVM_CAP_SGX_EPC_LIMIT, 1 },
 	{ -1, 0 },
 	{ 100000, 0 },
 };

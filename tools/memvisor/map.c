@@ -36,6 +36,7 @@ struct map_ctx {
 	int failed_steps;
 	int err;                   /* no VM, or out of memory */
 	char names[256];           /* the results the scenario names, for messages */
+	uint64_t epc_usage, epc_limit;   /* SGX: EPC pages charged to the VM, its limit (0: none) */
 };
 
 static void map_usage(FILE *out)
@@ -81,6 +82,8 @@ static long map_try(struct map_ctx *mc, const struct lang_run_state *st, int slo
 		mc->n = mv_vm_memory_map(st->tasks[t], (int)v, mc->ranges, (size_t)n);
 		if (mc->n > n)
 			mc->n = n;
+		if (mv_vm_epc_usage(st->tasks[t], (int)v, &mc->epc_usage, &mc->epc_limit))
+			mc->epc_usage = mc->epc_limit = 0;
 		snprintf(mc->found_name, sizeof(mc->found_name), "%s", st->value_names[slot]);
 		return 0;
 	}
@@ -212,8 +215,13 @@ static void map_svg_head(FILE *out, const struct map_ctx *mc, const char *file, 
 	cli_xml(out, mc->found_name);
 	fprintf(out, "</text>\n<text x=\"24\" y=\"58\" class=\"s\">");
 	cli_xml(out, file);
-	fprintf(out, " \xc2\xb7 %ld range%s \xc2\xb7 %s of guest memory</text>\n", mc->n,
+	fprintf(out, " \xc2\xb7 %ld range%s \xc2\xb7 %s of guest memory", mc->n,
 		mc->n == 1 ? "" : "s", size);
+	if (mc->epc_usage || mc->epc_limit)
+		fprintf(out, " \xc2\xb7 %llu EPC pages", (unsigned long long)mc->epc_usage);
+	if (mc->epc_limit)
+		fprintf(out, " (limit %llu)", (unsigned long long)mc->epc_limit);
+	fprintf(out, "</text>\n");
 }
 
 /* A range's share of the strip: grows with the log of its size, so small ones stay visible. */
