@@ -45,16 +45,22 @@ int hw_encls_fetch(struct hw_encls *x, uint64_t va, void *buf, size_t len, uint6
 	return hw_mmu_read(x->cpu, va, buf, len, HW_ACC_READ, &x->res->fault);
 }
 
+/* A memory operand: @align-aligned (#GP), then translated (its fault). */
+int hw_encls_translate(struct hw_encls *x, uint64_t va, uint64_t align, bool write,
+		       struct hw_xlate *t)
+{
+	if (va & (align - 1))
+		return hw_encls_gp(x);
+	return hw_mmu_translate(x->cpu, va, write ? HW_ACC_WRITE : HW_ACC_READ, t, &x->res->fault);
+}
+
 /* An EPC operand: @align-aligned (#GP), translating (its fault), in the EPC (#PF). */
 int hw_encls_epc(struct hw_encls *x, uint64_t va, uint64_t align, bool write, uint64_t *idx,
 		     uint64_t *pa)
 {
 	struct hw_xlate t;
-	int ret;
+	int ret = hw_encls_translate(x, va, align, write, &t);
 
-	if (va & (align - 1))
-		return hw_encls_gp(x);
-	ret = hw_mmu_translate(x->cpu, va, write ? HW_ACC_WRITE : HW_ACC_READ, &t, &x->res->fault);
 	if (ret)
 		return ret;
 	if (!hw_pa_is_epc(x->cpu->m, t.pa))
@@ -117,15 +123,25 @@ static bool encls_secs_ok(const struct sgx_secs *s)
 static int encls_src_page(struct hw_encls *x, uint64_t va, const uint8_t **host)
 {
 	struct hw_xlate t;
-	int ret;
+	int ret = hw_encls_translate(x, va, HW_PAGE_SIZE, false, &t);
 
-	if (va & (HW_PAGE_SIZE - 1))
-		return hw_encls_gp(x);
-	ret = hw_mmu_translate(x->cpu, va, HW_ACC_READ, &t, &x->res->fault);
 	if (ret)
 		return ret;
 	*host = t.host;
 	return 0;
+}
+
+/* RBX's PAGEINFO, its SECINFO and its source page: what ECREATE, EADD and EAUG read first. */
+static int encls_pageinfo(struct hw_encls *x, uint64_t rbx, struct sgx_pageinfo *pi,
+			  struct sgx_secinfo *si, const uint8_t **src)
+{
+	int ret = hw_encls_fetch(x, rbx, pi, sizeof(*pi), 32);
+
+	if (!ret)
+		ret = hw_encls_fetch(x, pi->metadata, si, sizeof(*si), 64);
+	if (!ret)
+		ret = encls_src_page(x, pi->contents, src);
+	return ret;
 }
 
 bool hw_encls_secinfo_ok(const struct sgx_secinfo *si)
@@ -149,11 +165,7 @@ static int encls_ecreate(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	uint64_t idx;
 	int ret;
 
-	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
-		return ret;
-	if ((ret = hw_encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
-		return ret;
-	if ((ret = encls_src_page(x, pi.contents, &src)))
+	if ((ret = encls_pageinfo(x, rbx, &pi, &si, &src)))
 		return ret;
 	if ((ret = hw_encls_epc(x, rcx, HW_PAGE_SIZE, true, &idx, NULL)))
 		return ret;
@@ -232,11 +244,7 @@ static int encls_eadd(struct hw_encls *x, uint64_t rbx, uint64_t rcx)
 	uint64_t idx, secs, type, perm;
 	int ret;
 
-	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
-		return ret;
-	if ((ret = hw_encls_fetch(x, pi.metadata, &si, sizeof(si), 64)))
-		return ret;
-	if ((ret = encls_src_page(x, pi.contents, &src)))
+	if ((ret = encls_pageinfo(x, rbx, &pi, &si, &src)))
 		return ret;
 	if ((ret = hw_encls_epc(x, pi.secs, HW_PAGE_SIZE, true, &secs, NULL)))
 		return ret;

@@ -96,11 +96,8 @@ static void ewb_mac(const struct hw_epc *epc, uint64_t version, uint64_t linaddr
 static int ewb_mem(struct hw_encls *x, uint64_t va, uint64_t align, bool write, uint8_t **host)
 {
 	struct hw_xlate t;
-	int ret;
+	int ret = hw_encls_translate(x, va, align, write, &t);
 
-	if (va & (align - 1))
-		return hw_encls_gp(x);
-	ret = hw_mmu_translate(x->cpu, va, write ? HW_ACC_WRITE : HW_ACC_READ, &t, &x->res->fault);
 	if (ret)
 		return ret;
 	if (hw_pa_is_epc(x->cpu->m, t.pa))

@@ -26,6 +26,10 @@ int hw_encls_gp(struct hw_encls *x);
 int hw_encls_pf(struct hw_encls *x, uint64_t va, bool write);
 /* A non-EPC operand of @len bytes, @align-aligned. */
 int hw_encls_fetch(struct hw_encls *x, uint64_t va, void *buf, size_t len, uint64_t align);
+/* A memory operand, @align-aligned (#GP), translated for a read or a write. */
+struct hw_xlate;
+int hw_encls_translate(struct hw_encls *x, uint64_t va, uint64_t align, bool write,
+		       struct hw_xlate *t);
 /* An EPC operand: its EPC index (and physical address if @pa). */
 int hw_encls_epc(struct hw_encls *x, uint64_t va, uint64_t align, bool write, uint64_t *idx,
 		 uint64_t *pa);

@@ -214,6 +214,12 @@ struct kvm {
 
 /* The file behind a VM fd, or NULL if @f is not one. */
 struct kvm *kvm_from_file(const struct file *f);
+/*
+ * The VM behind @vm_fd, a VM of @vmm's own process, with its file held in
+ * *@fp (file_put when done); NULL with *@err -EBADF (not open) or -EINVAL
+ * (not a VM fd of this process).
+ */
+struct kvm *kvm_vm_fd_get(struct mv_task *vmm, int vm_fd, struct file **fp, long *err);
 void kvm_get(struct kvm *kvm);
 void kvm_put(struct kvm *kvm);
 long kvm_vm_create(struct mv_task *t, struct kvm_subsys *s, unsigned long type);

@@ -229,13 +229,10 @@ MV_API long mv_vm_memory_map(struct mv_task *vmm, int vm_fd, struct mv_vm_range 
 
 	if (!vmm || (max && !ranges))
 		return -EINVAL;
-	f = fd_get(vmm, vm_fd);
-	if (!f)
-		return -EBADF;
-	kvm = kvm_from_file(f);
-	if (!kvm || kvm->mm != vmm->mm)
-		ret = -EINVAL;
-	else if (__atomic_load_n(&kvm->mm_gone, __ATOMIC_ACQUIRE))
+	kvm = kvm_vm_fd_get(vmm, vm_fd, &f, &ret);
+	if (!kvm)
+		return ret;
+	if (__atomic_load_n(&kvm->mm_gone, __ATOMIC_ACQUIRE))
 		ret = -EIO;
 	else
 		ret = memmap_files_get(vmm, &mf);

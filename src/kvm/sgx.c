@@ -93,18 +93,14 @@ MV_API long mv_vm_epc_usage(struct mv_task *vmm, int vm_fd, uint64_t *usage, uin
 {
 	struct file *f;
 	struct kvm *kvm;
-	long ret = 0;
+	long ret;
 
 	if (!vmm || !usage || !limit)
 		return -EINVAL;
-	f = fd_get(vmm, vm_fd);
-	if (!f)
-		return -EBADF;
-	kvm = kvm_from_file(f);
-	if (!kvm || kvm->mm != vmm->mm)
-		ret = -EINVAL;
-	else
-		kvm_sgx_epc_usage(kvm, usage, limit);
+	kvm = kvm_vm_fd_get(vmm, vm_fd, &f, &ret);
+	if (!kvm)
+		return ret;
+	kvm_sgx_epc_usage(kvm, usage, limit);
 	file_put(f);
-	return ret;
+	return 0;
 }

@@ -24,6 +24,18 @@ struct kvm *kvm_from_file(const struct file *f)
 	return f && f->ops == &kvm_vm_ops ? f->private_data : NULL;
 }
 
+struct kvm *kvm_vm_fd_get(struct mv_task *vmm, int vm_fd, struct file **fp, long *err)
+{
+	struct file *f = fd_get(vmm, vm_fd);
+	struct kvm *kvm = kvm_from_file(f);
+
+	*err = !f ? -EBADF : !kvm || kvm->mm != vmm->mm ? -EINVAL : 0;
+	if (*err && f)
+		file_put(f);
+	*fp = *err ? NULL : f;
+	return *err ? NULL : kvm;
+}
+
 void kvm_get(struct kvm *kvm)
 {
 	__atomic_fetch_add(&kvm->refcount, 1, __ATOMIC_RELAXED);
