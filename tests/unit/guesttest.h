@@ -107,7 +107,7 @@ static inline void gt_run(struct gt *t, gt_body body, void *arg)
 			break;
 		if (t->run->exit_reason == KVM_EXIT_HEKI_DENIAL) {
 			t->denials++;
-			t->last_denial = *KVM_RUN_HEKI_DENIAL(t->run);
+			t->last_denial = KVM_RUN_HEKI_DENIAL(t->run);
 			continue;
 		}
 		if (t->run->exit_reason == KVM_EXIT_HEKI_CONFIGURE)

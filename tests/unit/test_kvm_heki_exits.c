@@ -60,7 +60,7 @@ static void test_kvm_heki_configure_and_denial_exits(void **state)
 	assert_int_equal(kt_run(&h.k, h.vcpu), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_HEKI_CONFIGURE);
 	assert_int_equal(run->heki_configure.reason, KVM_HEKI_EXIT_REASON_CR4);
-	assert_int_equal(KVM_RUN_HEKI_CONFIGURE(run)->cr_pinned, CR4_SMEP);
+	assert_int_equal(KVM_RUN_HEKI_CONFIGURE(run).cr_pinned, CR4_SMEP);
 	/* the guest clears SMEP */
 	assert_int_equal(kt_run(&h.k, h.vcpu), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_HEKI_DENIAL);
@@ -77,7 +77,7 @@ static void test_kvm_heki_configure_and_denial_exits(void **state)
 	assert_int_equal(run->exit_reason, KVM_EXIT_HEKI_DENIAL);
 	assert_int_equal(run->heki_denial.reason, KVM_HEKI_EXIT_REASON_MEM);
 	assert_int_equal(run->heki_denial.gpa, HT_DATA + KT_PG + 8);
-	assert_int_equal(KVM_RUN_HEKI_DENIAL(run)->access, MEM_ATTR_WRITE);
+	assert_int_equal(KVM_RUN_HEKI_DENIAL(run).access, MEM_ATTR_WRITE);
 	assert_int_equal(run->heki_denial.permissions, MEM_ATTR_READ);
 	ht_run_to_hlt(&h);
 	assert_int_equal(c.r[0], 0);

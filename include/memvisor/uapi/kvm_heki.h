@@ -116,12 +116,29 @@ struct kvm_heki_patch_site {
 #define KVM_HEKI_SET_POLICY _IOW(0xAE, 0xf0, struct kvm_heki_policy)
 
 /*
- * A pointer to the Heki members of a struct kvm_run, whichever header
- * defined it: the system's struct kvm_run (system header included first)
- * has no heki_* members, but the same bytes of its exit union.
+ * The Heki members of a struct kvm_run, by value, whichever header defined
+ * it: the system's struct kvm_run (system header included first) has no
+ * heki_* members, but the same bytes of its exit union. A copy, not a
+ * pointer: reading those bytes through another struct type would break
+ * strict aliasing.
  */
-#define KVM_RUN_HEKI_CONFIGURE(run) ((struct kvm_heki_configure_exit *)(void *)&(run)->hw)
-#define KVM_RUN_HEKI_DENIAL(run)    ((struct kvm_heki_denial_exit *)(void *)&(run)->hw)
+static inline struct kvm_heki_configure_exit kvm_run_heki_configure(const void *exit_union)
+{
+	struct kvm_heki_configure_exit e;
+
+	__builtin_memcpy(&e, exit_union, sizeof(e));
+	return e;
+}
+
+static inline struct kvm_heki_denial_exit kvm_run_heki_denial(const void *exit_union)
+{
+	struct kvm_heki_denial_exit e;
+
+	__builtin_memcpy(&e, exit_union, sizeof(e));
+	return e;
+}
+#define KVM_RUN_HEKI_CONFIGURE(run) kvm_run_heki_configure(&(run)->hw)
+#define KVM_RUN_HEKI_DENIAL(run)    kvm_run_heki_denial(&(run)->hw)
 
 MV_UAPI_ASSERT(sizeof(struct kvm_heki_configure_exit) == 24, "kvm_heki_configure_exit");
 MV_UAPI_ASSERT(sizeof(struct kvm_heki_denial_exit) == 32, "kvm_heki_denial_exit");
