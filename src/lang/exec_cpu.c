@@ -106,6 +106,27 @@ static int lang_cpu_copy_tags(struct lang_exec *x, const struct lang_step *s, st
 	return 0;
 }
 
+/*
+ * get_msr(VCPU_FD, INDEX) / set_msr(VCPU_FD, INDEX, VALUE): KVM_GET_MSRS /
+ * KVM_SET_MSRS with one entry. set_msr answers the ioctl (1: done, 0:
+ * KVM refused the MSR or its value); get_msr answers the value, or -EINVAL
+ * when KVM refused the MSR (the ioctl did 0 entries), or the ioctl's errno.
+ */
+static long lang_cpu_msr(const struct lang_step *s, struct mv_task *t, const uint64_t *a)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e = { .index = (uint32_t)a[1], .data = a[2] } };
+	bool set = s->desc->op == LCPU_SET_MSR;
+	long r = mv_syscall(t, MV_SYS_ioctl, a[0], set ? KVM_SET_MSRS : KVM_GET_MSRS,
+			    (uint64_t)(uintptr_t)&m, 0, 0, 0);
+
+	if (set || r < 0)
+		return r;
+	return r == 1 ? (long)m.e.data : -EINVAL;
+}
+
 int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		struct lang_outcome *o, struct lang_diag *diag)
 {
@@ -133,6 +154,10 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 		return lang_cpu_remote_read(s, t, a, o, diag);
 	case LCPU_COPY_TAGS:
 		return lang_cpu_copy_tags(x, s, t, a, o, diag);
+	case LCPU_GET_MSR:
+	case LCPU_SET_MSR:
+		o->ret = lang_cpu_msr(s, t, a);
+		return 0;
 	default:
 		o->ret = lang_do_cpu_op(s, t, a);
 		return 0;
