@@ -114,17 +114,20 @@ static int lang_cpu_copy_tags(struct lang_exec *x, const struct lang_step *s, st
  */
 static long lang_cpu_msr(const struct lang_step *s, struct mv_task *t, const uint64_t *a)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = { .h.nmsrs = 1, .e = { .index = (uint32_t)a[1], .data = a[2] } };
+	/* the header and one entry (8 + 16 bytes), 8-byte aligned */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (void *)buf;
 	bool set = s->desc->op == LCPU_SET_MSR;
-	long r = mv_syscall(t, MV_SYS_ioctl, a[0], set ? KVM_SET_MSRS : KVM_GET_MSRS,
-			    (uint64_t)(uintptr_t)&m, 0, 0, 0);
+	long r;
 
+	m->nmsrs = 1;
+	m->entries[0].index = (uint32_t)a[1];
+	m->entries[0].data = a[2];
+	r = mv_syscall(t, MV_SYS_ioctl, a[0], set ? KVM_SET_MSRS : KVM_GET_MSRS,
+		       (uint64_t)(uintptr_t)m, 0, 0, 0);
 	if (set || r < 0)
 		return r;
-	return r == 1 ? (long)m.e.data : -EINVAL;
+	return r == 1 ? (long)m->entries[0].data : -EINVAL;
 }
 
 int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,

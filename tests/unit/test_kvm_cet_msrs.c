@@ -9,24 +9,34 @@
  */
 #include "kvmtest.h"
 
+/* a header and up to 7 entries, 8-byte aligned */
 struct msrs {
-	struct kvm_msrs h;
-	struct kvm_msr_entry e[8];
+	uint64_t buf[1 + 2 * 7];
 };
+
+static struct kvm_msrs *hdr(struct msrs *m)
+{
+	return (void *)m->buf;
+}
 
 static long set_msr(struct kvmtest *k, int vcpu, uint32_t index, uint64_t v)
 {
-	struct msrs m = { .h.nmsrs = 1, .e[0] = { .index = index, .data = v } };
+	struct msrs m = { { 0 } };
 
-	return kt_ioctl_p(k->t, vcpu, KVM_SET_MSRS, &m);
+	hdr(&m)->nmsrs = 1;
+	hdr(&m)->entries[0] = (struct kvm_msr_entry){ .index = index, .data = v };
+	return kt_ioctl_p(k->t, vcpu, KVM_SET_MSRS, hdr(&m));
 }
 
 static long get_msr(struct kvmtest *k, int vcpu, uint32_t index, uint64_t *v)
 {
-	struct msrs m = { .h.nmsrs = 1, .e[0] = { .index = index, .data = 0xdead } };
-	long r = kt_ioctl_p(k->t, vcpu, KVM_GET_MSRS, &m);
+	struct msrs m = { { 0 } };
+	long r;
 
-	*v = m.e[0].data;
+	hdr(&m)->nmsrs = 1;
+	hdr(&m)->entries[0] = (struct kvm_msr_entry){ .index = index, .data = 0xdead };
+	r = kt_ioctl_p(k->t, vcpu, KVM_GET_MSRS, hdr(&m));
+	*v = hdr(&m)->entries[0].data;
 	return r;
 }
 
@@ -45,7 +55,8 @@ static void setup_features(struct kvmtest *k, uint64_t off)
 static void test_msr_io_errnos_and_partial_progress(void **state)
 {
 	struct kvmtest k;
-	struct msrs m = { .h.nmsrs = 4 };
+	struct msrs mb = { { 0 } };
+	struct kvm_msrs *m = hdr(&mb);
 	struct kvm_msrs big = { .nmsrs = 256 };
 	int vcpu;
 
@@ -56,20 +67,20 @@ static void test_msr_io_errnos_and_partial_progress(void **state)
 	assert_int_equal(kt_ioctl(k.t, vcpu, KVM_SET_MSRS, 8), -EFAULT);
 	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_MSRS, &big), -E2BIG);
 	/* none at all: 0 done */
-	m.h.nmsrs = 0;
-	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_MSRS, &m), 0);
+	m->nmsrs = 0;
+	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_MSRS, m), 0);
 	/* the batch stops at the first entry that fails and says how many went */
-	m.h.nmsrs = 4;
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_IA32_PL3_SSP, .data = 0x7fff0000 };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_IA32_U_CET, .data = 1 };
-	m.e[2] = (struct kvm_msr_entry){ .index = 0x10, .data = 0 };   /* an MSR not modelled */
-	m.e[3] = (struct kvm_msr_entry){ .index = MSR_IA32_S_CET, .data = 1 };
-	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_MSRS, &m), 2);
-	m.e[0].data = m.e[1].data = m.e[3].data = 0x55;
-	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_GET_MSRS, &m), 2);
-	assert_int_equal(m.e[0].data, 0x7fff0000);
-	assert_int_equal(m.e[1].data, 1);
-	assert_int_equal(m.e[3].data, 0x55);    /* not reached: left as it was */
+	m->nmsrs = 4;
+	m->entries[0] = (struct kvm_msr_entry){ .index = MSR_IA32_PL3_SSP, .data = 0x7fff0000 };
+	m->entries[1] = (struct kvm_msr_entry){ .index = MSR_IA32_U_CET, .data = 1 };
+	m->entries[2] = (struct kvm_msr_entry){ .index = 0x10, .data = 0 };   /* an MSR not modelled */
+	m->entries[3] = (struct kvm_msr_entry){ .index = MSR_IA32_S_CET, .data = 1 };
+	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_MSRS, m), 2);
+	m->entries[0].data = m->entries[1].data = m->entries[3].data = 0x55;
+	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_GET_MSRS, m), 2);
+	assert_int_equal(m->entries[0].data, 0x7fff0000);
+	assert_int_equal(m->entries[1].data, 1);
+	assert_int_equal(m->entries[3].data, 0x55);    /* not reached: left as it was */
 	kt_teardown(&k);
 }
 

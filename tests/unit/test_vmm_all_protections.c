@@ -34,24 +34,36 @@ struct allvm {
 	long encls[3];
 };
 
+/* KVM_GET/SET_MSRS of one MSR: the header and one entry, 8-byte aligned */
 struct msr1 {
-	struct kvm_msrs h;
-	struct kvm_msr_entry e;
+	uint64_t buf[3];
 };
+
+static struct kvm_msrs *msr1_init(struct msr1 *m, uint32_t index, uint64_t data)
+{
+	struct kvm_msrs *h = (void *)m->buf;
+
+	memset(m, 0, sizeof(*m));
+	h->nmsrs = 1;
+	h->entries[0].index = index;
+	h->entries[0].data = data;
+	return h;
+}
 
 static long set_msr(struct allvm *v, uint32_t index, uint64_t data)
 {
-	struct msr1 m = { .h.nmsrs = 1, .e = { .index = index, .data = data } };
+	struct msr1 m;
 
-	return kt_ioctl_p(v->k.t, v->vcpu, KVM_SET_MSRS, &m);
+	return kt_ioctl_p(v->k.t, v->vcpu, KVM_SET_MSRS, msr1_init(&m, index, data));
 }
 
 static uint64_t get_msr(struct allvm *v, uint32_t index)
 {
-	struct msr1 m = { .h.nmsrs = 1, .e = { .index = index } };
+	struct msr1 m;
+	struct kvm_msrs *h = msr1_init(&m, index, 0);
 
-	assert_int_equal(kt_ioctl_p(v->k.t, v->vcpu, KVM_GET_MSRS, &m), 1);
-	return m.e.data;
+	assert_int_equal(kt_ioctl_p(v->k.t, v->vcpu, KVM_GET_MSRS, h), 1);
+	return h->entries[0].data;
 }
 
 static void run_guest(struct allvm *v, mv_guest_fn fn, void *arg)
