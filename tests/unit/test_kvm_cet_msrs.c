@@ -214,6 +214,43 @@ static void test_guest_rdmsr_wrmsr_see_the_vmm_state(void **state)
 	kt_teardown(&k);
 }
 
+static void guest_user_msrs(struct mv_guest *g, void *arg)
+{
+	struct gctx *c = arg;
+
+	c->r[0] = mv_guest_rdmsr(g, MSR_IA32_PL3_SSP, &c->v[0]);
+	mv_guest_last_fault(g, &c->f);
+	c->r[1] = mv_guest_wrmsr(g, MSR_IA32_PL3_SSP, 0x1000);
+}
+
+/* RDMSR and WRMSR are privileged: at CPL 3 every one is #GP and changes nothing. */
+static void test_guest_msr_access_at_cpl3_is_gp(void **state)
+{
+	struct kvmtest k;
+	struct kvm_sregs s;
+	struct gctx c;
+	uint64_t v;
+	int vcpu;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	kt_setup(&k, 0);
+	vcpu = kt_vcpu(&k, 0);
+	assert_int_equal(set_msr(&k, vcpu, MSR_IA32_PL3_SSP, 0x2000), 1);
+	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_GET_SREGS, &s), 0);
+	s.ss.dpl = 3;
+	s.cs.dpl = 3;
+	assert_int_equal(kt_ioctl_p(k.t, vcpu, KVM_SET_SREGS, &s), 0);
+	assert_int_equal(mv_vcpu_set_guest(k.t, vcpu, guest_user_msrs, &c), 0);
+	assert_int_equal(kt_run(&k, vcpu), 0);
+	assert_int_equal(c.r[0], -EFAULT);
+	assert_int_equal(c.f.vector, 13);
+	assert_int_equal(c.r[1], -EFAULT);
+	assert_int_equal(get_msr(&k, vcpu, MSR_IA32_PL3_SSP, &v), 1);
+	assert_int_equal(v, 0x2000);
+	kt_teardown(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_ssp_msrs_canonical_and_aligned),
 		cmocka_unit_test(test_cet_msrs_exist_only_with_shstk_or_ibt),
 		cmocka_unit_test(test_guest_rdmsr_wrmsr_see_the_vmm_state),
+		cmocka_unit_test(test_guest_msr_access_at_cpl3_is_gp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
