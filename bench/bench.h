@@ -78,6 +78,7 @@ int bench_suite_p2(struct bench_ctx *ctx);
 int bench_suite_p3(struct bench_ctx *ctx);   /* guest private memory (gmem.c) */
 int bench_suite_kvm(struct bench_ctx *ctx);
 int bench_suite_sparse(struct bench_ctx *ctx);   /* a 64 GiB guest touching few pages */
+int bench_suite_allprot(struct bench_ctx *ctx);  /* one VM with every protection */
 int bench_suite_sgx(struct bench_ctx *ctx);      /* the virtual EPC (sgx.c) */
 int bench_suite_mte(struct bench_ctx *ctx);      /* memory tagging (mte.c) */
 int bench_suite_heki(struct bench_ctx *ctx);     /* the guest kernel's Heki costs */

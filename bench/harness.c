@@ -20,6 +20,8 @@ const struct bench_suite bench_suites[] = {
 	  bench_suite_mte },
 	{ "heki", "Heki protect-all of a 4 GiB guest: calls vs one per page; map/unmap after boot",
 	  bench_suite_heki },
+	{ "allprot", "kernel read8 with every protection vs a plain VM; CET MSRs vs sregs save",
+	  bench_suite_allprot },
 	{ NULL, NULL, NULL },
 };
 

@@ -361,6 +361,15 @@ MV_API long mv_guest_write_cr(struct mv_guest *g, int cr, uint64_t value);
  */
 MV_API long mv_guest_read_cr(struct mv_guest *g, int cr, uint64_t *value);
 /*
+ * WRMSR / RDMSR of the guest's CET MSRs (MSR_IA32_U_CET, MSR_IA32_S_CET,
+ * MSR_IA32_PL0..3_SSP, MSR_IA32_INT_SSP_TAB), checked as KVM checks them
+ * (docs/kvm.md, "CET state"). 0; -EFAULT with #GP (vector 13) for an MSR
+ * the guest's CPU lacks, any other MSR, a value KVM refuses, or CPL 3;
+ * -EINVAL outside a guest program or with @value NULL.
+ */
+MV_API long mv_guest_wrmsr(struct mv_guest *g, uint32_t index, uint64_t value);
+MV_API long mv_guest_rdmsr(struct mv_guest *g, uint32_t index, uint64_t *value);
+/*
  * STG and LDG: set the allocation tag of the granule at @tagged_gva to
  * the pointer's tag (bits 59:56), or read it into *@tag, translated as a
  * store / a load (stage-2 faults handled, guest faults delivered), never

@@ -178,6 +178,7 @@ struct hw_cpu {
 	uint64_t rip, rsp, ssp;
 	uint64_t u_cet, s_cet;           /* IA32_U_CET, IA32_S_CET */
 	uint64_t pl_ssp[4];              /* IA32_PL0_SSP..IA32_PL3_SSP */
+	uint64_t int_ssp_tab;            /* IA32_INT_SSP_TAB (state only) */
 	int cpl;                         /* 0 or 3 */
 	bool rflags_ac;                  /* SMAP override (STAC/CLAC) */
 	/* guest mode: translate guest-physical through EPT */

@@ -266,6 +266,8 @@ void kvm_vcpu_get_sregs_locked(struct kvm_vcpu *vcpu, struct kvm_sregs *s);
 MV_MUST_CHECK int kvm_vcpu_set_sregs_locked(struct kvm_vcpu *vcpu, const struct kvm_sregs *s);
 void kvm_vcpu_get_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 MV_MUST_CHECK int kvm_vcpu_set_events_locked(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+/* KVM_GET_MSRS / KVM_SET_MSRS (msr.c): the CET MSRs; vcpu->mutex held. */
+long kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, uint64_t arg, bool write);
 /*
  * KVM_RUN's entry and exit work on the run area (kvm_arch_vcpu_ioctl_run):
  * kvm_valid_regs / kvm_dirty_regs checked and the dirty ones loaded, then

@@ -110,7 +110,8 @@ static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 	uint64_t base = memmap_slot_flags(s), gfn = s->base_gfn, end = s->base_gfn + s->npages;
 	uint64_t idx;
 
-	if (kvm_has_mte(kvm))   /* stage 2 maps all of it tagged (kvm/mte.c) */
+	/* stage 2 maps all of it tagged (kvm/mte.c), EPC excepted */
+	if (kvm_has_mte(kvm) && !(s->flags & KVM_MEMSLOT_EPC))
 		base |= MV_RANGE_TAGGED;
 	void *item;
 

@@ -225,7 +225,7 @@ static int kvm_mmu_map_locked(struct kvm *kvm, uint64_t gfn, hw_pfn_t pfn, bool 
 	}
 	/* Heki's permissions narrow R and (supervisor) X; user execution stays (MBEC) */
 	e = ept_encode(pfn << HW_PAGE_SHIFT, readable || writable, writable, exec, true);
-	if (kvm_has_mte(kvm))
+	if (kvm_mte_maps_tagged(kvm, pfn))
 		e |= EPT_MTE;   /* sanitised before it got here (kvm_mte_sanitise) */
 	set_pte(ep, level == 2 ? e | EPT_PS : e);
 	return 0;
@@ -415,7 +415,7 @@ static int kvm_mmu_fault_once(struct kvm *kvm, const struct kvm_memory_slot *slo
 		__atomic_fetch_add(&kvm->stage2_retries, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
-	if (kvm_has_mte(kvm))   /* sanitise_mte_tags(): the whole leaf, before it is mapped */
+	if (kvm_mte_maps_tagged(kvm, f.pfn))   /* sanitise_mte_tags(): the whole leaf first */
 		kvm_mte_sanitise(kvm, level == 2 ? f.pfn - (gfn & (KVM_HPAGE_PAGES - 1)) : f.pfn,
 				 level == 2 ? 9 : 0);
 	if (level == 2)

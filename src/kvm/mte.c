@@ -5,8 +5,9 @@
  *
  * - KVM_CAP_ARM_MTE is enabled before the first vCPU exists, on a machine
  *   with MTE; from then on every memslot must be backed by memory that can
- *   hold tags (VM_MTE_ALLOWED: anonymous or shmem).
- * - Stage 2 maps every page of an MTE VM as tagged memory (EPT_MTE), and
+ *   hold tags (VM_MTE_ALLOWED: anonymous or shmem), or be a vEPC
+ *   (memvisor's exception: EPC is mapped untagged).
+ * - Stage 2 maps every RAM page of an MTE VM as tagged memory (EPT_MTE), and
  *   sanitises it first: a frame not yet tagged has its tags cleared and is
  *   marked tagged, so a guest never sees a previous owner's tags. A later
  *   fault on a tagged frame (a permission fault, a remap) leaves its tags
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "hw/mte.h"
+#include "kernel/sgx_vepc.h"
 #include "kvm/mte.h"
 #include "lib/lockdep.h"
 
@@ -54,7 +56,11 @@ int kvm_mte_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot 
 
 		if (!vma)
 			break;   /* a hole: nothing there to refuse yet */
-		if (!(vma->flags & VM_MTE_ALLOWED)) {
+		/*
+		 * A vEPC is PFN-mapped EPC, which no machine both tags and
+		 * encrypts: memvisor lets an MTE VM have one, mapped untagged.
+		 */
+		if (!(vma->flags & VM_MTE_ALLOWED) && !sgx_vepc_vma(vma)) {
 			ret = -EINVAL;
 			break;
 		}

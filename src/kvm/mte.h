@@ -14,12 +14,23 @@ static inline bool kvm_has_mte(const struct kvm *kvm)
 	return __atomic_load_n(&kvm->mte_enabled, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * Whether stage 2 maps @pfn as tagged memory (EPT_MTE, sanitised first):
+ * every RAM frame of an MTE VM. EPC (a vEPC slot) is not RAM and holds no
+ * tags: memvisor maps it untagged (docs/all-protections.md).
+ */
+static inline bool kvm_mte_maps_tagged(const struct kvm *kvm, hw_pfn_t pfn)
+{
+	return kvm_has_mte(kvm) && hw_pfn_valid(kvm->hw, pfn);
+}
+
 /* KVM_ENABLE_CAP(KVM_CAP_ARM_MTE): 0, or -EINVAL (no MTE, a vCPU exists, args set). */
 long kvm_vm_enable_cap_mte(struct kvm *kvm, const struct kvm_enable_cap *cap);
 /*
  * kvm_arch_prepare_memory_region()'s MTE rule: with MTE on, every VMA
  * behind a created, moved or re-flagged slot must allow tags
- * (VM_MTE_ALLOWED). 0 or -EINVAL.
+ * (VM_MTE_ALLOWED), except a vEPC mapping (memvisor's: Linux refuses it;
+ * docs/all-protections.md). 0 or -EINVAL.
  */
 MV_MUST_CHECK int kvm_mte_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot *new);
 /*

@@ -196,6 +196,10 @@ static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, 
 	case KVM_SET_SREGS:
 		r = kvm_vcpu_ioctl_set_sregs(vcpu, arg);
 		break;
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		r = kvm_vcpu_ioctl_msrs(vcpu, arg, cmd == KVM_SET_MSRS);   /* msr.c */
+		break;
 	case KVM_GET_VCPU_EVENTS:
 		r = kvm_vcpu_ioctl_get_events(vcpu, arg);
 		break;

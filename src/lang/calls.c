@@ -129,6 +129,10 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(get_tag, LCPU_GET_TAG, LRK_VALUE, A_INT("addr")) },
 	{ CPU(copy_tags, LCPU_COPY_TAGS, LRK_VALUE, A_INT("vm_fd"), A_INT("guest_ipa"),
 	      A_INT("length"), A_INT("flags")) },
+	/* one MSR of a vCPU through KVM_GET_MSRS / KVM_SET_MSRS (the guest's CET state) */
+	{ CPU(get_msr, LCPU_GET_MSR, LRK_VALUE, A_INT("vcpu_fd"), A_INT("index")) },
+	{ CPU(set_msr, LCPU_SET_MSR, LRK_VALUE, A_INT("vcpu_fd"), A_INT("index"),
+	      A_INT("value")) },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },
@@ -156,6 +160,8 @@ static const struct lang_call_desc lang_guest_ops[] = {
 	{ GOP(set_tag, LG_SET_TAG, LRK_VALUE, A_INT("tagged_gva")) },
 	{ GOP(get_tag, LG_GET_TAG, LRK_VALUE, A_INT("gva")) },
 	{ GOP(set_tcf, LG_SET_TCF, LRK_VALUE, A_INT("mode")) },
+	{ GOP(rdmsr, LG_RDMSR, LRK_VALUE, A_INT("index")) },
+	{ GOP(wrmsr, LG_WRMSR, LRK_VALUE, A_INT("index"), A_INT("value")) },
 	/* the guest kernel's calls, once kernel_boot booted it (exec_gkernel.c) */
 	{ GOP(kernel_boot, LG_KERNEL_BOOT, LRK_VALUE, A_INT("ram"), A_INT("heki")), .min_args = 1 },
 	{ GOP(set_memory_ro, LG_SET_MEMORY_RO, LRK_VALUE, A_INT("va"), A_INT("npages")) },

@@ -106,6 +106,30 @@ static int lang_cpu_copy_tags(struct lang_exec *x, const struct lang_step *s, st
 	return 0;
 }
 
+/*
+ * get_msr(VCPU_FD, INDEX) / set_msr(VCPU_FD, INDEX, VALUE): KVM_GET_MSRS /
+ * KVM_SET_MSRS with one entry. set_msr answers the ioctl (1: done, 0:
+ * KVM refused the MSR or its value); get_msr answers the value, or -EINVAL
+ * when KVM refused the MSR (the ioctl did 0 entries), or the ioctl's errno.
+ */
+static long lang_cpu_msr(const struct lang_step *s, struct mv_task *t, const uint64_t *a)
+{
+	/* the header and one entry (8 + 16 bytes), 8-byte aligned */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (void *)buf;
+	bool set = s->desc->op == LCPU_SET_MSR;
+	long r;
+
+	m->nmsrs = 1;
+	m->entries[0].index = (uint32_t)a[1];
+	m->entries[0].data = a[2];
+	r = mv_syscall(t, MV_SYS_ioctl, a[0], set ? KVM_SET_MSRS : KVM_GET_MSRS,
+		       (uint64_t)(uintptr_t)m, 0, 0, 0);
+	if (set || r < 0)
+		return r;
+	return r == 1 ? (long)m->entries[0].data : -EINVAL;
+}
+
 int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		struct lang_outcome *o, struct lang_diag *diag)
 {
@@ -133,6 +157,10 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 		return lang_cpu_remote_read(s, t, a, o, diag);
 	case LCPU_COPY_TAGS:
 		return lang_cpu_copy_tags(x, s, t, a, o, diag);
+	case LCPU_GET_MSR:
+	case LCPU_SET_MSR:
+		o->ret = lang_cpu_msr(s, t, a);
+		return 0;
 	default:
 		o->ret = lang_do_cpu_op(s, t, a);
 		return 0;

@@ -73,6 +73,10 @@ static long lang_guest_call(const struct lang_step *op, struct mv_guest *g, cons
 
 		return r ? r : (long)tag;
 	}
+	case LG_RDMSR:
+		return lang_guest_value(mv_guest_rdmsr(g, (uint32_t)a[0], &v), &v);
+	case LG_WRMSR:
+		return mv_guest_wrmsr(g, (uint32_t)a[0], a[1]);
 	case LG_SET_TCF:
 		return mv_guest_set_tcf(g, a[0] > 3 ? -1 : (int)a[0]);
 	default:   /* LG_WRITE_U64 */

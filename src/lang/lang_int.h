@@ -289,6 +289,8 @@ enum lang_guest_op {
 	LG_SET_TAG,        /* MTE: STG, LDG, SCTLR_EL1.TCF */
 	LG_GET_TAG,
 	LG_SET_TCF,
+	LG_RDMSR,          /* the guest's CET MSRs (mv_guest_rdmsr / wrmsr) */
+	LG_WRMSR,
 	/* the guest kernel's calls (<memvisor/guest_kernel.h>, exec_gkernel.c); keep them last */
 	LG_KERNEL_BOOT,
 	LG_SET_MEMORY_RO,
@@ -330,6 +332,8 @@ enum lang_cpu_op {
 	LCPU_SET_TAG,      /* MTE: STG, LDG by the task's CPU */
 	LCPU_GET_TAG,
 	LCPU_COPY_TAGS,    /* KVM_ARM_MTE_COPY_TAGS with the scenario's tag buffer */
+	LCPU_GET_MSR,      /* KVM_GET_MSRS / KVM_SET_MSRS of one MSR */
+	LCPU_SET_MSR,
 };
 
 enum lang_ret_kind {

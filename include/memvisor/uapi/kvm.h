@@ -472,6 +472,12 @@ struct kvm_run {
 #ifndef KVM_SET_SREGS
 #define KVM_SET_SREGS              _IOW(KVMIO, 0x84, struct kvm_sregs)
 #endif
+#ifndef KVM_GET_MSRS
+#define KVM_GET_MSRS               _IOWR(KVMIO, 0x88, struct kvm_msrs)
+#endif
+#ifndef KVM_SET_MSRS
+#define KVM_SET_MSRS               _IOW(KVMIO, 0x89, struct kvm_msrs)
+#endif
 #ifndef KVM_GET_VCPU_EVENTS
 #define KVM_GET_VCPU_EVENTS        _IOR(KVMIO, 0x9f, struct kvm_vcpu_events)
 #endif
@@ -671,6 +677,14 @@ MV_UAPI_SAME(KVM_GET_REGS, 0x8090ae81);
 MV_UAPI_SAME(KVM_SET_REGS, 0x4090ae82);
 MV_UAPI_SAME(KVM_GET_SREGS, 0x8138ae83);
 MV_UAPI_SAME(KVM_SET_SREGS, 0x4138ae84);
+/*
+ * The size in these two is sizeof(struct kvm_msrs), whose flexible array
+ * makes it 8 in C but 16 under g++: only C's numbers are the kernel's.
+ */
+#ifndef __cplusplus
+MV_UAPI_SAME(KVM_GET_MSRS, 0xc008ae88);
+MV_UAPI_SAME(KVM_SET_MSRS, 0x4008ae89);
+#endif
 MV_UAPI_SAME(KVM_GET_VCPU_EVENTS, 0x8040ae9f);
 MV_UAPI_SAME(KVM_SET_VCPU_EVENTS, 0x4040aea0);
 MV_UAPI_SAME(KVM_REGISTER_COALESCED_MMIO, 0x4010ae67);

@@ -96,6 +96,19 @@ struct kvm_vcpu_events {
 	uint64_t exception_payload;
 };
 
+/* for KVM_GET_MSRS / KVM_SET_MSRS: a count, then that many entries */
+struct kvm_msr_entry {
+	uint32_t index;
+	uint32_t reserved;
+	uint64_t data;
+};
+
+struct kvm_msrs {
+	uint32_t nmsrs;
+	uint32_t pad;
+	struct kvm_msr_entry entries[];
+};
+
 /* struct kvm_run's s.regs (KVM_CAP_SYNC_REGS) */
 struct kvm_sync_regs {
 	struct kvm_regs regs;
@@ -169,6 +182,32 @@ struct kvm_sync_regs {
 #define KVM_X86_TDX_VM           5
 #endif
 
+/*
+ * The CET MSRs a VMM saves and restores (Linux keeps their numbers in
+ * <asm/msr-index.h>, which is not uAPI; the values are the SDM's).
+ */
+#ifndef MSR_IA32_U_CET
+#define MSR_IA32_U_CET       0x000006a0
+#endif
+#ifndef MSR_IA32_S_CET
+#define MSR_IA32_S_CET       0x000006a2
+#endif
+#ifndef MSR_IA32_PL0_SSP
+#define MSR_IA32_PL0_SSP     0x000006a4
+#endif
+#ifndef MSR_IA32_PL1_SSP
+#define MSR_IA32_PL1_SSP     0x000006a5
+#endif
+#ifndef MSR_IA32_PL2_SSP
+#define MSR_IA32_PL2_SSP     0x000006a6
+#endif
+#ifndef MSR_IA32_PL3_SSP
+#define MSR_IA32_PL3_SSP     0x000006a7
+#endif
+#ifndef MSR_IA32_INT_SSP_TAB
+#define MSR_IA32_INT_SSP_TAB 0x000006a8
+#endif
+
 /* mmap offsets of the vCPU fd, in pages */
 #ifndef KVM_PIO_PAGE_OFFSET
 #define KVM_PIO_PAGE_OFFSET            1
@@ -191,6 +230,11 @@ MV_UAPI_SAME(KVM_X86_SEV_ES_VM, 3);
 MV_UAPI_SAME(KVM_X86_SNP_VM, 4);
 MV_UAPI_SAME(KVM_X86_TDX_VM, 5);
 MV_UAPI_SAME(KVM_PIO_PAGE_OFFSET, 1);
+MV_UAPI_SAME(MSR_IA32_U_CET, 0x6a0);
+MV_UAPI_SAME(MSR_IA32_S_CET, 0x6a2);
+MV_UAPI_SAME(MSR_IA32_PL0_SSP, 0x6a4);
+MV_UAPI_SAME(MSR_IA32_PL3_SSP, 0x6a7);
+MV_UAPI_SAME(MSR_IA32_INT_SSP_TAB, 0x6a8);
 MV_UAPI_SAME(KVM_COALESCED_MMIO_PAGE_OFFSET, 2);
 MV_UAPI_SAME(KVM_EXIT_HYPERCALL_LONG_MODE, 1);
 MV_UAPI_SAME(KVM_SYNC_X86_REGS, 1);
