@@ -95,7 +95,7 @@ struct bsgx_res {
 
 static void bsgx_round(struct bsgx *b, uint64_t n, struct bsgx_res *r)
 {
-	long fd, map, anon;
+	long fd = -1, map = -1, anon;
 
 	/* fault-in and release of n */
 	if ((b->err = bsgx_vepc(b, n, &fd, &map)))
@@ -257,7 +257,7 @@ static long bev_region(struct mv_task *t, int vm, uint32_t slot, uint64_t gpa, u
 /* One run of the guest: 0, or -EIO when a step failed. */
 static int bev_run(struct bsgx *s, struct bev *b)
 {
-	long kvm, vm, vcpu, fd, epc;
+	long kvm, vm, vcpu, fd = -1, epc = -1;
 
 	b->t = s->t;
 	kvm = mv_syscall(s->t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",

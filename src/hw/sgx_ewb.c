@@ -202,8 +202,8 @@ static void ewb_evict_locked(struct hw_encls *x, uint64_t idx, uint8_t *dst, uin
 int hw_encls_ewb(struct hw_encls *x, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 {
 	struct sgx_pageinfo pi;
-	uint8_t *dst, *pcmd;
-	uint64_t idx, vidx, *slot;
+	uint8_t *dst = NULL, *pcmd = NULL;
+	uint64_t idx, vidx, *slot = NULL;
 	int ret;
 
 	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))
@@ -298,10 +298,10 @@ int hw_encls_eld(struct hw_encls *x, uint32_t leaf, uint64_t rbx, uint64_t rcx, 
 {
 	static const uint64_t child_types = (1u << SGX_PAGE_TYPE_REG) | (1u << SGX_PAGE_TYPE_TCS) |
 					    (1u << SGX_PAGE_TYPE_TRIM);
-	uint8_t page[HW_PAGE_SIZE], *src;
+	uint8_t page[HW_PAGE_SIZE], *src = NULL;
 	struct sgx_pageinfo pi;
 	struct sgx_pcmd pcmd;
-	uint64_t idx, vidx, secs = 0, *slot, type;
+	uint64_t idx, vidx, secs = 0, *slot = NULL, type;
 	int ret;
 
 	if ((ret = hw_encls_fetch(x, rbx, &pi, sizeof(pi), 32)))

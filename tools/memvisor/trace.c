@@ -66,7 +66,8 @@ static void trace_count(struct trace_table *t, const char *name)
 		t->other++;
 		return;
 	}
-	snprintf(t->rows[t->nrows].name, sizeof(t->rows[0].name), "%s", name);
+	/* a longer name is cut to the row's 47 characters */
+	snprintf(t->rows[t->nrows].name, sizeof(t->rows[0].name), "%.47s", name);
 	t->rows[t->nrows++].n = 1;
 }
 
