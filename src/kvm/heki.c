@@ -225,6 +225,7 @@ long kvm_heki_deny(struct mv_guest *g, const struct hw_fault *f)
 struct kvm_heki_req {
 	struct heki_pages *e;
 	size_t n, cap;
+	uint64_t unbacked;     /* pages of the entries no memslot covers */
 };
 
 static int kvm_heki_req_add(struct kvm_heki_req *q, const struct heki_pages *p)
@@ -243,6 +244,25 @@ static int kvm_heki_req_add(struct kvm_heki_req *q, const struct heki_pages *p)
 	}
 	q->e[q->n++] = *p;
 	return 0;
+}
+
+/* The pages of [start, end) no memslot covers. */
+static uint64_t kvm_heki_unbacked(struct kvm *kvm, uint64_t start, uint64_t end)
+{
+	int idx = kvm_srcu_read_lock(&kvm->srcu);
+	struct kvm_memslots *ms = kvm_memslots_get(kvm);
+	uint64_t missing = 0;
+
+	for (unsigned int i = 0; i < ms->nr; i++) {
+		const struct kvm_memory_slot *slot = ms->slots[i];
+		uint64_t a = slot->base_gfn > start ? slot->base_gfn : start;
+		uint64_t b = slot->base_gfn + slot->npages < end ? slot->base_gfn + slot->npages : end;
+
+		if (a < b)
+			missing += b - a;
+	}
+	kvm_srcu_read_unlock(&kvm->srcu, idx);
+	return (end - start) - missing;
 }
 
 /* One entry's checks (heki_protect_memory's order: shape, then immutability). */
@@ -310,6 +330,12 @@ static long kvm_heki_read_list(struct kvm *kvm, uint64_t gpa, struct kvm_heki_re
 			const struct heki_pages *p = &node->l.pages[i];
 
 			r = kvm_heki_check_entry(kvm, p);
+			if (!r) {
+				q->unbacked += kvm_heki_unbacked(kvm, p->pa >> HW_PAGE_SHIFT,
+								 p->epa >> HW_PAGE_SHIFT);
+				if (kvm->heki.unbacked_pages + q->unbacked > KVM_HEKI_MAX_UNBACKED_PAGES)
+					r = -KVM_E2BIG;
+			}
 			if (!r && kvm_heki_adds_exec(kvm, p))
 				r = -KVM_EPERM;
 			if (!r)
@@ -363,8 +389,10 @@ static long kvm_heki_protect_memory(struct mv_guest *g, const uint64_t a[4])
 		}
 		npages += (q.e[i].epa - q.e[i].pa) >> HW_PAGE_SHIFT;
 	}
-	if (!r)
+	if (!r) {
+		kvm->heki.unbacked_pages += q.unbacked;
 		__atomic_store_n(&kvm->heki.locked, true, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&kvm->heki.lock);
 	lib_free(old.run);
 	lib_free(q.e);

@@ -25,6 +25,13 @@
 #define KVM_HEKI_EXIT_REASONS (KVM_HEKI_EXIT_REASON_CR0 | KVM_HEKI_EXIT_REASON_CR4 | \
 			       KVM_HEKI_EXIT_REASON_MEM)
 #define KVM_HEKI_MAX_LIST_NODES 65536u   /* more: -KVM_E2BIG (also ends a looping list) */
+/*
+ * Guest-physical pages without a memslot a VM's lists may protect, in all
+ * (a slot added there later is born protected): 4 GiB of GPA, about 8 MiB
+ * of attribute store. More: -KVM_E2BIG. Without the cap a guest could make
+ * the host keep attributes for its whole 46-bit GPA space.
+ */
+#define KVM_HEKI_MAX_UNBACKED_PAGES (1ull << 20)
 
 struct kvm_heki_module_hash;
 struct kvm_heki_patch_site;
@@ -48,6 +55,7 @@ struct kvm_heki {
 	struct kvm_heki_patch_site *sites;
 	uint32_t nsites;
 	bool sites_set;
+	uint64_t unbacked_pages;       /* pages protected with no memslot, ever */
 	/* atomic statistics */
 	uint64_t nr_protect_calls, nr_denials, nr_cr_denials, nr_exec_forced, nr_pokes,
 		 nr_pokes_refused, nr_modules_auth, nr_modules_refused;

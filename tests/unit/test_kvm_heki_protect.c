@@ -7,6 +7,7 @@
  * nothing; a chained list applies every node.
  */
 #include "hekitest.h"
+#include "kvm/heki.h"
 #include "lib/alloc.h"
 
 #define R  MEM_ATTR_READ
@@ -221,12 +222,52 @@ static void test_kvm_heki_protect_memory_nomem_is_e2big(void **state)
 	ht_teardown(&h);
 }
 
+/*
+ * Ranges with no memslot are protected (a slot added there later is born
+ * protected), but only so much: a guest cannot make the host keep
+ * attributes for its whole guest-physical space. Past 4 GiB of unbacked
+ * GPA in all, -KVM_E2BIG (found by fuzz_heki_page_list: one list over 2^32
+ * pages made the host allocate 1.2 GB).
+ */
+static void guest_unbacked(struct mv_guest *g, void *arg)
+{
+	struct pctx *c = arg;
+	const uint64_t far = 1ull << 40, pg = KT_PG;
+
+	ht_long_mode(g);
+	c->r[0] = one(g, far, far + 16 * pg, R);                          /* small: fine */
+	c->r[1] = one(g, far + (1ull << 32), far + (1ull << 44), R);      /* 4 Ti pages */
+	c->r[2] = one(g, far + 32 * pg, far + 32 * pg + (KVM_HEKI_MAX_UNBACKED_PAGES - 16) * pg,
+		      R);                                                  /* up to the cap */
+	c->r[3] = one(g, far + (1ull << 33), far + (1ull << 33) + pg, R);  /* one more page */
+	c->r[4] = one(g, P(0), P(1), R);                                  /* backed: fine */
+}
+
+static void test_kvm_heki_protect_memory_unbacked_ranges_are_capped(void **state)
+{
+	struct pctx c;
+	struct ht h;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	ht_setup(&h);
+	ht_guest(&h, guest_unbacked, &c);
+	ht_run_to_hlt(&h);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], -KVM_E2BIG);
+	assert_int_equal(c.r[2], 0);
+	assert_int_equal(c.r[3], -KVM_E2BIG);
+	assert_int_equal(c.r[4], 0);
+	ht_teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kvm_heki_protect_memory_errnos),
 		cmocka_unit_test(test_kvm_heki_lock_cr_version_query),
 		cmocka_unit_test(test_kvm_heki_protect_memory_nomem_is_e2big),
+		cmocka_unit_test(test_kvm_heki_protect_memory_unbacked_ranges_are_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
