@@ -21,6 +21,8 @@
 
 #include <memvisor/memvisor.h>
 
+#include "kvm/heki.h"   /* KVM_HEKI_MAX_UNBACKED_PAGES */
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FH_PG      4096ull
@@ -39,6 +41,7 @@ struct fh {
 	bool mbec;
 	uint8_t perms[FH_GFNS];
 	uint64_t pinned[2];
+	uint64_t unbacked;      /* pages without a memslot protected so far */
 };
 
 static uint64_t fh_u(struct fh *f, unsigned int n)
@@ -81,7 +84,17 @@ struct fh_list {
 	struct heki_page_list hdr[FH_NODES];
 	struct heki_pages e[FH_NODES][8];
 	unsigned int nodes;
+	uint64_t unbacked;      /* the list's pages beyond the slot's gfns [0, 512) */
 };
+
+/* An entry's pages no memslot covers (the one slot: gfns [0, FH_RAM / FH_PG)). */
+static uint64_t fh_unbacked(const struct heki_pages *e)
+{
+	uint64_t a = e->pa >> 12, b = e->epa >> 12, slot_end = FH_RAM / FH_PG;
+	uint64_t in = a < slot_end ? (b < slot_end ? b : slot_end) - a : 0;
+
+	return (b - a) - in;
+}
 
 /* Builds the nodes in the VMM's memory; returns the model's answer. */
 static long fh_build(struct fh *f, struct fh_list *l)
@@ -131,8 +144,14 @@ static long fh_build(struct fh *f, struct fh_list *l)
 			want = -KVM_EINVAL;
 			continue;
 		}
-		for (uint64_t j = 0; j < n && !want; j++)
+		for (uint64_t j = 0; j < n && !want; j++) {
 			want = fh_check_entry(f, &l->e[i][j]);
+			if (!want) {
+				l->unbacked += fh_unbacked(&l->e[i][j]);
+				if (f->unbacked + l->unbacked > KVM_HEKI_MAX_UNBACKED_PAGES)
+					want = -KVM_E2BIG;
+			}
+		}
 		if (!want && l->hdr[i].next_pa == FH_LIST + (i + 1) * FH_PG + 8)
 			want = -KVM_EINVAL;
 		else if (!want && l->hdr[i].next_pa == 0x40000000)
@@ -170,8 +189,10 @@ static void fh_protect(struct mv_guest *g, struct fh *f)
 	r = mv_guest_hypercall(g, KVM_HC_PROTECT_MEMORY, FH_LIST, 0, 0, 0);
 	if (r != want)
 		abort();
-	if (!r)
+	if (!r) {
 		fh_apply(f, &l);
+		f->unbacked += l.unbacked;
+	}
 }
 
 static void fh_probe(struct mv_guest *g, struct fh *f)
