@@ -30,6 +30,8 @@ struct vmm {
 	int kvm_fd, vm_fd;
 	uint64_t ram_uaddr, ram_bytes, ram_gpa;
 	unsigned int nr_vcpus;
+	int gmem_fd;
+	struct vmm_config cfg;
 	struct vmm_hooks hooks;
 	struct vmm_vcpu vcpus[VMM_MAX_VCPUS];
 };
@@ -48,9 +50,20 @@ static int vmm_check_config(const struct vmm_config *cfg)
 	return 0;
 }
 
+static int vmm_make_gmem(struct vmm *v, const struct vmm_config *cfg)
+{
+	struct kvm_create_guest_memfd g = { .size = cfg->ram_bytes };
+	long fd = vmm_ioctl(v->t, v->vm_fd, KVM_CREATE_GUEST_MEMFD, (uint64_t)(uintptr_t)&g);
+
+	if (fd < 0)
+		return (int)fd;
+	v->gmem_fd = (int)fd;
+	return 0;
+}
+
 static int vmm_map_ram(struct vmm *v, const struct vmm_config *cfg)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region2 r = { 0 };
 	long a = mv_syscall(v->t, MV_SYS_mmap, 0, cfg->ram_bytes, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0);
 
@@ -64,7 +77,33 @@ static int vmm_map_ram(struct vmm *v, const struct vmm_config *cfg)
 	r.guest_phys_addr = cfg->ram_gpa;
 	r.memory_size = cfg->ram_bytes;
 	r.userspace_addr = v->ram_uaddr;
-	return (int)vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION, (uint64_t)(uintptr_t)&r);
+	if (cfg->private_mem) {
+		int e = vmm_make_gmem(v, cfg);
+
+		if (e)
+			return e;
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)v->gmem_fd;
+	}
+	return (int)vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, (uint64_t)(uintptr_t)&r);
+}
+
+int vmm_set_ram_flags(struct vmm *v, uint32_t flags)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = 0, .flags = flags, .guest_phys_addr = v->ram_gpa,
+		.memory_size = v->ram_bytes, .userspace_addr = v->ram_uaddr,
+	};
+	long e;
+
+	if (v->gmem_fd >= 0) {
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)v->gmem_fd;
+	}
+	e = vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, (uint64_t)(uintptr_t)&r);
+	if (!e)
+		v->cfg.ram_flags = flags;
+	return (int)e;
 }
 
 static int vmm_make_vcpus(struct vmm *v)
@@ -98,7 +137,8 @@ int vmm_create(struct mv_task *t, const struct vmm_config *cfg, struct vmm **out
 		return -ENOMEM;
 	v->t = t;
 	v->nr_vcpus = cfg->nr_vcpus;
-	v->kvm_fd = v->vm_fd = -1;
+	v->kvm_fd = v->vm_fd = v->gmem_fd = -1;
+	v->cfg = *cfg;
 	r = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
 		       O_RDWR | O_CLOEXEC, 0, 0, 0);
 	if (r < 0)
@@ -108,6 +148,13 @@ int vmm_create(struct mv_task *t, const struct vmm_config *cfg, struct vmm **out
 	if (r < 0)
 		goto err;
 	v->vm_fd = (int)r;
+	if (cfg->mte) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_MTE };
+
+		r = vmm_ioctl(t, v->vm_fd, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap);
+		if (r)
+			goto err;
+	}
 	r = vmm_map_ram(v, cfg);
 	if (!r)
 		r = vmm_make_vcpus(v);
@@ -130,6 +177,8 @@ void vmm_destroy(struct vmm *v)
 			mv_syscall(v->t, MV_SYS_close, (uint64_t)v->vcpus[i].fd, 0, 0, 0, 0, 0);
 	if (v->ram_uaddr)
 		mv_syscall(v->t, MV_SYS_munmap, v->ram_uaddr, v->ram_bytes, 0, 0, 0, 0);
+	if (v->gmem_fd >= 0)
+		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->gmem_fd, 0, 0, 0, 0, 0);
 	if (v->vm_fd >= 0)
 		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->vm_fd, 0, 0, 0, 0, 0);
 	if (v->kvm_fd >= 0)
@@ -167,6 +216,21 @@ int vmm_vm_fd(const struct vmm *v)
 int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu)
 {
 	return vcpu < v->nr_vcpus ? v->vcpus[vcpu].fd : -EINVAL;
+}
+
+struct mv_task *vmm_task(const struct vmm *v)
+{
+	return v->t;
+}
+
+const struct vmm_config *vmm_get_config(const struct vmm *v)
+{
+	return &v->cfg;
+}
+
+int vmm_gmem_fd(const struct vmm *v)
+{
+	return v->gmem_fd;
 }
 
 /* ---- the run loop ---- */
