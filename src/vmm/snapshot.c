@@ -278,6 +278,7 @@ static void snap_heki(struct vmm *v, struct snap_buf *b)
 			return;
 		}
 		st.entries = (uint64_t)(uintptr_t)runs;
+		st.flags = 0;   /* an output field: an input must hold 0 */
 		e = snap_ioctl(v, vmm_vm_fd(v), KVM_HEKI_GET_STATE, &st);
 	}
 	if (e) {
