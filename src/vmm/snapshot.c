@@ -323,13 +323,18 @@ static void snap_vcpus(struct vmm *v, struct snap_buf *b)
 
 int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len)
 {
+	return vmm_snapshot_save_flags(v, 0, buf, len);
+}
+
+int vmm_snapshot_save_flags(struct vmm *v, unsigned int flags, void **buf, size_t *len)
+{
 	struct snap_buf b = { .p = NULL };
 	struct mv_vm_range *map;
 	uint64_t total, reserved = 0;
 	uint32_t version = VMM_SNAP_VERSION;
 	long n;
 
-	if (!v || !buf || !len)
+	if (!v || !buf || !len || (flags & ~VMM_SNAP_STATE_ONLY))
 		return -EINVAL;
 	map = snap_memory_map(v, &n);
 	if (!map)
@@ -338,9 +343,9 @@ int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len)
 	snap_config(v, &b);
 	snap_slots(v, &b);
 	snap_attrs(&b, map, n);
-	snap_shared(v, &b, map, n);
+	snap_shared(v, &b, map, (flags & VMM_SNAP_STATE_ONLY) ? 0 : n);
 	snap_private(v, &b, map, n);
-	snap_tags(v, &b, map, n);
+	snap_tags(v, &b, map, (flags & VMM_SNAP_STATE_ONLY) ? 0 : n);
 	snap_heki(v, &b);
 	snap_vcpus(v, &b);
 	free(map);

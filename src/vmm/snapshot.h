@@ -117,6 +117,22 @@ MV_MUST_CHECK int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len);
 MV_MUST_CHECK int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len,
 				       struct vmm **out, struct vmm_restore_info *info,
 				       const char **why);
+/*
+ * The same into @v, a VM made with the snapshot's configuration (dirty
+ * logging off) that never ran, whose memory may already hold pages (a
+ * migration's pre-copy): applies the snapshot's pages, attributes, private
+ * pages, tags, registers and Heki state. On failure @v is half-built: the
+ * caller destroys it.
+ */
+MV_MUST_CHECK int vmm_snapshot_apply(struct vmm *v, const void *buf, size_t len,
+				     struct vmm_restore_info *info, const char **why);
+/*
+ * vmm_snapshot_save without the shared pages and tags (VMM_SNAP_STATE_ONLY):
+ * the stop-and-copy state of a migration, whose pages went ahead.
+ */
+#define VMM_SNAP_STATE_ONLY 1u
+MV_MUST_CHECK int vmm_snapshot_save_flags(struct vmm *v, unsigned int flags, void **buf,
+					  size_t *len);
 /* Validation alone: 0, -EINVAL (malformed), -EBADMSG (checksum), -EPROTO (version). */
 MV_MUST_CHECK int vmm_snapshot_check(const void *buf, size_t len, const char **why);
 

@@ -419,6 +419,37 @@ static void snap_info(const struct snap_parsed *ps, struct vmm_restore_info *inf
 	info->heki_runs = ps->s[VMM_SNAP_HEKI].count;
 }
 
+/* Everything after the VM exists; on failure the caller destroys it. */
+static int snap_apply(struct vmm *v, const struct snap_parsed *ps, const char **why)
+{
+	int r = snap_put_memory(v, ps, why);
+
+	if (!r)
+		r = snap_put_tags(v, ps, why);
+	if (!r)
+		r = snap_put_vcpus(v, ps, why);
+	if (!r)
+		r = snap_put_heki(v, ps, why);
+	if (!r && (ps->cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+		r = vmm_set_ram_flags(v, ps->cfg.ram_flags);
+		if (r && why)
+			*why = "could not turn dirty logging back on";
+	}
+	return r;
+}
+
+static struct vmm_config snap_vmm_config(const struct snap_parsed *ps)
+{
+	return (struct vmm_config){
+		.nr_vcpus = ps->cfg.nr_vcpus, .ram_bytes = ps->cfg.ram_bytes,
+		.ram_gpa = ps->cfg.ram_gpa,
+		/* dirty logging refuses tags going in (KVM_ARM_MTE_COPY_TAGS): switched on last */
+		.ram_flags = ps->cfg.ram_flags & ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES,
+		.vm_type = ps->cfg.vm_type, .private_mem = (int)ps->cfg.private_mem,
+		.mte = (int)ps->cfg.mte,
+	};
+}
+
 int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct vmm **out,
 			 struct vmm_restore_info *info, const char **why)
 {
@@ -432,28 +463,11 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 	r = snap_parse(buf, len, &ps, why);
 	if (r)
 		return r;
-	cfg = (struct vmm_config){
-		.nr_vcpus = ps.cfg.nr_vcpus, .ram_bytes = ps.cfg.ram_bytes, .ram_gpa = ps.cfg.ram_gpa,
-		/* dirty logging refuses tags going in (KVM_ARM_MTE_COPY_TAGS): switched on last */
-		.ram_flags = ps.cfg.ram_flags & ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES,
-		.vm_type = ps.cfg.vm_type, .private_mem = (int)ps.cfg.private_mem,
-		.mte = (int)ps.cfg.mte,
-	};
+	cfg = snap_vmm_config(&ps);
 	r = vmm_create(t, &cfg, &v);
 	if (r)
 		REFUSE(why, "could not create the VM", r);
-	r = snap_put_memory(v, &ps, why);
-	if (!r)
-		r = snap_put_tags(v, &ps, why);
-	if (!r)
-		r = snap_put_vcpus(v, &ps, why);
-	if (!r)
-		r = snap_put_heki(v, &ps, why);
-	if (!r && (ps.cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-		r = vmm_set_ram_flags(v, ps.cfg.ram_flags);
-		if (r && why)
-			*why = "could not turn dirty logging back on";
-	}
+	r = snap_apply(v, &ps, why);
 	if (r) {
 		vmm_destroy(v);
 		return r;
@@ -462,4 +476,30 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 		snap_info(&ps, info);
 	*out = v;
 	return 0;
+}
+
+int vmm_snapshot_apply(struct vmm *v, const void *buf, size_t len, struct vmm_restore_info *info,
+		       const char **why)
+{
+	const struct vmm_config *have;
+	struct snap_parsed ps;
+	struct vmm_config want;
+	int r;
+
+	if (!v)
+		REFUSE(why, "no VM", -EINVAL);
+	r = snap_parse(buf, len, &ps, why);
+	if (r)
+		return r;
+	want = snap_vmm_config(&ps);
+	have = vmm_get_config(v);
+	if (have->nr_vcpus != want.nr_vcpus || have->ram_bytes != want.ram_bytes ||
+	    have->ram_gpa != want.ram_gpa || have->ram_flags != want.ram_flags ||
+	    have->vm_type != want.vm_type || !have->private_mem != !want.private_mem ||
+	    !have->mte != !want.mte)
+		REFUSE(why, "snapshot does not match this VM's configuration", -EINVAL);
+	r = snap_apply(v, &ps, why);
+	if (!r && info)
+		snap_info(&ps, info);
+	return r;
 }

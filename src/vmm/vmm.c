@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/compiler.h"
 #include "vmm/vmm.h"
 
 struct vmm_vcpu {
@@ -33,6 +34,16 @@ struct vmm {
 	int gmem_fd;
 	struct vmm_config cfg;
 	struct vmm_hooks hooks;
+	/*
+	 * Pausing (vmm_pause): pause_lock covers running, paused, stop and the
+	 * wait on pause_cond; pause_req is also read without it by each vCPU
+	 * loop after an exit (READ_ONCE / WRITE_ONCE).
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	int pause_req;
+	unsigned int running, paused;
+	int stop;
 	struct vmm_vcpu vcpus[VMM_MAX_VCPUS];
 };
 
@@ -138,6 +149,8 @@ int vmm_create(struct mv_task *t, const struct vmm_config *cfg, struct vmm **out
 	v->t = t;
 	v->nr_vcpus = cfg->nr_vcpus;
 	v->kvm_fd = v->vm_fd = v->gmem_fd = -1;
+	pthread_mutex_init(&v->pause_lock, NULL);
+	pthread_cond_init(&v->pause_cond, NULL);
 	v->cfg = *cfg;
 	r = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
 		       O_RDWR | O_CLOEXEC, 0, 0, 0);
@@ -183,6 +196,8 @@ void vmm_destroy(struct vmm *v)
 		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->vm_fd, 0, 0, 0, 0, 0);
 	if (v->kvm_fd >= 0)
 		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->kvm_fd, 0, 0, 0, 0, 0);
+	pthread_cond_destroy(&v->pause_cond);
+	pthread_mutex_destroy(&v->pause_lock);
 	free(v);
 }
 
@@ -276,7 +291,51 @@ static long vmm_handle_exit(struct vmm_vcpu *c)
 	}
 }
 
-static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
+/* ---- pausing ---- */
+
+/* After an exit with a pause requested: park until released; 1 when told to stop. */
+static int vmm_park(struct vmm *v)
+{
+	int stop;
+
+	pthread_mutex_lock(&v->pause_lock);
+	v->paused++;
+	pthread_cond_broadcast(&v->pause_cond);
+	while (v->pause_req && !v->stop)
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	v->paused--;
+	stop = v->stop;
+	pthread_mutex_unlock(&v->pause_lock);
+	return stop;
+}
+
+static void vmm_loop_enter(struct vmm *v, int delta)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	v->running = (unsigned int)((int)v->running + delta);
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+void vmm_pause(struct vmm *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	WRITE_ONCE(v->pause_req, 1);
+	while (v->paused < v->running)
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+void vmm_resume(struct vmm *v, int stop)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	WRITE_ONCE(v->pause_req, 0);
+	v->stop = stop;
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+static long vmm_loop_body(struct vmm_vcpu *c, struct mv_task *t)
 {
 	const struct vmm_hooks *h = &c->v->hooks;
 
@@ -296,7 +355,19 @@ static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
 			h->observe(h->ctx, c->idx, c->run, ret);
 		if (next <= 0)
 			return next;
+		if (READ_ONCE(c->v->pause_req) && vmm_park(c->v))
+			return 0;   /* stopped for good: the VM moved elsewhere */
 	}
+}
+
+static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
+{
+	long r;
+
+	vmm_loop_enter(c->v, 1);
+	r = vmm_loop_body(c, t);
+	vmm_loop_enter(c->v, -1);
+	return r;
 }
 
 long vmm_run_vcpu(struct vmm *v, unsigned int vcpu)

@@ -83,6 +83,14 @@ MV_MUST_CHECK int vmm_set_ram_flags(struct vmm *v, uint32_t flags);
 long vmm_run_vcpu(struct vmm *v, unsigned int vcpu);
 /* Runs every vCPU to completion, each on its own host thread (one: inline). */
 long vmm_run(struct vmm *v);
+/*
+ * Pausing a running VM (migration): vmm_pause asks every vCPU loop to stop
+ * at its vCPU's next exit and returns once each running one has (a guest
+ * that never exits cannot be paused). vmm_resume lets them go on, or with
+ * @stop ends their loops with 0 (the guest moved elsewhere).
+ */
+void vmm_pause(struct vmm *v);
+void vmm_resume(struct vmm *v, int stop);
 void vmm_exit_stats(const struct vmm *v, unsigned int vcpu, struct vmm_exit_stats *out);
 
 const char *vmm_exit_name(uint32_t exit_reason);
