@@ -20,6 +20,8 @@ const struct bench_suite bench_suites[] = {
 	  bench_suite_mte },
 	{ "heki", "Heki protect-all of a 4 GiB guest: calls vs one per page; map/unmap after boot",
 	  bench_suite_heki },
+	{ "migrate", "live migration downtime (rounds, pages sent) vs stop-and-copy of the same VM",
+	  bench_suite_migrate },
 	{ NULL, NULL, NULL },
 };
 
