@@ -75,14 +75,14 @@ static void sb_close(struct snap_buf *b, uint32_t count)
 	b->nsec++;
 }
 
-static long snap_ioctl(struct vmm *v, int fd, unsigned long cmd, void *arg)
+static long snap_ioctl(const struct vmm_snap_vm *v, int fd, unsigned long cmd, void *arg)
 {
-	return mv_syscall(vmm_task(v), MV_SYS_ioctl, (uint64_t)fd, cmd, (uint64_t)(uintptr_t)arg,
+	return mv_syscall(v->t, MV_SYS_ioctl, (uint64_t)fd, cmd, (uint64_t)(uintptr_t)arg,
 			  0, 0, 0);
 }
 
 /* The memory map, grown until it fits: a malloc'ed array, or NULL with *@n an errno. */
-static struct mv_vm_range *snap_memory_map(struct vmm *v, long *n)
+static struct mv_vm_range *snap_memory_map(const struct vmm_snap_vm *v, long *n)
 {
 	size_t max = 16;
 
@@ -93,7 +93,7 @@ static struct mv_vm_range *snap_memory_map(struct vmm *v, long *n)
 			*n = -ENOMEM;
 			return NULL;
 		}
-		*n = mv_vm_memory_map(vmm_task(v), vmm_vm_fd(v), r, max);
+		*n = mv_vm_memory_map(v->t, v->vm_fd, r, max);
 		if (*n >= 0 && (size_t)*n <= max)
 			return r;
 		free(r);
@@ -103,9 +103,9 @@ static struct mv_vm_range *snap_memory_map(struct vmm *v, long *n)
 	}
 }
 
-static void snap_config(struct vmm *v, struct snap_buf *b)
+static void snap_config(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
-	const struct vmm_config *c = vmm_get_config(v);
+	const struct vmm_config *c = (&v->cfg);
 	struct vmm_snap_config sc = {
 		.nr_vcpus = c->nr_vcpus, .ram_flags = c->ram_flags, .ram_bytes = c->ram_bytes,
 		.ram_gpa = c->ram_gpa, .vm_type = c->vm_type, .private_mem = !!c->private_mem,
@@ -113,20 +113,20 @@ static void snap_config(struct vmm *v, struct snap_buf *b)
 	};
 	uint64_t limit;
 
-	if (mv_vm_epc_usage(vmm_task(v), vmm_vm_fd(v), &sc.epc_pages, &limit))
+	if (mv_vm_epc_usage(v->t, v->vm_fd, &sc.epc_pages, &limit))
 		sc.epc_pages = 0;
 	sb_open(b, VMM_SNAP_CONFIG);
 	sb_put(b, &sc, sizeof(sc));
 	sb_close(b, 1);
 }
 
-static void snap_slots(struct vmm *v, struct snap_buf *b)
+static void snap_slots(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
-	const struct vmm_config *c = vmm_get_config(v);
-	struct vmm_snap_slot s = { .slot = 0, .flags = c->ram_flags, .gpa = c->ram_gpa,
+	const struct vmm_config *c = (&v->cfg);
+	struct vmm_snap_slot s = { .slot = v->slot, .flags = c->ram_flags, .gpa = c->ram_gpa,
 				   .size = c->ram_bytes };
 	uint64_t npages = c->ram_bytes / VMM_SNAP_PAGE, words = (npages + 63) / 64;
-	struct kvm_dirty_log log = { .slot = 0 };
+	struct kvm_dirty_log log = { .slot = v->slot };
 	uint64_t *bits;
 
 	if (c->private_mem)
@@ -140,7 +140,7 @@ static void snap_slots(struct vmm *v, struct snap_buf *b)
 		memset(bits, 0, words * 8);
 		log.dirty_bitmap = bits;
 		if (c->ram_flags & KVM_MEM_LOG_DIRTY_PAGES) {
-			long r = snap_ioctl(v, vmm_vm_fd(v), KVM_GET_DIRTY_LOG, &log);
+			long r = snap_ioctl(v, v->vm_fd, KVM_GET_DIRTY_LOG, &log);
 
 			if (r)
 				b->err = (int)r;
@@ -176,7 +176,7 @@ static bool snap_all_zero(const uint8_t *p, size_t n)
 }
 
 /* Shared pages from the VMM mapping; vEPC ranges are skipped (their contents cannot leave). */
-static void snap_shared(struct vmm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
+static void snap_shared(const struct vmm_snap_vm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
 {
 	uint32_t count = 0;
 
@@ -191,7 +191,7 @@ static void snap_shared(struct vmm *v, struct snap_buf *b, const struct mv_vm_ra
 			if (!pg)
 				break;
 			pg->gfn = (r[i].gpa + off) / VMM_SNAP_PAGE;
-			e = mv_user_read(vmm_task(v), r[i].hva + off, pg->data, VMM_SNAP_PAGE);
+			e = mv_user_read(v->t, r[i].hva + off, pg->data, VMM_SNAP_PAGE);
 			if (e < 0) {
 				b->err = (int)e;
 			} else if (snap_all_zero(pg->data, VMM_SNAP_PAGE)) {
@@ -204,7 +204,7 @@ static void snap_shared(struct vmm *v, struct snap_buf *b, const struct mv_vm_ra
 	sb_close(b, count);
 }
 
-static void snap_private(struct vmm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
+static void snap_private(const struct vmm_snap_vm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
 {
 	uint32_t count = 0;
 
@@ -220,7 +220,7 @@ static void snap_private(struct vmm *v, struct snap_buf *b, const struct mv_vm_r
 			if (!pg)
 				break;
 			tp.data = (uint64_t)(uintptr_t)pg->data;
-			e = snap_ioctl(v, vmm_vm_fd(v), KVM_GMEM_EXPORT_PAGE, &tp);
+			e = snap_ioctl(v, v->vm_fd, KVM_GMEM_EXPORT_PAGE, &tp);
 			if (e) {
 				b->err = (int)e;
 				break;
@@ -233,12 +233,12 @@ static void snap_private(struct vmm *v, struct snap_buf *b, const struct mv_vm_r
 	sb_close(b, count);
 }
 
-static void snap_tags(struct vmm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
+static void snap_tags(const struct vmm_snap_vm *v, struct snap_buf *b, const struct mv_vm_range *r, long n)
 {
 	uint32_t count = 0;
 
 	sb_open(b, VMM_SNAP_TAGS);
-	for (long i = 0; i < n && !b->err && vmm_get_config(v)->mte; i++) {
+	for (long i = 0; i < n && !b->err && (&v->cfg)->mte; i++) {
 		if (!(r[i].flags & MV_RANGE_TAGGED) || (r[i].flags & MV_RANGE_PRIVATE))
 			continue;
 		for (uint64_t off = 0; off < r[i].size && !b->err; off += VMM_SNAP_PAGE) {
@@ -252,7 +252,7 @@ static void snap_tags(struct vmm *v, struct snap_buf *b, const struct mv_vm_rang
 				break;
 			pg->gfn = ct.guest_ipa / VMM_SNAP_PAGE;
 			ct.addr = pg->tags;
-			e = snap_ioctl(v, vmm_vm_fd(v), KVM_ARM_MTE_COPY_TAGS, &ct);
+			e = snap_ioctl(v, v->vm_fd, KVM_ARM_MTE_COPY_TAGS, &ct);
 			if (e != VMM_SNAP_PAGE)
 				b->err = e < 0 ? (int)e : -EIO;
 			else if (snap_all_zero(pg->tags, VMM_SNAP_TAG_BYTES))
@@ -264,12 +264,12 @@ static void snap_tags(struct vmm *v, struct snap_buf *b, const struct mv_vm_rang
 	sb_close(b, count);
 }
 
-static void snap_heki(struct vmm *v, struct snap_buf *b)
+static void snap_heki(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
 	struct kvm_heki_state st = { .count = 0 };
 	struct kvm_heki_perm_run *runs = NULL;
 	struct vmm_snap_heki h = { .pad = 0 };
-	long e = snap_ioctl(v, vmm_vm_fd(v), KVM_HEKI_GET_STATE, &st);
+	long e = snap_ioctl(v, v->vm_fd, KVM_HEKI_GET_STATE, &st);
 
 	if (e == -E2BIG) {
 		runs = calloc(st.count, sizeof(*runs));
@@ -279,7 +279,7 @@ static void snap_heki(struct vmm *v, struct snap_buf *b)
 		}
 		st.entries = (uint64_t)(uintptr_t)runs;
 		st.flags = 0;   /* an output field: an input must hold 0 */
-		e = snap_ioctl(v, vmm_vm_fd(v), KVM_HEKI_GET_STATE, &st);
+		e = snap_ioctl(v, v->vm_fd, KVM_HEKI_GET_STATE, &st);
 	}
 	if (e) {
 		b->err = b->err ? b->err : (int)e;
@@ -300,9 +300,9 @@ static void snap_heki(struct vmm *v, struct snap_buf *b)
 	free(runs);
 }
 
-static void snap_vcpus(struct vmm *v, struct snap_buf *b)
+static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
-	unsigned int n = vmm_get_config(v)->nr_vcpus;
+	unsigned int n = (&v->cfg)->nr_vcpus;
 
 	sb_open(b, VMM_SNAP_VCPUS);
 	for (unsigned int i = 0; i < n && !b->err; i++) {
@@ -312,9 +312,9 @@ static void snap_vcpus(struct vmm *v, struct snap_buf *b)
 		if (!c)
 			break;
 		memset(c, 0, sizeof(*c));
-		e = snap_ioctl(v, vmm_vcpu_fd(v, i), KVM_GET_REGS, &c->regs);
+		e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_REGS, &c->regs);
 		if (!e)
-			e = snap_ioctl(v, vmm_vcpu_fd(v, i), KVM_GET_SREGS, &c->sregs);
+			e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_SREGS, &c->sregs);
 		if (e)
 			b->err = (int)e;
 	}
@@ -326,7 +326,17 @@ int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len)
 	return vmm_snapshot_save_flags(v, 0, buf, len);
 }
 
-int vmm_snapshot_save_flags(struct vmm *v, unsigned int flags, void **buf, size_t *len)
+int vmm_snapshot_save_flags(struct vmm *vmm, unsigned int flags, void **buf, size_t *len)
+{
+	struct vmm_snap_vm sv;
+
+	if (!vmm)
+		return -EINVAL;
+	vmm_snap_vm_of(vmm, &sv);
+	return vmm_snapshot_save_vm(&sv, flags, buf, len);
+}
+
+int vmm_snapshot_save_vm(const struct vmm_snap_vm *v, unsigned int flags, void **buf, size_t *len)
 {
 	struct snap_buf b = { .p = NULL };
 	struct mv_vm_range *map;

@@ -95,6 +95,42 @@ struct vmm_snap_vcpu {
 	struct kvm_sregs sregs;
 };
 
+/*
+ * A VM as the snapshot code sees it: by its fds, so any VMM's (a struct
+ * vmm, or a scenario's) with one RAM memslot. cfg.ram_flags are the slot's
+ * KVM_MEM_* flags without KVM_MEM_GUEST_MEMFD; private_mem says the slot
+ * has a guest_memfd (gmem_fd, the VMM's fd of it, or -1 if unknown).
+ */
+struct vmm_restore_info;
+
+struct vmm_snap_vm {
+	struct mv_task *t;
+	int vm_fd;
+	unsigned int nr_vcpus;
+	int vcpu_fds[VMM_MAX_VCPUS];
+	struct vmm_config cfg;
+	uint32_t slot;
+	uint64_t ram_uaddr;
+	int gmem_fd;
+};
+
+void vmm_snap_vm_of(struct vmm *v, struct vmm_snap_vm *out);
+/*
+ * Describes the VM behind @vm_fd of @t's process, with these vCPU fds,
+ * from what the VMM can ask KVM (mv_vm_memory_map, KVM_CHECK_EXTENSION, a
+ * zero-length KVM_ARM_MTE_COPY_TAGS): 0, or -EOPNOTSUPP with *@why for a
+ * VM of more than one RAM memslot or with no memory, -EINVAL for bad fds.
+ */
+MV_MUST_CHECK int vmm_snap_vm_probe(struct mv_task *t, int vm_fd, const int *vcpu_fds,
+				    unsigned int nr_vcpus, struct vmm_snap_vm *out,
+				    const char **why);
+MV_MUST_CHECK int vmm_snapshot_save_vm(const struct vmm_snap_vm *v, unsigned int flags, void **buf,
+				       size_t *len);
+/* vmm_snapshot_apply for a VM described by its fds. */
+MV_MUST_CHECK int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t len,
+					struct vmm_restore_info *info, const char **why);
+int vmm_snap_set_ram_flags(const struct vmm_snap_vm *v, uint32_t flags);
+
 /* What a restore tells its caller besides the VM. */
 struct vmm_restore_info {
 	uint64_t epc_lost;           /* vEPC pages whose enclaves the guest lost */

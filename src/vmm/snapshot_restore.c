@@ -137,7 +137,7 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 				(c->ram_flags & KVM_MEM_LOG_DIRTY_PAGES))))
 		REFUSE(why, "config: bad private-memory or MTE setting", -EINVAL);
 	slot_flags = c->ram_flags | (c->private_mem ? KVM_MEM_GUEST_MEMFD : 0);
-	if (s->slot || s->flags != slot_flags || s->gpa != c->ram_gpa || s->size != c->ram_bytes)
+	if (s->slot > 0x7fff || s->flags != slot_flags || s->gpa != c->ram_gpa || s->size != c->ram_bytes)
 		REFUSE(why, "slot does not match the config", -EINVAL);
 	ps->npages = c->ram_bytes / VMM_SNAP_PAGE;
 	ps->first_gfn = c->ram_gpa / VMM_SNAP_PAGE;
@@ -280,13 +280,18 @@ int vmm_snapshot_check(const void *buf, size_t len, const char **why)
 
 /* ---- building the new VM ---- */
 
-static long snap_ioctl(struct vmm *v, int fd, unsigned long cmd, const void *arg)
+static long snap_ioctl(const struct vmm_snap_vm *v, int fd, unsigned long cmd, const void *arg)
 {
-	return mv_syscall(vmm_task(v), MV_SYS_ioctl, (uint64_t)fd, cmd, (uint64_t)(uintptr_t)arg,
+	return mv_syscall(v->t, MV_SYS_ioctl, (uint64_t)fd, cmd, (uint64_t)(uintptr_t)arg,
 			  0, 0, 0);
 }
 
-static int snap_put_memory(struct vmm *v, const struct snap_parsed *ps, const char **why)
+static uint64_t snap_uaddr(const struct vmm_snap_vm *v, uint64_t gpa)
+{
+	return v->ram_uaddr + (gpa - v->cfg.ram_gpa);
+}
+
+static int snap_put_memory(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *a = &ps->s[VMM_SNAP_ATTRS], *sh = &ps->s[VMM_SNAP_SHARED];
 	const struct snap_sec *pr = &ps->s[VMM_SNAP_PRIVATE];
@@ -298,7 +303,7 @@ static int snap_put_memory(struct vmm *v, const struct snap_parsed *ps, const ch
 		uint64_t gfn;
 
 		memcpy(&gfn, pg, 8);
-		e = mv_user_write(vmm_task(v), vmm_gpa_to_uaddr(v, gfn * VMM_SNAP_PAGE), pg + 8,
+		e = mv_user_write(v->t, snap_uaddr(v, gfn * VMM_SNAP_PAGE), pg + 8,
 				  VMM_SNAP_PAGE);
 		if (e < 0)
 			REFUSE(why, "could not write a shared page", (int)e);
@@ -309,7 +314,7 @@ static int snap_put_memory(struct vmm *v, const struct snap_parsed *ps, const ch
 		snap_run(a, 0, i, &r);
 		ma.address = r.gfn * VMM_SNAP_PAGE;
 		ma.size = r.npages * VMM_SNAP_PAGE;
-		e = snap_ioctl(v, vmm_vm_fd(v), KVM_SET_MEMORY_ATTRIBUTES, &ma);
+		e = snap_ioctl(v, v->vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &ma);
 		if (e)
 			REFUSE(why, "KVM_SET_MEMORY_ATTRIBUTES refused a private range", (int)e);
 	}
@@ -322,7 +327,7 @@ static int snap_put_memory(struct vmm *v, const struct snap_parsed *ps, const ch
 		tp.gpa = gfn * VMM_SNAP_PAGE;
 		memcpy(tp.mac, pg + 8, sizeof(tp.mac));
 		tp.data = (uint64_t)(uintptr_t)(pg + 8 + sizeof(tp.mac));
-		e = snap_ioctl(v, vmm_vm_fd(v), KVM_GMEM_IMPORT_PAGE, &tp);
+		e = snap_ioctl(v, v->vm_fd, KVM_GMEM_IMPORT_PAGE, &tp);
 		if (e)
 			REFUSE(why, e == -EBADMSG ? "a private page failed its transport MAC"
 						  : "KVM_GMEM_IMPORT_PAGE refused a private page", (int)e);
@@ -330,7 +335,7 @@ static int snap_put_memory(struct vmm *v, const struct snap_parsed *ps, const ch
 	return 0;
 }
 
-static int snap_put_tags(struct vmm *v, const struct snap_parsed *ps, const char **why)
+static int snap_put_tags(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *tg = &ps->s[VMM_SNAP_TAGS];
 
@@ -344,14 +349,14 @@ static int snap_put_tags(struct vmm *v, const struct snap_parsed *ps, const char
 		memcpy(&gfn, t, 8);
 		ct.guest_ipa = gfn * VMM_SNAP_PAGE;
 		ct.addr = (void *)(uintptr_t)(t + 8);
-		e = snap_ioctl(v, vmm_vm_fd(v), KVM_ARM_MTE_COPY_TAGS, &ct);
+		e = snap_ioctl(v, v->vm_fd, KVM_ARM_MTE_COPY_TAGS, &ct);
 		if (e != VMM_SNAP_PAGE)
 			REFUSE(why, "KVM_ARM_MTE_COPY_TAGS refused a page", e < 0 ? (int)e : -EIO);
 	}
 	return 0;
 }
 
-static int snap_put_vcpus(struct vmm *v, const struct snap_parsed *ps, const char **why)
+static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *s = &ps->s[VMM_SNAP_VCPUS];
 
@@ -360,16 +365,16 @@ static int snap_put_vcpus(struct vmm *v, const struct snap_parsed *ps, const cha
 		long e;
 
 		memcpy(&c, s->p + (size_t)i * sizeof(c), sizeof(c));
-		e = snap_ioctl(v, vmm_vcpu_fd(v, i), KVM_SET_SREGS, &c.sregs);
+		e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_SREGS, &c.sregs);
 		if (!e)
-			e = snap_ioctl(v, vmm_vcpu_fd(v, i), KVM_SET_REGS, &c.regs);
+			e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_REGS, &c.regs);
 		if (e)
 			REFUSE(why, "KVM_SET_SREGS/REGS refused a vCPU's registers", (int)e);
 	}
 	return 0;
 }
 
-static int snap_put_heki(struct vmm *v, const struct snap_parsed *ps, const char **why)
+static int snap_put_heki(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *h = &ps->s[VMM_SNAP_HEKI];
 	struct kvm_heki_perm_run *runs = NULL;
@@ -394,7 +399,7 @@ static int snap_put_heki(struct vmm *v, const struct snap_parsed *ps, const char
 	st.cr_pinned[1] = hk.cr_pinned[1];
 	st.flags = hk.flags;
 	st.entries = (uint64_t)(uintptr_t)runs;
-	e = snap_ioctl(v, vmm_vm_fd(v), KVM_HEKI_SET_STATE, &st);
+	e = snap_ioctl(v, v->vm_fd, KVM_HEKI_SET_STATE, &st);
 	free(runs);
 	if (e)
 		REFUSE(why, "KVM_HEKI_SET_STATE refused the Heki state", (int)e);
@@ -420,7 +425,7 @@ static void snap_info(const struct snap_parsed *ps, struct vmm_restore_info *inf
 }
 
 /* Everything after the VM exists; on failure the caller destroys it. */
-static int snap_apply(struct vmm *v, const struct snap_parsed *ps, const char **why)
+static int snap_apply(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	int r = snap_put_memory(v, ps, why);
 
@@ -431,7 +436,7 @@ static int snap_apply(struct vmm *v, const struct snap_parsed *ps, const char **
 	if (!r)
 		r = snap_put_heki(v, ps, why);
 	if (!r && (ps->cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-		r = vmm_set_ram_flags(v, ps->cfg.ram_flags);
+		r = vmm_snap_set_ram_flags(v, ps->cfg.ram_flags);
 		if (r && why)
 			*why = "could not turn dirty logging back on";
 	}
@@ -455,6 +460,7 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 {
 	struct snap_parsed ps;
 	struct vmm_config cfg;
+	struct vmm_snap_vm sv;
 	struct vmm *v;
 	int r;
 
@@ -467,7 +473,10 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 	r = vmm_create(t, &cfg, &v);
 	if (r)
 		REFUSE(why, "could not create the VM", r);
-	r = snap_apply(v, &ps, why);
+	vmm_snap_vm_of(v, &sv);
+	r = snap_apply(&sv, &ps, why);
+	if (!r && (ps.cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES))
+		r = vmm_set_ram_flags(v, ps.cfg.ram_flags);   /* the VMM's record of them */
 	if (r) {
 		vmm_destroy(v);
 		return r;
@@ -478,22 +487,19 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 	return 0;
 }
 
-int vmm_snapshot_apply(struct vmm *v, const void *buf, size_t len, struct vmm_restore_info *info,
-		       const char **why)
+static int snap_apply_checked(const struct vmm_snap_vm *v, const void *buf, size_t len,
+			      struct vmm_restore_info *info, const char **why, uint32_t *flags)
 {
-	const struct vmm_config *have;
+	const struct vmm_config *have = &v->cfg;
 	struct snap_parsed ps;
 	struct vmm_config want;
 	int r;
 
-	if (!v)
-		REFUSE(why, "no VM", -EINVAL);
 	r = snap_parse(buf, len, &ps, why);
 	if (r)
 		return r;
 	want = snap_vmm_config(&ps);
-	have = vmm_get_config(v);
-	if (have->nr_vcpus != want.nr_vcpus || have->ram_bytes != want.ram_bytes ||
+	if (v->nr_vcpus != want.nr_vcpus || have->ram_bytes != want.ram_bytes ||
 	    have->ram_gpa != want.ram_gpa || have->ram_flags != want.ram_flags ||
 	    have->vm_type != want.vm_type || !have->private_mem != !want.private_mem ||
 	    !have->mte != !want.mte)
@@ -501,5 +507,64 @@ int vmm_snapshot_apply(struct vmm *v, const void *buf, size_t len, struct vmm_re
 	r = snap_apply(v, &ps, why);
 	if (!r && info)
 		snap_info(&ps, info);
+	*flags = ps.cfg.ram_flags;
 	return r;
+}
+
+int vmm_snapshot_apply(struct vmm *vmm, const void *buf, size_t len, struct vmm_restore_info *info,
+		       const char **why)
+{
+	struct vmm_snap_vm sv;
+	uint32_t flags = 0;
+	int r;
+
+	if (!vmm)
+		REFUSE(why, "no VM", -EINVAL);
+	vmm_snap_vm_of(vmm, &sv);
+	r = snap_apply_checked(&sv, buf, len, info, why, &flags);
+	if (!r && (flags & KVM_MEM_LOG_DIRTY_PAGES))
+		r = vmm_set_ram_flags(vmm, flags);   /* the VMM's record of them */
+	return r;
+}
+
+int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t len,
+			  struct vmm_restore_info *info, const char **why)
+{
+	uint32_t flags;
+
+	if (!v)
+		REFUSE(why, "no VM", -EINVAL);
+	return snap_apply_checked(v, buf, len, info, why, &flags);
+}
+
+/* ---- a VM by its fds ---- */
+
+void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->t = vmm_task(vmm);
+	sv->vm_fd = vmm_vm_fd(vmm);
+	sv->cfg = *vmm_get_config(vmm);
+	sv->nr_vcpus = sv->cfg.nr_vcpus;
+	for (unsigned int i = 0; i < sv->nr_vcpus; i++)
+		sv->vcpu_fds[i] = vmm_vcpu_fd(vmm, i);
+	sv->slot = 0;
+	sv->ram_uaddr = vmm_gpa_to_uaddr(vmm, sv->cfg.ram_gpa);
+	sv->gmem_fd = vmm_gmem_fd(vmm);
+}
+
+int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = sv->slot, .flags = flags, .guest_phys_addr = sv->cfg.ram_gpa,
+		.memory_size = sv->cfg.ram_bytes, .userspace_addr = sv->ram_uaddr,
+	};
+
+	if (sv->cfg.private_mem) {
+		if (sv->gmem_fd < 0)
+			return -EINVAL;
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)sv->gmem_fd;
+	}
+	return (int)snap_ioctl(sv, sv->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r);
 }
