@@ -129,6 +129,11 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(get_tag, LCPU_GET_TAG, LRK_VALUE, A_INT("addr")) },
 	{ CPU(copy_tags, LCPU_COPY_TAGS, LRK_VALUE, A_INT("vm_fd"), A_INT("guest_ipa"),
 	      A_INT("length"), A_INT("flags")) },
+	/* snapshots (docs/snapshot.md): a VM with one vCPU saved to / restored from a host file */
+	{ CPU(vm_snapshot, LCPU_VM_SNAPSHOT, LRK_VALUE, A_FD("vm_fd"), A_FD("vcpu_fd"),
+	      A_STR("path")) },
+	{ CPU(vm_restore, LCPU_VM_RESTORE, LRK_VALUE, A_FD("vm_fd"), A_FD("vcpu_fd"),
+	      A_STR("path")) },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },

@@ -133,6 +133,9 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 		return lang_cpu_remote_read(s, t, a, o, diag);
 	case LCPU_COPY_TAGS:
 		return lang_cpu_copy_tags(x, s, t, a, o, diag);
+	case LCPU_VM_SNAPSHOT:
+	case LCPU_VM_RESTORE:
+		return lang_cpu_snapshot(x, s, t, o, diag);
 	default:
 		o->ret = lang_do_cpu_op(s, t, a);
 		return 0;

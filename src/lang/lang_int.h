@@ -330,6 +330,8 @@ enum lang_cpu_op {
 	LCPU_SET_TAG,      /* MTE: STG, LDG by the task's CPU */
 	LCPU_GET_TAG,
 	LCPU_COPY_TAGS,    /* KVM_ARM_MTE_COPY_TAGS with the scenario's tag buffer */
+	LCPU_VM_SNAPSHOT,  /* the VMM saves a VM to a file (exec_snapshot.c) */
+	LCPU_VM_RESTORE,   /* ... and restores one into a VM it built */
 };
 
 enum lang_ret_kind {
