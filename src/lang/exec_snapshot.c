@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "lang/exec_int.h"
+#include "lang/lang.h"
 #include "vmm/snapshot.h"
 
 static long lang_vm_snapshot(struct mv_task *t, int vm, int vcpu, const char *path)
@@ -60,4 +61,77 @@ int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_
 	else
 		o->ret = lang_vm_restore(t, (int)a[0], (int)a[1], (const char *)(uintptr_t)a[2]);
 	return 0;
+}
+
+/* ---- for the CLI (lang.h) ---- */
+
+long lang_vm_snapshot_save(struct mv_task *t, int vm_fd, int vcpu_fd, const char *path,
+			   const char **why)
+{
+	struct vmm_snap_vm sv;
+	void *buf = NULL;
+	size_t len = 0;
+	int r = vmm_snap_vm_probe(t, vm_fd, &vcpu_fd, 1, &sv, why);
+
+	if (!r) {
+		r = vmm_snapshot_save_vm(&sv, 0, &buf, &len);
+		if (r && why)
+			*why = "the VM could not be read (KVM refused a save ioctl)";
+	}
+	if (!r) {
+		r = vmm_snapshot_write_file(path, buf, len);
+		if (r && why)
+			*why = "the file could not be written";
+	}
+	free(buf);
+	return r ? r : (long)len;
+}
+
+int lang_vm_snapshot_try_restore(const char *path, const struct lang_machine_opts *mo,
+				 struct lang_snapshot_info *info, const char **why)
+{
+	struct mv_machine_config cfg = { 0 };
+	struct vmm_restore_info ri;
+	struct mv_machine *m = NULL;
+	struct mv_task *t;
+	struct vmm *v;
+	void *buf = NULL;
+	size_t len = 0;
+	int r = vmm_snapshot_read_file(path, &buf, &len);
+
+	if (r) {
+		if (why)
+			*why = "the file could not be read";
+		return r;
+	}
+	if (mo)
+		cfg = mo->cfg;
+	r = mv_machine_create(&cfg, &m);
+	if (!r)
+		r = mv_task_spawn(m, &t);
+	if (r && why)
+		*why = "no machine to restore into";
+	if (!r)
+		r = vmm_snapshot_restore(t, buf, len, &v, &ri, why);
+	if (!r) {
+		const struct vmm_config *c = vmm_get_config(v);
+
+		*info = (struct lang_snapshot_info){
+			.bytes = len, .nr_vcpus = c->nr_vcpus, .ram_gpa = c->ram_gpa,
+			.ram_bytes = c->ram_bytes, .shared_pages = ri.shared_pages,
+			.private_pages = ri.private_pages, .tagged_pages = ri.tagged_pages,
+			.heki_runs = ri.heki_runs, .epc_lost = ri.epc_lost,
+			.dirty_pages = ri.dirty_pages,
+		};
+		vmm_destroy(v);
+	}
+	if (m)
+		mv_machine_destroy(m);
+	free(buf);
+	return r;
+}
+
+int lang_is_vcpu_fd(struct mv_task *t, int fd)
+{
+	return fd >= 0 && mv_vcpu_run_area(t, fd) != NULL;
 }
