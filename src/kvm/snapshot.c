@@ -141,6 +141,11 @@ static long kvm_heki_state_check(struct kvm *kvm, const struct kvm_heki_state *s
 	    (st->cr_pinned[1] & ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_UMIP | X86_CR4_FSGSBASE |
 				   X86_CR4_CET)))
 		return -EINVAL;
+	/* a pin this machine cannot honour: the VM cannot move here (a CPU feature it lacks) */
+	if (((st->cr_pinned[1] & X86_CR4_SMEP) && !hw_has(kvm->hw, MV_FEAT_SMEP)) ||
+	    ((st->cr_pinned[1] & X86_CR4_SMAP) && !hw_has(kvm->hw, MV_FEAT_SMAP)) ||
+	    ((st->cr_pinned[1] & X86_CR4_CET) && !hw_has(kvm->hw, MV_FEAT_SHSTK)))
+		return -EINVAL;
 	for (uint32_t i = 0; i < st->count; i++) {
 		uint64_t end = e[i].gfn + e[i].npages;
 
