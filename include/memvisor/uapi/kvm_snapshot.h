@@ -47,8 +47,9 @@ struct kvm_heki_perm_run {
  * has: 0, or -E2BIG when they did not fit (count says how many to make
  * room for). SET (before the first KVM_RUN, else -EBUSY): pins the bits,
  * sets the flags and applies every run; -EINVAL for unknown flags, a
- * nonzero reserved, a bad pin mask, a run with no pages, unknown
- * permission bits or pages outside the memslots, or count above
+ * nonzero reserved, a bad pin mask or one of a feature this machine
+ * lacks (CR4.SMEP, SMAP, CET), a run with no pages, unknown permission
+ * bits or pages outside the memslots, or count above
  * KVM_HEKI_STATE_MAX_RUNS; -EFAULT when entries cannot be read. Nothing
  * changes unless everything is applied.
  */
