@@ -337,7 +337,7 @@ static void mig_stop_and_copy(struct mig_tx *tx, uint32_t orig_flags, int loggin
 }
 
 int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migrate_opts *opts,
-		struct vmm **dst, struct vmm_migrate_stats *stats, const char **why)
+		struct vmm **out, struct vmm_migrate_stats *stats, const char **why)
 {
 	struct vmm_migrate_opts o = { 30, 16 };
 	struct vmm_migrate_stats st = { 0 };
@@ -349,7 +349,7 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 	pthread_t th;
 	int pfd[2], logging, r;
 
-	if (!src || !dst_task || !dst)
+	if (!src || !dst_task || !out)
 		return -EINVAL;
 	if (opts && opts->max_rounds)
 		o.max_rounds = opts->max_rounds;
@@ -400,7 +400,7 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 			r = r ? r : -EIO;
 		vmm_resume(src, 0);    /* the source goes on */
 	} else {
-		*dst = rx.v;
+		*out = rx.v;
 		vmm_resume(src, 1);    /* the guest lives on the destination now */
 	}
 	if (stats)

@@ -32,7 +32,7 @@ struct vmm_migrate_stats {
 
 /*
  * Moves @src (running under vmm_run on other threads, or stopped) to a new
- * VM of @dst_task's process. 0 with it in *@dst: the source's vCPU loops
+ * VM of @dst_task's process. 0 with it in *@out: the source's vCPU loops
  * have ended (vmm_run returns 0) and the destination's vCPUs wait for
  * programs that continue from the moved state. On failure (*@why says
  * what) the destination is gone and the source runs on. A VM with private
@@ -40,7 +40,7 @@ struct vmm_migrate_stats {
  * KVM_MEM_LOG_DIRTY_PAGES, as in Linux): it is stopped and copied at once.
  */
 MV_MUST_CHECK int vmm_migrate(struct vmm *src, struct mv_task *dst_task,
-			      const struct vmm_migrate_opts *opts, struct vmm **dst,
+			      const struct vmm_migrate_opts *opts, struct vmm **out,
 			      struct vmm_migrate_stats *stats, const char **why);
 
 #endif
