@@ -4,7 +4,8 @@
  * scenario's VMM saves the VM behind VM (one vCPU, one RAM memslot) to a
  * host file, and applies a file to a VM it built with the same layout and
  * never ran (docs/snapshot.md). The answer is the file's size for a save,
- * 0 for a restore, or the negative errno the snapshot code gave (a
+ * for a restore the number of vEPC pages whose contents were lost (0
+ * without SGX: the VMM tells the guest, which rebuilds its enclaves), or the negative errno the snapshot code gave (a
  * refused file: -EINVAL, -EBADMSG, -EPROTO; a VM that already ran: -EBUSY).
  */
 #include <errno.h>
@@ -29,8 +30,10 @@ static long lang_vm_snapshot(struct mv_task *t, int vm, int vcpu, const char *pa
 	return r ? r : (long)len;
 }
 
+/* 0 or the vEPC pages whose enclaves the guest lost (the VMM tells the guest), or -errno. */
 static long lang_vm_restore(struct mv_task *t, int vm, int vcpu, const char *path)
 {
+	struct vmm_restore_info info = { 0 };
 	struct vmm_snap_vm sv;
 	void *buf = NULL;
 	size_t len = 0;
@@ -39,9 +42,9 @@ static long lang_vm_restore(struct mv_task *t, int vm, int vcpu, const char *pat
 	if (!r)
 		r = vmm_snap_vm_probe(t, vm, &vcpu, 1, &sv, NULL);
 	if (!r)
-		r = vmm_snapshot_apply_vm(&sv, buf, len, NULL, NULL);
+		r = vmm_snapshot_apply_vm(&sv, buf, len, &info, NULL);
 	free(buf);
-	return r;
+	return r ? r : (long)info.epc_lost;
 }
 
 int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
