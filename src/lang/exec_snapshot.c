@@ -9,6 +9,7 @@
  * refused file: -EINVAL, -EBADMSG, -EPROTO; a VM that already ran: -EBUSY).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "lang/exec_int.h"
@@ -47,6 +48,27 @@ static long lang_vm_restore(struct mv_task *t, int vm, int vcpu, const char *pat
 	return r ? r : (long)info.epc_lost;
 }
 
+/*
+ * A scenario names a plain file in the current directory (letters, digits,
+ * '.', '_', '-'; not starting with '.'): a scenario, or a fuzzed one, never
+ * writes elsewhere on the host.
+ */
+static bool lang_snapshot_name_ok(const char *p)
+{
+	size_t n = 0;
+
+	if (!p || p[0] == '.' || !p[0])
+		return false;
+	for (; p[n]; n++) {
+		char c = p[n];
+
+		if (n >= 64 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		      struct lang_outcome *o, struct lang_diag *diag)
 {
@@ -55,8 +77,12 @@ int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_
 
 	if (ret)
 		return ret;
-	if (a[0] > INT32_MAX || a[1] > INT32_MAX || !a[2]) {
+	if (a[0] > INT32_MAX || a[1] > INT32_MAX) {
 		o->ret = -EBADF;
+		return 0;
+	}
+	if (!lang_snapshot_name_ok((const char *)(uintptr_t)a[2])) {
+		o->ret = -EACCES;
 		return 0;
 	}
 	if (s->desc->op == LCPU_VM_SNAPSHOT)
