@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "snaptest.h"
 #include "vmm/migrate.h"
@@ -182,6 +183,77 @@ static void test_migration_failure_leaves_the_source_running(void **state)
 	mv_machine_destroy(m1);
 }
 
+/* Retags one granule per step and writes through the new tag: tags change all the time. */
+static void guest_retagger(struct mv_guest *g, void *arg)
+{
+	uint64_t bell = 0;
+
+	(void)arg;
+	for (uint64_t i = 0;; i++) {
+		uint64_t at = AREA + (i % 32) * 4096 + ((i / 32) % 256) * 16;
+		uint64_t tagged = ST_TAG(at, (i / 32 + 1) % 16);
+
+		mv_guest_set_tag(g, tagged);
+		mv_guest_write(g, tagged, &i, 8);
+		mv_guest_write(g, COUNTER, &(uint64_t){ i + 1 }, 8);
+		mv_guest_read(g, DOORBELL, &bell, 8);
+		if (bell)
+			return;
+	}
+}
+
+static void all_tags(struct vmm *v, uint8_t *out)
+{
+	for (uint64_t p = 0; p < 32; p++) {
+		struct kvm_arm_copy_mte_tags ct = { .guest_ipa = AREA + p * 4096, .length = 4096,
+						     .addr = out + p * 256,
+						     .flags = KVM_ARM_TAGS_FROM_GUEST };
+
+		assert_int_equal(kt_ioctl_p(vmm_task(v), vmm_vm_fd(v), KVM_ARM_MTE_COPY_TAGS, &ct),
+				 4096);
+	}
+}
+
+static void test_migration_tags_travel_with_pages_retagged_during_it(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 2, .ram_bytes = 2 * ST_MB, .mte = 1 };
+	struct mv_machine *m1, *m2;
+	struct mv_task *t1 = mvtest_task(&m1), *t2 = mvtest_task(&m2);
+	struct vmm *src = st_vmm(t1, &cfg), *dst = NULL;
+	struct world ws = { .stop = 0 };
+	struct vmm_hooks hooks = { .mmio = doorbell, .ctx = &ws };
+	struct writer idle = { 1, 1 };
+	uint8_t *ts = malloc(32 * 256), *td = malloc(32 * 256);
+	uint8_t ds[SHA256_DIGEST_SIZE], dd[SHA256_DIGEST_SIZE];
+	const char *why = NULL;
+	pthread_t th;
+
+	(void)state;
+	assert_non_null(ts);
+	assert_non_null(td);
+	ws.v = src;
+	vmm_set_hooks(src, &hooks);
+	assert_int_equal(vmm_set_guest(src, 0, guest_retagger, NULL), 0);
+	assert_int_equal(vmm_set_guest(src, 1, guest_writer, &idle), 0);
+	assert_int_equal(pthread_create(&th, NULL, run_thread, &ws), 0);
+	wait_progress(src, 1, 32 * 20);
+	if (vmm_migrate(src, t2, NULL, &dst, NULL, &why))
+		fail_msg("migrate: %s", why);
+	pthread_join(th, NULL);
+	all_tags(src, ts);
+	all_tags(dst, td);
+	assert_memory_equal(ts, td, 32 * 256);      /* every retag moved with its page */
+	st_digest_ram(src, ds);
+	st_digest_ram(dst, dd);
+	assert_memory_equal(ds, dd, sizeof(ds));
+	free(ts);
+	free(td);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m2);
+	mv_machine_destroy(m1);
+}
+
 /* ---- protections ---- */
 
 struct gst {
@@ -318,6 +390,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migration_loses_no_write_of_a_guest_writing_throughout),
 		cmocka_unit_test(test_migration_failure_leaves_the_source_running),
+		cmocka_unit_test(test_migration_tags_travel_with_pages_retagged_during_it),
 		cmocka_unit_test(test_migration_keeps_immutable_text_pinned_cr_and_tags),
 		cmocka_unit_test(test_migration_of_private_memory_stops_and_copies_it_hidden),
 	};
