@@ -340,9 +340,12 @@ static long vmm_loop_body(struct vmm_vcpu *c, struct mv_task *t)
 	const struct vmm_hooks *h = &c->v->hooks;
 
 	for (;;) {
-		long ret = vmm_ioctl(t, c->fd, KVM_RUN, 0);
-		long next;
+		long ret, next;
 
+		/* before every entry, the first too: a loop started while paused never runs */
+		if (READ_ONCE(c->v->pause_req) && vmm_park(c->v))
+			return 0;   /* stopped for good: the VM moved elsewhere */
+		ret = vmm_ioctl(t, c->fd, KVM_RUN, 0);
 		if (ret < 0) {
 			if (ret == -EFAULT && c->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
 				c->stats.memory_fault++;
@@ -355,8 +358,6 @@ static long vmm_loop_body(struct vmm_vcpu *c, struct mv_task *t)
 			h->observe(h->ctx, c->idx, c->run, ret);
 		if (next <= 0)
 			return next;
-		if (READ_ONCE(c->v->pause_req) && vmm_park(c->v))
-			return 0;   /* stopped for good: the VM moved elsewhere */
 	}
 }
 

@@ -86,7 +86,8 @@ long vmm_run(struct vmm *v);
 /*
  * Pausing a running VM (migration): vmm_pause asks every vCPU loop to stop
  * at its vCPU's next exit and returns once each running one has (a guest
- * that never exits cannot be paused). vmm_resume lets them go on, or with
+ * that never exits cannot be paused); a loop that starts while a pause is
+ * asked for parks before its first KVM_RUN. vmm_resume lets them go on, or with
  * @stop ends their loops with 0 (the guest moved elsewhere).
  */
 void vmm_pause(struct vmm *v);
