@@ -11,6 +11,7 @@ static const struct attack *const attack_parts[] = {
 	attacks_heki,
 	attacks_mte,
 	attacks_sgx,
+	attacks_snapshot,
 };
 
 #define ATTACK_MAX 128

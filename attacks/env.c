@@ -53,7 +53,7 @@ const char *atk_errno_name(long err)
 	static const struct { int nr; const char *name; } names[] = {
 		{ EFAULT, "EFAULT" }, { EINVAL, "EINVAL" }, { EPERM, "EPERM" },
 		{ ENODEV, "ENODEV" }, { ESPIPE, "ESPIPE" }, { ENOMEM, "ENOMEM" },
-		{ EBUSY, "EBUSY" }, { EACCES, "EACCES" }, { EIO, "EIO" },
+		{ EBUSY, "EBUSY" }, { EACCES, "EACCES" }, { EIO, "EIO" }, { EBADMSG, "EBADMSG" },
 	};
 	static __thread char other[24];
 

@@ -82,6 +82,7 @@ int bench_suite_allprot(struct bench_ctx *ctx);  /* one VM with every protection
 int bench_suite_sgx(struct bench_ctx *ctx);      /* the virtual EPC (sgx.c) */
 int bench_suite_mte(struct bench_ctx *ctx);      /* memory tagging (mte.c) */
 int bench_suite_heki(struct bench_ctx *ctx);     /* the guest kernel's Heki costs */
+int bench_suite_migrate(struct bench_ctx *ctx);  /* live migration vs stop-and-copy (migrate.c) */
 /* Parts of suites that live in their own files. */
 int bench_p1_faults(struct bench_ctx *ctx);
 

@@ -22,6 +22,8 @@ const struct bench_suite bench_suites[] = {
 	  bench_suite_heki },
 	{ "allprot", "kernel read8 with every protection vs a plain VM; CET MSRs vs sregs save",
 	  bench_suite_allprot },
+	{ "migrate", "live migration downtime (rounds, pages sent) vs stop-and-copy of the same VM",
+	  bench_suite_migrate },
 	{ NULL, NULL, NULL },
 };
 

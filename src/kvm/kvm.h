@@ -210,6 +210,7 @@ struct kvm {
 	pthread_mutex_t attr_lock;
 	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
 	struct kvm_heki heki;          /* Heki (heki.c): its own lock and atomics */
+	bool has_run;                  /* atomic; set under lock by the first KVM_RUN (snapshot.c) */
 };
 
 /* The file behind a VM fd, or NULL if @f is not one. */
@@ -256,6 +257,9 @@ struct kvm_vcpu {
 };
 
 long kvm_vcpu_create(struct mv_task *t, struct kvm *kvm, unsigned long id);
+/* Snapshot restore paths (snapshot.c): the first KVM_RUN closes them; memvisor's own VM ioctls. */
+void kvm_snapshot_note_run(struct kvm *kvm);
+long kvm_vm_ioctl_snapshot(struct kvm *kvm, unsigned int cmd, uint64_t arg);
 void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
 struct kvm_vcpu *kvm_vcpu_from_file(const struct file *f);
 

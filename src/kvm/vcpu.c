@@ -162,8 +162,10 @@ static long kvm_vcpu_run(struct kvm_vcpu *vcpu, uint64_t arg)
 	/* set by another thread or a signal handler: one untorn read (READ_ONCE) */
 	wants_to_run = !READ_ONCE(vcpu->run->immediate_exit__unsafe);
 	r = kvm_vcpu_run_enter(vcpu);
-	if (!r)
+	if (!r) {
+		kvm_snapshot_note_run(vcpu->kvm);   /* closes the restore-only ioctls */
 		r = kvm_guest_run(vcpu, wants_to_run);
+	}
 	kvm_vcpu_run_leave(vcpu);
 	return r;
 }

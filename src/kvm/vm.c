@@ -228,6 +228,11 @@ static long kvm_vm_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, ui
 		return kvm_vm_ioctl_mte_copy_tags(kvm, arg);
 	case KVM_HEKI_SET_POLICY:
 		return kvm_vm_ioctl_heki_set_policy(kvm, arg);
+	case KVM_HEKI_GET_STATE:
+	case KVM_HEKI_SET_STATE:
+	case KVM_GMEM_EXPORT_PAGE:
+	case KVM_GMEM_IMPORT_PAGE:
+		return kvm_vm_ioctl_snapshot(kvm, cmd, arg);
 	default:
 		return -ENOTTY;   /* kvm_arch_vm_ioctl on x86 */
 	}

@@ -133,6 +133,11 @@ static const struct lang_call_desc lang_calls[] = {
 	{ CPU(get_msr, LCPU_GET_MSR, LRK_VALUE, A_INT("vcpu_fd"), A_INT("index")) },
 	{ CPU(set_msr, LCPU_SET_MSR, LRK_VALUE, A_INT("vcpu_fd"), A_INT("index"),
 	      A_INT("value")) },
+	/* snapshots (docs/snapshot.md): a VM with one vCPU saved to / restored from a host file */
+	{ CPU(vm_snapshot, LCPU_VM_SNAPSHOT, LRK_VALUE, A_FD("vm_fd"), A_FD("vcpu_fd"),
+	      A_STR("path")) },
+	{ CPU(vm_restore, LCPU_VM_RESTORE, LRK_VALUE, A_FD("vm_fd"), A_FD("vcpu_fd"),
+	      A_STR("path")) },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },

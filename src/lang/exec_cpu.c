@@ -161,6 +161,9 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 	case LCPU_SET_MSR:
 		o->ret = lang_cpu_msr(s, t, a);
 		return 0;
+	case LCPU_VM_SNAPSHOT:
+	case LCPU_VM_RESTORE:
+		return lang_cpu_snapshot(x, s, t, o, diag);
 	default:
 		o->ret = lang_do_cpu_op(s, t, a);
 		return 0;

@@ -87,6 +87,9 @@ bool lang_check_outputs(struct lang_exec *x, const struct lang_step *s, struct l
 /* exec_cpu.c: a LC_CPU step in task @t */
 int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		struct lang_outcome *o, struct lang_diag *diag);
+/* vm_snapshot / vm_restore (exec_snapshot.c): the file size / the vEPC pages lost, or -errno. */
+int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+		      struct lang_outcome *o, struct lang_diag *diag);
 
 /* exec.c: counts, traces and hands a finished step's report to the caller */
 void lang_report(struct lang_exec *x, struct lang_step_report *r);

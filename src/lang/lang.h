@@ -188,4 +188,29 @@ struct lang_run_result {
 int lang_run(const struct lang_program *p, struct lang_run_opts *opts,
 	     struct lang_run_result *res, struct lang_diag *diag);
 
+/* ---- snapshots, for 'memvisor snapshot' and 'memvisor restore' (docs/snapshot.md) ---- */
+
+struct lang_snapshot_info {
+	uint64_t bytes;
+	unsigned int nr_vcpus;
+	uint64_t ram_gpa, ram_bytes;
+	uint64_t shared_pages, private_pages, tagged_pages, heki_runs, epc_lost, dirty_pages;
+};
+
+/*
+ * Saves the VM behind @vm_fd of @t's process, with its one vCPU @vcpu_fd,
+ * to the host file @path: the file's size, or a negative errno with *@why.
+ */
+long lang_vm_snapshot_save(struct mv_task *t, int vm_fd, int vcpu_fd, const char *path,
+			   const char **why);
+/*
+ * Reads @path, checks every byte and restores it into a new VM on a new
+ * machine (@mo, NULL: the defaults), which is then destroyed: 0 with
+ * @info, or a negative errno with *@why (a refused file: what was wrong).
+ */
+int lang_vm_snapshot_try_restore(const char *path, const struct lang_machine_opts *mo,
+				 struct lang_snapshot_info *info, const char **why);
+/* 1 when @fd is a vCPU fd of @t's process. */
+int lang_is_vcpu_fd(struct mv_task *t, int fd);
+
 #endif

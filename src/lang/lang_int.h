@@ -334,6 +334,8 @@ enum lang_cpu_op {
 	LCPU_COPY_TAGS,    /* KVM_ARM_MTE_COPY_TAGS with the scenario's tag buffer */
 	LCPU_GET_MSR,      /* KVM_GET_MSRS / KVM_SET_MSRS of one MSR */
 	LCPU_SET_MSR,
+	LCPU_VM_SNAPSHOT,  /* the VMM saves a VM to a file (exec_snapshot.c) */
+	LCPU_VM_RESTORE,   /* ... and restores one into a VM it built */
 };
 
 enum lang_ret_kind {

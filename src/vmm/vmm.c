@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/compiler.h"
 #include "vmm/vmm.h"
 
 struct vmm_vcpu {
@@ -30,7 +31,19 @@ struct vmm {
 	int kvm_fd, vm_fd;
 	uint64_t ram_uaddr, ram_bytes, ram_gpa;
 	unsigned int nr_vcpus;
+	int gmem_fd;
+	struct vmm_config cfg;
 	struct vmm_hooks hooks;
+	/*
+	 * Pausing (vmm_pause): pause_lock covers running, paused, stop and the
+	 * wait on pause_cond; pause_req is also read without it by each vCPU
+	 * loop after an exit (READ_ONCE / WRITE_ONCE).
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	int pause_req;
+	unsigned int running, paused;
+	int stop;
 	struct vmm_vcpu vcpus[VMM_MAX_VCPUS];
 };
 
@@ -48,9 +61,20 @@ static int vmm_check_config(const struct vmm_config *cfg)
 	return 0;
 }
 
+static int vmm_make_gmem(struct vmm *v, const struct vmm_config *cfg)
+{
+	struct kvm_create_guest_memfd g = { .size = cfg->ram_bytes };
+	long fd = vmm_ioctl(v->t, v->vm_fd, KVM_CREATE_GUEST_MEMFD, (uint64_t)(uintptr_t)&g);
+
+	if (fd < 0)
+		return (int)fd;
+	v->gmem_fd = (int)fd;
+	return 0;
+}
+
 static int vmm_map_ram(struct vmm *v, const struct vmm_config *cfg)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region2 r = { 0 };
 	long a = mv_syscall(v->t, MV_SYS_mmap, 0, cfg->ram_bytes, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0);
 
@@ -64,7 +88,33 @@ static int vmm_map_ram(struct vmm *v, const struct vmm_config *cfg)
 	r.guest_phys_addr = cfg->ram_gpa;
 	r.memory_size = cfg->ram_bytes;
 	r.userspace_addr = v->ram_uaddr;
-	return (int)vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION, (uint64_t)(uintptr_t)&r);
+	if (cfg->private_mem) {
+		int e = vmm_make_gmem(v, cfg);
+
+		if (e)
+			return e;
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)v->gmem_fd;
+	}
+	return (int)vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, (uint64_t)(uintptr_t)&r);
+}
+
+int vmm_set_ram_flags(struct vmm *v, uint32_t flags)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = 0, .flags = flags, .guest_phys_addr = v->ram_gpa,
+		.memory_size = v->ram_bytes, .userspace_addr = v->ram_uaddr,
+	};
+	long e;
+
+	if (v->gmem_fd >= 0) {
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)v->gmem_fd;
+	}
+	e = vmm_ioctl(v->t, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, (uint64_t)(uintptr_t)&r);
+	if (!e)
+		v->cfg.ram_flags = flags;
+	return (int)e;
 }
 
 static int vmm_make_vcpus(struct vmm *v)
@@ -98,7 +148,10 @@ int vmm_create(struct mv_task *t, const struct vmm_config *cfg, struct vmm **out
 		return -ENOMEM;
 	v->t = t;
 	v->nr_vcpus = cfg->nr_vcpus;
-	v->kvm_fd = v->vm_fd = -1;
+	v->kvm_fd = v->vm_fd = v->gmem_fd = -1;
+	pthread_mutex_init(&v->pause_lock, NULL);
+	pthread_cond_init(&v->pause_cond, NULL);
+	v->cfg = *cfg;
 	r = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
 		       O_RDWR | O_CLOEXEC, 0, 0, 0);
 	if (r < 0)
@@ -108,6 +161,13 @@ int vmm_create(struct mv_task *t, const struct vmm_config *cfg, struct vmm **out
 	if (r < 0)
 		goto err;
 	v->vm_fd = (int)r;
+	if (cfg->mte) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_MTE };
+
+		r = vmm_ioctl(t, v->vm_fd, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap);
+		if (r)
+			goto err;
+	}
 	r = vmm_map_ram(v, cfg);
 	if (!r)
 		r = vmm_make_vcpus(v);
@@ -130,10 +190,14 @@ void vmm_destroy(struct vmm *v)
 			mv_syscall(v->t, MV_SYS_close, (uint64_t)v->vcpus[i].fd, 0, 0, 0, 0, 0);
 	if (v->ram_uaddr)
 		mv_syscall(v->t, MV_SYS_munmap, v->ram_uaddr, v->ram_bytes, 0, 0, 0, 0);
+	if (v->gmem_fd >= 0)
+		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->gmem_fd, 0, 0, 0, 0, 0);
 	if (v->vm_fd >= 0)
 		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->vm_fd, 0, 0, 0, 0, 0);
 	if (v->kvm_fd >= 0)
 		mv_syscall(v->t, MV_SYS_close, (uint64_t)v->kvm_fd, 0, 0, 0, 0, 0);
+	pthread_cond_destroy(&v->pause_cond);
+	pthread_mutex_destroy(&v->pause_lock);
 	free(v);
 }
 
@@ -167,6 +231,21 @@ int vmm_vm_fd(const struct vmm *v)
 int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu)
 {
 	return vcpu < v->nr_vcpus ? v->vcpus[vcpu].fd : -EINVAL;
+}
+
+struct mv_task *vmm_task(const struct vmm *v)
+{
+	return v->t;
+}
+
+const struct vmm_config *vmm_get_config(const struct vmm *v)
+{
+	return &v->cfg;
+}
+
+int vmm_gmem_fd(const struct vmm *v)
+{
+	return v->gmem_fd;
 }
 
 /* ---- the run loop ---- */
@@ -212,14 +291,61 @@ static long vmm_handle_exit(struct vmm_vcpu *c)
 	}
 }
 
-static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
+/* ---- pausing ---- */
+
+/* After an exit with a pause requested: park until released; 1 when told to stop. */
+static int vmm_park(struct vmm *v)
+{
+	int stop;
+
+	pthread_mutex_lock(&v->pause_lock);
+	v->paused++;
+	pthread_cond_broadcast(&v->pause_cond);
+	while (v->pause_req && !v->stop)
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	v->paused--;
+	stop = v->stop;
+	pthread_mutex_unlock(&v->pause_lock);
+	return stop;
+}
+
+static void vmm_loop_enter(struct vmm *v, int delta)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	v->running = (unsigned int)((int)v->running + delta);
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+void vmm_pause(struct vmm *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	WRITE_ONCE(v->pause_req, 1);
+	while (v->paused < v->running)
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+void vmm_resume(struct vmm *v, int stop)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	WRITE_ONCE(v->pause_req, 0);
+	v->stop = stop;
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+static long vmm_loop_body(struct vmm_vcpu *c, struct mv_task *t)
 {
 	const struct vmm_hooks *h = &c->v->hooks;
 
 	for (;;) {
-		long ret = vmm_ioctl(t, c->fd, KVM_RUN, 0);
-		long next;
+		long ret, next;
 
+		/* before every entry, the first too: a loop started while paused never runs */
+		if (READ_ONCE(c->v->pause_req) && vmm_park(c->v))
+			return 0;   /* stopped for good: the VM moved elsewhere */
+		ret = vmm_ioctl(t, c->fd, KVM_RUN, 0);
 		if (ret < 0) {
 			if (ret == -EFAULT && c->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
 				c->stats.memory_fault++;
@@ -233,6 +359,16 @@ static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
 		if (next <= 0)
 			return next;
 	}
+}
+
+static long vmm_loop(struct vmm_vcpu *c, struct mv_task *t)
+{
+	long r;
+
+	vmm_loop_enter(c->v, 1);
+	r = vmm_loop_body(c, t);
+	vmm_loop_enter(c->v, -1);
+	return r;
 }
 
 long vmm_run_vcpu(struct vmm *v, unsigned int vcpu)

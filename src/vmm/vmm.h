@@ -22,6 +22,13 @@ struct vmm_config {
 	uint64_t ram_gpa;          /* where RAM starts in the guest (page aligned) */
 	uint32_t ram_flags;        /* KVM_MEM_* for the RAM slot */
 	unsigned long vm_type;     /* KVM_X86_DEFAULT_VM, KVM_X86_SW_PROTECTED_VM */
+	/*
+	 * Bind the RAM slot to a guest_memfd of the same size (KVM_MEM_GUEST_MEMFD
+	 * added to ram_flags; needs KVM_X86_SW_PROTECTED_VM), so pages can be
+	 * made private with KVM_SET_MEMORY_ATTRIBUTES.
+	 */
+	int private_mem;
+	int mte;                   /* KVM_CAP_ARM_MTE before the vCPUs */
 };
 
 struct vmm_exit_stats {
@@ -61,6 +68,13 @@ int vmm_vm_fd(const struct vmm *v);
  */
 MV_MUST_CHECK long vmm_enable_heki(struct vmm *v, uint64_t configure, uint64_t denial);
 int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu);
+struct mv_task *vmm_task(const struct vmm *v);
+/* The configuration the VMM was created with (ram_flags as given). */
+const struct vmm_config *vmm_get_config(const struct vmm *v);
+/* The VMM's fd of the RAM slot's guest_memfd, or -1. */
+int vmm_gmem_fd(const struct vmm *v);
+/* Changes the RAM slot's KVM_MEM_* flags (KVM_SET_USER_MEMORY_REGION2): 0 or its error. */
+MV_MUST_CHECK int vmm_set_ram_flags(struct vmm *v, uint32_t flags);
 
 /*
  * Runs one vCPU until it halts: 0, or the first KVM_RUN error, or -EIO
@@ -69,6 +83,15 @@ int vmm_vcpu_fd(const struct vmm *v, unsigned int vcpu);
 long vmm_run_vcpu(struct vmm *v, unsigned int vcpu);
 /* Runs every vCPU to completion, each on its own host thread (one: inline). */
 long vmm_run(struct vmm *v);
+/*
+ * Pausing a running VM (migration): vmm_pause asks every vCPU loop to stop
+ * at its vCPU's next exit and returns once each running one has (a guest
+ * that never exits cannot be paused); a loop that starts while a pause is
+ * asked for parks before its first KVM_RUN. vmm_resume lets them go on, or with
+ * @stop ends their loops with 0 (the guest moved elsewhere).
+ */
+void vmm_pause(struct vmm *v);
+void vmm_resume(struct vmm *v, int stop);
 void vmm_exit_stats(const struct vmm *v, unsigned int vcpu, struct vmm_exit_stats *out);
 
 const char *vmm_exit_name(uint32_t exit_reason);

@@ -78,5 +78,7 @@ int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
 int cli_map(int argc, char **argv);
+int cli_snapshot(int argc, char **argv);
+int cli_restore(int argc, char **argv);
 
 #endif

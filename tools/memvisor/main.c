@@ -14,6 +14,8 @@ static const struct cli_verb verbs[] = {
 	{ "run", "run scenario files and check every expectation", cli_run },
 	{ "trace", "summarise a trace written by 'run --trace'", cli_trace },
 	{ "map", "draw the memory map of a VM a scenario builds (SVG, HTML)", cli_map },
+	{ "snapshot", "save the VM a scenario builds to a snapshot file", cli_snapshot },
+	{ "restore", "check a snapshot file and restore it into a new VM", cli_restore },
 	{ "attacks", "run every known attack with each protection off and on", cli_attacks },
 	{ "race", "race vCPUs against a VMM changing their memory; count windows", cli_race },
 };

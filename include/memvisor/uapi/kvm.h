@@ -88,6 +88,7 @@
 #include <memvisor/uapi/kvm_x86.h>
 #include <memvisor/uapi/kvm_para.h>
 #include <memvisor/uapi/kvm_heki.h>
+#include <memvisor/uapi/kvm_snapshot.h>
 
 /* ---- structures (x86-64 layouts) ---- */
 

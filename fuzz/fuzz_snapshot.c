@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer harness for the snapshot file parser (src/vmm/snapshot_restore.c,
+ * docs/snapshot.md). The input's first byte is the mode, the rest a
+ * snapshot file. Mode bit 0: reseal it first (the total length at offset
+ * 16 and the SHA-256 at 24 made to agree with the bytes), as a forger
+ * would, so the mutations reach the section and field checks instead of
+ * stopping at the checksum. Mode bit 1: also restore a file the checks
+ * accept, into a new machine built for this input.
+ *
+ * Rules: vmm_snapshot_check answers 0, -EINVAL, -EBADMSG or -EPROTO, with a
+ * reason whenever it refuses; a file it refuses, restore refuses with the
+ * same answer and leaves no fd behind; an unresealed file changed in its
+ * body is -EBADMSG or -EINVAL, never accepted unless the checksum still
+ * matches; a restore of an accepted file either succeeds (and the new VM
+ * saves again into a file the checks accept) or fails with a reason and
+ * leaves no fd behind.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memvisor/memvisor.h>
+
+#include "lib/sha256.h"
+#include "vmm/snapshot.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static long fz_next_fd(struct mv_task *t)
+{
+	long fd = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
+			     O_RDWR, 0, 0, 0);
+
+	if (fd < 0)
+		abort();
+	mv_syscall(t, MV_SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return fd;
+}
+
+/* Restores @b into a new machine; @check is what vmm_snapshot_check answered. */
+static void fz_restore(const uint8_t *b, size_t len, int check)
+{
+	struct mv_machine_config mc = { .ram_bytes = 64ull << 20, .seed = 1 };
+	struct mv_machine *m;
+	struct mv_task *t;
+	struct vmm *v = NULL;
+	const char *why = NULL;
+	long fd;
+	int r;
+
+	if (mv_machine_create(&mc, &m) || mv_task_spawn(m, &t))
+		abort();
+	fd = fz_next_fd(t);
+	r = vmm_snapshot_restore(t, b, len, &v, NULL, &why);
+	if (check && r != check)
+		abort();        /* refused by the checks: the same answer */
+	if (r) {
+		if (!why || v || fz_next_fd(t) != fd)
+			abort();
+	} else {
+		void *again;
+		size_t alen;
+
+		if (!v || vmm_snapshot_save(v, &again, &alen) ||
+		    vmm_snapshot_check(again, alen, NULL))
+			abort();
+		free(again);
+		vmm_destroy(v);
+	}
+	mv_machine_destroy(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *why = NULL;
+	uint8_t *b;
+	size_t len;
+	int r;
+
+	if (size < 1)
+		return 0;
+	len = size - 1;
+	b = malloc(len ? len : 1);
+	if (!b)
+		return 0;
+	memcpy(b, data + 1, len);
+	if ((data[0] & 1) && len >= VMM_SNAP_HDR_SIZE) {
+		uint64_t total = len;
+
+		memcpy(b + 16, &total, 8);
+		sha256(b + VMM_SNAP_HDR_SIZE, len - VMM_SNAP_HDR_SIZE, b + 24);
+	}
+	r = vmm_snapshot_check(b, len, &why);
+	if (r != 0 && r != -EINVAL && r != -EBADMSG && r != -EPROTO)
+		abort();
+	if (r && !why)
+		abort();
+	if (r == 0 && len >= VMM_SNAP_HDR_SIZE) {
+		uint8_t d[SHA256_DIGEST_SIZE];
+
+		sha256(b + VMM_SNAP_HDR_SIZE, len - VMM_SNAP_HDR_SIZE, d);
+		if (memcmp(d, b + 24, sizeof(d)))
+			abort();   /* accepted with a checksum that does not match */
+	}
+	if (data[0] & 2)
+		fz_restore(b, len, r);
+	free(b);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live migration (docs/snapshot.md, "Live migration"): pre-copy with dirty
+ * logging from a running VM to a new VM in another (or the same) machine
+ * object, over a host pipe as the wire. Rounds of dirty pages go while the
+ * guest runs; when the dirty set is small (or the rounds run out) the
+ * source is paused, the rest and the architectural state (a state-only
+ * snapshot) are sent, and the destination is ready to run. Tags travel
+ * with their pages; attributes, private pages and Heki state with the
+ * state.
+ */
+#ifndef MV_VMM_MIGRATE_H
+#define MV_VMM_MIGRATE_H
+
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+struct vmm_migrate_opts {
+	unsigned int max_rounds;   /* pre-copy rounds at most (0: 30) */
+	uint64_t stop_pages;       /* stop when a round leaves at most this many dirty (0: 16) */
+};
+
+struct vmm_migrate_stats {
+	unsigned int rounds;       /* pre-copy rounds, the first (every page) included */
+	uint64_t pages_sent;       /* page records, every round and the stop */
+	uint64_t pages_at_stop;    /* of which sent while the source was paused */
+	uint64_t bytes_sent;       /* on the wire */
+	uint64_t downtime_ns;      /* source paused .. destination ready */
+	uint64_t total_ns;
+};
+
+/*
+ * Moves @src (running under vmm_run on other threads, or stopped) to a new
+ * VM of @dst_task's process. 0 with it in *@out: the source's vCPU loops
+ * have ended (vmm_run returns 0) and the destination's vCPUs wait for
+ * programs that continue from the moved state. On failure (*@why says
+ * what) the destination is gone and the source runs on. A VM with private
+ * memory cannot log dirty pages (its guest_memfd slot refuses
+ * KVM_MEM_LOG_DIRTY_PAGES, as in Linux): it is stopped and copied at once.
+ */
+MV_MUST_CHECK int vmm_migrate(struct vmm *src, struct mv_task *dst_task,
+			      const struct vmm_migrate_opts *opts, struct vmm **out,
+			      struct vmm_migrate_stats *stats, const char **why);
+
+#endif

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM snapshots (docs/snapshot.md): vmm_snapshot_save() turns a stopped VM
+ * into one buffer; vmm_snapshot_restore() checks a whole buffer first and
+ * only then builds a new VM from it, so a refused snapshot leaves nothing
+ * behind. The snapshot holds architectural state only (memory, attributes,
+ * Heki state, tags, registers): the guest PROGRAM of a vCPU (a host
+ * function on a coroutine stack) is not saved, and the restored VM runs a
+ * program the caller gives it, which continues from that state.
+ *
+ * File layout, all integers little-endian:
+ *   header  (64 bytes): magic "MVSNAP\r\n", u32 version, u32 nsections,
+ *                       u64 total length, SHA-256 of bytes [64, total),
+ *                       u64 reserved (0)
+ *   sections, in type order, each once: u32 type, u32 count, u64 length,
+ *                       then length bytes (count items of the type's size)
+ */
+#ifndef MV_VMM_SNAPSHOT_H
+#define MV_VMM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+#define VMM_SNAP_MAGIC    "MVSNAP\r\n"
+#define VMM_SNAP_VERSION  1u
+#define VMM_SNAP_HDR_SIZE 64u
+#define VMM_SNAP_SEC_SIZE 16u
+#define VMM_SNAP_PAGE     4096u
+#define VMM_SNAP_TAG_BYTES 256u    /* one 4-bit tag per byte per 16-byte granule */
+
+enum vmm_snap_section {
+	VMM_SNAP_CONFIG = 1,   /* struct vmm_snap_config, count 1 */
+	VMM_SNAP_SLOTS,        /* struct vmm_snap_slot[count] (one today: RAM) */
+	VMM_SNAP_DIRTY,        /* the RAM slot's pending dirty bitmap: count pages, u64 words */
+	VMM_SNAP_ATTRS,        /* struct vmm_snap_run[count]: KVM_MEMORY_ATTRIBUTE_* runs */
+	VMM_SNAP_SHARED,       /* struct vmm_snap_page[count]: shared pages not all zero */
+	VMM_SNAP_PRIVATE,      /* struct vmm_snap_private[count]: exported private pages */
+	VMM_SNAP_TAGS,         /* struct vmm_snap_tags[count]: MTE tags of pages with any set */
+	VMM_SNAP_HEKI,         /* struct vmm_snap_heki, then count struct vmm_snap_run (perms) */
+	VMM_SNAP_VCPUS,        /* struct vmm_snap_vcpu[count], count = nr_vcpus */
+	VMM_SNAP_NR_SECTIONS = VMM_SNAP_VCPUS,
+};
+
+struct vmm_snap_config {
+	uint32_t nr_vcpus;
+	uint32_t ram_flags;
+	uint64_t ram_bytes;
+	uint64_t ram_gpa;
+	uint64_t vm_type;
+	uint32_t private_mem;
+	uint32_t mte;
+	uint64_t epc_pages;    /* vEPC pages the VM had: their contents are lost */
+};
+
+struct vmm_snap_slot {
+	uint32_t slot;
+	uint32_t flags;        /* KVM_MEM_* */
+	uint64_t gpa;
+	uint64_t size;
+};
+
+struct vmm_snap_run {
+	uint64_t gfn;
+	uint64_t npages;
+	uint64_t val;
+};
+
+struct vmm_snap_page {
+	uint64_t gfn;
+	uint8_t data[VMM_SNAP_PAGE];
+};
+
+struct vmm_snap_private {
+	uint64_t gfn;
+	uint8_t mac[32];
+	uint8_t data[VMM_SNAP_PAGE];
+};
+
+struct vmm_snap_tags {
+	uint64_t gfn;
+	uint8_t tags[VMM_SNAP_TAG_BYTES];
+};
+
+struct vmm_snap_heki {
+	uint64_t cr_pinned[2];
+	uint32_t flags;
+	uint32_t pad;
+};
+
+struct vmm_snap_vcpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+/*
+ * A VM as the snapshot code sees it: by its fds, so any VMM's (a struct
+ * vmm, or a scenario's) with one RAM memslot. cfg.ram_flags are the slot's
+ * KVM_MEM_* flags without KVM_MEM_GUEST_MEMFD; private_mem says the slot
+ * has a guest_memfd (gmem_fd, the VMM's fd of it, or -1 if unknown).
+ */
+struct vmm_restore_info;
+
+struct vmm_snap_vm {
+	struct mv_task *t;
+	int vm_fd;
+	unsigned int nr_vcpus;
+	int vcpu_fds[VMM_MAX_VCPUS];
+	struct vmm_config cfg;
+	uint32_t slot;
+	uint64_t ram_uaddr;
+	int gmem_fd;
+};
+
+void vmm_snap_vm_of(struct vmm *v, struct vmm_snap_vm *out);
+/*
+ * Describes the VM behind @vm_fd of @t's process, with these vCPU fds,
+ * from what the VMM can ask KVM (mv_vm_memory_map, KVM_CHECK_EXTENSION, a
+ * zero-length KVM_ARM_MTE_COPY_TAGS): 0, or -EOPNOTSUPP with *@why for a
+ * VM of more than one RAM memslot or with no memory, -EINVAL for bad fds.
+ */
+MV_MUST_CHECK int vmm_snap_vm_probe(struct mv_task *t, int vm_fd, const int *vcpu_fds,
+				    unsigned int nr_vcpus, struct vmm_snap_vm *out,
+				    const char **why);
+MV_MUST_CHECK int vmm_snapshot_save_vm(const struct vmm_snap_vm *v, unsigned int flags, void **buf,
+				       size_t *len);
+/* vmm_snapshot_apply for a VM described by its fds. */
+MV_MUST_CHECK int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t len,
+					struct vmm_restore_info *info, const char **why);
+int vmm_snap_set_ram_flags(const struct vmm_snap_vm *v, uint32_t flags);
+
+/* What a restore tells its caller besides the VM. */
+struct vmm_restore_info {
+	uint64_t epc_lost;           /* vEPC pages whose enclaves the guest lost */
+	uint64_t dirty_pages;        /* pending dirty bits carried in the snapshot */
+	uint64_t shared_pages, private_pages, tagged_pages, heki_runs;
+};
+
+/*
+ * Saves @v, whose vCPUs must not be running: 0 with a malloc'ed buffer in
+ * *@buf (free() it) of *@len bytes, or a negative errno (an ioctl's, or
+ * -ENOMEM). Harvests the dirty log (KVM_GET_DIRTY_LOG clears it).
+ */
+MV_MUST_CHECK int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len);
+/*
+ * Checks @buf completely (vmm_snapshot_check), then makes a new VM in @t's
+ * process from it: 0 with it in *@out (vCPUs without programs: give each
+ * one with vmm_set_guest), or a negative errno with no VM left behind;
+ * *@why (optional) then names what was refused. @info is optional.
+ */
+MV_MUST_CHECK int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len,
+				       struct vmm **out, struct vmm_restore_info *info,
+				       const char **why);
+/*
+ * The same into @v, a VM made with the snapshot's configuration (dirty
+ * logging off) that never ran, whose memory may already hold pages (a
+ * migration's pre-copy): applies the snapshot's pages, attributes, private
+ * pages, tags, registers and Heki state. On failure @v is half-built: the
+ * caller destroys it.
+ */
+MV_MUST_CHECK int vmm_snapshot_apply(struct vmm *v, const void *buf, size_t len,
+				     struct vmm_restore_info *info, const char **why);
+/*
+ * vmm_snapshot_save without the shared pages and tags (VMM_SNAP_STATE_ONLY):
+ * the stop-and-copy state of a migration, whose pages went ahead.
+ */
+#define VMM_SNAP_STATE_ONLY 1u
+MV_MUST_CHECK int vmm_snapshot_save_flags(struct vmm *v, unsigned int flags, void **buf,
+					  size_t *len);
+/* Validation alone: 0, -EINVAL (malformed), -EBADMSG (checksum), -EPROTO (version). */
+MV_MUST_CHECK int vmm_snapshot_check(const void *buf, size_t len, const char **why);
+
+/* Whole-file helpers (host files): 0 or -errno. */
+MV_MUST_CHECK int vmm_snapshot_write_file(const char *path, const void *buf, size_t len);
+MV_MUST_CHECK int vmm_snapshot_read_file(const char *path, void **buf, size_t *len);
+
+#endif

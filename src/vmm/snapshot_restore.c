@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checking and restoring a snapshot (snapshot.h, docs/snapshot.md). The
+ * whole buffer is checked before anything is created: the header (magic,
+ * version, length, SHA-256 of the rest), every section (type, order,
+ * count, length) and every field against the configuration it belongs
+ * to. Only then is a new VM built; if the kernel still refuses a step
+ * (a private page whose MAC does not match, registers KVM_SET_SREGS
+ * refuses), the new VM is destroyed and nothing remains.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/sha256.h"
+#include "vmm/snapshot.h"
+
+#define SNAP_MAX_RAM (1ull << 40)
+#define SNAP_HEKI_PERMS (MEM_ATTR_READ | MEM_ATTR_WRITE | MEM_ATTR_EXEC | MEM_ATTR_IMMUTABLE)
+
+struct snap_sec {
+	const uint8_t *p;
+	uint32_t count;
+	uint64_t len;
+};
+
+struct snap_parsed {
+	struct vmm_snap_config cfg;
+	struct vmm_snap_slot slot;
+	struct snap_sec s[VMM_SNAP_NR_SECTIONS + 1];
+	uint64_t npages, first_gfn;
+};
+
+#define REFUSE(why_, msg, err) do { if (why_) *(why_) = (msg); return (err); } while (0)
+
+static int snap_header(const uint8_t *b, size_t len, const char **why)
+{
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	uint64_t total, reserved;
+	uint32_t version;
+
+	if (len < VMM_SNAP_HDR_SIZE)
+		REFUSE(why, "truncated: shorter than the header", -EINVAL);
+	if (memcmp(b, VMM_SNAP_MAGIC, 8))
+		REFUSE(why, "not a memvisor snapshot (bad magic)", -EINVAL);
+	memcpy(&version, b + 8, 4);
+	if (version != VMM_SNAP_VERSION)
+		REFUSE(why, "unsupported snapshot version", -EPROTO);
+	memcpy(&total, b + 16, 8);
+	if (total > len)
+		REFUSE(why, "truncated: shorter than its header says", -EINVAL);
+	if (total < len)
+		REFUSE(why, "trailing bytes after the snapshot", -EINVAL);
+	memcpy(&reserved, b + 56, 8);
+	if (reserved)
+		REFUSE(why, "reserved header field not zero", -EINVAL);
+	sha256(b + VMM_SNAP_HDR_SIZE, len - VMM_SNAP_HDR_SIZE, digest);
+	if (memcmp(digest, b + 24, SHA256_DIGEST_SIZE))
+		REFUSE(why, "checksum mismatch (corrupted snapshot)", -EBADMSG);
+	return 0;
+}
+
+static uint64_t snap_item_size(uint32_t type)
+{
+	switch (type) {
+	case VMM_SNAP_CONFIG: return sizeof(struct vmm_snap_config);
+	case VMM_SNAP_SLOTS: return sizeof(struct vmm_snap_slot);
+	case VMM_SNAP_ATTRS: return sizeof(struct vmm_snap_run);
+	case VMM_SNAP_SHARED: return sizeof(struct vmm_snap_page);
+	case VMM_SNAP_PRIVATE: return sizeof(struct vmm_snap_private);
+	case VMM_SNAP_TAGS: return sizeof(struct vmm_snap_tags);
+	case VMM_SNAP_HEKI: return sizeof(struct vmm_snap_run);
+	case VMM_SNAP_VCPUS: return sizeof(struct vmm_snap_vcpu);
+	default: return 0;   /* DIRTY: words of its bitmap */
+	}
+}
+
+static int snap_sections(const uint8_t *b, size_t len, struct snap_parsed *ps, const char **why)
+{
+	uint32_t nsec;
+	size_t off = VMM_SNAP_HDR_SIZE;
+
+	memcpy(&nsec, b + 12, 4);
+	if (nsec != VMM_SNAP_NR_SECTIONS)
+		REFUSE(why, "wrong number of sections", -EINVAL);
+	for (uint32_t type = 1; type <= VMM_SNAP_NR_SECTIONS; type++) {
+		uint32_t t, count;
+		uint64_t l, want;
+
+		if (len - off < VMM_SNAP_SEC_SIZE)
+			REFUSE(why, "truncated section header", -EINVAL);
+		memcpy(&t, b + off, 4);
+		memcpy(&count, b + off + 4, 4);
+		memcpy(&l, b + off + 8, 8);
+		if (t != type)
+			REFUSE(why, "section missing or out of order", -EINVAL);
+		off += VMM_SNAP_SEC_SIZE;
+		if (l > len - off)
+			REFUSE(why, "section longer than the snapshot", -EINVAL);
+		if (type == VMM_SNAP_DIRTY)
+			want = ((uint64_t)count + 63) / 64 * 8;
+		else if (type == VMM_SNAP_HEKI)
+			want = sizeof(struct vmm_snap_heki) + (uint64_t)count * snap_item_size(type);
+		else
+			want = (uint64_t)count * snap_item_size(type);
+		if (l != want)
+			REFUSE(why, "section length does not match its count", -EINVAL);
+		ps->s[type] = (struct snap_sec){ .p = b + off, .count = count, .len = l };
+		off += l;
+	}
+	if (off != len)
+		REFUSE(why, "bytes after the last section", -EINVAL);
+	return 0;
+}
+
+static int snap_check_config(struct snap_parsed *ps, const char **why)
+{
+	const struct vmm_snap_config *c = &ps->cfg;
+	const struct vmm_snap_slot *s = &ps->slot;
+	uint32_t slot_flags;
+
+	if (ps->s[VMM_SNAP_CONFIG].count != 1 || ps->s[VMM_SNAP_SLOTS].count != 1)
+		REFUSE(why, "config or slot section: want exactly one entry", -EINVAL);
+	memcpy(&ps->cfg, ps->s[VMM_SNAP_CONFIG].p, sizeof(ps->cfg));
+	memcpy(&ps->slot, ps->s[VMM_SNAP_SLOTS].p, sizeof(ps->slot));
+	if (!c->nr_vcpus || c->nr_vcpus > VMM_MAX_VCPUS)
+		REFUSE(why, "config: bad vCPU count", -EINVAL);
+	if (!c->ram_bytes || c->ram_bytes % VMM_SNAP_PAGE || c->ram_bytes > SNAP_MAX_RAM ||
+	    c->ram_gpa % VMM_SNAP_PAGE || c->ram_gpa > SNAP_MAX_RAM)
+		REFUSE(why, "config: bad RAM size or address", -EINVAL);
+	if (c->ram_flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
+		REFUSE(why, "config: unknown RAM slot flags", -EINVAL);
+	if (c->vm_type != KVM_X86_DEFAULT_VM && c->vm_type != KVM_X86_SW_PROTECTED_VM)
+		REFUSE(why, "config: unknown VM type", -EINVAL);
+	if (c->private_mem > 1 || c->mte > 1 ||
+	    (c->private_mem && (c->vm_type != KVM_X86_SW_PROTECTED_VM ||
+				(c->ram_flags & KVM_MEM_LOG_DIRTY_PAGES))))
+		REFUSE(why, "config: bad private-memory or MTE setting", -EINVAL);
+	slot_flags = c->ram_flags | (c->private_mem ? KVM_MEM_GUEST_MEMFD : 0);
+	if (s->slot > 0x7fff || s->flags != slot_flags || s->gpa != c->ram_gpa || s->size != c->ram_bytes)
+		REFUSE(why, "slot does not match the config", -EINVAL);
+	ps->npages = c->ram_bytes / VMM_SNAP_PAGE;
+	ps->first_gfn = c->ram_gpa / VMM_SNAP_PAGE;
+	if (ps->s[VMM_SNAP_VCPUS].count != c->nr_vcpus)
+		REFUSE(why, "vCPU section does not match the config", -EINVAL);
+	return 0;
+}
+
+static bool snap_in_ram(const struct snap_parsed *ps, uint64_t gfn, uint64_t npages)
+{
+	return npages && gfn >= ps->first_gfn && gfn - ps->first_gfn < ps->npages &&
+	       npages <= ps->npages - (gfn - ps->first_gfn);
+}
+
+static const struct vmm_snap_run *snap_run(const struct snap_sec *s, size_t extra, uint32_t i,
+					   struct vmm_snap_run *out)
+{
+	memcpy(out, s->p + extra + (size_t)i * sizeof(*out), sizeof(*out));
+	return out;
+}
+
+/* Is @gfn in one of the (checked, sorted) private runs? */
+static bool snap_is_private(const struct snap_parsed *ps, uint64_t gfn)
+{
+	const struct snap_sec *a = &ps->s[VMM_SNAP_ATTRS];
+	struct vmm_snap_run r;
+
+	for (uint32_t i = 0; i < a->count; i++)
+		if (gfn >= snap_run(a, 0, i, &r)->gfn && gfn - r.gfn < r.npages)
+			return true;
+	return false;
+}
+
+/* Runs in RAM, sorted, disjoint, with allowed values; sum of pages in *@pages. */
+static int snap_check_runs(const struct snap_parsed *ps, const struct snap_sec *s, size_t extra,
+			   uint64_t allowed, uint64_t *pages, const char **why)
+{
+	uint64_t next = 0;
+	struct vmm_snap_run r;
+
+	*pages = 0;
+	for (uint32_t i = 0; i < s->count; i++) {
+		snap_run(s, extra, i, &r);
+		if (!snap_in_ram(ps, r.gfn, r.npages) || r.gfn < next)
+			REFUSE(why, "page run outside RAM or out of order", -EINVAL);
+		if (!r.val || (r.val & ~allowed))
+			REFUSE(why, "page run with unknown attribute or permission bits", -EINVAL);
+		next = r.gfn + r.npages;
+		*pages += r.npages;
+	}
+	return 0;
+}
+
+static int snap_check_pages(const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *sh = &ps->s[VMM_SNAP_SHARED], *pr = &ps->s[VMM_SNAP_PRIVATE];
+	const struct snap_sec *tg = &ps->s[VMM_SNAP_TAGS];
+	uint64_t gfn, next = 0, npriv;
+	int r;
+
+	if (ps->s[VMM_SNAP_ATTRS].count && !ps->cfg.private_mem)
+		REFUSE(why, "private pages in a VM without private memory", -EINVAL);
+	r = snap_check_runs(ps, &ps->s[VMM_SNAP_ATTRS], 0, KVM_MEMORY_ATTRIBUTE_PRIVATE, &npriv,
+			    why);
+	if (r)
+		return r;
+	if (pr->count != npriv)
+		REFUSE(why, "private page count does not match the private ranges", -EINVAL);
+	for (uint32_t i = 0; i < sh->count; i++, next = gfn + 1) {
+		memcpy(&gfn, sh->p + (size_t)i * sizeof(struct vmm_snap_page), 8);
+		if (!snap_in_ram(ps, gfn, 1) || gfn < next || snap_is_private(ps, gfn))
+			REFUSE(why, "shared page outside RAM, out of order or private", -EINVAL);
+	}
+	next = 0;
+	for (uint32_t i = 0; i < pr->count; i++, next = gfn + 1) {
+		memcpy(&gfn, pr->p + (size_t)i * sizeof(struct vmm_snap_private), 8);
+		if (gfn < next || !snap_is_private(ps, gfn))
+			REFUSE(why, "private page out of order or not in a private range", -EINVAL);
+	}
+	if (tg->count && !ps->cfg.mte)
+		REFUSE(why, "MTE tags in a VM without MTE", -EINVAL);
+	next = 0;
+	for (uint32_t i = 0; i < tg->count; i++, next = gfn + 1) {
+		const uint8_t *t = tg->p + (size_t)i * sizeof(struct vmm_snap_tags);
+
+		memcpy(&gfn, t, 8);
+		if (!snap_in_ram(ps, gfn, 1) || gfn < next || snap_is_private(ps, gfn))
+			REFUSE(why, "tagged page outside RAM, out of order or private", -EINVAL);
+		for (unsigned int k = 0; k < VMM_SNAP_TAG_BYTES; k++)
+			if (t[8 + k] > 0xf)
+				REFUSE(why, "MTE tag above 15", -EINVAL);
+	}
+	return 0;
+}
+
+static int snap_check_rest(const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *d = &ps->s[VMM_SNAP_DIRTY], *h = &ps->s[VMM_SNAP_HEKI];
+	struct vmm_snap_heki hk;
+	uint64_t last, pages;
+
+	if (d->count != ps->npages)
+		REFUSE(why, "dirty bitmap does not match the RAM size", -EINVAL);
+	if (ps->npages % 64) {
+		memcpy(&last, d->p + d->len - 8, 8);
+		if (last >> (ps->npages % 64))
+			REFUSE(why, "dirty bits beyond the end of RAM", -EINVAL);
+	}
+	memcpy(&hk, h->p, sizeof(hk));
+	if ((hk.flags & ~KVM_HEKI_STATE_LOCKED) || hk.pad)
+		REFUSE(why, "Heki state: unknown flags", -EINVAL);
+	return snap_check_runs(ps, h, sizeof(hk), SNAP_HEKI_PERMS, &pages, why);
+}
+
+static int snap_parse(const void *buf, size_t len, struct snap_parsed *ps, const char **why)
+{
+	int r;
+
+	memset(ps, 0, sizeof(*ps));
+	if (!buf)
+		REFUSE(why, "no snapshot", -EINVAL);
+	r = snap_header(buf, len, why);
+	if (!r)
+		r = snap_sections(buf, len, ps, why);
+	if (!r)
+		r = snap_check_config(ps, why);
+	if (!r)
+		r = snap_check_pages(ps, why);
+	if (!r)
+		r = snap_check_rest(ps, why);
+	return r;
+}
+
+int vmm_snapshot_check(const void *buf, size_t len, const char **why)
+{
+	struct snap_parsed ps;
+
+	return snap_parse(buf, len, &ps, why);
+}
+
+/* ---- building the new VM ---- */
+
+static long snap_ioctl(const struct vmm_snap_vm *v, int fd, unsigned long cmd, const void *arg)
+{
+	return mv_syscall(v->t, MV_SYS_ioctl, (uint64_t)fd, cmd, (uint64_t)(uintptr_t)arg,
+			  0, 0, 0);
+}
+
+static uint64_t snap_uaddr(const struct vmm_snap_vm *v, uint64_t gpa)
+{
+	return v->ram_uaddr + (gpa - v->cfg.ram_gpa);
+}
+
+static int snap_put_memory(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *a = &ps->s[VMM_SNAP_ATTRS], *sh = &ps->s[VMM_SNAP_SHARED];
+	const struct snap_sec *pr = &ps->s[VMM_SNAP_PRIVATE];
+	struct vmm_snap_run r;
+	long e;
+
+	for (uint32_t i = 0; i < sh->count; i++) {
+		const uint8_t *pg = sh->p + (size_t)i * sizeof(struct vmm_snap_page);
+		uint64_t gfn;
+
+		memcpy(&gfn, pg, 8);
+		e = mv_user_write(v->t, snap_uaddr(v, gfn * VMM_SNAP_PAGE), pg + 8,
+				  VMM_SNAP_PAGE);
+		if (e < 0)
+			REFUSE(why, "could not write a shared page", (int)e);
+	}
+	for (uint32_t i = 0; i < a->count; i++) {
+		struct kvm_memory_attributes ma = { .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
+
+		snap_run(a, 0, i, &r);
+		ma.address = r.gfn * VMM_SNAP_PAGE;
+		ma.size = r.npages * VMM_SNAP_PAGE;
+		e = snap_ioctl(v, v->vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &ma);
+		if (e)
+			REFUSE(why, "KVM_SET_MEMORY_ATTRIBUTES refused a private range", (int)e);
+	}
+	for (uint32_t i = 0; i < pr->count; i++) {
+		const uint8_t *pg = pr->p + (size_t)i * sizeof(struct vmm_snap_private);
+		struct kvm_gmem_transport tp = { .gpa = 0 };
+		uint64_t gfn;
+
+		memcpy(&gfn, pg, 8);
+		tp.gpa = gfn * VMM_SNAP_PAGE;
+		memcpy(tp.mac, pg + 8, sizeof(tp.mac));
+		tp.data = (uint64_t)(uintptr_t)(pg + 8 + sizeof(tp.mac));
+		e = snap_ioctl(v, v->vm_fd, KVM_GMEM_IMPORT_PAGE, &tp);
+		if (e)
+			REFUSE(why, e == -EBADMSG ? "a private page failed its transport MAC"
+						  : "KVM_GMEM_IMPORT_PAGE refused a private page", (int)e);
+	}
+	return 0;
+}
+
+static int snap_put_tags(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *tg = &ps->s[VMM_SNAP_TAGS];
+
+	for (uint32_t i = 0; i < tg->count; i++) {
+		const uint8_t *t = tg->p + (size_t)i * sizeof(struct vmm_snap_tags);
+		struct kvm_arm_copy_mte_tags ct = { .length = VMM_SNAP_PAGE,
+						     .flags = KVM_ARM_TAGS_TO_GUEST };
+		uint64_t gfn;
+		long e;
+
+		memcpy(&gfn, t, 8);
+		ct.guest_ipa = gfn * VMM_SNAP_PAGE;
+		ct.addr = (void *)(uintptr_t)(t + 8);
+		e = snap_ioctl(v, v->vm_fd, KVM_ARM_MTE_COPY_TAGS, &ct);
+		if (e != VMM_SNAP_PAGE)
+			REFUSE(why, "KVM_ARM_MTE_COPY_TAGS refused a page", e < 0 ? (int)e : -EIO);
+	}
+	return 0;
+}
+
+static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *s = &ps->s[VMM_SNAP_VCPUS];
+
+	for (uint32_t i = 0; i < s->count; i++) {
+		struct vmm_snap_vcpu c;
+		long e;
+
+		memcpy(&c, s->p + (size_t)i * sizeof(c), sizeof(c));
+		e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_SREGS, &c.sregs);
+		if (!e)
+			e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_REGS, &c.regs);
+		if (e)
+			REFUSE(why, "KVM_SET_SREGS/REGS refused a vCPU's registers", (int)e);
+	}
+	return 0;
+}
+
+static int snap_put_heki(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
+{
+	const struct snap_sec *h = &ps->s[VMM_SNAP_HEKI];
+	struct kvm_heki_perm_run *runs = NULL;
+	struct kvm_heki_state st = { .count = h->count };
+	struct vmm_snap_heki hk;
+	struct vmm_snap_run r;
+	long e;
+
+	memcpy(&hk, h->p, sizeof(hk));
+	if (!hk.cr_pinned[0] && !hk.cr_pinned[1] && !hk.flags && !h->count)
+		return 0;
+	if (h->count) {
+		runs = calloc(h->count, sizeof(*runs));
+		if (!runs)
+			REFUSE(why, "out of memory", -ENOMEM);
+	}
+	for (uint32_t i = 0; i < h->count; i++) {
+		snap_run(h, sizeof(hk), i, &r);
+		runs[i] = (struct kvm_heki_perm_run){ r.gfn, r.npages, r.val };
+	}
+	st.cr_pinned[0] = hk.cr_pinned[0];
+	st.cr_pinned[1] = hk.cr_pinned[1];
+	st.flags = hk.flags;
+	st.entries = (uint64_t)(uintptr_t)runs;
+	e = snap_ioctl(v, v->vm_fd, KVM_HEKI_SET_STATE, &st);
+	free(runs);
+	if (e)
+		REFUSE(why, "KVM_HEKI_SET_STATE refused the Heki state", (int)e);
+	return 0;
+}
+
+static void snap_info(const struct snap_parsed *ps, struct vmm_restore_info *info)
+{
+	const struct snap_sec *d = &ps->s[VMM_SNAP_DIRTY];
+
+	memset(info, 0, sizeof(*info));
+	info->epc_lost = ps->cfg.epc_pages;
+	for (uint64_t i = 0; i < d->len / 8; i++) {
+		uint64_t w;
+
+		memcpy(&w, d->p + i * 8, 8);
+		info->dirty_pages += (uint64_t)__builtin_popcountll(w);
+	}
+	info->shared_pages = ps->s[VMM_SNAP_SHARED].count;
+	info->private_pages = ps->s[VMM_SNAP_PRIVATE].count;
+	info->tagged_pages = ps->s[VMM_SNAP_TAGS].count;
+	info->heki_runs = ps->s[VMM_SNAP_HEKI].count;
+}
+
+/* Everything after the VM exists; on failure the caller destroys it. */
+static int snap_apply(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
+{
+	int r = snap_put_memory(v, ps, why);
+
+	if (!r)
+		r = snap_put_tags(v, ps, why);
+	if (!r)
+		r = snap_put_vcpus(v, ps, why);
+	if (!r)
+		r = snap_put_heki(v, ps, why);
+	if (!r && (ps->cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+		r = vmm_snap_set_ram_flags(v, ps->cfg.ram_flags);
+		if (r && why)
+			*why = "could not turn dirty logging back on";
+	}
+	return r;
+}
+
+static struct vmm_config snap_vmm_config(const struct snap_parsed *ps)
+{
+	return (struct vmm_config){
+		.nr_vcpus = ps->cfg.nr_vcpus, .ram_bytes = ps->cfg.ram_bytes,
+		.ram_gpa = ps->cfg.ram_gpa,
+		/* dirty logging refuses tags going in (KVM_ARM_MTE_COPY_TAGS): switched on last */
+		.ram_flags = ps->cfg.ram_flags & ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES,
+		.vm_type = ps->cfg.vm_type, .private_mem = (int)ps->cfg.private_mem,
+		.mte = (int)ps->cfg.mte,
+	};
+}
+
+int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct vmm **out,
+			 struct vmm_restore_info *info, const char **why)
+{
+	struct snap_parsed ps;
+	struct vmm_config cfg;
+	struct vmm_snap_vm sv;
+	struct vmm *v;
+	int r;
+
+	if (!t || !out)
+		REFUSE(why, "no task or result pointer", -EINVAL);
+	r = snap_parse(buf, len, &ps, why);
+	if (r)
+		return r;
+	cfg = snap_vmm_config(&ps);
+	r = vmm_create(t, &cfg, &v);
+	if (r)
+		REFUSE(why, "could not create the VM", r);
+	vmm_snap_vm_of(v, &sv);
+	r = snap_apply(&sv, &ps, why);
+	if (!r && (ps.cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES))
+		r = vmm_set_ram_flags(v, ps.cfg.ram_flags);   /* the VMM's record of them */
+	if (r) {
+		vmm_destroy(v);
+		return r;
+	}
+	if (info)
+		snap_info(&ps, info);
+	*out = v;
+	return 0;
+}
+
+static int snap_apply_checked(const struct vmm_snap_vm *v, const void *buf, size_t len,
+			      struct vmm_restore_info *info, const char **why, uint32_t *flags)
+{
+	const struct vmm_config *have = &v->cfg;
+	struct snap_parsed ps;
+	struct vmm_config want;
+	int r;
+
+	r = snap_parse(buf, len, &ps, why);
+	if (r)
+		return r;
+	want = snap_vmm_config(&ps);
+	if (v->nr_vcpus != want.nr_vcpus || have->ram_bytes != want.ram_bytes ||
+	    have->ram_gpa != want.ram_gpa || have->ram_flags != want.ram_flags ||
+	    have->vm_type != want.vm_type || !have->private_mem != !want.private_mem ||
+	    !have->mte != !want.mte)
+		REFUSE(why, "snapshot does not match this VM's configuration", -EINVAL);
+	r = snap_apply(v, &ps, why);
+	if (!r && info)
+		snap_info(&ps, info);
+	*flags = ps.cfg.ram_flags;
+	return r;
+}
+
+int vmm_snapshot_apply(struct vmm *vmm, const void *buf, size_t len, struct vmm_restore_info *info,
+		       const char **why)
+{
+	struct vmm_snap_vm sv;
+	uint32_t flags = 0;
+	int r;
+
+	if (!vmm)
+		REFUSE(why, "no VM", -EINVAL);
+	vmm_snap_vm_of(vmm, &sv);
+	r = snap_apply_checked(&sv, buf, len, info, why, &flags);
+	if (!r && (flags & KVM_MEM_LOG_DIRTY_PAGES))
+		r = vmm_set_ram_flags(vmm, flags);   /* the VMM's record of them */
+	return r;
+}
+
+int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t len,
+			  struct vmm_restore_info *info, const char **why)
+{
+	uint32_t flags;
+
+	if (!v)
+		REFUSE(why, "no VM", -EINVAL);
+	return snap_apply_checked(v, buf, len, info, why, &flags);
+}
+
+/* ---- a VM by its fds ---- */
+
+void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->t = vmm_task(vmm);
+	sv->vm_fd = vmm_vm_fd(vmm);
+	sv->cfg = *vmm_get_config(vmm);
+	sv->nr_vcpus = sv->cfg.nr_vcpus;
+	for (unsigned int i = 0; i < sv->nr_vcpus; i++)
+		sv->vcpu_fds[i] = vmm_vcpu_fd(vmm, i);
+	sv->slot = 0;
+	sv->ram_uaddr = vmm_gpa_to_uaddr(vmm, sv->cfg.ram_gpa);
+	sv->gmem_fd = vmm_gmem_fd(vmm);
+}
+
+int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = sv->slot, .flags = flags, .guest_phys_addr = sv->cfg.ram_gpa,
+		.memory_size = sv->cfg.ram_bytes, .userspace_addr = sv->ram_uaddr,
+	};
+
+	if (sv->cfg.private_mem) {
+		if (sv->gmem_fd < 0)
+			return -EINVAL;
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)sv->gmem_fd;
+	}
+	return (int)snap_ioctl(sv, sv->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for the snapshot tests: a VM through src/vmm, the guest
+ * programs' shared state, and byte surgery on a snapshot buffer (finding
+ * a section, resealing the checksum after a deliberate field change).
+ */
+#ifndef MV_TESTS_SNAPTEST_H
+#define MV_TESTS_SNAPTEST_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hekitest.h"
+#include "lib/sha256.h"
+#include "vmm/snapshot.h"
+
+#define ST_MB (1ull << 20)
+#define ST_TAG(p, t) (((uint64_t)(p) & ~(0xfull << 56)) | ((uint64_t)(t) << 56))
+
+static inline struct vmm *st_vmm(struct mv_task *t, const struct vmm_config *cfg)
+{
+	struct vmm *v;
+
+	assert_int_equal(vmm_create(t, cfg, &v), 0);
+	return v;
+}
+
+static inline void st_run(struct vmm *v, mv_guest_fn fn, void *arg)
+{
+	assert_int_equal(vmm_set_guest(v, 0, fn, arg), 0);
+	assert_int_equal(vmm_run(v), 0);
+}
+
+/* Offset of section @type's header in a well-formed snapshot. */
+static inline size_t st_section(const uint8_t *b, size_t len, uint32_t type, uint32_t *count,
+				uint64_t *slen)
+{
+	size_t off = VMM_SNAP_HDR_SIZE;
+
+	for (;;) {
+		uint32_t t, c;
+		uint64_t l;
+
+		assert_true(off + VMM_SNAP_SEC_SIZE <= len);
+		memcpy(&t, b + off, 4);
+		memcpy(&c, b + off + 4, 4);
+		memcpy(&l, b + off + 8, 8);
+		if (t == type) {
+			if (count)
+				*count = c;
+			if (slen)
+				*slen = l;
+			return off;
+		}
+		off += VMM_SNAP_SEC_SIZE + l;
+	}
+}
+
+/* Recomputes the checksum, as someone forging a snapshot would. */
+static inline void st_reseal(uint8_t *b, size_t len)
+{
+	sha256(b + VMM_SNAP_HDR_SIZE, len - VMM_SNAP_HDR_SIZE, b + 24);
+}
+
+/* The fd the process would get next: unchanged when a refused restore left nothing open. */
+static inline long st_next_fd(struct mv_task *t)
+{
+	long fd = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
+			     O_RDWR, 0, 0, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(mv_syscall(t, MV_SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0), 0);
+	return fd;
+}
+
+static inline void st_digest_ram(struct vmm *v, uint8_t out[SHA256_DIGEST_SIZE])
+{
+	const struct vmm_config *c = vmm_get_config(v);
+	struct sha256_state s;
+	uint8_t page[4096];
+
+	sha256_init(&s);
+	for (uint64_t off = 0; off < c->ram_bytes; off += sizeof(page)) {
+		assert_true(mv_user_read(vmm_task(v), vmm_gpa_to_uaddr(v, c->ram_gpa + off), page,
+					 sizeof(page)) >= 0);
+		sha256_update(&s, page, sizeof(page));
+	}
+	sha256_final(&s, out);
+}
+
+#endif

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot round trips (docs/snapshot.md): each kind of state survives a
+ * save and a restore into a new VM (on the same or another machine), and
+ * a guest program given to the restored vCPU continues from the saved
+ * architectural state with every protection still enforced: IMMUTABLE
+ * text still refuses writes, a pinned CR bit stays pinned, a tagged
+ * pointer is still checked, private memory is still invisible to the VMM.
+ * The guest programs keep their state in guest memory and registers only,
+ * as the model requires.
+ */
+#define _GNU_SOURCE
+#include "snaptest.h"
+
+#define CR0_WP (1ull << 16)
+#define CR0_PE 1ull
+
+#define COUNTER 0x20000ull     /* the guest's own progress counter */
+#define TEXT    HT_DATA        /* "kernel text": READ|EXEC|IMMUTABLE after protection */
+
+struct gst {
+	long r[16];
+	int vec[16];
+	uint64_t val[8];
+};
+
+static void fault_vec(struct mv_guest *g, struct gst *c, int i)
+{
+	struct mv_guest_fault f = { 0 };
+
+	mv_guest_last_fault(g, &f);
+	c->vec[i] = f.vector;
+}
+
+/* ---- Heki, pinned CRs, paging, registers ---- */
+
+/* Boots: long mode (page tables in guest memory), counter 41, CR0.WP pinned, TEXT locked. */
+static void guest_boot(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	struct heki_pages e = { .pa = TEXT, .epa = TEXT + 0x1000,
+				.permissions = MEM_ATTR_READ | MEM_ATTR_EXEC | MEM_ATTR_IMMUTABLE };
+	uint64_t v = 41, text = 0x90c3;
+
+	ht_long_mode(g);
+	c->r[0] = mv_guest_write(g, COUNTER, &v, 8);
+	c->r[1] = mv_guest_write(g, TEXT, &text, 8);
+	c->r[2] = mv_guest_hypercall(g, KVM_HC_LOCK_CR_UPDATE, 0, CR0_WP, 0, 0);
+	ht_put_list(g, HT_LIST, 0, &e, 1);
+	c->r[3] = mv_guest_hypercall(g, KVM_HC_PROTECT_MEMORY, HT_LIST, 0, 0, 0);
+}
+
+/* The restored program: no setup of its own, it goes on from CR3/CR0 and memory. */
+static void guest_resume(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	uint64_t v = 0, bad = 0xcc;
+
+	c->r[0] = mv_guest_read(g, COUNTER, &v, 8);
+	c->val[0] = v;
+	v++;
+	c->r[1] = mv_guest_write(g, COUNTER, &v, 8);
+	c->r[2] = mv_guest_read(g, TEXT, &c->val[1], 8);
+	c->r[3] = mv_guest_write(g, TEXT, &bad, 8);            /* IMMUTABLE */
+	fault_vec(g, c, 3);
+	c->r[4] = mv_guest_read_cr(g, 0, &c->val[2]);
+	c->r[5] = mv_guest_write_cr(g, 0, c->val[2] & ~CR0_WP); /* pinned */
+	fault_vec(g, c, 5);
+	c->r[6] = mv_guest_read_cr(g, 3, &c->val[3]);
+}
+
+static void get_heki(struct vmm *v, struct kvm_heki_state *st, struct kvm_heki_perm_run *runs,
+		     uint32_t room)
+{
+	memset(st, 0, sizeof(*st));
+	st->count = room;
+	st->entries = (uint64_t)(uintptr_t)runs;
+	assert_int_equal(mv_syscall(vmm_task(v), MV_SYS_ioctl, (uint64_t)vmm_vm_fd(v),
+				    KVM_HEKI_GET_STATE, (uint64_t)(uintptr_t)st, 0, 0, 0), 0);
+}
+
+static void get_regs(struct vmm *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+	struct mv_task *t = vmm_task(v);
+
+	assert_int_equal(kt_ioctl_p(t, vmm_vcpu_fd(v, 0), KVM_GET_REGS, r), 0);
+	assert_int_equal(kt_ioctl_p(t, vmm_vcpu_fd(v, 0), KVM_GET_SREGS, s), 0);
+}
+
+static void test_snapshot_restores_heki_pins_paging_and_registers_on_another_machine(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = HT_RAM };
+	struct mv_machine *m1, *m2;
+	struct mv_task *t1 = mvtest_task(&m1), *t2 = mvtest_task(&m2);
+	struct vmm *src = st_vmm(t1, &cfg), *dst;
+	struct kvm_heki_state hs, hd;
+	struct kvm_heki_perm_run rs[8], rd[8];
+	struct kvm_regs regs_s, regs_d;
+	struct kvm_sregs sregs_s, sregs_d;
+	struct vmm_restore_info info;
+	struct gst a = { 0 }, b = { 0 };
+	const char *why = NULL;
+	void *buf;
+	size_t len;
+
+	(void)state;
+	st_run(src, guest_boot, &a);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(a.r[i], 0);
+	assert_int_equal(vmm_snapshot_save(src, &buf, &len), 0);
+	if (vmm_snapshot_restore(t2, buf, len, &dst, &info, &why))
+		fail_msg("restore: %s", why);
+	assert_null(why);
+	assert_int_equal(info.heki_runs, 1);
+	/* the state as KVM holds it, before the restored guest runs */
+	get_heki(src, &hs, rs, 8);
+	get_heki(dst, &hd, rd, 8);
+	assert_int_equal(hd.cr_pinned[0], CR0_WP);
+	assert_int_equal(hd.flags, KVM_HEKI_STATE_LOCKED);
+	assert_int_equal(hd.count, hs.count);
+	assert_memory_equal(rd, rs, hs.count * sizeof(rs[0]));
+	get_regs(src, &regs_s, &sregs_s);
+	get_regs(dst, &regs_d, &sregs_d);
+	assert_memory_equal(&regs_d, &regs_s, sizeof(regs_s));
+	assert_int_equal(sregs_d.cr0, sregs_s.cr0);
+	assert_int_equal(sregs_d.cr3, sregs_s.cr3);
+	assert_int_equal(sregs_d.cr4, sregs_s.cr4);
+	assert_int_equal(sregs_d.efer, sregs_s.efer);
+	/* the guest goes on, protections intact */
+	st_run(dst, guest_resume, &b);
+	assert_int_equal(b.r[0], 0);
+	assert_int_equal(b.val[0], 41);
+	assert_int_equal(b.r[1], 0);
+	assert_int_equal(b.r[2], 0);
+	assert_int_equal(b.val[1], 0x90c3);
+	assert_int_equal(b.r[3], -EFAULT);
+	assert_int_equal(b.vec[3], 14);
+	assert_int_equal(b.r[4], 0);
+	assert_true(b.val[2] & CR0_WP);
+	assert_int_equal(b.r[5], -EFAULT);
+	assert_int_equal(b.vec[5], 13);
+	assert_int_equal(b.val[3], 0x10000);
+	free(buf);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m2);
+	mv_machine_destroy(m1);
+}
+
+static void test_snapshot_restore_only_ioctls_refused_once_the_vm_ran(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = HT_RAM };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *v = st_vmm(t, &cfg);
+	struct kvm_heki_perm_run run = { .gfn = 0x100, .npages = 1, .perms = MEM_ATTR_READ };
+	struct kvm_heki_state st = { .count = 1, .entries = (uint64_t)(uintptr_t)&run };
+	struct kvm_heki_state bad = st;
+	struct kvm_heki_perm_run far = { .gfn = 0x10000, .npages = 1, .perms = MEM_ATTR_READ };
+	struct gst a = { 0 };
+	uint8_t page[4096] = { 0 };
+	struct kvm_gmem_transport tp = { .gpa = 0x1000, .data = (uint64_t)(uintptr_t)page };
+	int vm = vmm_vm_fd(v);
+
+	(void)state;
+	assert_int_equal(kt_ioctl(t, vm, KVM_CHECK_EXTENSION, KVM_CAP_SNAPSHOT), 1);
+	/* before the first run: checked, then served */
+	bad.entries = (uint64_t)(uintptr_t)&far;                 /* outside every memslot */
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_HEKI_SET_STATE, &bad), -EINVAL);
+	bad = st;
+	bad.cr_pinned[0] = CR0_PE;                           /* a CR0 pin must hold WP */
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_HEKI_SET_STATE, &bad), -EINVAL);
+	bad = st;
+	bad.flags = 2;
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_HEKI_SET_STATE, &bad), -EINVAL);
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_GMEM_IMPORT_PAGE, &tp), -EINVAL);  /* not private */
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_HEKI_SET_STATE, &st), 0);
+	st_run(v, guest_boot, &a);
+	/* after it: the VMM cannot loosen or rewrite a running guest's protections */
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_HEKI_SET_STATE, &st), -EBUSY);
+	assert_int_equal(kt_ioctl_p(t, vm, KVM_GMEM_IMPORT_PAGE, &tp), -EBUSY);
+	vmm_destroy(v);
+	mv_machine_destroy(m);
+}
+
+/* ---- MTE ---- */
+
+static void guest_tag(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	uint64_t v = 0x7a6;
+
+	c->r[0] = mv_guest_set_tag(g, ST_TAG(0x3000, 5));
+	c->r[1] = mv_guest_write(g, ST_TAG(0x3000, 5), &v, 8);
+}
+
+static void guest_tag_resume(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	uint64_t v = 0;
+	uint8_t tag = 0;
+
+	c->r[0] = mv_guest_read(g, ST_TAG(0x3000, 5), &v, 8);
+	c->val[0] = v;
+	c->r[1] = mv_guest_read(g, ST_TAG(0x3000, 6), &v, 8);   /* wrong tag */
+	fault_vec(g, c, 1);
+	c->r[2] = mv_guest_get_tag(g, 0x3000, &tag);
+	c->val[1] = tag;
+}
+
+static void test_snapshot_carries_mte_tags_and_checks_stay_on(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB, .mte = 1 };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst;
+	struct vmm_restore_info info;
+	struct gst a = { 0 }, b = { 0 };
+	uint8_t ts[256], td[256];
+	struct kvm_arm_copy_mte_tags ct = { .guest_ipa = 0x3000, .length = 4096,
+					     .flags = KVM_ARM_TAGS_FROM_GUEST };
+	void *buf;
+	size_t len;
+
+	(void)state;
+	st_run(src, guest_tag, &a);
+	assert_int_equal(a.r[0], 0);
+	assert_int_equal(a.r[1], 0);
+	assert_int_equal(vmm_snapshot_save(src, &buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, &info, NULL), 0);
+	assert_int_equal(info.tagged_pages, 1);
+	ct.addr = ts;
+	assert_int_equal(kt_ioctl_p(t, vmm_vm_fd(src), KVM_ARM_MTE_COPY_TAGS, &ct), 4096);
+	ct.addr = td;
+	assert_int_equal(kt_ioctl_p(t, vmm_vm_fd(dst), KVM_ARM_MTE_COPY_TAGS, &ct), 4096);
+	assert_memory_equal(ts, td, sizeof(ts));
+	assert_int_equal(td[0], 5);
+	st_run(dst, guest_tag_resume, &b);
+	assert_int_equal(b.r[0], 0);
+	assert_int_equal(b.val[0], 0x7a6);
+	assert_int_equal(b.r[1], -EFAULT);
+	assert_int_equal(b.vec[1], 14);
+	assert_int_equal(b.r[2], 0);
+	assert_int_equal(b.val[1], 5);
+	free(buf);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
+}
+
+/* ---- private memory ---- */
+
+#define PRIV 0x40000ull
+static const char secret[] = "the guest's private key material, never the VMM's";
+
+static void guest_private(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	uint64_t v = 7;
+
+	c->r[0] = mv_guest_write(g, PRIV, secret, sizeof(secret));
+	c->r[1] = mv_guest_write(g, PRIV + 0x1000, secret, sizeof(secret));
+	c->r[2] = mv_guest_write(g, COUNTER, &v, 8);
+}
+
+static void guest_private_resume(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	char got[sizeof(secret)] = { 0 };
+
+	c->r[0] = mv_guest_read(g, PRIV + 0x1000, got, sizeof(got));
+	c->r[1] = memcmp(got, secret, sizeof(secret));
+	c->r[2] = mv_guest_read(g, COUNTER, &c->val[0], 8);
+}
+
+static void set_private(struct vmm *v, uint64_t gpa, uint64_t size)
+{
+	struct kvm_memory_attributes ma = { .address = gpa, .size = size,
+					    .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
+
+	assert_int_equal(kt_ioctl_p(vmm_task(v), vmm_vm_fd(v), KVM_SET_MEMORY_ATTRIBUTES, &ma), 0);
+}
+
+static bool contains(const void *hay, size_t n, const void *needle, size_t m)
+{
+	return memmem(hay, n, needle, m) != NULL;
+}
+
+static void test_snapshot_moves_private_memory_only_as_platform_ciphertext(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB,
+				  .vm_type = KVM_X86_SW_PROTECTED_VM, .private_mem = 1 };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst = NULL;
+	struct vmm_restore_info info;
+	struct gst a = { 0 }, b = { 0 };
+	char seen[sizeof(secret)];
+	const char *why = NULL;
+	uint32_t count;
+	uint8_t *buf;
+	size_t len, off;
+	long fd;
+
+	(void)state;
+	set_private(src, PRIV, 0x2000);
+	st_run(src, guest_private, &a);
+	assert_int_equal(a.r[0], 0);
+	assert_int_equal(a.r[2], 0);
+	assert_int_equal(vmm_snapshot_save(src, (void **)&buf, &len), 0);
+	/* the VMM never held the plaintext: not in the file */
+	assert_false(contains(buf, len, secret, sizeof(secret) - 1));
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, &info, &why), 0);
+	assert_int_equal(info.private_pages, 2);
+	/* the VMM's view of the restored private page is its own (zero) memory */
+	assert_true(mv_user_read(t, vmm_gpa_to_uaddr(dst, PRIV + 0x1000), seen, sizeof(seen)) >= 0);
+	assert_false(contains(seen, sizeof(seen), secret, 8));
+	st_run(dst, guest_private_resume, &b);
+	assert_int_equal(b.r[0], 0);
+	assert_int_equal(b.r[1], 0);
+	assert_int_equal(b.val[0], 7);
+	vmm_destroy(dst);
+	/* a forger who changes a ciphertext byte and reseals the file: the platform's MAC refuses it */
+	off = st_section(buf, len, VMM_SNAP_PRIVATE, &count, NULL);
+	assert_int_equal(count, 2);
+	buf[off + VMM_SNAP_SEC_SIZE + 8 + 32 + 100] ^= 1;
+	st_reseal(buf, len);
+	fd = st_next_fd(t);
+	why = NULL;
+	dst = NULL;
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, NULL, &why), -EBADMSG);
+	assert_null(dst);
+	assert_string_equal(why, "a private page failed its transport MAC");
+	assert_int_equal(st_next_fd(t), fd);
+	free(buf);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
+}
+
+/* ---- dirty log ---- */
+
+static void guest_dirty(struct mv_guest *g, void *arg)
+{
+	uint64_t v = 1;
+
+	(void)arg;
+	for (uint64_t p = 0; p < 3; p++)
+		mv_guest_write(g, 0x80000 + p * 0x1000, &v, 8);
+}
+
+static void test_snapshot_keeps_dirty_logging_and_reports_pending_bits(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB,
+				  .ram_flags = KVM_MEM_LOG_DIRTY_PAGES };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst;
+	struct vmm_restore_info info;
+	uint64_t bits[8] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bits };
+	void *buf;
+	size_t len;
+
+	(void)state;
+	st_run(src, guest_dirty, NULL);
+	assert_int_equal(vmm_snapshot_save(src, &buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, &info, NULL), 0);
+	assert_int_equal(info.dirty_pages, 3);
+	assert_int_equal(vmm_get_config(dst)->ram_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	assert_int_equal(kt_ioctl_p(t, vmm_vm_fd(dst), KVM_GET_DIRTY_LOG, &log), 0);
+	st_run(dst, guest_dirty, NULL);
+	memset(bits, 0, sizeof(bits));
+	assert_int_equal(kt_ioctl_p(t, vmm_vm_fd(dst), KVM_GET_DIRTY_LOG, &log), 0);
+	assert_int_equal(bits[2], 0x7);          /* gfns 0x80..0x82: the log runs on */
+	free(buf);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_restores_heki_pins_paging_and_registers_on_another_machine),
+		cmocka_unit_test(test_snapshot_restore_only_ioctls_refused_once_the_vm_ran),
+		cmocka_unit_test(test_snapshot_carries_mte_tags_and_checks_stay_on),
+		cmocka_unit_test(test_snapshot_moves_private_memory_only_as_platform_ciphertext),
+		cmocka_unit_test(test_snapshot_keeps_dirty_logging_and_reports_pending_bits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
