@@ -300,6 +300,39 @@ static void snap_heki(const struct vmm_snap_vm *v, struct snap_buf *b)
 	free(runs);
 }
 
+const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS] = {
+	MSR_IA32_U_CET, MSR_IA32_S_CET, MSR_IA32_PL0_SSP, MSR_IA32_PL1_SSP,
+	MSR_IA32_PL2_SSP, MSR_IA32_PL3_SSP, MSR_IA32_INT_SSP_TAB,
+};
+
+/*
+ * The vCPU's CET MSRs: KVM_GET_MSRS answers how many it read, stopping at
+ * the first it refuses; a guest without CET has none (0), a guest with
+ * CET has all of them. Anything else is an error.
+ */
+static long snap_get_cet(const struct vmm_snap_vm *v, int fd, struct vmm_snap_vcpu *c)
+{
+	/* struct kvm_msrs and its entries, in 8-byte words (no struct around a flexible array) */
+	uint64_t words[(sizeof(struct kvm_msrs) + VMM_SNAP_CET_MSRS *
+			sizeof(struct kvm_msr_entry)) / 8];
+	struct kvm_msrs *m = (void *)words;
+	long n;
+
+	memset(words, 0, sizeof(words));
+	m->nmsrs = VMM_SNAP_CET_MSRS;
+	for (unsigned int i = 0; i < VMM_SNAP_CET_MSRS; i++)
+		m->entries[i].index = vmm_snap_cet_msrs[i];
+	n = snap_ioctl(v, fd, KVM_GET_MSRS, m);
+	if (n < 0)
+		return n;
+	if (n && n != VMM_SNAP_CET_MSRS)
+		return -EIO;
+	c->ncet = (uint32_t)n;
+	for (long i = 0; i < n; i++)
+		c->cet[i] = m->entries[i].data;
+	return 0;
+}
+
 static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
 	unsigned int n = (&v->cfg)->nr_vcpus;
@@ -315,6 +348,8 @@ static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 		e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_REGS, &c->regs);
 		if (!e)
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_SREGS, &c->sregs);
+		if (!e)
+			e = snap_get_cet(v, v->vcpu_fds[i], c);
 		if (e)
 			b->err = (int)e;
 	}

@@ -90,10 +90,17 @@ struct vmm_snap_heki {
 	uint32_t pad;
 };
 
+/* The guest's CET state, by KVM_GET/SET_MSRS: U_CET, S_CET, PL0-3_SSP, INT_SSP_TAB. */
+#define VMM_SNAP_CET_MSRS 7u
+
 struct vmm_snap_vcpu {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
+	uint32_t ncet;                     /* CET MSRs saved: 0 (no CET) or VMM_SNAP_CET_MSRS */
+	uint32_t pad;                      /* 0 */
+	uint64_t cet[VMM_SNAP_CET_MSRS];   /* in vmm_snap_cet_msrs order */
 };
+extern const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS];
 
 /*
  * A VM as the snapshot code sees it: by its fds, so any VMM's (a struct

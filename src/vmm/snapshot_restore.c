@@ -143,6 +143,16 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 	ps->first_gfn = c->ram_gpa / VMM_SNAP_PAGE;
 	if (ps->s[VMM_SNAP_VCPUS].count != c->nr_vcpus)
 		REFUSE(why, "vCPU section does not match the config", -EINVAL);
+	for (uint32_t i = 0; i < c->nr_vcpus; i++) {
+		struct vmm_snap_vcpu vc;
+
+		memcpy(&vc, ps->s[VMM_SNAP_VCPUS].p + (size_t)i * sizeof(vc), sizeof(vc));
+		if ((vc.ncet && vc.ncet != VMM_SNAP_CET_MSRS) || vc.pad)
+			REFUSE(why, "vCPU section: bad CET state count", -EINVAL);
+		for (uint32_t j = vc.ncet; j < VMM_SNAP_CET_MSRS; j++)
+			if (vc.cet[j])
+				REFUSE(why, "vCPU section: CET values beyond their count", -EINVAL);
+	}
 	return 0;
 }
 
@@ -356,6 +366,27 @@ static int snap_put_tags(const struct vmm_snap_vm *v, const struct snap_parsed *
 	return 0;
 }
 
+/* The CET MSRs back (KVM_SET_MSRS must take every one). */
+static long snap_put_cet(const struct vmm_snap_vm *v, int fd, const struct vmm_snap_vcpu *c)
+{
+	/* struct kvm_msrs and its entries, in 8-byte words (no struct around a flexible array) */
+	uint64_t words[(sizeof(struct kvm_msrs) + VMM_SNAP_CET_MSRS *
+			sizeof(struct kvm_msr_entry)) / 8];
+	struct kvm_msrs *m = (void *)words;
+	long n;
+
+	if (!c->ncet)
+		return 0;
+	memset(words, 0, sizeof(words));
+	m->nmsrs = c->ncet;
+	for (unsigned int i = 0; i < c->ncet; i++) {
+		m->entries[i].index = vmm_snap_cet_msrs[i];
+		m->entries[i].data = c->cet[i];
+	}
+	n = snap_ioctl(v, fd, KVM_SET_MSRS, m);
+	return n < 0 ? n : n == (long)c->ncet ? 0 : -EINVAL;
+}
+
 static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *s = &ps->s[VMM_SNAP_VCPUS];
@@ -368,8 +399,10 @@ static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed 
 		e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_SREGS, &c.sregs);
 		if (!e)
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_REGS, &c.regs);
+		if (!e)
+			e = snap_put_cet(v, v->vcpu_fds[i], &c);
 		if (e)
-			REFUSE(why, "KVM_SET_SREGS/REGS refused a vCPU's registers", (int)e);
+			REFUSE(why, "KVM_SET_SREGS/REGS/MSRS refused a vCPU's registers", (int)e);
 	}
 	return 0;
 }

@@ -378,6 +378,66 @@ static void test_snapshot_keeps_dirty_logging_and_reports_pending_bits(void **st
 	mv_machine_destroy(m);
 }
 
+/* ---- CET state ---- */
+
+/* One CET MSR of vCPU 0 through KVM_GET_MSRS / KVM_SET_MSRS: the count the ioctl answered. */
+static long cet_msr(struct vmm *v, unsigned long cmd, uint32_t index, uint64_t *data)
+{
+	uint64_t words[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (void *)words;
+	long n;
+
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	m->entries[0].data = *data;
+	n = kt_ioctl_p(vmm_task(v), vmm_vcpu_fd(v, 0), cmd, m);
+	*data = m->entries[0].data;
+	return n;
+}
+
+/*
+ * The guest's shadow-stack state (U_CET, PL3_SSP, ... by KVM_GET_MSRS)
+ * travels with the snapshot; a machine without shadow stacks refuses it,
+ * leaving nothing behind.
+ */
+static void test_snapshot_carries_cet_msrs_and_a_machine_without_cet_refuses(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB };
+	struct mv_machine_config nocet = { .features_off = MV_FEAT_SHSTK | MV_FEAT_IBT };
+	struct mv_machine *m, *m2;
+	struct mv_task *t = mvtest_task(&m), *t2;
+	struct vmm *src = st_vmm(t, &cfg), *dst = NULL;
+	uint64_t u_cet = 1, ssp = 0x7ffff000, back;
+	const char *why = NULL;
+	void *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(cet_msr(src, KVM_SET_MSRS, MSR_IA32_U_CET, &u_cet), 1);
+	assert_int_equal(cet_msr(src, KVM_SET_MSRS, MSR_IA32_PL3_SSP, &ssp), 1);
+	assert_int_equal(vmm_snapshot_save(src, &buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, NULL, NULL), 0);
+	back = 0;
+	assert_int_equal(cet_msr(dst, KVM_GET_MSRS, MSR_IA32_U_CET, &back), 1);
+	assert_int_equal(back, 1);
+	back = 0;
+	assert_int_equal(cet_msr(dst, KVM_GET_MSRS, MSR_IA32_PL3_SSP, &back), 1);
+	assert_int_equal(back, 0x7ffff000);
+	vmm_destroy(dst);
+	/* a machine whose CPU has no shadow stacks cannot take that state */
+	assert_int_equal(mv_machine_create(&nocet, &m2), 0);
+	assert_int_equal(mv_task_spawn(m2, &t2), 0);
+	dst = NULL;
+	assert_int_equal(vmm_snapshot_restore(t2, buf, len, &dst, NULL, &why), -EINVAL);
+	assert_null(dst);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "MSRS"));
+	free(buf);
+	vmm_destroy(src);
+	mv_machine_destroy(m2);
+	mv_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_carries_mte_tags_and_checks_stay_on),
 		cmocka_unit_test(test_snapshot_moves_private_memory_only_as_platform_ciphertext),
 		cmocka_unit_test(test_snapshot_keeps_dirty_logging_and_reports_pending_bits),
+		cmocka_unit_test(test_snapshot_carries_cet_msrs_and_a_machine_without_cet_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

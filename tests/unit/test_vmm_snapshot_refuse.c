@@ -224,12 +224,16 @@ static const struct forge forges[] = {
 	  "page run outside RAM or out of order" },
 	{ "vcpus_count", VMM_SNAP_VCPUS, -12, 2, 4, -EINVAL,
 	  "section length does not match its count" },
+	{ "vcpu_cet_count", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, ncet), 3, 4,
+	  -EINVAL, "vCPU section: bad CET state count" },
+	{ "vcpu_cet_pad", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, pad), 1, 4,
+	  -EINVAL, "vCPU section: bad CET state count" },
 	/* shape and fields fine: only the kernel can refuse, late; still nothing left behind */
 	{ "heki_pin_without_wp", VMM_SNAP_HEKI, 0, 1, 8, -EINVAL,
 	  "KVM_HEKI_SET_STATE refused the Heki state" },
 	{ "sregs_cr0_pg_without_pe", VMM_SNAP_VCPUS, (long)(sizeof(struct kvm_regs) +
 	  offsetof(struct kvm_sregs, cr0)), 1ull << 31, 8, -EINVAL,
-	  "KVM_SET_SREGS/REGS refused a vCPU's registers" },
+	  "KVM_SET_SREGS/REGS/MSRS refused a vCPU's registers" },
 };
 
 static void test_snapshot_checks_every_field_of_a_resealed_forgery(void **state)
