@@ -162,10 +162,8 @@ static long kvm_vcpu_run(struct kvm_vcpu *vcpu, uint64_t arg)
 	/* set by another thread or a signal handler: one untorn read (READ_ONCE) */
 	wants_to_run = !READ_ONCE(vcpu->run->immediate_exit__unsafe);
 	r = kvm_vcpu_run_enter(vcpu);
-	if (!r) {
-		kvm_snapshot_note_run(vcpu->kvm);   /* closes the restore-only ioctls */
+	if (!r)
 		r = kvm_guest_run(vcpu, wants_to_run);
-	}
 	kvm_vcpu_run_leave(vcpu);
 	return r;
 }
@@ -179,6 +177,13 @@ static long kvm_vcpu_ioctl(struct mv_task *t, struct file *f, unsigned int cmd, 
 		return -EIO;
 	if (_IOC_TYPE(cmd) != KVMIO)
 		return -EINVAL;
+	/*
+	 * The first KVM_RUN closes the restore-only ioctls. That takes
+	 * kvm->lock, which orders before vcpu->mutex: so here, before the
+	 * mutex (a KVM_RUN that then fails still closes them).
+	 */
+	if (cmd == KVM_RUN)
+		kvm_snapshot_note_run(vcpu->kvm);
 	pthread_mutex_lock(&vcpu->mutex);
 	if (__builtin_expect(cmd == KVM_RUN, 1)) {   /* the one a VMM loops on */
 		r = kvm_vcpu_run(vcpu, arg);
