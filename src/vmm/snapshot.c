@@ -222,6 +222,9 @@ static void snap_private(const struct vmm_snap_vm *v, struct snap_buf *b, const 
 
 			if (!pg)
 				break;
+			memset(pg->data + VMM_SNAP_PAGE, 0, VMM_SNAP_TAG_BYTES);
+			if (v->cfg.mte)   /* the tags go through the platform too */
+				tp.flags = KVM_GMEM_TRANSPORT_TAGS;
 			tp.data = (uint64_t)(uintptr_t)pg->data;
 			e = snap_ioctl(v, v->vm_fd, KVM_GMEM_EXPORT_PAGE, &tp);
 			if (e) {

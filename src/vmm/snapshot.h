@@ -78,10 +78,11 @@ struct vmm_snap_page {
 	uint8_t data[VMM_SNAP_PAGE];
 };
 
+/* data: the page's ciphertext, then (a VM with MTE) its tags' ciphertext, else zeros. */
 struct vmm_snap_private {
 	uint64_t gfn;
 	uint8_t mac[32];
-	uint8_t data[VMM_SNAP_PAGE];
+	uint8_t data[VMM_SNAP_PAGE + VMM_SNAP_TAG_BYTES];
 };
 
 struct vmm_snap_tags {

@@ -243,6 +243,14 @@ static const struct vmm_snap_run *snap_run(const struct snap_sec *s, size_t extr
 	return out;
 }
 
+static bool snap_all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* Is @gfn in one of the (checked, sorted) private runs? */
 static bool snap_is_private(const struct snap_parsed *ps, uint64_t gfn)
 {
@@ -304,9 +312,13 @@ static int snap_check_pages(const struct snap_parsed *ps, const char **why)
 	}
 	next = 0;
 	for (uint32_t i = 0; i < pr->count; i++, next = gfn + 1) {
-		memcpy(&gfn, pr->p + (size_t)i * sizeof(struct vmm_snap_private), 8);
+		const uint8_t *pg = pr->p + (size_t)i * sizeof(struct vmm_snap_private);
+
+		memcpy(&gfn, pg, 8);
 		if (gfn < next || !snap_is_private(ps, gfn))
 			REFUSE(why, "private page out of order or not in a private range", -EINVAL);
+		if (!ps->cfg.mte && !snap_all_zero(pg + 8 + 32 + VMM_SNAP_PAGE, VMM_SNAP_TAG_BYTES))
+			REFUSE(why, "private page tags in a VM without MTE", -EINVAL);
 	}
 	if (tg->count && !ps->cfg.mte)
 		REFUSE(why, "MTE tags in a VM without MTE", -EINVAL);
@@ -452,6 +464,7 @@ static int snap_put_memory(const struct vmm_snap_vm *v, const struct snap_parsed
 
 		memcpy(&gfn, pg, 8);
 		tp.gpa = gfn * VMM_SNAP_PAGE;
+		tp.flags = ps->cfg.mte ? KVM_GMEM_TRANSPORT_TAGS : 0;
 		memcpy(tp.mac, pg + 8, sizeof(tp.mac));
 		tp.data = (uint64_t)(uintptr_t)(pg + 8 + sizeof(tp.mac));
 		e = snap_ioctl(v, v->vm_fd, KVM_GMEM_IMPORT_PAGE, &tp);

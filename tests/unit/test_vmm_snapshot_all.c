@@ -5,7 +5,8 @@
  * restored into a VM of another machine object that its restoring VMM
  * built with the same memslots (a fresh, empty vEPC), and moved by
  * stop-and-copy over a pipe (private memory cannot log dirty pages). In
- * the destination each protection still holds, the enclave is gone and
+ * the destination each protection still holds (the private page's MTE
+ * tags too, moved by the platform with its bytes), the enclave is gone and
  * reported, and all guest memory is equal at stop time on both sides
  * (docs/snapshot.md, "Several memslots").
  */
@@ -24,9 +25,10 @@ static void guest_prepare(struct mv_guest *g, void *arg)
 {
 	struct gctx *c = arg;
 
-	c->r[0] = mv_guest_write(g, PRIV_VA, "secret", 6);
-	c->r[1] = mv_guest_set_tag(g, TAG(SHARED_VA, 3));
-	c->r[2] = mv_guest_write(g, TAG(SHARED_VA, 3), "shared!", 7);
+	c->r[0] = mv_guest_set_tag(g, TAG(PRIV_VA, 9));
+	c->r[1] = mv_guest_write(g, TAG(PRIV_VA, 9), "secret", 6);
+	c->r[2] = mv_guest_set_tag(g, TAG(SHARED_VA, 3));
+	c->r[3] = mv_guest_write(g, TAG(SHARED_VA, 3), "shared!", 7);
 }
 
 /* All guest RAM as the guest reads it through the direct map (private pages included). */
@@ -71,8 +73,22 @@ static void guest_check(struct mv_guest *g, void *arg)
 	c->r[3] = mv_guest_read(g, TAG(SHARED_VA, 4), c->buf, 7);
 	note_fault(g, c, 3);
 	c->r[4] = mv_guest_read(g, TAG(SHARED_VA, 3), c->buf, 7);
-	c->r[5] = mv_guest_set_tcf(g, MV_TCF_NONE);
-	c->r[6] = mv_guest_read(g, PRIV_VA, c->buf + 8, 6);
+	/* the private page's tags came back through the platform with its bytes */
+	c->r[5] = mv_guest_read(g, TAG(PRIV_VA, 4), c->buf + 8, 6);
+	note_fault(g, c, 5);
+	c->r[6] = mv_guest_read(g, TAG(PRIV_VA, 9), c->buf + 8, 6);
+	c->r[7] = mv_guest_set_tcf(g, MV_TCF_NONE);
+}
+
+/* A new VM's guest (paging off: the private page by its GPA) reads it with its tag, then not. */
+static void guest_private_tag(struct mv_guest *g, void *arg)
+{
+	struct gctx *c = arg;
+
+	c->r[0] = mv_guest_set_tcf(g, MV_TCF_SYNC);
+	c->r[1] = mv_guest_read(g, TAG(PRIV_PA, 9), c->buf, 6);
+	c->r[2] = mv_guest_read(g, TAG(PRIV_PA, 4), c->buf + 8, 6);
+	note_fault(g, c, 2);
 }
 
 /* The memory map's flags at @gpa. */
@@ -108,7 +124,7 @@ static void src_prepare(struct allvm *src, struct src_state *st)
 
 	allvm_setup(src);
 	run_guest(src, guest_prepare, &c);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(c.r[i], 0);
 	st->text = guest_kernel_section(src->kernel, GK_TEXT, &st->text_pa, &np);
 	assert_int_equal(mv_vm_epc_usage(src->k.t, src->k.vm, &st->epc_pages, &limit), 0);
@@ -150,9 +166,11 @@ static void dst_check(struct allvm *dst, const struct src_state *st,
 	assert_true(c.f[3].error_code & MV_PF_MTE);
 	assert_int_equal(c.r[4], 0);
 	assert_memory_equal(c.buf, "shared!", 7);
-	assert_int_equal(c.r[5], 0);
+	assert_int_equal(c.r[5], -EFAULT);
+	assert_true(c.f[5].error_code & MV_PF_MTE);
 	assert_int_equal(c.r[6], 0);
 	assert_memory_equal(c.buf + 8, "secret", 6);
+	assert_int_equal(c.r[7], 0);
 }
 
 static void probe(struct allvm *v, struct vmm_snap_vm *sv)
@@ -232,6 +250,50 @@ static void test_migration_of_all_protections_is_stop_and_copy_and_keeps_them(vo
 	assert_true(ms.downtime_ns > 0);
 	assert_int_equal(info.private_pages, 1);
 	dst_check(&dst, &st, &info);
+	allvm_teardown(&src);
+	kt_teardown(&dst.k);
+}
+
+/*
+ * KVM_GMEM_TRANSPORT_TAGS: a private page's tags leave the platform only
+ * encrypted and under the page's MAC; a changed tag byte is refused.
+ */
+static void test_private_page_tags_travel_only_under_the_mac(void **state)
+{
+	struct allvm src, dst;
+	struct src_state st;
+	uint8_t *ct = malloc(KVM_GMEM_TRANSPORT_SIZE + KVM_GMEM_TRANSPORT_TAG_BYTES);
+	struct kvm_gmem_transport tp = { .gpa = PRIV_PA, .flags = KVM_GMEM_TRANSPORT_TAGS,
+					 .data = (uint64_t)(uintptr_t)ct };
+	struct gctx c;
+
+	(void)state;
+	assert_non_null(ct);
+	src_prepare(&src, &st);
+	assert_int_equal(kt_ioctl_p(src.k.t, src.k.vm, KVM_GMEM_EXPORT_PAGE, &tp), 0);
+	/* the tags (9 in the first granule) are not in the clear */
+	assert_false(ct[KVM_GMEM_TRANSPORT_SIZE] == 9 && ct[KVM_GMEM_TRANSPORT_SIZE + 1] == 9 &&
+		     ct[KVM_GMEM_TRANSPORT_SIZE + 2] == 9);
+	allvm_create(&dst);
+	assert_int_equal(kt_set_attributes(dst.k.t, dst.k.vm, PRIV_PA, KT_PG,
+					   KVM_MEMORY_ATTRIBUTE_PRIVATE), 0);
+	ct[KVM_GMEM_TRANSPORT_SIZE + 1] ^= 1;
+	assert_int_equal(kt_ioctl_p(dst.k.t, dst.k.vm, KVM_GMEM_IMPORT_PAGE, &tp), -EBADMSG);
+	ct[KVM_GMEM_TRANSPORT_SIZE + 1] ^= 1;
+	tp.flags = 0;                              /* the MAC covers what the flag says */
+	assert_int_equal(kt_ioctl_p(dst.k.t, dst.k.vm, KVM_GMEM_IMPORT_PAGE, &tp), -EBADMSG);
+	tp.flags = KVM_GMEM_TRANSPORT_TAGS;
+	assert_int_equal(kt_ioctl_p(dst.k.t, dst.k.vm, KVM_GMEM_IMPORT_PAGE, &tp), 0);
+	/* the guest finds its private page and its tag: 9 checks, 4 faults */
+	memset(&c, 0, sizeof(c));
+	c.v = &dst;
+	run_guest(&dst, guest_private_tag, &c);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);
+	assert_memory_equal(c.buf, "secret", 6);
+	assert_int_equal(c.r[2], -EFAULT);
+	assert_true(c.f[2].error_code & MV_PF_MTE);
+	free(ct);
 	allvm_teardown(&src);
 	kt_teardown(&dst.k);
 }
@@ -330,6 +392,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_of_all_protections_restores_every_protection),
 		cmocka_unit_test(test_migration_of_all_protections_is_stop_and_copy_and_keeps_them),
+		cmocka_unit_test(test_private_page_tags_travel_only_under_the_mac),
 		cmocka_unit_test(test_snapshot_of_all_protections_needs_the_same_memslots),
 		cmocka_unit_test(test_snapshot_checks_every_memslot_of_a_resealed_forgery),
 	};
