@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "hw/mte.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/sha256.h"
 
@@ -228,10 +230,17 @@ static void kvm_transport_key(uint8_t key[SHA256_DIGEST_SIZE])
 	sha256(kvm_transport_label, sizeof(kvm_transport_label) - 1, key);
 }
 
-/* XORs the keystream for @gpa into @buf (both directions). */
-static void kvm_transport_xor(const uint8_t *key, uint64_t gpa, uint8_t *buf)
+/* The transport payload: the page, then its tags with KVM_GMEM_TRANSPORT_TAGS. */
+static size_t kvm_transport_len(const struct kvm_gmem_transport *tp)
 {
-	for (uint32_t blk = 0; blk < KVM_GMEM_TRANSPORT_SIZE / SHA256_DIGEST_SIZE; blk++) {
+	return KVM_GMEM_TRANSPORT_SIZE +
+	       ((tp->flags & KVM_GMEM_TRANSPORT_TAGS) ? KVM_GMEM_TRANSPORT_TAG_BYTES : 0);
+}
+
+/* XORs the keystream for @gpa into @buf, @len bytes (both directions). */
+static void kvm_transport_xor(const uint8_t *key, uint64_t gpa, uint8_t *buf, size_t len)
+{
+	for (uint32_t blk = 0; blk < len / SHA256_DIGEST_SIZE; blk++) {
 		struct sha256_state st;
 		uint8_t ks[SHA256_DIGEST_SIZE];
 
@@ -245,7 +254,7 @@ static void kvm_transport_xor(const uint8_t *key, uint64_t gpa, uint8_t *buf)
 	}
 }
 
-static void kvm_transport_mac(const uint8_t *key, uint64_t gpa, const uint8_t *ct,
+static void kvm_transport_mac(const uint8_t *key, uint64_t gpa, const uint8_t *ct, size_t len,
 			      uint8_t mac[SHA256_DIGEST_SIZE])
 {
 	struct sha256_state st;
@@ -253,7 +262,7 @@ static void kvm_transport_mac(const uint8_t *key, uint64_t gpa, const uint8_t *c
 	sha256_init(&st);
 	sha256_update(&st, key, SHA256_DIGEST_SIZE);
 	sha256_update(&st, &gpa, sizeof(gpa));
-	sha256_update(&st, ct, KVM_GMEM_TRANSPORT_SIZE);
+	sha256_update(&st, ct, len);
 	sha256_update(&st, key, SHA256_DIGEST_SIZE);
 	sha256_final(&st, mac);
 }
@@ -262,13 +271,48 @@ static long kvm_transport_check(struct kvm *kvm, const struct kvm_gmem_transport
 {
 	uint64_t gfn = tp->gpa >> HW_PAGE_SHIFT;
 
-	if ((tp->gpa & (HW_PAGE_SIZE - 1)) || tp->flags || tp->reserved[0] || tp->reserved[1])
+	if ((tp->gpa & (HW_PAGE_SIZE - 1)) || (tp->flags & ~KVM_GMEM_TRANSPORT_TAGS) ||
+	    tp->reserved[0] || tp->reserved[1])
+		return -EINVAL;
+	if ((tp->flags & KVM_GMEM_TRANSPORT_TAGS) && !kvm_has_mte(kvm))
 		return -EINVAL;
 	if (!kvm_mem_is_private(kvm, gfn))
 		return -EINVAL;
-	if (k_host_range_faults((const void *)(uintptr_t)tp->data, KVM_GMEM_TRANSPORT_SIZE))
+	if (k_host_range_faults((const void *)(uintptr_t)tp->data, kvm_transport_len(tp)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * The MTE tags of @gfn's private (guest_memfd) page, read into or written
+ * from @tags (zeros for a page never tagged), under slots_lock as
+ * KVM_ARM_MTE_COPY_TAGS works; a write claims the page's tags as a first
+ * map would (hw_mte_try_tagging) and publishes them. 0 or -EFAULT.
+ */
+static int kvm_transport_tags(struct kvm *kvm, uint64_t gfn, uint8_t *tags, bool write)
+{
+	const struct kvm_memory_slot *slot;
+	unsigned int order;
+	hw_pfn_t pfn;
+	int r = -EFAULT;
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	slot = kvm_memslot_find(kvm->memslots, gfn);
+	if (slot && slot->gmem && !kvm_gmem_get_pfn(slot, gfn, &pfn, &order)) {
+		if (write) {
+			hw_mte_try_tagging(kvm->hw, pfn);
+			hw_mte_write_page(kvm->hw, pfn, tags);
+			hw_mte_set_tagged(kvm->hw, pfn);
+		} else if (hw_mte_page_tagged(kvm->hw, pfn)) {
+			hw_mte_read_page(kvm->hw, pfn, tags);
+		} else {
+			memset(tags, 0, KVM_GMEM_TRANSPORT_TAG_BYTES);
+		}
+		hw_folio_put(kvm->hw, pfn);
+		r = 0;
+	}
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return r;
 }
 
 static long kvm_vm_ioctl_gmem_export(struct kvm *kvm, uint64_t arg)
@@ -277,6 +321,7 @@ static long kvm_vm_ioctl_gmem_export(struct kvm *kvm, uint64_t arg)
 	uint8_t key[SHA256_DIGEST_SIZE];
 	struct kvm_gmem_transport tp;
 	uint8_t *page;
+	size_t len;
 	long r;
 
 	if (k_host_range_faults(argp, sizeof(tp)))
@@ -285,15 +330,19 @@ static long kvm_vm_ioctl_gmem_export(struct kvm *kvm, uint64_t arg)
 	r = kvm_transport_check(kvm, &tp);
 	if (r)
 		return r;
-	page = lib_malloc(KVM_GMEM_TRANSPORT_SIZE);
+	len = kvm_transport_len(&tp);
+	page = lib_malloc(len);
 	if (!page)
 		return -ENOMEM;
 	r = kvm_heki_read_gpa(kvm, tp.gpa, page, KVM_GMEM_TRANSPORT_SIZE);
+	if (!r && len > KVM_GMEM_TRANSPORT_SIZE)
+		r = kvm_transport_tags(kvm, tp.gpa >> HW_PAGE_SHIFT, page + KVM_GMEM_TRANSPORT_SIZE,
+				       false);
 	if (!r) {
 		kvm_transport_key(key);
-		kvm_transport_xor(key, tp.gpa, page);
-		kvm_transport_mac(key, tp.gpa, page, tp.mac);
-		memcpy((void *)(uintptr_t)tp.data, page, KVM_GMEM_TRANSPORT_SIZE);
+		kvm_transport_xor(key, tp.gpa, page, len);
+		kvm_transport_mac(key, tp.gpa, page, len, tp.mac);
+		memcpy((void *)(uintptr_t)tp.data, page, len);
 		memcpy(argp, &tp, sizeof(tp));
 	}
 	lib_free(page);
@@ -306,20 +355,22 @@ static long kvm_vm_ioctl_gmem_import(struct kvm *kvm, uint64_t arg)
 	uint8_t key[SHA256_DIGEST_SIZE], mac[SHA256_DIGEST_SIZE];
 	struct kvm_gmem_transport tp;
 	uint8_t *page;
+	size_t len;
 	long r;
 
 	if (k_host_range_faults(argp, sizeof(tp)))
 		return -EFAULT;
 	memcpy(&tp, argp, sizeof(tp));
-	page = lib_malloc(KVM_GMEM_TRANSPORT_SIZE);
+	len = kvm_transport_len(&tp);
+	page = lib_malloc(len);
 	if (!page)
 		return -ENOMEM;
 	pthread_mutex_lock(&kvm->lock);
 	r = __atomic_load_n(&kvm->has_run, __ATOMIC_ACQUIRE) ? -EBUSY : kvm_transport_check(kvm, &tp);
 	if (!r) {
-		memcpy(page, (const void *)(uintptr_t)tp.data, KVM_GMEM_TRANSPORT_SIZE);
+		memcpy(page, (const void *)(uintptr_t)tp.data, len);
 		kvm_transport_key(key);
-		kvm_transport_mac(key, tp.gpa, page, mac);
+		kvm_transport_mac(key, tp.gpa, page, len, mac);
 		/* not memcmp's early exit: the time must not say how much matched */
 		uint8_t diff = 0;
 
@@ -328,8 +379,11 @@ static long kvm_vm_ioctl_gmem_import(struct kvm *kvm, uint64_t arg)
 		if (diff) {
 			r = -EBADMSG;
 		} else {
-			kvm_transport_xor(key, tp.gpa, page);
+			kvm_transport_xor(key, tp.gpa, page, len);
 			r = kvm_heki_write_gpa(kvm, tp.gpa, page, KVM_GMEM_TRANSPORT_SIZE);
+			if (!r && len > KVM_GMEM_TRANSPORT_SIZE)
+				r = kvm_transport_tags(kvm, tp.gpa >> HW_PAGE_SHIFT,
+						       page + KVM_GMEM_TRANSPORT_SIZE, true);
 		}
 	}
 	pthread_mutex_unlock(&kvm->lock);

@@ -43,4 +43,19 @@ MV_MUST_CHECK int vmm_migrate(struct vmm *src, struct mv_task *dst_task,
 			      const struct vmm_migrate_opts *opts, struct vmm **out,
 			      struct vmm_migrate_stats *stats, const char **why);
 
+/*
+ * Stop-and-copy of a stopped VM described by its fds (any memslots: a
+ * guest_memfd slot, a vEPC slot) to @dst, a VM its VMM built with the same
+ * memslots that never ran, over a host pipe: the whole snapshot goes and
+ * is applied with vmm_snapshot_apply_vm (every check first). 0 with
+ * @stats (rounds 0: no pre-copy) and @info (vEPC pages lost ...), or a
+ * negative errno and *@why; the source is unchanged either way, and @dst
+ * is then half-built: its VMM destroys it.
+ */
+struct vmm_snap_vm;
+struct vmm_restore_info;
+MV_MUST_CHECK int vmm_migrate_vm(const struct vmm_snap_vm *src, const struct vmm_snap_vm *dst,
+				 struct vmm_restore_info *info, struct vmm_migrate_stats *stats,
+				 const char **why);
+
 #endif

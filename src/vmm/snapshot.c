@@ -123,17 +123,20 @@ static void snap_config(const struct vmm_snap_vm *v, struct snap_buf *b)
 static void snap_slots(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
 	const struct vmm_config *c = (&v->cfg);
-	struct vmm_snap_slot s = { .slot = v->slot, .flags = c->ram_flags, .gpa = c->ram_gpa,
-				   .size = c->ram_bytes };
 	uint64_t npages = c->ram_bytes / VMM_SNAP_PAGE, words = (npages + 63) / 64;
 	struct kvm_dirty_log log = { .slot = v->slot };
 	uint64_t *bits;
 
-	if (c->private_mem)
-		s.flags |= KVM_MEM_GUEST_MEMFD;
 	sb_open(b, VMM_SNAP_SLOTS);
-	sb_put(b, &s, sizeof(s));
-	sb_close(b, 1);
+	for (unsigned int i = 0; i < v->nslots; i++) {
+		struct vmm_snap_slot s = v->slots[i].s;
+
+		if (s.slot == v->slot)   /* the configuration's flags (a read-only RAM slot) */
+			s.flags = c->ram_flags | (c->private_mem ? KVM_MEM_GUEST_MEMFD : 0);
+		sb_put(b, &s, sizeof(s));
+	}
+	sb_close(b, v->nslots);
+	/* the pending dirty bits of the RAM slot; other slots' are not carried */
 	sb_open(b, VMM_SNAP_DIRTY);
 	bits = sb_room(b, words * 8);
 	if (bits) {
@@ -219,6 +222,9 @@ static void snap_private(const struct vmm_snap_vm *v, struct snap_buf *b, const 
 
 			if (!pg)
 				break;
+			memset(pg->data + VMM_SNAP_PAGE, 0, VMM_SNAP_TAG_BYTES);
+			if (v->cfg.mte)   /* the tags go through the platform too */
+				tp.flags = KVM_GMEM_TRANSPORT_TAGS;
 			tp.data = (uint64_t)(uintptr_t)pg->data;
 			e = snap_ioctl(v, v->vm_fd, KVM_GMEM_EXPORT_PAGE, &tp);
 			if (e) {

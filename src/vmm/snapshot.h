@@ -25,7 +25,7 @@
 #include "vmm/vmm.h"
 
 #define VMM_SNAP_MAGIC    "MVSNAP\r\n"
-#define VMM_SNAP_VERSION  1u
+#define VMM_SNAP_VERSION  2u    /* 2: several memslots, each with its guest_memfd offset */
 #define VMM_SNAP_HDR_SIZE 64u
 #define VMM_SNAP_SEC_SIZE 16u
 #define VMM_SNAP_PAGE     4096u
@@ -33,7 +33,7 @@
 
 enum vmm_snap_section {
 	VMM_SNAP_CONFIG = 1,   /* struct vmm_snap_config, count 1 */
-	VMM_SNAP_SLOTS,        /* struct vmm_snap_slot[count] (one today: RAM) */
+	VMM_SNAP_SLOTS,        /* struct vmm_snap_slot[count]: every memslot, by GPA */
 	VMM_SNAP_DIRTY,        /* the RAM slot's pending dirty bitmap: count pages, u64 words */
 	VMM_SNAP_ATTRS,        /* struct vmm_snap_run[count]: KVM_MEMORY_ATTRIBUTE_* runs */
 	VMM_SNAP_SHARED,       /* struct vmm_snap_page[count]: shared pages not all zero */
@@ -55,11 +55,16 @@ struct vmm_snap_config {
 	uint64_t epc_pages;    /* vEPC pages the VM had: their contents are lost */
 };
 
+/* A vEPC-backed slot (memvisor's flag, never a KVM_MEM_* bit): recreated empty. */
+#define VMM_SNAP_SLOT_EPC  (1u << 31)
+#define VMM_SNAP_MAX_SLOTS 32u
+
 struct vmm_snap_slot {
 	uint32_t slot;
-	uint32_t flags;        /* KVM_MEM_* */
+	uint32_t flags;        /* KVM_MEM_*, or VMM_SNAP_SLOT_EPC alone */
 	uint64_t gpa;
 	uint64_t size;
+	uint64_t gmem_offset;  /* the slot's offset in its guest_memfd (0 without one) */
 };
 
 struct vmm_snap_run {
@@ -73,10 +78,11 @@ struct vmm_snap_page {
 	uint8_t data[VMM_SNAP_PAGE];
 };
 
+/* data: the page's ciphertext, then (a VM with MTE) its tags' ciphertext, else zeros. */
 struct vmm_snap_private {
 	uint64_t gfn;
 	uint8_t mac[32];
-	uint8_t data[VMM_SNAP_PAGE];
+	uint8_t data[VMM_SNAP_PAGE + VMM_SNAP_TAG_BYTES];
 };
 
 struct vmm_snap_tags {
@@ -110,6 +116,12 @@ extern const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS];
  */
 struct vmm_restore_info;
 
+/* One memslot of a VM being saved or restored; uaddr: the VMM's mapping (vEPC too). */
+struct vmm_snap_vm_slot {
+	struct vmm_snap_slot s;
+	uint64_t uaddr;
+};
+
 struct vmm_snap_vm {
 	struct mv_task *t;
 	int vm_fd;
@@ -119,6 +131,15 @@ struct vmm_snap_vm {
 	uint32_t slot;
 	uint64_t ram_uaddr;
 	int gmem_fd;
+	/*
+	 * Every memslot, by GPA (the RAM slot of cfg among them). probed: the
+	 * layout came from the memory map, which shows a slot's guest_memfd
+	 * only through its private pages, so KVM_MEM_GUEST_MEMFD may be
+	 * missing from a slot's flags.
+	 */
+	unsigned int nslots;
+	bool probed;
+	struct vmm_snap_vm_slot slots[VMM_SNAP_MAX_SLOTS];
 };
 
 void vmm_snap_vm_of(struct vmm *v, struct vmm_snap_vm *out);
@@ -126,7 +147,9 @@ void vmm_snap_vm_of(struct vmm *v, struct vmm_snap_vm *out);
  * Describes the VM behind @vm_fd of @t's process, with these vCPU fds,
  * from what the VMM can ask KVM (mv_vm_memory_map, KVM_CHECK_EXTENSION, a
  * zero-length KVM_ARM_MTE_COPY_TAGS): 0, or -EOPNOTSUPP with *@why for a
- * VM of more than one RAM memslot or with no memory, -EINVAL for bad fds.
+ * VM with no RAM or more than VMM_SNAP_MAX_SLOTS memslots, -EINVAL for bad
+ * fds. Every memslot is described (vEPC ones with VMM_SNAP_SLOT_EPC); the
+ * lowest RAM slot is cfg's.
  */
 MV_MUST_CHECK int vmm_snap_vm_probe(struct mv_task *t, int vm_fd, const int *vcpu_fds,
 				    unsigned int nr_vcpus, struct vmm_snap_vm *out,
@@ -154,8 +177,9 @@ MV_MUST_CHECK int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len);
 /*
  * Checks @buf completely (vmm_snapshot_check), then makes a new VM in @t's
  * process from it: 0 with it in *@out (vCPUs without programs: give each
- * one with vmm_set_guest), or a negative errno with no VM left behind;
- * *@why (optional) then names what was refused. @info is optional.
+ * one with vmm_set_guest), or a negative errno with no VM left behind
+ * (-EOPNOTSUPP for a snapshot of several memslots: struct vmm has one; the
+ * caller builds that layout and uses vmm_snapshot_apply_vm); *@why (optional) then names what was refused. @info is optional.
  */
 MV_MUST_CHECK int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len,
 				       struct vmm **out, struct vmm_restore_info *info,

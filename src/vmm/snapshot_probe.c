@@ -6,7 +6,8 @@
  * flags and which pages live in a guest_memfd; KVM_CHECK_EXTENSION on the
  * VM fd (KVM_CAP_MEMORY_ATTRIBUTES) tells a protected VM from a default
  * one; a zero-length KVM_ARM_MTE_COPY_TAGS answers 0 only on a VM with
- * MTE enabled. A read-only slot cannot be told from Heki's own
+ * MTE enabled. Every memslot is described; the lowest RAM slot is the
+ * configuration's. A read-only slot cannot be told from Heki's own
  * write-protection, so it is described writable (docs/snapshot.md).
  */
 #include <errno.h>
@@ -44,35 +45,59 @@ static struct mv_vm_range *probe_map(struct mv_task *t, int vm_fd, long *n)
 	}
 }
 
+/* The slot of @r in @sv's list, added (in map order, which is GPA order) if new. */
+static struct vmm_snap_vm_slot *probe_slot(struct vmm_snap_vm *sv, const struct mv_vm_range *r)
+{
+	struct vmm_snap_vm_slot *s;
+
+	for (unsigned int i = 0; i < sv->nslots; i++)
+		if (sv->slots[i].s.slot == r->slot)
+			return &sv->slots[i];
+	if (sv->nslots == VMM_SNAP_MAX_SLOTS)
+		return NULL;
+	s = &sv->slots[sv->nslots++];
+	s->s = (struct vmm_snap_slot){ .slot = r->slot, .gpa = r->gpa };
+	s->uaddr = r->hva;
+	if (r->flags & MV_RANGE_EPC)
+		s->s.flags = VMM_SNAP_SLOT_EPC;
+	return s;
+}
+
 static int probe_layout(struct vmm_snap_vm *sv, const struct mv_vm_range *r, long n,
 			const char **why)
 {
-	uint64_t end = 0;
-	int first = 1;
+	struct vmm_snap_vm_slot *ram = NULL;
 
 	for (long i = 0; i < n; i++) {
-		if (r[i].flags & MV_RANGE_EPC)
-			continue;   /* vEPC slots: never saved (docs/snapshot.md) */
-		if (first) {
-			sv->slot = r[i].slot;
-			sv->cfg.ram_gpa = r[i].gpa;
-			sv->ram_uaddr = r[i].hva;
-			end = r[i].gpa;
-			first = 0;
-		}
-		if (r[i].slot != sv->slot || r[i].gpa != end)
-			REFUSE(why, "more than one RAM memslot: not supported", -EOPNOTSUPP);
-		end += r[i].size;
+		struct vmm_snap_vm_slot *s = probe_slot(sv, &r[i]);
+
+		if (!s)
+			REFUSE(why, "more memslots than a snapshot holds", -EOPNOTSUPP);
+		if (r[i].gpa != s->s.gpa + s->s.size)
+			REFUSE(why, "a memslot's ranges are not contiguous", -EOPNOTSUPP);
+		s->s.size += r[i].size;
+		if (s->s.flags & VMM_SNAP_SLOT_EPC)
+			continue;   /* vEPC: only its layout is saved (docs/snapshot.md) */
 		if (r[i].flags & MV_RANGE_DIRTY_LOG)
-			sv->cfg.ram_flags |= KVM_MEM_LOG_DIRTY_PAGES;
-		if (r[i].gmem_fd >= 0) {
-			sv->cfg.private_mem = 1;
-			sv->gmem_fd = r[i].gmem_fd;
+			s->s.flags |= KVM_MEM_LOG_DIRTY_PAGES;
+		if (r[i].gmem_fd >= 0 && !(s->s.flags & KVM_MEM_GUEST_MEMFD)) {
+			s->s.flags |= KVM_MEM_GUEST_MEMFD;
+			s->s.gmem_offset = r[i].gmem_offset - (r[i].gpa - s->s.gpa);
+			if (!ram || ram == s)
+				sv->gmem_fd = r[i].gmem_fd;
 		}
+		if (!ram)
+			ram = s;
 	}
-	if (first)
+	if (!ram)
 		REFUSE(why, "the VM has no memory", -EOPNOTSUPP);
-	sv->cfg.ram_bytes = end - sv->cfg.ram_gpa;
+	sv->slot = ram->s.slot;
+	sv->cfg.ram_gpa = ram->s.gpa;
+	sv->cfg.ram_bytes = ram->s.size;
+	sv->ram_uaddr = ram->uaddr;
+	sv->cfg.ram_flags = ram->s.flags & ~(uint32_t)KVM_MEM_GUEST_MEMFD;
+	sv->cfg.private_mem = !!(ram->s.flags & KVM_MEM_GUEST_MEMFD);
+	sv->probed = true;
 	return 0;
 }
 

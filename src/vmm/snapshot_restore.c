@@ -26,9 +26,11 @@ struct snap_sec {
 
 struct snap_parsed {
 	struct vmm_snap_config cfg;
-	struct vmm_snap_slot slot;
+	struct vmm_snap_slot slots[VMM_SNAP_MAX_SLOTS];
+	uint32_t nslots;
 	struct snap_sec s[VMM_SNAP_NR_SECTIONS + 1];
-	uint64_t npages, first_gfn;
+	uint64_t npages, first_gfn;   /* the RAM slot of the configuration */
+	uint64_t epc_slot_pages;
 };
 
 #define REFUSE(why_, msg, err) do { if (why_) *(why_) = (msg); return (err); } while (0)
@@ -113,16 +115,74 @@ static int snap_sections(const uint8_t *b, size_t len, struct snap_parsed *ps, c
 	return 0;
 }
 
+#define SNAP_SLOT_FLAGS (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD)
+
+/* One memslot on its own: known flags, page-aligned, inside the limits, sane gmem offset. */
+static int snap_check_slot(const struct snap_parsed *ps, const struct vmm_snap_slot *s,
+			   const char **why)
+{
+	bool epc = s->flags & VMM_SNAP_SLOT_EPC;
+
+	if (s->slot > 0x7fff)
+		REFUSE(why, "slot: bad slot id", -EINVAL);
+	if (epc ? s->flags != VMM_SNAP_SLOT_EPC : (s->flags & ~(uint32_t)SNAP_SLOT_FLAGS) != 0)
+		REFUSE(why, "slot: unknown flags", -EINVAL);
+	if (!s->size || s->size % VMM_SNAP_PAGE || s->gpa % VMM_SNAP_PAGE ||
+	    s->size > SNAP_MAX_RAM || s->gpa > SNAP_MAX_RAM - s->size)
+		REFUSE(why, "slot: bad size or address", -EINVAL);
+	if (!(s->flags & KVM_MEM_GUEST_MEMFD) ? s->gmem_offset != 0 :
+	    (s->gmem_offset % VMM_SNAP_PAGE || s->gmem_offset > SNAP_MAX_RAM - s->size ||
+	     ps->cfg.vm_type != KVM_X86_SW_PROTECTED_VM || (s->flags & KVM_MEM_LOG_DIRTY_PAGES)))
+		REFUSE(why, "slot: bad guest_memfd offset or setting", -EINVAL);
+	return 0;
+}
+
+/* Every memslot: each sane, sorted by GPA, disjoint, ids unique; one is the config's RAM. */
+static int snap_check_slots(struct snap_parsed *ps, const char **why)
+{
+	const struct vmm_snap_config *c = &ps->cfg;
+	const struct snap_sec *sec = &ps->s[VMM_SNAP_SLOTS];
+	uint32_t ram_flags = c->ram_flags | (c->private_mem ? KVM_MEM_GUEST_MEMFD : 0);
+	bool ram = false;
+
+	if (!sec->count || sec->count > VMM_SNAP_MAX_SLOTS)
+		REFUSE(why, "slot section: want 1 to 32 memslots", -EINVAL);
+	ps->nslots = sec->count;
+	memcpy(ps->slots, sec->p, (size_t)sec->count * sizeof(ps->slots[0]));
+	for (uint32_t i = 0; i < ps->nslots; i++) {
+		const struct vmm_snap_slot *s = &ps->slots[i];
+		int r = snap_check_slot(ps, s, why);
+
+		if (r)
+			return r;
+		if (i && s->gpa < ps->slots[i - 1].gpa + ps->slots[i - 1].size)
+			REFUSE(why, "slots overlap or are out of order", -EINVAL);
+		for (uint32_t j = 0; j < i; j++)
+			if (ps->slots[j].slot == s->slot)
+				REFUSE(why, "slot id used twice", -EINVAL);
+		if (s->flags & VMM_SNAP_SLOT_EPC) {
+			ps->epc_slot_pages += s->size / VMM_SNAP_PAGE;
+		} else if (s->gpa == c->ram_gpa) {
+			if (s->flags != ram_flags || s->size != c->ram_bytes || s->gmem_offset)
+				REFUSE(why, "slot does not match the config", -EINVAL);
+			ram = true;
+		}
+	}
+	if (!ram)
+		REFUSE(why, "slot does not match the config", -EINVAL);
+	if (c->epc_pages > ps->epc_slot_pages)
+		REFUSE(why, "config: more vEPC pages than the vEPC slots hold", -EINVAL);
+	return 0;
+}
+
 static int snap_check_config(struct snap_parsed *ps, const char **why)
 {
 	const struct vmm_snap_config *c = &ps->cfg;
-	const struct vmm_snap_slot *s = &ps->slot;
-	uint32_t slot_flags;
+	int r;
 
-	if (ps->s[VMM_SNAP_CONFIG].count != 1 || ps->s[VMM_SNAP_SLOTS].count != 1)
-		REFUSE(why, "config or slot section: want exactly one entry", -EINVAL);
+	if (ps->s[VMM_SNAP_CONFIG].count != 1)
+		REFUSE(why, "config section: want exactly one entry", -EINVAL);
 	memcpy(&ps->cfg, ps->s[VMM_SNAP_CONFIG].p, sizeof(ps->cfg));
-	memcpy(&ps->slot, ps->s[VMM_SNAP_SLOTS].p, sizeof(ps->slot));
 	if (!c->nr_vcpus || c->nr_vcpus > VMM_MAX_VCPUS)
 		REFUSE(why, "config: bad vCPU count", -EINVAL);
 	if (!c->ram_bytes || c->ram_bytes % VMM_SNAP_PAGE || c->ram_bytes > SNAP_MAX_RAM ||
@@ -136,9 +196,9 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 	    (c->private_mem && (c->vm_type != KVM_X86_SW_PROTECTED_VM ||
 				(c->ram_flags & KVM_MEM_LOG_DIRTY_PAGES))))
 		REFUSE(why, "config: bad private-memory or MTE setting", -EINVAL);
-	slot_flags = c->ram_flags | (c->private_mem ? KVM_MEM_GUEST_MEMFD : 0);
-	if (s->slot > 0x7fff || s->flags != slot_flags || s->gpa != c->ram_gpa || s->size != c->ram_bytes)
-		REFUSE(why, "slot does not match the config", -EINVAL);
+	r = snap_check_slots(ps, why);
+	if (r)
+		return r;
 	ps->npages = c->ram_bytes / VMM_SNAP_PAGE;
 	ps->first_gfn = c->ram_gpa / VMM_SNAP_PAGE;
 	if (ps->s[VMM_SNAP_VCPUS].count != c->nr_vcpus)
@@ -156,10 +216,24 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 	return 0;
 }
 
+/* The RAM (not vEPC) slot holding all of [@gfn, @gfn + @npages), or NULL. */
+static const struct vmm_snap_slot *snap_ram_slot(const struct snap_parsed *ps, uint64_t gfn,
+						 uint64_t npages)
+{
+	for (uint32_t i = 0; i < ps->nslots && npages; i++) {
+		const struct vmm_snap_slot *s = &ps->slots[i];
+		uint64_t first = s->gpa / VMM_SNAP_PAGE, n = s->size / VMM_SNAP_PAGE;
+
+		if (!(s->flags & VMM_SNAP_SLOT_EPC) && gfn >= first && gfn - first < n &&
+		    npages <= n - (gfn - first))
+			return s;
+	}
+	return NULL;
+}
+
 static bool snap_in_ram(const struct snap_parsed *ps, uint64_t gfn, uint64_t npages)
 {
-	return npages && gfn >= ps->first_gfn && gfn - ps->first_gfn < ps->npages &&
-	       npages <= ps->npages - (gfn - ps->first_gfn);
+	return snap_ram_slot(ps, gfn, npages) != NULL;
 }
 
 static const struct vmm_snap_run *snap_run(const struct snap_sec *s, size_t extra, uint32_t i,
@@ -167,6 +241,14 @@ static const struct vmm_snap_run *snap_run(const struct snap_sec *s, size_t extr
 {
 	memcpy(out, s->p + extra + (size_t)i * sizeof(*out), sizeof(*out));
 	return out;
+}
+
+static bool snap_all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
 }
 
 /* Is @gfn in one of the (checked, sorted) private runs? */
@@ -208,12 +290,19 @@ static int snap_check_pages(const struct snap_parsed *ps, const char **why)
 	uint64_t gfn, next = 0, npriv;
 	int r;
 
-	if (ps->s[VMM_SNAP_ATTRS].count && !ps->cfg.private_mem)
-		REFUSE(why, "private pages in a VM without private memory", -EINVAL);
 	r = snap_check_runs(ps, &ps->s[VMM_SNAP_ATTRS], 0, KVM_MEMORY_ATTRIBUTE_PRIVATE, &npriv,
 			    why);
 	if (r)
 		return r;
+	for (uint32_t i = 0; i < ps->s[VMM_SNAP_ATTRS].count; i++) {
+		struct vmm_snap_run run;
+		const struct vmm_snap_slot *s;
+
+		snap_run(&ps->s[VMM_SNAP_ATTRS], 0, i, &run);
+		s = snap_ram_slot(ps, run.gfn, run.npages);
+		if (!s || !(s->flags & KVM_MEM_GUEST_MEMFD))
+			REFUSE(why, "private pages in a VM without private memory", -EINVAL);
+	}
 	if (pr->count != npriv)
 		REFUSE(why, "private page count does not match the private ranges", -EINVAL);
 	for (uint32_t i = 0; i < sh->count; i++, next = gfn + 1) {
@@ -223,9 +312,13 @@ static int snap_check_pages(const struct snap_parsed *ps, const char **why)
 	}
 	next = 0;
 	for (uint32_t i = 0; i < pr->count; i++, next = gfn + 1) {
-		memcpy(&gfn, pr->p + (size_t)i * sizeof(struct vmm_snap_private), 8);
+		const uint8_t *pg = pr->p + (size_t)i * sizeof(struct vmm_snap_private);
+
+		memcpy(&gfn, pg, 8);
 		if (gfn < next || !snap_is_private(ps, gfn))
 			REFUSE(why, "private page out of order or not in a private range", -EINVAL);
+		if (!ps->cfg.mte && !snap_all_zero(pg + 8 + 32 + VMM_SNAP_PAGE, VMM_SNAP_TAG_BYTES))
+			REFUSE(why, "private page tags in a VM without MTE", -EINVAL);
 	}
 	if (tg->count && !ps->cfg.mte)
 		REFUSE(why, "MTE tags in a VM without MTE", -EINVAL);
@@ -296,9 +389,45 @@ static long snap_ioctl(const struct vmm_snap_vm *v, int fd, unsigned long cmd, c
 			  0, 0, 0);
 }
 
+/* The VMM's address of @gpa, in whichever of @v's slots holds it (the layout was checked). */
 static uint64_t snap_uaddr(const struct vmm_snap_vm *v, uint64_t gpa)
 {
+	for (unsigned int i = 0; i < v->nslots; i++) {
+		const struct vmm_snap_vm_slot *s = &v->slots[i];
+
+		if (gpa >= s->s.gpa && gpa - s->s.gpa < s->s.size)
+			return s->uaddr + (gpa - s->s.gpa);
+	}
 	return v->ram_uaddr + (gpa - v->cfg.ram_gpa);
+}
+
+/*
+ * The VM to apply to has the snapshot's layout: the same slots (ids,
+ * GPAs, sizes, vEPC or not, flags, guest_memfd offsets). Dirty logging is
+ * switched on after the pages went in, so it is not compared; a probed
+ * VM's guest_memfd shows only through private pages, so a probed slot
+ * without the flag matches one with it (an import then needs it).
+ */
+static int snap_same_layout(const struct vmm_snap_vm *v, const struct snap_parsed *ps,
+			    const char **why)
+{
+	const uint32_t mask = ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES;
+
+	if (v->nslots != ps->nslots)
+		REFUSE(why, "snapshot memslots differ from this VM's", -EINVAL);
+	for (uint32_t i = 0; i < ps->nslots; i++) {
+		const struct vmm_snap_slot *a = &v->slots[i].s, *b = &ps->slots[i];
+		uint32_t fa = a->flags & mask, fb = b->flags & mask;
+
+		if (v->probed && !(fa & KVM_MEM_GUEST_MEMFD) && (fb & KVM_MEM_GUEST_MEMFD))
+			fa |= KVM_MEM_GUEST_MEMFD;
+		if (v->probed)   /* a read-only slot is probed writable (docs/snapshot.md) */
+			fb &= ~(uint32_t)KVM_MEM_READONLY;
+		if (a->slot != b->slot || a->gpa != b->gpa || a->size != b->size || fa != fb ||
+		    ((a->flags & KVM_MEM_GUEST_MEMFD) && a->gmem_offset != b->gmem_offset))
+			REFUSE(why, "snapshot memslots differ from this VM's", -EINVAL);
+	}
+	return 0;
 }
 
 static int snap_put_memory(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
@@ -335,6 +464,7 @@ static int snap_put_memory(const struct vmm_snap_vm *v, const struct snap_parsed
 
 		memcpy(&gfn, pg, 8);
 		tp.gpa = gfn * VMM_SNAP_PAGE;
+		tp.flags = ps->cfg.mte ? KVM_GMEM_TRANSPORT_TAGS : 0;
 		memcpy(tp.mac, pg + 8, sizeof(tp.mac));
 		tp.data = (uint64_t)(uintptr_t)(pg + 8 + sizeof(tp.mac));
 		e = snap_ioctl(v, v->vm_fd, KVM_GMEM_IMPORT_PAGE, &tp);
@@ -502,6 +632,8 @@ int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len, struct 
 	r = snap_parse(buf, len, &ps, why);
 	if (r)
 		return r;
+	if (ps.nslots != 1)
+		REFUSE(why, "several memslots: apply to a VM built with that layout", -EOPNOTSUPP);
 	cfg = snap_vmm_config(&ps);
 	r = vmm_create(t, &cfg, &v);
 	if (r)
@@ -534,10 +666,13 @@ static int snap_apply_checked(const struct vmm_snap_vm *v, const void *buf, size
 	want = snap_vmm_config(&ps);
 	if (v->nr_vcpus != want.nr_vcpus || have->ram_bytes != want.ram_bytes ||
 	    have->ram_gpa != want.ram_gpa || have->ram_flags != want.ram_flags ||
-	    have->vm_type != want.vm_type || !have->private_mem != !want.private_mem ||
+	    have->vm_type != want.vm_type ||
+	    (!have->private_mem != !want.private_mem && !(v->probed && want.private_mem)) ||
 	    !have->mte != !want.mte)
 		REFUSE(why, "snapshot does not match this VM's configuration", -EINVAL);
-	r = snap_apply(v, &ps, why);
+	r = snap_same_layout(v, &ps, why);
+	if (!r)
+		r = snap_apply(v, &ps, why);
 	if (!r && info)
 		snap_info(&ps, info);
 	*flags = ps.cfg.ram_flags;
@@ -584,6 +719,12 @@ void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
 	sv->slot = 0;
 	sv->ram_uaddr = vmm_gpa_to_uaddr(vmm, sv->cfg.ram_gpa);
 	sv->gmem_fd = vmm_gmem_fd(vmm);
+	sv->nslots = 1;   /* struct vmm: one RAM slot, its guest_memfd at offset 0 */
+	sv->slots[0].s = (struct vmm_snap_slot){
+		.slot = 0, .gpa = sv->cfg.ram_gpa, .size = sv->cfg.ram_bytes,
+		.flags = sv->cfg.ram_flags | (sv->cfg.private_mem ? KVM_MEM_GUEST_MEMFD : 0),
+	};
+	sv->slots[0].uaddr = sv->ram_uaddr;
 }
 
 int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)

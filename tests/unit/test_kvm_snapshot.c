@@ -202,7 +202,9 @@ static void test_gmem_export_import_checks_and_binds_the_gpa(void **state)
 	bad.gpa = 0x20000;                                  /* shared */
 	assert_int_equal(xfer(&src, KVM_GMEM_EXPORT_PAGE, &bad), -EINVAL);
 	bad = tp;
-	bad.flags = 1;
+	bad.flags = KVM_GMEM_TRANSPORT_TAGS;                /* a VM without MTE */
+	assert_int_equal(xfer(&src, KVM_GMEM_EXPORT_PAGE, &bad), -EINVAL);
+	bad.flags = 2;                                      /* unknown */
 	assert_int_equal(xfer(&src, KVM_GMEM_EXPORT_PAGE, &bad), -EINVAL);
 	bad = tp;
 	bad.reserved[1] = 1;

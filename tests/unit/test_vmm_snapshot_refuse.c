@@ -156,7 +156,7 @@ static void test_snapshot_refuses_a_bad_header(void **state)
 {
 	struct fix *f = *state;
 	uint8_t *b = copy(f), *longer = malloc(f->len + 1);
-	uint32_t ver = 2;
+	uint32_t ver = VMM_SNAP_VERSION - 1;   /* the one-memslot layout */
 	uint64_t one = 1;
 
 	b[0] = 'X';
@@ -198,6 +198,22 @@ static const struct forge forges[] = {
 	{ "config_ram_size_vs_slot", VMM_SNAP_CONFIG, 8, 4 * ST_MB, 8, -EINVAL,
 	  "slot does not match the config" },
 	{ "slot_gpa", VMM_SNAP_SLOTS, 8, 0x1000, 8, -EINVAL, "slot does not match the config" },
+	{ "slot_id", VMM_SNAP_SLOTS, 0, 0x8000, 4, -EINVAL, "slot: bad slot id" },
+	{ "slot_flags", VMM_SNAP_SLOTS, 4, 1u << 9, 4, -EINVAL, "slot: unknown flags" },
+	{ "slot_epc_with_gmem", VMM_SNAP_SLOTS, 4, VMM_SNAP_SLOT_EPC | KVM_MEM_GUEST_MEMFD, 4,
+	  -EINVAL, "slot: unknown flags" },
+	{ "slot_size_unaligned", VMM_SNAP_SLOTS, 16, 4097, 8, -EINVAL,
+	  "slot: bad size or address" },
+	{ "slot_past_limit", VMM_SNAP_SLOTS, 8, (1ull << 40) - 0x1000, 8, -EINVAL,
+	  "slot: bad size or address" },
+	{ "slot_gmem_offset_unaligned", VMM_SNAP_SLOTS, 24, 0x800, 8, -EINVAL,
+	  "slot: bad guest_memfd offset or setting" },
+	{ "slot_gmem_offset_huge", VMM_SNAP_SLOTS, 24, 1ull << 40, 8, -EINVAL,
+	  "slot: bad guest_memfd offset or setting" },
+	{ "slot_count_zero", VMM_SNAP_SLOTS, -12, 0, 4, -EINVAL,
+	  "section length does not match its count" },
+	{ "config_epc_without_slot", VMM_SNAP_CONFIG, 40, 2, 8, -EINVAL,
+	  "config: more vEPC pages than the vEPC slots hold" },
 	{ "section_type", VMM_SNAP_ATTRS, -16, VMM_SNAP_SHARED, 4, -EINVAL,
 	  "section missing or out of order" },
 	{ "section_count", VMM_SNAP_SHARED, -12, 99, 4, -EINVAL,

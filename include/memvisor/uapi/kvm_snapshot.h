@@ -74,6 +74,14 @@ struct kvm_heki_state {
  * @data unreachable.
  */
 #define KVM_GMEM_TRANSPORT_SIZE 4096u
+/*
+ * flags: KVM_GMEM_TRANSPORT_TAGS (a VM with MTE only, else -EINVAL): the
+ * page's MTE tags travel too, one per byte after its 4096 bytes, so @data
+ * holds KVM_GMEM_TRANSPORT_SIZE + KVM_GMEM_TRANSPORT_TAG_BYTES bytes, all
+ * encrypted and under the MAC. The VMM never sees a private page's tags.
+ */
+#define KVM_GMEM_TRANSPORT_TAGS      (1ull << 0)
+#define KVM_GMEM_TRANSPORT_TAG_BYTES 256u
 struct kvm_gmem_transport {
 	uint64_t gpa;
 	uint64_t flags;
