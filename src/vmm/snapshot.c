@@ -81,27 +81,6 @@ static long snap_ioctl(const struct vmm_snap_vm *v, int fd, unsigned long cmd, v
 			  0, 0, 0);
 }
 
-/* The memory map, grown until it fits: a malloc'ed array, or NULL with *@n an errno. */
-static struct mv_vm_range *snap_memory_map(const struct vmm_snap_vm *v, long *n)
-{
-	size_t max = 16;
-
-	for (;;) {
-		struct mv_vm_range *r = calloc(max, sizeof(*r));
-
-		if (!r) {
-			*n = -ENOMEM;
-			return NULL;
-		}
-		*n = mv_vm_memory_map(v->t, v->vm_fd, r, max);
-		if (*n >= 0 && (size_t)*n <= max)
-			return r;
-		free(r);
-		if (*n < 0)
-			return NULL;
-		max = (size_t)*n;
-	}
-}
 
 static void snap_config(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
@@ -387,7 +366,7 @@ int vmm_snapshot_save_vm(const struct vmm_snap_vm *v, unsigned int flags, void *
 
 	if (!v || !buf || !len || (flags & ~VMM_SNAP_STATE_ONLY))
 		return -EINVAL;
-	map = snap_memory_map(v, &n);
+	map = vmm_snap_memory_map(v->t, v->vm_fd, &n);
 	if (!map)
 		return (int)n;
 	sb_room(&b, VMM_SNAP_HDR_SIZE);

@@ -144,6 +144,12 @@ struct vmm_snap_vm {
 
 void vmm_snap_vm_of(struct vmm *v, struct vmm_snap_vm *out);
 /*
+ * The memory map of the VM behind @vm_fd (mv_vm_memory_map), in a
+ * malloc'ed array grown until it fits: *@n ranges, or NULL with *@n a
+ * negative errno.
+ */
+struct mv_vm_range *vmm_snap_memory_map(struct mv_task *t, int vm_fd, long *n);
+/*
  * Describes the VM behind @vm_fd of @t's process, with these vCPU fds,
  * from what the VMM can ask KVM (mv_vm_memory_map, KVM_CHECK_EXTENSION, a
  * zero-length KVM_ARM_MTE_COPY_TAGS): 0, or -EOPNOTSUPP with *@why for a

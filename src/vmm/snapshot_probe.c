@@ -23,7 +23,7 @@ static long probe_ioctl(struct mv_task *t, int fd, unsigned long cmd, uint64_t a
 	return mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, cmd, arg, 0, 0, 0);
 }
 
-static struct mv_vm_range *probe_map(struct mv_task *t, int vm_fd, long *n)
+struct mv_vm_range *vmm_snap_memory_map(struct mv_task *t, int vm_fd, long *n)
 {
 	*n = mv_vm_memory_map(t, vm_fd, NULL, 0);
 	if (*n < 0)
@@ -118,7 +118,7 @@ int vmm_snap_vm_probe(struct mv_task *t, int vm_fd, const int *vcpu_fds, unsigne
 	sv->nr_vcpus = nr_vcpus;
 	sv->cfg.nr_vcpus = nr_vcpus;
 	memcpy(sv->vcpu_fds, vcpu_fds, nr_vcpus * sizeof(int));
-	map = probe_map(t, vm_fd, &n);
+	map = vmm_snap_memory_map(t, vm_fd, &n);
 	if (!map)
 		REFUSE(why, "not a VM fd of this process", (int)n);
 	r = probe_layout(sv, map, n, why);
