@@ -142,6 +142,9 @@ struct guest_jump_label {
  * function of the offset (guest_kernel_image_byte()). 0 with *@out; -EINVAL
  * (a bad config); -ENOMEM (host memory, or guest RAM too small); -EFAULT
  * (a guest access faulted); a hypercall's answer if Heki could not start.
+ * *@out holds the kernel from the moment the boot starts (NULL again on
+ * failure), so that a caller whose guest program is abandoned in the middle
+ * of the boot (its stack never unwinds) can still free it.
  */
 MV_API MV_MUST_CHECK long guest_kernel_boot(struct mv_guest *g,
 					    const struct guest_kernel_config *cfg,

@@ -248,14 +248,20 @@ MV_API long guest_kernel_boot(struct mv_guest *g, const struct guest_kernel_conf
 	if (!k)
 		return -ENOMEM;
 	k->g = g;
+	/*
+	 * The caller holds the kernel from the start: a guest program can be
+	 * abandoned in the middle of the boot (a KVM_RUN that exits for MMIO
+	 * and is never run again), and its stack never unwinds, so only the
+	 * owner can free what the boot allocated so far.
+	 */
+	*out = k;
 	r = gk_setup(k, cfg);
 	r = r ? r : gk_boot(k);
 	if (r) {
+		*out = NULL;
 		guest_kernel_free(k);
-		return r;
 	}
-	*out = k;
-	return 0;
+	return r;
 }
 
 MV_API void guest_kernel_free(struct guest_kernel *k)
