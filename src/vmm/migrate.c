@@ -47,7 +47,7 @@ struct mig_tx {
 	uint8_t page[VMM_SNAP_PAGE + VMM_SNAP_TAG_BYTES];
 };
 
-static uint64_t mig_now(void)
+uint64_t vmm_mig_now(void)
 {
 	struct timespec ts;
 
@@ -55,7 +55,7 @@ static uint64_t mig_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int mig_io(int fd, void *p, size_t n, int wr)
+int vmm_mig_io(int fd, void *p, size_t n, int wr)
 {
 	uint8_t *b = p;
 
@@ -89,7 +89,7 @@ static int mig_rx_config(struct mig_rx *rx, const struct mig_hdr *h)
 
 	if (rx->v || h->len != sizeof(sc))
 		return -EINVAL;
-	if (mig_io(rx->fd, &sc, sizeof(sc), 0))
+	if (vmm_mig_io(rx->fd, &sc, sizeof(sc), 0))
 		return -EPIPE;
 	c = (struct vmm_config){ .nr_vcpus = sc.nr_vcpus, .ram_bytes = sc.ram_bytes,
 				 .ram_gpa = sc.ram_gpa,
@@ -109,7 +109,7 @@ static int mig_rx_page(struct mig_rx *rx, const struct mig_hdr *h)
 	if (!c || h->len != want || (h->flags & ~MIG_PAGE_TAGS) || ((h->flags & MIG_PAGE_TAGS) && !c->mte) ||
 	    h->gfn > (UINT64_MAX / VMM_SNAP_PAGE) || !vmm_gpa_to_uaddr(rx->v, gpa))
 		return -EINVAL;
-	if (mig_io(rx->fd, rx->buf, want, 0))
+	if (vmm_mig_io(rx->fd, rx->buf, want, 0))
 		return -EPIPE;
 	e = mv_user_write(rx->t, vmm_gpa_to_uaddr(rx->v, gpa), rx->buf, VMM_SNAP_PAGE);
 	if (e >= 0 && (h->flags & MIG_PAGE_TAGS)) {
@@ -134,7 +134,7 @@ static int mig_rx_state(struct mig_rx *rx, const struct mig_hdr *h)
 	b = malloc(h->len);
 	if (!b)
 		return -ENOMEM;
-	r = mig_io(rx->fd, b, h->len, 0);
+	r = vmm_mig_io(rx->fd, b, h->len, 0);
 	if (!r)
 		r = vmm_snapshot_apply(rx->v, b, h->len, NULL, &rx->why);
 	free(b);
@@ -158,7 +158,7 @@ static void *mig_rx_main(void *p)
 		struct mig_hdr h;
 		int r;
 
-		if (mig_io(rx->fd, &h, sizeof(h), 0)) {
+		if (vmm_mig_io(rx->fd, &h, sizeof(h), 0)) {
 			mig_rx_fail(rx, -EPIPE, "the wire closed before the end");
 			break;
 		}
@@ -200,9 +200,9 @@ static void mig_send(struct mig_tx *tx, uint32_t type, uint32_t flags, uint64_t 
 
 	if (tx->err)
 		return;
-	tx->err = mig_io(tx->fd, &h, sizeof(h), 1);
+	tx->err = vmm_mig_io(tx->fd, &h, sizeof(h), 1);
 	if (!tx->err && len)
-		tx->err = mig_io(tx->fd, (void *)(uintptr_t)p, len, 1);
+		tx->err = vmm_mig_io(tx->fd, (void *)(uintptr_t)p, len, 1);
 	tx->st->bytes_sent += sizeof(h) + len;
 }
 
@@ -344,7 +344,7 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 	const struct vmm_config *c;
 	struct mig_rx rx = { .fd = -1 };
 	struct mig_tx *tx;
-	uint64_t t0 = mig_now(), tstop, words, *bits;
+	uint64_t t0 = vmm_mig_now(), tstop, words, *bits;
 	uint32_t orig_flags;
 	pthread_t th;
 	int pfd[2], logging, r;
@@ -382,14 +382,14 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 		tx->err = vmm_set_ram_flags(src, orig_flags | KVM_MEM_LOG_DIRTY_PAGES);
 	if (logging && !tx->err)
 		mig_precopy(tx, &o, bits, words);
-	tstop = mig_now();
+	tstop = vmm_mig_now();
 	vmm_pause(src);
 	mig_stop_and_copy(tx, orig_flags, logging, bits, words);
 	close(pfd[1]);
 	pthread_join(th, NULL);
 	close(pfd[0]);
-	st.downtime_ns = mig_now() - tstop;
-	st.total_ns = mig_now() - t0;
+	st.downtime_ns = vmm_mig_now() - tstop;
+	st.total_ns = vmm_mig_now() - t0;
 	r = tx->err ? tx->err : rx.err;
 	if (r) {
 		if (why)

@@ -58,4 +58,9 @@ MV_MUST_CHECK int vmm_migrate_vm(const struct vmm_snap_vm *src, const struct vmm
 				 struct vmm_restore_info *info, struct vmm_migrate_stats *stats,
 				 const char **why);
 
+/* Shared by both migrations: a monotonic clock in ns, and the whole of @n bytes
+ * read (@wr 0) or written on the wire: 0, -EPIPE at its end, or -errno. */
+uint64_t vmm_mig_now(void);
+int vmm_mig_io(int fd, void *p, size_t n, int wr);
+
 #endif

@@ -31,61 +31,36 @@ struct migvm_rx {
 	uint64_t done_ns;
 };
 
-static uint64_t migvm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int migvm_io(int fd, void *p, size_t n, int wr)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t k = wr ? write(fd, b, n) : read(fd, b, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EPIPE;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static void *migvm_rx_main(void *p)
 {
 	struct migvm_rx *rx = p;
 	uint64_t len = 0;
 	uint8_t *buf = NULL;
 
-	rx->err = migvm_io(rx->fd, &len, sizeof(len), 0);
+	rx->err = vmm_mig_io(rx->fd, &len, sizeof(len), 0);
 	if (!rx->err && (len < VMM_SNAP_HDR_SIZE || len > MIGVM_MAX_LEN)) {
 		rx->err = -EMSGSIZE;
 		rx->why = "bad length on the wire";
 	}
 	if (!rx->err) {
 		buf = malloc(len);
-		rx->err = buf ? migvm_io(rx->fd, buf, len, 0) : -ENOMEM;
+		rx->err = buf ? vmm_mig_io(rx->fd, buf, len, 0) : -ENOMEM;
 	}
 	if (!rx->err)
 		rx->err = vmm_snapshot_apply_vm(rx->dst, buf, len, rx->info, &rx->why);
 	else if (!rx->why)
 		rx->why = "the wire broke";
 	free(buf);
-	rx->done_ns = migvm_now();
+	rx->done_ns = vmm_mig_now();
 	return NULL;
 }
 
 static int migvm_send(int fd, const void *buf, size_t len)
 {
 	uint64_t l = len;
-	int r = migvm_io(fd, &l, sizeof(l), 1);
+	int r = vmm_mig_io(fd, &l, sizeof(l), 1);
 
-	return r ? r : migvm_io(fd, (void *)(uintptr_t)buf, len, 1);
+	return r ? r : vmm_mig_io(fd, (void *)(uintptr_t)buf, len, 1);
 }
 
 int vmm_migrate_vm(const struct vmm_snap_vm *src, const struct vmm_snap_vm *dst,
@@ -95,7 +70,7 @@ int vmm_migrate_vm(const struct vmm_snap_vm *src, const struct vmm_snap_vm *dst,
 	struct vmm_restore_info ri;
 	struct migvm_rx rx = { .dst = dst, .info = info ? info : &ri };
 	struct vmm_migrate_stats st = { .rounds = 0 };
-	uint64_t t0 = migvm_now();
+	uint64_t t0 = vmm_mig_now();
 	pthread_t th;
 	void *buf = NULL;
 	size_t len = 0;
