@@ -17,6 +17,25 @@
 #define ST_MB (1ull << 20)
 #define ST_TAG(p, t) (((uint64_t)(p) & ~(0xfull << 56)) | ((uint64_t)(t) << 56))
 
+#define CR0_WP (1ull << 16)
+#define TEXT   HT_DATA        /* "kernel text": READ|EXEC|IMMUTABLE after protection */
+
+/* What a guest program saw: results, fault vectors, values read. */
+struct gst {
+	long r[16];
+	int vec[16];
+	uint64_t val[8];
+};
+
+/* The vector of the guest's last fault into c->vec[@i]. */
+static inline void fault_vec(struct mv_guest *g, struct gst *c, int i)
+{
+	struct mv_guest_fault f = { 0 };
+
+	mv_guest_last_fault(g, &f);
+	c->vec[i] = f.vector;
+}
+
 static inline struct vmm *st_vmm(struct mv_task *t, const struct vmm_config *cfg)
 {
 	struct vmm *v;

@@ -15,11 +15,9 @@
 #include "snaptest.h"
 #include "vmm/migrate.h"
 
-#define CR0_WP   (1ull << 16)
 #define COUNTER  0x20000ull       /* per vCPU: COUNTER + 8 * idx */
 #define AREA     0x80000ull       /* vCPU i writes pages AREA + i * 64 pages .. */
 #define DOORBELL 0x40000000ull    /* outside RAM: an MMIO exit, a point where the VMM may pause */
-#define TEXT     HT_DATA
 #define PRIV     0x40000ull
 
 struct writer {
@@ -256,19 +254,7 @@ static void test_migration_tags_travel_with_pages_retagged_during_it(void **stat
 
 /* ---- protections ---- */
 
-struct gst {
-	long r[12];
-	int vec[12];
-	uint64_t val[4];
-};
 
-static void fault_vec(struct mv_guest *g, struct gst *c, int i)
-{
-	struct mv_guest_fault f = { 0 };
-
-	mv_guest_last_fault(g, &f);
-	c->vec[i] = f.vector;
-}
 
 static void guest_boot(struct mv_guest *g, void *arg)
 {

@@ -12,25 +12,11 @@
 #define _GNU_SOURCE
 #include "snaptest.h"
 
-#define CR0_WP (1ull << 16)
 #define CR0_PE 1ull
 
 #define COUNTER 0x20000ull     /* the guest's own progress counter */
-#define TEXT    HT_DATA        /* "kernel text": READ|EXEC|IMMUTABLE after protection */
 
-struct gst {
-	long r[16];
-	int vec[16];
-	uint64_t val[8];
-};
 
-static void fault_vec(struct mv_guest *g, struct gst *c, int i)
-{
-	struct mv_guest_fault f = { 0 };
-
-	mv_guest_last_fault(g, &f);
-	c->vec[i] = f.vector;
-}
 
 /* ---- Heki, pinned CRs, paging, registers ---- */
 
