@@ -30,19 +30,11 @@ int hw_epc_init(struct hw_machine *m, uint64_t bytes)
 	epc->nr_pages = n;
 	epc->start = m->phys.bytes;
 	epc->end = epc->start + bytes;
-	epc->epcm = lib_calloc(n, sizeof(*epc->epcm));
-	epc->free_stack = lib_calloc(n, sizeof(*epc->free_stack));
+	epc->epcm = lib_vzalloc(n, sizeof(*epc->epcm));
+	epc->free_stack = lib_vzalloc(n, sizeof(*epc->free_stack));
 	epc->sink = lib_zalloc(HW_PAGE_SIZE);
 	if (!epc->epcm || !epc->free_stack || !epc->sink || pthread_mutex_init(&epc->lock, NULL))
 		goto err_free;
-	/* Pages are handed out from the low end first: the stack's top is index 0. */
-	for (uint64_t i = 0; i < n; i++) {
-		hw_pfn_t pfn = (epc->start >> HW_PAGE_SHIFT) + i;
-
-		epc->free_stack[i] = (uint32_t)(n - 1 - i);
-		WRITE_ONCE(m->phys.frames[pfn].flags, HW_FRAME_RESERVED | HW_FRAME_HEAD);
-		__atomic_store_n(&m->phys.frames[pfn].refcount, 1, __ATOMIC_RELAXED);
-	}
 	epc->nr_free = n;
 	{
 		/* the paging key: from the machine's seed, leaving its PRNG's sequence alone */
@@ -56,8 +48,8 @@ int hw_epc_init(struct hw_machine *m, uint64_t bytes)
 
 err_free:
 	lib_free(epc->sink);
-	lib_free(epc->free_stack);
-	lib_free(epc->epcm);
+	lib_vfree(epc->free_stack, n, sizeof(*epc->free_stack));
+	lib_vfree(epc->epcm, n, sizeof(*epc->epcm));
 	lib_free(epc);
 	return -ENOMEM;
 }
@@ -70,8 +62,8 @@ void hw_epc_fini(struct hw_machine *m)
 		return;
 	pthread_mutex_destroy(&epc->lock);
 	lib_free(epc->sink);
-	lib_free(epc->free_stack);
-	lib_free(epc->epcm);
+	lib_vfree(epc->free_stack, epc->nr_pages, sizeof(*epc->free_stack));
+	lib_vfree(epc->epcm, epc->nr_pages, sizeof(*epc->epcm));
 	lib_free(epc);
 	m->epc = NULL;
 }
@@ -101,7 +93,16 @@ int hw_epc_alloc_page(struct hw_epc *epc, uint64_t *pa)
 		pthread_mutex_unlock(&epc->lock);
 		return -ENOMEM;
 	}
-	idx = epc->free_stack[epc->nr_free - 1];
+	if (epc->nr_stacked) {
+		idx = epc->free_stack[--epc->nr_stacked];
+	} else {
+		/* first use: low end first; the frame gets its permanent reference */
+		hw_pfn_t pfn = (epc->start >> HW_PAGE_SHIFT) + epc->carve;
+
+		idx = (uint32_t)epc->carve++;
+		WRITE_ONCE(epc->m->phys.frames[pfn].flags, HW_FRAME_RESERVED | HW_FRAME_HEAD);
+		__atomic_store_n(&epc->m->phys.frames[pfn].refcount, 1, __ATOMIC_RELEASE);
+	}
 	WRITE_ONCE(epc->nr_free, epc->nr_free - 1);
 	epc->epcm[idx].allocated = 1;
 	epc->stats.allocs++;
@@ -129,7 +130,7 @@ int hw_epc_free_page(struct hw_epc *epc, uint64_t pa)
 		return -EBUSY;
 	}
 	e->allocated = 0;
-	epc->free_stack[epc->nr_free] = (uint32_t)idx;
+	epc->free_stack[epc->nr_stacked++] = (uint32_t)idx;
 	WRITE_ONCE(epc->nr_free, epc->nr_free + 1);
 	epc->stats.frees++;
 	pthread_mutex_unlock(&epc->lock);

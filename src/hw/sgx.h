@@ -76,8 +76,16 @@ struct hw_epc {
 	uint64_t nr_pages;             /* read-only */
 	pthread_mutex_t lock;          /* leaf; everything below */
 	struct hw_epcm_entry *epcm;    /* nr_pages entries */
-	uint32_t *free_stack;          /* free page indices, nr_free of them */
-	uint64_t nr_free;              /* written under lock, READ_ONCE for statistics */
+	/*
+	 * Free pages: those freed since init, on free_stack (nr_stacked of
+	 * them, the last freed on top), and those never handed out,
+	 * [carve, nr_pages). A page's frame gets its permanent reference when
+	 * it is first carved, so a machine's EPC costs nothing until used.
+	 */
+	uint32_t *free_stack;
+	uint64_t nr_stacked;
+	uint64_t carve;
+	uint64_t nr_free;              /* both kinds; written under lock, READ_ONCE for statistics */
 	struct hw_epc_stats stats;     /* under lock */
 	uint8_t *sink;                 /* where writes from outside an enclave go */
 	/* EWB/ELDU (sgx_ewb.c), under lock: the machine's paging key, version nonces, enclave ids */

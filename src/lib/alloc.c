@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/alloc.h"
 
@@ -62,4 +63,21 @@ void *lib_realloc(void *p, size_t size)
 void lib_free(void *p)
 {
 	free(p);
+}
+
+void *lib_vzalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (lib_fail_now() || (size && n > SIZE_MAX / size))
+		return NULL;
+	p = mmap(NULL, lib_alloc_size(n * size), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void lib_vfree(void *p, size_t n, size_t size)
+{
+	if (p)
+		munmap(p, lib_alloc_size(n * size));
 }

@@ -15,6 +15,14 @@ void *lib_zalloc(size_t size);
 void *lib_calloc(size_t n, size_t size);   /* NULL on n*size overflow */
 void *lib_realloc(void *p, size_t size);
 void lib_free(void *p);
+/*
+ * Large zeroed tables (kvzalloc's role): taken from the host as fresh
+ * anonymous memory, so their pages are zeroed on first touch and a table
+ * that is mostly never used costs neither a memset nor resident memory.
+ * lib_vfree() needs the size that was asked for.
+ */
+void *lib_vzalloc(size_t n, size_t size);
+void lib_vfree(void *p, size_t n, size_t size);
 
 /*
  * Make the @nth allocation (1 = the next one) on this thread fail, through

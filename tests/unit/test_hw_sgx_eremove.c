@@ -134,6 +134,46 @@ static void test_sgx_free_requires_eremove(void **state)
 	sgt_teardown(&s);
 }
 
+/*
+ * The allocator hands pages out from the low end, reuses the last page
+ * freed first, and gives an EPC frame its permanent reference when the
+ * page is first handed out: a page never used has untouched metadata.
+ */
+static void test_sgx_alloc_order_and_first_use(void **state)
+{
+	struct mv_machine *m = sgt_machine(64);
+	struct hw_epc *epc = sgt_epc(m);
+	hw_pfn_t first = epc->start >> HW_PAGE_SHIFT;
+	uint64_t pa[3], again;
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(hw_frame(&m->hw, first + i)->flags, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(hw_epc_alloc_page(epc, &pa[i]), 0);
+		assert_int_equal(pa[i], epc->start + (uint64_t)i * KT_PG);
+		assert_int_equal(hw_frame(&m->hw, first + i)->flags, HW_FRAME_RESERVED | HW_FRAME_HEAD);
+		assert_int_equal(hw_folio_refcount(&m->hw, first + i), 1);
+	}
+	assert_int_equal(hw_frame(&m->hw, first + 3)->flags, 0);
+	assert_int_equal(hw_epc_nr_free(epc), 61);
+	assert_int_equal(hw_epc_free_page(epc, pa[0]), 0);
+	assert_int_equal(hw_epc_free_page(epc, pa[2]), 0);
+	assert_int_equal(hw_epc_alloc_page(epc, &again), 0);
+	assert_int_equal(again, pa[2]);
+	assert_int_equal(hw_epc_alloc_page(epc, &again), 0);
+	assert_int_equal(again, pa[0]);
+	assert_int_equal(hw_epc_alloc_page(epc, &again), 0);
+	assert_int_equal(again, epc->start + 3 * KT_PG);
+	assert_int_equal(hw_epc_nr_free(epc), 60);
+	assert_int_equal(hw_epc_check(epc), 0);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(hw_epc_free_page(epc, epc->start + i * KT_PG), 0);
+	assert_int_equal(hw_epc_nr_free(epc), 64);
+	assert_int_equal(hw_epc_check(epc), 0);
+	mv_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_sgx_eremove_wipes_contents),
 		cmocka_unit_test(test_sgx_epa_va_page),
 		cmocka_unit_test(test_sgx_free_requires_eremove),
+		cmocka_unit_test(test_sgx_alloc_order_and_first_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
