@@ -128,7 +128,7 @@ static int mb_stop_and_copy(struct mv_task *t1, struct mv_task *t2, uint64_t ram
 }
 
 static int mb_live(struct mv_task *t1, struct mv_task *t2, uint64_t ram,
-		   struct vmm_migrate_stats *st)
+		   const struct vmm_migrate_opts *o, struct vmm_migrate_stats *st)
 {
 	struct mb_world w = { .stop = 0 };
 	struct vmm *dst = NULL;
@@ -138,7 +138,7 @@ static int mb_live(struct mv_task *t1, struct mv_task *t2, uint64_t ram,
 	if (r)
 		return r;
 	mb_wait(t1, &w);
-	r = vmm_migrate(w.v, t2, NULL, &dst, st, NULL);
+	r = vmm_migrate(w.v, t2, o, &dst, st, NULL);
 	if (r) {
 		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 	}
@@ -153,6 +153,7 @@ int bench_suite_migrate(struct bench_ctx *ctx)
 {
 	struct mv_machine_config mc = { .ram_bytes = MB_RAM(256) };
 	uint64_t ram = ctx->quick ? MB_RAM(4) : MB_RAM(16);
+	struct vmm_migrate_opts ac = { .auto_converge = 1 };
 	struct vmm_migrate_stats st;
 	struct mv_machine *m1 = NULL, *m2 = NULL;
 	struct mv_task *t1, *t2;
@@ -170,7 +171,7 @@ int bench_suite_migrate(struct bench_ctx *ctx)
 	if (!r)
 		r = mb_stop_and_copy(t1, t2, ram, &sc_ns);
 	if (!r)
-		r = mb_live(t1, t2, ram, &st);
+		r = mb_live(t1, t2, ram, NULL, &st);
 	if (!r) {
 		snprintf(note, sizeof(note), "rounds %u, pages sent %llu (%llu at stop)", st.rounds,
 			 (unsigned long long)st.pages_sent, (unsigned long long)st.pages_at_stop);
@@ -180,6 +181,17 @@ int bench_suite_migrate(struct bench_ctx *ctx)
 			     (double)st.total_ns / (double)(st.pages_sent ? st.pages_sent : 1),
 			     "stop-and-copy, per page of RAM", sc_ns / (double)(ram / 4096),
 			     "pre-copy resends what the guest dirties");
+		r = mb_live(t1, t2, ram, &ac, &st);
+	}
+	if (!r) {
+		snprintf(note, sizeof(note), "rounds %u, throttle %u%%, held %.1f ms, %llu pages at stop",
+			 st.rounds, st.throttle_pct, (double)st.throttled_ns / 1e6,
+			 (unsigned long long)st.pages_at_stop);
+		bench_report(ctx, "migrate", "live migration downtime, auto-converge",
+			     (double)st.downtime_ns, "stop-and-copy (save + restore)", sc_ns, note);
+		bench_report(ctx, "migrate", "live migration with auto-converge, whole",
+			     (double)st.total_ns, "stop-and-copy (save + restore)", sc_ns,
+			     "the guest throttled until a round leaves few pages");
 	}
 	if (m2)
 		mv_machine_destroy(m2);

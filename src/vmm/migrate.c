@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -286,21 +287,100 @@ static void mig_config(struct mig_tx *tx)
 	mig_send(tx, MIG_CONFIG, 0, 0, &sc, sizeof(sc));
 }
 
-/* Pre-copy: every page, then dirty rounds until few are left. Dirty logging is on. */
-static void mig_precopy(struct mig_tx *tx, const struct vmm_migrate_opts *o, uint64_t *bits,
-			uint64_t words)
+unsigned int vmm_mig_throttle_step(struct vmm_mig_throttle *t, uint64_t sent, uint64_t dirtied)
 {
+	if (dirtied <= sent / 2) {
+		t->hot = 0;
+		return t->pct;
+	}
+	if (++t->hot < 2)
+		return t->pct;
+	t->hot = 0;
+	if (!t->pct)
+		t->pct = VMM_MIG_THROTTLE_INITIAL;
+	else if (t->pct + VMM_MIG_THROTTLE_INCREMENT < VMM_MIG_THROTTLE_MAX)
+		t->pct += VMM_MIG_THROTTLE_INCREMENT;
+	else
+		t->pct = VMM_MIG_THROTTLE_MAX;
+	return t->pct;
+}
+
+/*
+ * The guest's run window. Rounds are short (tens of microseconds), far
+ * below what a timer sleep can resolve, so short windows are timed by
+ * the clock; a window shorter than the vCPUs' wake-up simply lets them run
+ * little or not at all, which is what a high throttle asks for.
+ */
+static void mig_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+			       .tv_nsec = (long)(ns % 1000000000ull) };
+	uint64_t end = vmm_mig_now() + ns;
+
+	if (ns < 1000000) {
+		while (vmm_mig_now() < end)
+			sched_yield();
+		return;
+	}
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/*
+ * One pre-copy round: harvest the dirty log and send what it names. Once
+ * auto-converge throttles at pct%, the guest is held (its vCPUs park at
+ * their next exit) while the round sends, then, unless this round
+ * converged (@stop_pages or fewer), runs for the round's time x
+ * (100 - pct) / pct, so it runs (100 - pct)% of the time and the sender
+ * never waits on it. How many pages were dirty; *@held_at is when the
+ * guest was held if it still is.
+ */
+static uint64_t mig_round(struct mig_tx *tx, uint64_t *bits, uint64_t words, unsigned int pct,
+			  uint64_t stop_pages, uint64_t *held_at)
+{
+	uint64_t n, t0 = vmm_mig_now(), held;
+
+	if (!pct)
+		return mig_harvest(tx, bits, words, 1);
+	vmm_pause(tx->v);
+	n = mig_harvest(tx, bits, words, 1);
+	held = vmm_mig_now() - t0;
+	tx->st->throttled_ns += held;
+	if (n <= stop_pages) {
+		*held_at = t0;       /* converged: the guest stays held for the stop */
+		return n;
+	}
+	vmm_resume(tx->v, 0);
+	mig_sleep_ns(held * (100 - pct) / pct);
+	return n;
+}
+
+/*
+ * Pre-copy: every page, then dirty rounds until few are left. Dirty
+ * logging is on. When the guest is held already, *@held_at says since when.
+ */
+static void mig_precopy(struct mig_tx *tx, const struct vmm_migrate_opts *o, uint64_t *bits,
+			uint64_t words, uint64_t *held_at)
+{
+	struct vmm_mig_throttle th = { 0 };
+	uint64_t sent;
 
 	mig_harvest(tx, bits, words, 0);   /* round one sends every page: start the log clean */
 	mig_send_all(tx);
+	sent = tx->st->pages_sent;
 	tx->st->rounds = 1;
 	while (!tx->err && tx->st->rounds < o->max_rounds) {
-		uint64_t n = mig_harvest(tx, bits, words, 1);
+		uint64_t n = mig_round(tx, bits, words, th.pct, o->stop_pages, held_at);
 
 		tx->st->rounds++;
 		if (n <= o->stop_pages)
 			break;
+		/* n pages were dirtied while the last round sent its @sent */
+		if (o->auto_converge)
+			vmm_mig_throttle_step(&th, sent, n);
+		sent = n;
 	}
+	tx->st->throttle_pct = th.pct;
 }
 
 /* Paused: the last dirty pages (or all of them without logging), the state, the end. */
@@ -339,7 +419,7 @@ static void mig_stop_and_copy(struct mig_tx *tx, uint32_t orig_flags, int loggin
 int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migrate_opts *opts,
 		struct vmm **out, struct vmm_migrate_stats *stats, const char **why)
 {
-	struct vmm_migrate_opts o = { 30, 16 };
+	struct vmm_migrate_opts o = { .max_rounds = 30, .stop_pages = 16 };
 	struct vmm_migrate_stats st = { 0 };
 	const struct vmm_config *c;
 	struct mig_rx rx = { .fd = -1 };
@@ -355,6 +435,7 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 		o.max_rounds = opts->max_rounds;
 	if (opts && opts->stop_pages)
 		o.stop_pages = opts->stop_pages;
+	o.auto_converge = opts && opts->auto_converge;
 	c = vmm_get_config(src);
 	orig_flags = c->ram_flags;
 	logging = !c->private_mem;
@@ -380,10 +461,13 @@ int vmm_migrate(struct vmm *src, struct mv_task *dst_task, const struct vmm_migr
 	mig_config(tx);
 	if (logging && !(orig_flags & KVM_MEM_LOG_DIRTY_PAGES))
 		tx->err = vmm_set_ram_flags(src, orig_flags | KVM_MEM_LOG_DIRTY_PAGES);
+	tstop = 0;
 	if (logging && !tx->err)
-		mig_precopy(tx, &o, bits, words);
-	tstop = vmm_mig_now();
-	vmm_pause(src);
+		mig_precopy(tx, &o, bits, words, &tstop);
+	if (!tstop) {
+		tstop = vmm_mig_now();
+		vmm_pause(src);
+	}
 	mig_stop_and_copy(tx, orig_flags, logging, bits, words);
 	close(pfd[1]);
 	pthread_join(th, NULL);

@@ -19,7 +19,26 @@
 struct vmm_migrate_opts {
 	unsigned int max_rounds;   /* pre-copy rounds at most (0: 30) */
 	uint64_t stop_pages;       /* stop when a round leaves at most this many dirty (0: 16) */
+	/*
+	 * Auto-converge, as QEMU's capability of that name: when the guest
+	 * dirties more than half of what a round sent, two rounds running,
+	 * its vCPUs are throttled: held at their next exit while each round
+	 * sends, then let run for (100 - throttle)/throttle of that time; the
+	 * throttle starts at 20% and goes up by 10 to 99%.
+	 */
+	int auto_converge;
 };
+
+/* The auto-converge rule, one step per round; pure, for tests. */
+struct vmm_mig_throttle {
+	unsigned int pct;          /* 0: not throttled */
+	unsigned int hot;          /* rounds running that dirtied more than half of what they sent */
+};
+#define VMM_MIG_THROTTLE_INITIAL   20
+#define VMM_MIG_THROTTLE_INCREMENT 10
+#define VMM_MIG_THROTTLE_MAX       99
+/* A round sent @sent pages and the guest dirtied @dirtied meanwhile: the new throttle. */
+unsigned int vmm_mig_throttle_step(struct vmm_mig_throttle *t, uint64_t sent, uint64_t dirtied);
 
 struct vmm_migrate_stats {
 	unsigned int rounds;       /* pre-copy rounds, the first (every page) included */
@@ -28,6 +47,8 @@ struct vmm_migrate_stats {
 	uint64_t bytes_sent;       /* on the wire */
 	uint64_t downtime_ns;      /* source paused .. destination ready */
 	uint64_t total_ns;
+	unsigned int throttle_pct; /* auto-converge: the throttle at stop time (0: never) */
+	uint64_t throttled_ns;     /* auto-converge: time the guest was held while rounds sent */
 };
 
 /*

@@ -148,6 +148,84 @@ static void test_migration_loses_no_write_of_a_guest_writing_throughout(void **s
 	mv_machine_destroy(m1);
 }
 
+/*
+ * Auto-converge's rule (QEMU's): a round whose guest dirtied more than half
+ * of what it sent is hot; two hot rounds running raise the throttle, to 20%
+ * first, then by 10 to at most 99; a cool round resets the count.
+ */
+static void test_migration_auto_converge_rule(void **state)
+{
+	static const struct {
+		uint64_t sent, dirtied;
+		unsigned int pct;
+	} steps[] = {
+		{ 100, 51, 0 }, { 100, 50, 0 },   /* hot, then cool: the count starts again */
+		{ 100, 51, 0 }, { 100, 90, 20 },  /* two hot: 20% */
+		{ 100, 99, 20 }, { 100, 70, 30 }, /* two more: +10 */
+		{ 0, 1, 30 }, { 0, 1, 40 },       /* nothing sent, something dirtied: hot */
+		{ 100, 10, 40 },
+	};
+	struct vmm_mig_throttle t = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		assert_int_equal(vmm_mig_throttle_step(&t, steps[i].sent, steps[i].dirtied),
+				 steps[i].pct);
+	for (int i = 0; i < 40; i++)
+		vmm_mig_throttle_step(&t, 1, 1);
+	assert_int_equal(t.pct, VMM_MIG_THROTTLE_MAX);
+}
+
+/*
+ * A guest that rewrites its working set as fast as it can: with
+ * auto-converge the migration ends before its round limit, even asking
+ * for at most four dirty pages at the stop, and nothing the guest wrote is
+ * lost.
+ */
+static void test_migration_auto_converge_throttles_a_hot_guest(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 2, .ram_bytes = 2 * ST_MB };
+	struct vmm_migrate_opts o = { .max_rounds = 1000, .stop_pages = 4, .auto_converge = 1 };
+	struct mv_machine *m1, *m2;
+	struct mv_task *t1 = mvtest_task(&m1), *t2 = mvtest_task(&m2);
+	struct vmm *src = st_vmm(t1, &cfg), *dst = NULL;
+	struct writer wr[2] = { { 0, 0 }, { 1, 0 } };
+	struct world ws = { .stop = 0 };
+	struct vmm_migrate_stats st;
+	uint8_t ds[SHA256_DIGEST_SIZE], dd[SHA256_DIGEST_SIZE];
+	const char *why = NULL;
+	pthread_t th;
+
+	(void)state;
+	start(&ws, src, wr, 2, &th);
+	wait_progress(src, 2, 200);
+	if (vmm_migrate(src, t2, &o, &dst, &st, &why))
+		fail_msg("migrate: %s", why);
+	pthread_join(th, NULL);
+	assert_int_equal(ws.ret, 0);
+	st_digest_ram(src, ds);
+	st_digest_ram(dst, dd);
+	assert_memory_equal(ds, dd, sizeof(ds));
+	assert_int_equal(counter(dst, 0), counter(src, 0));
+	assert_int_equal(counter(dst, 1), counter(src, 1));
+	print_message("rounds %u, throttle %u%%, held %llu us, %llu pages at stop\n", st.rounds,
+		      st.throttle_pct, (unsigned long long)(st.throttled_ns / 1000),
+		      (unsigned long long)st.pages_at_stop);
+	/*
+	 * It converged before the round limit: when the guest outran the
+	 * sender the throttle rose until it could not (on a busy host the
+	 * guest may be slow enough that it never had to); a throttled guest
+	 * was held while rounds sent.
+	 */
+	assert_true(st.rounds < o.max_rounds);
+	assert_true(st.pages_at_stop <= o.stop_pages + 2 * 64);
+	assert_int_equal(st.throttle_pct > 0, st.throttled_ns > 0);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m2);
+	mv_machine_destroy(m1);
+}
+
 static void test_migration_failure_leaves_the_source_running(void **state)
 {
 	struct vmm_config cfg = { .nr_vcpus = 2, .ram_bytes = 2 * ST_MB, .mte = 1 };
@@ -375,6 +453,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migration_loses_no_write_of_a_guest_writing_throughout),
+		cmocka_unit_test(test_migration_auto_converge_rule),
+		cmocka_unit_test(test_migration_auto_converge_throttles_a_hot_guest),
 		cmocka_unit_test(test_migration_failure_leaves_the_source_running),
 		cmocka_unit_test(test_migration_tags_travel_with_pages_retagged_during_it),
 		cmocka_unit_test(test_migration_keeps_immutable_text_pinned_cr_and_tags),
