@@ -27,7 +27,7 @@
 #define EPC   (64ull * 4096)
 
 static const struct act_family *const families[] = {
-	&act_family_kvm, &act_family_cow,
+	&act_family_kvm, &act_family_cow, &act_family_heki,
 };
 #define NR_FAMILIES ACT_NELEM(families)
 
