@@ -24,10 +24,10 @@
 #include "actors/actors.h"
 
 #define RAM   (128ull << 20)
-#define EPC   (64ull * 4096)
+#define EPC   (ACT_EPC_PAGES * 4096ull)
 
 static const struct act_family *const families[] = {
-	&act_family_kvm, &act_family_cow, &act_family_heki,
+	&act_family_kvm, &act_family_cow, &act_family_heki, &act_family_sgx,
 };
 #define NR_FAMILIES ACT_NELEM(families)
 

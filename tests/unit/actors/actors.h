@@ -201,6 +201,7 @@ extern const struct act_family act_family_sgx;      /* actor_sgx.c */
 extern const struct act_family act_family_mte;      /* actor_mte.c: a tagged process */
 extern const struct act_family act_family_mte_vm;   /* actor_mte_vm.c: a VM with MTE */
 
+#define ACT_EPC_PAGES 10   /* the machine's EPC: the SGX family fills it */
 #define ACT_ULL(x) ((unsigned long long)(x))
 #define ACT_NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
