@@ -27,7 +27,7 @@
 #define EPC   (ACT_EPC_PAGES * 4096ull)
 
 static const struct act_family *const families[] = {
-	&act_family_kvm, &act_family_cow, &act_family_heki, &act_family_sgx,
+	&act_family_kvm, &act_family_cow, &act_family_heki, &act_family_sgx, &act_family_mte,
 };
 #define NR_FAMILIES ACT_NELEM(families)
 
