@@ -28,6 +28,7 @@
 
 static const struct act_family *const families[] = {
 	&act_family_kvm, &act_family_cow, &act_family_heki, &act_family_sgx, &act_family_mte,
+	&act_family_mte_vm,
 };
 #define NR_FAMILIES ACT_NELEM(families)
 
