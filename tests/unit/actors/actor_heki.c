@@ -43,18 +43,16 @@ static const char *const hv_names[HV_NR] = { "ops", "slot 1 add+delete", "slot 1
 	"RAM pages made shared", "refusals", "text pages compared" };
 
 struct heki_actor {
+	struct act_vm proc;            /* the VMM, its vCPU thread (tx), its other thread (tv) */
 	struct mv_machine *m;
 	const unsigned int *stop;      /* atomic */
-	struct mv_task *vmm, *tv, *tx; /* the VMM; its vCPU thread and its other thread */
-	int kvm, vm, vcpu;
 	uint64_t ram, slot1;           /* the VMM's mappings */
 	struct lib_prng rng;           /* the VMM thread's */
-	pthread_t vth, th;
 	/* written by the guest before it sets booted (release), read-only after */
 	struct guest_kernel *kernel;
 	uint64_t text_va, text_pa, text_pages, data_va, buf;
 	long boot;
-	unsigned int booted, done;     /* atomic */
+	unsigned int booted;           /* atomic */
 	struct act_err gerr, verr;     /* the vCPU thread's (guest and exits), the VMM thread's */
 	uint64_t g[HG_NR], x[HX_NR], v[HV_NR];   /* act_inc: the runner watches progress */
 };
@@ -182,10 +180,10 @@ static void hx_denial(struct heki_actor *h, struct kvm_run *run)
 static void *hx_main(void *p)
 {
 	struct heki_actor *h = p;
-	struct kvm_run *run = mv_vcpu_run_area(h->tx, h->vcpu);
+	struct kvm_run *run = mv_vcpu_run_area(h->proc.tx, h->proc.vcpu);
 
 	while (run && !h->gerr.n) {
-		long r = kt_ioctl(h->tx, h->vcpu, KVM_RUN, 0);
+		long r = kt_ioctl(h->proc.tx, h->proc.vcpu, KVM_RUN, 0);
 
 		act_inc(&h->x[HX_EXITS]);
 		if (!r && run->exit_reason == KVM_EXIT_HLT)
@@ -197,7 +195,7 @@ static void *hx_main(void *p)
 	}
 	if (!run)
 		act_fail(&h->gerr, "no run area");
-	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	act_vm_set_done(&h->proc);
 	return NULL;
 }
 
@@ -205,8 +203,8 @@ static void *hx_main(void *p)
 
 static void hv_slot(struct heki_actor *h)
 {
-	long r1 = kt_region_t(h->tv, h->vm, 1, 0, HK_SLOT1, HK_SLOT1_SZ, h->slot1);
-	long r2 = kt_region_t(h->tv, h->vm, 1, 0, HK_SLOT1, 0, 0);
+	long r1 = kt_region_t(h->proc.tv, h->proc.vm, 1, 0, HK_SLOT1, HK_SLOT1_SZ, h->slot1);
+	long r2 = kt_region_t(h->proc.tv, h->proc.vm, 1, 0, HK_SLOT1, 0, 0);
 
 	if (r1 || r2)
 		act_fail(&h->verr, "adding / deleting slot 1 = %ld / %ld", r1, r2);
@@ -220,8 +218,8 @@ static void hv_convert(struct heki_actor *h)
 	long r1, r2;
 
 	act_pick_range(&h->rng, HK_SLOT1_SZ, &off, &len);
-	r1 = kt_set_attributes(h->tv, h->vm, HK_SLOT1 + off, len, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	r2 = kt_set_attributes(h->tv, h->vm, HK_SLOT1 + off, len, 0);
+	r1 = kt_set_attributes(h->proc.tv, h->proc.vm, HK_SLOT1 + off, len, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	r2 = kt_set_attributes(h->proc.tv, h->proc.vm, HK_SLOT1 + off, len, 0);
 	if (r1 || r2)
 		act_fail(&h->verr, "converting [%#llx, +%#llx) = %ld / %ld", ACT_ULL(HK_SLOT1 + off),
 			 ACT_ULL(len), r1, r2);
@@ -233,7 +231,7 @@ static void hv_share_ram(struct heki_actor *h)
 {
 	uint64_t first = (h->text_pa + 64 * KT_PG) / KT_PG, pages = HK_RAM / KT_PG - first;
 	uint64_t gpa = (first + lib_prng_below(&h->rng, pages)) * KT_PG;
-	long r = kt_set_attributes(h->tv, h->vm, gpa, KT_PG, 0);
+	long r = kt_set_attributes(h->proc.tv, h->proc.vm, gpa, KT_PG, 0);
 
 	if (r)
 		act_fail(&h->verr, "making RAM page %#llx shared = %ld", ACT_ULL(gpa), r);
@@ -244,9 +242,9 @@ static void hv_share_ram(struct heki_actor *h)
 static void hv_refused(struct heki_actor *h)
 {
 	uint64_t gpa = h->text_pa + lib_prng_below(&h->rng, h->text_pages) * KT_PG;
-	long r1 = kt_region_t(h->tv, h->vm, 0, 0, 0, 0, 0);
-	long r2 = kt_set_attributes(h->tv, h->vm, gpa, KT_PG, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	long r3 = kt_set_attributes(h->tv, h->vm, gpa, KT_PG, 0);
+	long r1 = kt_region_t(h->proc.tv, h->proc.vm, 0, 0, 0, 0, 0);
+	long r2 = kt_set_attributes(h->proc.tv, h->proc.vm, gpa, KT_PG, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	long r3 = kt_set_attributes(h->proc.tv, h->proc.vm, gpa, KT_PG, 0);
 
 	if (r1 != -EPERM || r2 != -EPERM || r3 != -EPERM)
 		act_fail(&h->verr, "deleting slot 0, converting text %#llx: %ld, %ld, %ld (want "
@@ -259,7 +257,7 @@ static void hv_text(struct heki_actor *h)
 {
 	uint8_t b[4096];
 	uint64_t page = lib_prng_below(&h->rng, h->text_pages);
-	long r = mv_user_read(h->tv, h->ram + h->text_pa + page * KT_PG, b, sizeof(b));
+	long r = mv_user_read(h->proc.tv, h->ram + h->text_pa + page * KT_PG, b, sizeof(b));
 
 	for (unsigned int i = 0; !r && i < sizeof(b); i++)
 		if (b[i] != guest_kernel_image_byte(GK_TEXT, page * KT_PG + i))
@@ -277,10 +275,9 @@ static void *hv_main(void *p)
 {
 	struct heki_actor *h = p;
 
-	while (!__atomic_load_n(&h->booted, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&h->done, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&h->booted, __ATOMIC_ACQUIRE) && !act_vm_done(&h->proc))
 		act_sleep_us(1000);
-	while (!act_stopped(h->stop) && !__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
+	while (!act_stopped(h->stop) && !act_vm_done(&h->proc)) {
 		hv_ops[lib_prng_below(&h->rng, ACT_NELEM(hv_ops))](h);
 		act_inc(&h->v[HV_OPS]);
 		act_sleep_us((unsigned int)lib_prng_below(&h->rng, 300));
@@ -301,20 +298,12 @@ static void *heki_setup(const struct act_env *env)
 	h->m = env->m;
 	h->stop = env->stop;
 	lib_prng_seed(&h->rng, env->seed ^ 0x4e);
-	assert_int_equal(mv_task_spawn(env->m, &h->vmm), 0);
-	k.t = h->vmm;
-	h->kvm = k.kvm = (int)MVTEST_SYSCALL(h->vmm, MV_SYS_openat, AT_FDCWD, "/dev/kvm", O_RDWR);
-	assert_true(h->kvm >= 0);
-	h->vm = k.vm = (int)kt_ioctl(h->vmm, h->kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-	assert_true(h->vm >= 0);
-	assert_int_equal(kt_ioctl_p(h->vmm, h->vm, KVM_ENABLE_CAP, &cap), 0);
+	act_vm_create(&h->proc, env->m, KVM_X86_SW_PROTECTED_VM, &k);
+	assert_int_equal(kt_ioctl_p(h->proc.vmm, h->proc.vm, KVM_ENABLE_CAP, &cap), 0);
 	h->ram = kt_mmap(&k, HK_RAM);
 	h->slot1 = kt_mmap(&k, HK_SLOT1_SZ);
 	assert_int_equal(kt_region(&k, 0, 0, 0, HK_RAM, h->ram), 0);
-	h->vcpu = kt_vcpu(&k, 0);
-	assert_int_equal(mv_vcpu_set_guest(h->vmm, h->vcpu, hg_main, h), 0);
-	h->tx = act_thread(h->vmm);
-	h->tv = act_thread(h->vmm);
+	act_vm_vcpu(&h->proc, &k, hg_main, h);
 	return h;
 }
 
@@ -322,15 +311,7 @@ static void heki_start(void *self)
 {
 	struct heki_actor *h = self;
 
-	assert_int_equal(pthread_create(&h->vth, NULL, hx_main, h), 0);
-	assert_int_equal(pthread_create(&h->th, NULL, hv_main, h), 0);
-}
-
-static bool heki_ended(void *self)
-{
-	struct heki_actor *h = self;
-
-	return __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
+	act_vm_start(&h->proc, hx_main, hv_main, h);
 }
 
 static bool heki_progress(void *self)
@@ -343,14 +324,6 @@ static bool heki_progress(void *self)
 		if (!act_get(&h->v[i]))
 			return false;
 	return true;
-}
-
-static void heki_join(void *self)
-{
-	struct heki_actor *h = self;
-
-	pthread_join(h->th, NULL);
-	pthread_join(h->vth, NULL);
 }
 
 static void heki_report(void *self)
@@ -366,12 +339,12 @@ static void heki_report(void *self)
 static void heki_check(void *self)
 {
 	struct heki_actor *h = self;
-	struct file *f = fd_get(h->vmm, h->vm);
+	struct file *f = fd_get(h->proc.vmm, h->proc.vm);
 	struct kvm *kvm = kvm_from_file(f);
 
 	act_check(&h->gerr, "heki guest");
 	act_check(&h->verr, "heki VMM thread");
-	assert_true(h->done && heki_progress(h));
+	assert_true(act_vm_done(&h->proc) && heki_progress(h));
 	assert_non_null(kvm);   /* every thread is joined: plain reads of its counters */
 	assert_int_equal(kvm->heki.nr_denials, h->g[HG_MEM_DENIED]);
 	assert_int_equal(h->x[HX_MEM], h->g[HG_MEM_DENIED]);
@@ -384,12 +357,7 @@ static void heki_teardown(void *self)
 {
 	struct heki_actor *h = self;
 
-	assert_int_equal(MVTEST_SYSCALL(h->vmm, MV_SYS_close, h->vcpu), 0);
-	assert_int_equal(MVTEST_SYSCALL(h->vmm, MV_SYS_close, h->vm), 0);
-	assert_int_equal(MVTEST_SYSCALL(h->vmm, MV_SYS_close, h->kvm), 0);
-	mv_task_exit(h->tx);
-	mv_task_exit(h->tv);
-	mv_task_exit(h->vmm);
+	act_vm_destroy(&h->proc);
 	guest_kernel_free(h->kernel);
 	test_free(h);
 }
@@ -398,9 +366,9 @@ const struct act_family act_family_heki = {
 	.name = "heki",
 	.setup = heki_setup,
 	.start = heki_start,
-	.ended = heki_ended,
+	.ended = act_vm_ended,
 	.progress = heki_progress,
-	.join = heki_join,
+	.join = act_vm_join,
 	.report = heki_report,
 	.check = heki_check,
 	.teardown = heki_teardown,

@@ -36,14 +36,11 @@ static const char *const vv_names[VV_NR] = { "ops", "TO_GUEST (read back exact)"
 	"FROM_GUEST of the guest's pages", "V pages dropped (tag 0 after)" };
 
 struct mte_vm_actor {
+	struct act_vm proc;            /* the VMM, its vCPU thread, its other thread (tv) */
 	struct mv_machine *m;
 	const unsigned int *stop;      /* atomic */
-	struct mv_task *vmm, *tx, *tv; /* the VMM; its vCPU thread, its other thread */
-	int kvm, vm, vcpu;
 	uint64_t ram;
 	struct lib_prng rng;           /* the VMM thread's */
-	pthread_t vth, th;
-	unsigned int done;             /* atomic */
 	uint8_t last[VM_G][VM_GRANS];  /* the guest's: each granule's last tag */
 	struct act_err gerr, verr;
 	uint64_t g[VG_NR], v[VV_NR];   /* act_inc: the runner watches progress */
@@ -118,12 +115,8 @@ static void vg_main(struct mv_guest *g, void *arg)
 static void *vx_main(void *p)
 {
 	struct mte_vm_actor *a = p;
-	struct kvm_run *run = mv_vcpu_run_area(a->tx, a->vcpu);
-	long r = run ? kt_ioctl(a->tx, a->vcpu, KVM_RUN, 0) : -1;
 
-	if (r || run->exit_reason != KVM_EXIT_HLT)
-		act_fail(&a->gerr, "KVM_RUN = %ld, exit reason %u", r, run ? run->exit_reason : 0);
-	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+	act_vm_run_to_hlt(&a->proc, &a->gerr);
 	return NULL;
 }
 
@@ -135,7 +128,7 @@ static long vv_copy(struct mte_vm_actor *a, uint64_t gpa, uint64_t len, void *ta
 	struct kvm_arm_copy_mte_tags ct = { .guest_ipa = gpa, .length = len, .addr = tags,
 					    .flags = flags };
 
-	return kt_ioctl_p(a->tv, a->vm, KVM_ARM_MTE_COPY_TAGS, &ct);
+	return kt_ioctl_p(a->proc.tv, a->proc.vm, KVM_ARM_MTE_COPY_TAGS, &ct);
 }
 
 static void vv_to_guest(struct mte_vm_actor *a)
@@ -176,7 +169,7 @@ static void vv_drop(struct mte_vm_actor *a)
 {
 	uint64_t p = VM_G + lib_prng_below(&a->rng, VM_V);
 	uint8_t tags[256];
-	long z = MVTEST_SYSCALL(a->tv, MV_SYS_madvise, a->ram + p * KT_PG, KT_PG, MADV_DONTNEED);
+	long z = MVTEST_SYSCALL(a->proc.tv, MV_SYS_madvise, a->ram + p * KT_PG, KT_PG, MADV_DONTNEED);
 	long r = vv_copy(a, p * KT_PG, KT_PG, tags, KVM_ARM_TAGS_FROM_GUEST);
 
 	for (uint64_t gr = 0; !z && r == (long)KT_PG && gr < 256; gr++)
@@ -196,7 +189,7 @@ static void *vv_main(void *p)
 {
 	struct mte_vm_actor *a = p;
 
-	while (!act_stopped(a->stop) && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE)) {
+	while (!act_stopped(a->stop) && !act_vm_done(&a->proc)) {
 		vv_ops[lib_prng_below(&a->rng, ACT_NELEM(vv_ops))](a);
 		act_inc(&a->v[VV_OPS]);
 		act_sleep_us((unsigned int)lib_prng_below(&a->rng, 300));
@@ -215,19 +208,11 @@ static void *mte_vm_setup(const struct act_env *env)
 	a->m = env->m;
 	a->stop = env->stop;
 	lib_prng_seed(&a->rng, env->seed ^ 0x3f);
-	assert_int_equal(mv_task_spawn(env->m, &a->vmm), 0);
-	k.t = a->vmm;
-	a->kvm = k.kvm = (int)MVTEST_SYSCALL(a->vmm, MV_SYS_openat, AT_FDCWD, "/dev/kvm", O_RDWR);
-	assert_true(a->kvm >= 0);
-	a->vm = k.vm = (int)kt_ioctl(a->vmm, a->kvm, KVM_CREATE_VM, 0);
-	assert_true(a->vm >= 0);
-	assert_int_equal(kt_ioctl_p(a->vmm, a->vm, KVM_ENABLE_CAP, &cap), 0);
+	act_vm_create(&a->proc, env->m, 0, &k);
+	assert_int_equal(kt_ioctl_p(a->proc.vmm, a->proc.vm, KVM_ENABLE_CAP, &cap), 0);
 	a->ram = kt_mmap(&k, VM_PAGES * KT_PG);
 	assert_int_equal(kt_region(&k, 0, 0, 0, VM_PAGES * KT_PG, a->ram), 0);
-	a->vcpu = kt_vcpu(&k, 0);
-	assert_int_equal(mv_vcpu_set_guest(a->vmm, a->vcpu, vg_main, a), 0);
-	a->tx = act_thread(a->vmm);
-	a->tv = act_thread(a->vmm);
+	act_vm_vcpu(&a->proc, &k, vg_main, a);
 	return a;
 }
 
@@ -235,15 +220,7 @@ static void mte_vm_start(void *self)
 {
 	struct mte_vm_actor *a = self;
 
-	assert_int_equal(pthread_create(&a->vth, NULL, vx_main, a), 0);
-	assert_int_equal(pthread_create(&a->th, NULL, vv_main, a), 0);
-}
-
-static bool mte_vm_ended(void *self)
-{
-	struct mte_vm_actor *a = self;
-
-	return __atomic_load_n(&a->done, __ATOMIC_ACQUIRE);
+	act_vm_start(&a->proc, vx_main, vv_main, a);
 }
 
 static bool mte_vm_progress(void *self)
@@ -256,14 +233,6 @@ static bool mte_vm_progress(void *self)
 		if (!act_get(&a->v[i]))
 			return false;
 	return true;
-}
-
-static void mte_vm_join(void *self)
-{
-	struct mte_vm_actor *a = self;
-
-	pthread_join(a->th, NULL);
-	pthread_join(a->vth, NULL);
 }
 
 static void mte_vm_report(void *self)
@@ -282,7 +251,7 @@ static void mte_vm_check(void *self)
 
 	act_check(&a->gerr, "mte guest");
 	act_check(&a->verr, "mte VMM thread");
-	assert_true(a->done && mte_vm_progress(a));
+	assert_true(act_vm_done(&a->proc) && mte_vm_progress(a));
 	assert_int_equal(vv_copy(a, 0, VM_G * KT_PG, tags, KVM_ARM_TAGS_FROM_GUEST),
 			 (long)(VM_G * KT_PG));
 	for (uint64_t p = 0; p < VM_G; p++)
@@ -312,12 +281,7 @@ static void mte_vm_teardown(void *self)
 {
 	struct mte_vm_actor *a = self;
 
-	assert_int_equal(MVTEST_SYSCALL(a->vmm, MV_SYS_close, a->vcpu), 0);
-	assert_int_equal(MVTEST_SYSCALL(a->vmm, MV_SYS_close, a->vm), 0);
-	assert_int_equal(MVTEST_SYSCALL(a->vmm, MV_SYS_close, a->kvm), 0);
-	mv_task_exit(a->tx);
-	mv_task_exit(a->tv);
-	mv_task_exit(a->vmm);
+	act_vm_destroy(&a->proc);
 	mte_vm_fresh_owner(a->m);
 	test_free(a);
 }
@@ -326,9 +290,9 @@ const struct act_family act_family_mte_vm = {
 	.name = "mte_vm",
 	.setup = mte_vm_setup,
 	.start = mte_vm_start,
-	.ended = mte_vm_ended,
+	.ended = act_vm_ended,
 	.progress = mte_vm_progress,
-	.join = mte_vm_join,
+	.join = act_vm_join,
 	.report = mte_vm_report,
 	.check = mte_vm_check,
 	.teardown = mte_vm_teardown,

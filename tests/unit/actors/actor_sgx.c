@@ -45,14 +45,12 @@ static const char *const sv_names[SV_NR] = { "ops", "REMOVE_ALL of the VM's vEPC
 	"faults on a full EPC" };
 
 struct sgx_actor {
+	struct act_vm proc;            /* the VMM, its vCPU thread, its resetting thread (tv) */
 	struct mv_machine *m;
 	const unsigned int *stop;      /* atomic */
-	struct mv_task *vmm, *tx, *tv; /* the VMM; its vCPU thread, its resetting thread */
-	int kvm, vm, vcpu, vepc;
+	int vepc;
 	uint64_t ram, epc_map;
 	uint64_t epoch;                /* odd while the VMM thread resets the vEPC */
-	unsigned int done;             /* atomic: the vCPU thread is out of its loop */
-	pthread_t vth, th;
 	struct act_err gerr, verr;
 	uint64_t g[SG_NR], v[SV_NR];   /* act_inc: the runner watches progress */
 };
@@ -112,12 +110,8 @@ static void sg_main(struct mv_guest *g, void *arg)
 static void *sx_main(void *p)
 {
 	struct sgx_actor *s = p;
-	struct kvm_run *run = mv_vcpu_run_area(s->tx, s->vcpu);
-	long r = run ? kt_ioctl(s->tx, s->vcpu, KVM_RUN, 0) : -1;
 
-	if (r || run->exit_reason != KVM_EXIT_HLT)
-		act_fail(&s->gerr, "KVM_RUN = %ld, exit reason %u", r, run ? run->exit_reason : 0);
-	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	act_vm_run_to_hlt(&s->proc, &s->gerr);
 	return NULL;
 }
 
@@ -128,7 +122,7 @@ static void sv_reset(struct sgx_actor *s)
 	long r;
 
 	act_epoch_begin(&s->epoch);
-	r = kt_ioctl(s->tv, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0);
+	r = kt_ioctl(s->proc.tv, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0);
 	act_epoch_end(&s->epoch);
 	if (r < 0)
 		act_fail(&s->verr, "SGX_IOC_VEPC_REMOVE_ALL = %ld", r);
@@ -142,8 +136,8 @@ static void sv_reset(struct sgx_actor *s)
 /* A vEPC of its own: opened, mapped, every page faulted (all ones), reset, closed. */
 static void sv_file(struct sgx_actor *s)
 {
-	long fd = MVTEST_SYSCALL(s->tv, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
-	long map = fd < 0 ? fd : MVTEST_SYSCALL(s->tv, MV_SYS_mmap, 0, SX_OWN_PG * KT_PG,
+	long fd = MVTEST_SYSCALL(s->proc.tv, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
+	long map = fd < 0 ? fd : MVTEST_SYSCALL(s->proc.tv, MV_SYS_mmap, 0, SX_OWN_PG * KT_PG,
 						PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	struct mv_machine_stats st;
 	struct mv_siginfo si;
@@ -154,17 +148,17 @@ static void sv_file(struct sgx_actor *s)
 		return;
 	}
 	for (uint64_t i = 0; i < SX_OWN_PG; i++) {
-		if (mv_user_read(s->tv, (uint64_t)map + i * KT_PG, &x, 8)) {
-			if (mv_task_take_signal(s->tv, &si) != 1 || si.signo != SIGBUS)
+		if (mv_user_read(s->proc.tv, (uint64_t)map + i * KT_PG, &x, 8)) {
+			if (mv_task_take_signal(s->proc.tv, &si) != 1 || si.signo != SIGBUS)
 				act_fail(&s->verr, "a vEPC read failed without SIGBUS");
 			act_inc(&s->v[SV_SIGBUS]);
 		} else if (x != ~0ull) {
 			act_fail(&s->verr, "vEPC page outside an enclave reads %#llx", ACT_ULL(x));
 		}
 	}
-	if (kt_ioctl(s->tv, (int)fd, SGX_IOC_VEPC_REMOVE_ALL, 0) ||
-	    MVTEST_SYSCALL(s->tv, MV_SYS_munmap, map, SX_OWN_PG * KT_PG) ||
-	    MVTEST_SYSCALL(s->tv, MV_SYS_close, fd))
+	if (kt_ioctl(s->proc.tv, (int)fd, SGX_IOC_VEPC_REMOVE_ALL, 0) ||
+	    MVTEST_SYSCALL(s->proc.tv, MV_SYS_munmap, map, SX_OWN_PG * KT_PG) ||
+	    MVTEST_SYSCALL(s->proc.tv, MV_SYS_close, fd))
 		act_fail(&s->verr, "resetting, unmapping or closing its own vEPC failed");
 	mv_machine_get_stats(s->m, &st);
 	if (st.epc_pages_free > st.epc_pages_total)
@@ -177,8 +171,7 @@ static void *sv_main(void *p)
 {
 	struct sgx_actor *s = p;
 
-	for (uint64_t i = 0; !act_stopped(s->stop) && !__atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
-	     i++) {
+	for (uint64_t i = 0; !act_stopped(s->stop) && !act_vm_done(&s->proc); i++) {
 		if (i % 4 == 3)
 			sv_file(s);
 		else
@@ -206,17 +199,17 @@ static void sgx_layout(struct sgx_actor *s)
 	secs.attributes = SGX_ATTR_MODE64BIT;
 	secs.xfrm = 3;
 	memset(data, 0x3c, sizeof(data));
-	assert_int_equal(mv_user_write(s->vmm, s->ram + SX_SRC_SECS, &secs, sizeof(secs)), 0);
-	assert_int_equal(mv_user_write(s->vmm, s->ram + SX_SRC_DATA, data, sizeof(data)), 0);
-	assert_int_equal(mv_user_write(s->vmm, s->ram + SX_SI_SECS, &si, sizeof(si)), 0);
+	assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_SRC_SECS, &secs, sizeof(secs)), 0);
+	assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_SRC_DATA, data, sizeof(data)), 0);
+	assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_SI_SECS, &si, sizeof(si)), 0);
 	si.flags = SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W;
-	assert_int_equal(mv_user_write(s->vmm, s->ram + SX_SI_REG, &si, sizeof(si)), 0);
-	assert_int_equal(mv_user_write(s->vmm, s->ram + SX_PI(0), &pi, sizeof(pi)), 0);
+	assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_SI_REG, &si, sizeof(si)), 0);
+	assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_PI(0), &pi, sizeof(pi)), 0);
 	for (int c = 1; c <= SX_CHILDREN; c++) {
 		pi = (struct sgx_pageinfo){ .addr = SX_BASE + (uint64_t)c * KT_PG,
 					    .contents = SX_SRC_DATA, .metadata = SX_SI_REG,
 					    .secs = SX_EPC(0) };
-		assert_int_equal(mv_user_write(s->vmm, s->ram + SX_PI(c), &pi, sizeof(pi)), 0);
+		assert_int_equal(mv_user_write(s->proc.vmm, s->ram + SX_PI(c), &pi, sizeof(pi)), 0);
 	}
 }
 
@@ -227,17 +220,12 @@ static void *sgx_setup(const struct act_env *env)
 
 	s->m = env->m;
 	s->stop = env->stop;
-	assert_int_equal(mv_task_spawn(env->m, &s->vmm), 0);
-	k.t = s->vmm;
-	s->kvm = k.kvm = (int)MVTEST_SYSCALL(s->vmm, MV_SYS_openat, AT_FDCWD, "/dev/kvm", O_RDWR);
-	assert_true(s->kvm >= 0);
-	s->vm = k.vm = (int)kt_ioctl(s->vmm, s->kvm, KVM_CREATE_VM, 0);
-	assert_true(s->vm >= 0);
+	act_vm_create(&s->proc, env->m, 0, &k);
 	s->ram = kt_mmap(&k, SX_RAM);
 	assert_int_equal(kt_region(&k, 0, 0, 0, SX_RAM, s->ram), 0);
-	s->vepc = (int)MVTEST_SYSCALL(s->vmm, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
+	s->vepc = (int)MVTEST_SYSCALL(s->proc.vmm, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
 	assert_true(s->vepc >= 0);
-	s->epc_map = (uint64_t)MVTEST_SYSCALL(s->vmm, MV_SYS_mmap, 0, SX_VEPC_PG * KT_PG,
+	s->epc_map = (uint64_t)MVTEST_SYSCALL(s->proc.vmm, MV_SYS_mmap, 0, SX_VEPC_PG * KT_PG,
 					      PROT_READ | PROT_WRITE, MAP_SHARED, s->vepc, 0);
 	assert_true((long)s->epc_map > 0);
 	assert_int_equal(kt_region(&k, 1, 0, SX_EPC_GPA, SX_VEPC_PG * KT_PG, s->epc_map), 0);
@@ -245,14 +233,11 @@ static void *sgx_setup(const struct act_env *env)
 	for (uint64_t i = 0; i <= SX_CHILDREN; i++) {
 		uint64_t x = 0;
 
-		assert_int_equal(mv_user_read(s->vmm, s->epc_map + i * KT_PG, &x, 8), 0);
+		assert_int_equal(mv_user_read(s->proc.vmm, s->epc_map + i * KT_PG, &x, 8), 0);
 		assert_int_equal(x, ~0ull);
 	}
 	sgx_layout(s);
-	s->vcpu = kt_vcpu(&k, 0);
-	assert_int_equal(mv_vcpu_set_guest(s->vmm, s->vcpu, sg_main, s), 0);
-	s->tx = act_thread(s->vmm);
-	s->tv = act_thread(s->vmm);
+	act_vm_vcpu(&s->proc, &k, sg_main, s);
 	return s;
 }
 
@@ -260,15 +245,7 @@ static void sgx_start(void *self)
 {
 	struct sgx_actor *s = self;
 
-	assert_int_equal(pthread_create(&s->vth, NULL, sx_main, s), 0);
-	assert_int_equal(pthread_create(&s->th, NULL, sv_main, s), 0);
-}
-
-static bool sgx_ended(void *self)
-{
-	struct sgx_actor *s = self;
-
-	return __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+	act_vm_start(&s->proc, sx_main, sv_main, s);
 }
 
 static bool sgx_progress(void *self)
@@ -277,14 +254,6 @@ static bool sgx_progress(void *self)
 
 	return act_get(&s->g[SG_ROUNDS]) >= MIN_ROUNDS && act_get(&s->g[SG_QUIET]) &&
 	       act_get(&s->v[SV_RESETS]) && act_get(&s->v[SV_FILES]) && act_get(&s->v[SV_SIGBUS]);
-}
-
-static void sgx_join(void *self)
-{
-	struct sgx_actor *s = self;
-
-	pthread_join(s->th, NULL);
-	pthread_join(s->vth, NULL);
 }
 
 static void sgx_report(void *self)
@@ -301,7 +270,7 @@ static void sgx_check(void *self)
 
 	act_check(&s->gerr, "sgx guest");
 	act_check(&s->verr, "sgx VMM thread");
-	assert_true(s->done && sgx_progress(s));
+	assert_true(act_vm_done(&s->proc) && sgx_progress(s));
 	assert_int_equal(hw_epc_check(s->m->hw.epc), 0);
 }
 
@@ -310,17 +279,12 @@ static void sgx_teardown(void *self)
 {
 	struct sgx_actor *s = self;
 
-	assert_true(kt_ioctl(s->vmm, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0) >= 0);
-	assert_int_equal(kt_ioctl(s->vmm, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0), 0);
-	assert_int_equal(kt_region_t(s->vmm, s->vm, 1, 0, 0, 0, 0), 0);
-	assert_int_equal(MVTEST_SYSCALL(s->vmm, MV_SYS_munmap, s->epc_map, SX_VEPC_PG * KT_PG), 0);
-	assert_int_equal(MVTEST_SYSCALL(s->vmm, MV_SYS_close, s->vepc), 0);
-	assert_int_equal(MVTEST_SYSCALL(s->vmm, MV_SYS_close, s->vcpu), 0);
-	assert_int_equal(MVTEST_SYSCALL(s->vmm, MV_SYS_close, s->vm), 0);
-	assert_int_equal(MVTEST_SYSCALL(s->vmm, MV_SYS_close, s->kvm), 0);
-	mv_task_exit(s->tx);
-	mv_task_exit(s->tv);
-	mv_task_exit(s->vmm);
+	assert_true(kt_ioctl(s->proc.vmm, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0) >= 0);
+	assert_int_equal(kt_ioctl(s->proc.vmm, s->vepc, SGX_IOC_VEPC_REMOVE_ALL, 0), 0);
+	assert_int_equal(kt_region_t(s->proc.vmm, s->proc.vm, 1, 0, 0, 0, 0), 0);
+	assert_int_equal(MVTEST_SYSCALL(s->proc.vmm, MV_SYS_munmap, s->epc_map, SX_VEPC_PG * KT_PG), 0);
+	assert_int_equal(MVTEST_SYSCALL(s->proc.vmm, MV_SYS_close, s->vepc), 0);
+	act_vm_destroy(&s->proc);
 	assert_int_equal(hw_epc_check(s->m->hw.epc), 0);
 	test_free(s);
 }
@@ -329,9 +293,9 @@ const struct act_family act_family_sgx = {
 	.name = "sgx",
 	.setup = sgx_setup,
 	.start = sgx_start,
-	.ended = sgx_ended,
+	.ended = act_vm_ended,
 	.progress = sgx_progress,
-	.join = sgx_join,
+	.join = act_vm_join,
 	.report = sgx_report,
 	.check = sgx_check,
 	.teardown = sgx_teardown,

@@ -205,6 +205,36 @@ extern const struct act_family act_family_mte_vm;   /* actor_mte_vm.c: a VM with
 #define ACT_ULL(x) ((unsigned long long)(x))
 #define ACT_NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
+/*
+ * A VMM process (actor_vm.c): /dev/kvm, one VM of @type, and two more
+ * tasks of the process, each for a host thread: tx runs the vCPU, tv does
+ * the VMM's work. act_vm_create fills *@k for the kvmtest.h helpers;
+ * act_vm_vcpu, once the VM's capabilities are on, adds the vCPU running
+ * @guest.
+ */
+struct kvmtest;
+struct act_vm {
+	struct mv_task *vmm, *tx, *tv;
+	int kvm, vm, vcpu;
+	pthread_t vth, th;
+	unsigned int done;            /* atomic: the vCPU thread is out of its loop */
+};
+void act_vm_create(struct act_vm *v, struct mv_machine *m, unsigned long type,
+		   struct kvmtest *k);
+void act_vm_vcpu(struct act_vm *v, struct kvmtest *k, mv_guest_fn guest, void *arg);
+/* @vcpu_fn and @vmm_fn on host threads of their own, both given @arg. */
+void act_vm_start(struct act_vm *v, void *(*vcpu_fn)(void *), void *(*vmm_fn)(void *),
+		  void *arg);
+/* On tx's host thread: KVM_RUN once, which must end at HLT (else a failure in @err); done. */
+void act_vm_run_to_hlt(struct act_vm *v, struct act_err *err);
+void act_vm_set_done(struct act_vm *v);
+bool act_vm_done(struct act_vm *v);
+/* The ended and join hooks of a family whose state begins with its struct act_vm. */
+bool act_vm_ended(void *self);
+void act_vm_join(void *self);
+/* Closes the vCPU, the VM and /dev/kvm, exits the three tasks. */
+void act_vm_destroy(struct act_vm *v);
+
 /* Another thread of @t's process, for a host thread of its own. */
 static inline struct mv_task *act_thread(struct mv_task *t)
 {
