@@ -80,7 +80,7 @@ static void vg_own_page(struct mte_vm_actor *a, struct mv_guest *g, uint64_t p, 
 	act_inc(&a->g[VG_MISMATCHES]);
 }
 
-/* A V granule: untagged yet or one of the VMM's patterns; a load through it passes unless retagged. */
+/* A V granule: untagged yet or either VMM pattern; a load with its tag passes unless retagged. */
 static void vg_vmm_page(struct mte_vm_actor *a, struct mv_guest *g, uint64_t p, uint64_t round)
 {
 	uint64_t gr = (round * 31 + p) % 256, gva = (VM_G + p) * KT_PG + gr * 16, x = 0;

@@ -3,17 +3,18 @@
  * The SGX actor family of the all-actors test: a VMM process with a vEPC
  * (/dev/sgx_vepc, MAP_SHARED) as a VM's EPC slot. Its guest builds an
  * enclave with ENCLS round after round (ECREATE, EADD and EEXTEND of three
- * children, EREMOVE of them all) while its VMM thread resets the vEPC with
- * SGX_IOC_VEPC_REMOVE_ALL, under an epoch, and opens, faults, resets,
- * unmaps and closes vEPC files of its own. A round no reset overlapped
- * must succeed at every leaf; any other gives only SGX error codes and
- * architectural faults, never anything else, and a reset is never -EBUSY
- * (no processor is inside an enclave). The guest's EPC pages are faulted
- * at setup; the EPC (ACT_EPC_PAGES) is too small for them and a whole
- * file of the VMM thread's, whose last pages fault with SIGBUS. The EPCM
- * stays consistent
- * throughout, and once the family is gone every EPC page is free (the
- * runner's check).
+ * children, EREMOVE of them all) while its VMM thread, under an epoch,
+ * resets the vEPC with SGX_IOC_VEPC_REMOVE_ALL or replaces it (slot
+ * deleted, unmapped, closed with the enclave in it, a new vEPC mapped and
+ * added), and opens, faults, resets, unmaps and closes vEPC files of its
+ * own. A round no reset or replacement overlapped must succeed at every
+ * leaf; any other gives only SGX error codes and architectural faults
+ * (#GP while the slot is away), never anything else, and a reset is never
+ * -EBUSY (no processor is inside an enclave). The guest's EPC pages are
+ * faulted when its vEPC is made; the EPC (ACT_EPC_PAGES) is too small for
+ * them and a whole file of the VMM thread's, whose last pages fault with
+ * SIGBUS. The EPCM stays consistent throughout, and once the family is
+ * gone every EPC page is free (the runner's check).
  */
 #include <pthread.h>
 
@@ -39,10 +40,10 @@
 enum { SG_ROUNDS, SG_QUIET, SG_OK, SG_CODE, SG_FAULT, SG_NR };
 static const char *const sg_names[SG_NR] = { "rounds", "rounds no reset overlapped",
 	"leaves done", "SGX error codes", "faults" };
-enum { SV_OPS, SV_RESETS, SV_RESET_LEFT, SV_FILES, SV_SIGBUS, SV_NR };
+enum { SV_OPS, SV_RESETS, SV_RESET_LEFT, SV_SWAPS, SV_FILES, SV_SIGBUS, SV_NR };
 static const char *const sv_names[SV_NR] = { "ops", "REMOVE_ALL of the VM's vEPC",
-	"of them leaving SECS pages for the second pass", "own vEPC files opened and closed",
-	"faults on a full EPC" };
+	"of them leaving SECS pages for the second pass", "VM's vEPC closed and a new one in",
+	"own vEPC files opened and closed", "faults on a full EPC" };
 
 struct sgx_actor {
 	struct act_vm proc;            /* the VMM, its vCPU thread, its resetting thread (tv) */
@@ -115,7 +116,45 @@ static void *sx_main(void *p)
 	return NULL;
 }
 
-/* ---- the VMM thread ---- */
+/* ---- the VMM thread (and setup: sv_new_vepc) ---- */
+
+/* A fresh vEPC for the VM's EPC slot, the guest's pages faulted now (all ones). 0 or an errno. */
+static long sv_new_vepc(struct sgx_actor *s, struct mv_task *t)
+{
+	long fd = MVTEST_SYSCALL(t, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
+	long map = fd < 0 ? fd : MVTEST_SYSCALL(t, MV_SYS_mmap, 0, SX_VEPC_PG * KT_PG,
+						PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	uint64_t x = 0;
+
+	if (map < 0)
+		return map;
+	s->vepc = (int)fd;
+	s->epc_map = (uint64_t)map;
+	for (uint64_t i = 0; i <= SX_CHILDREN; i++)
+		if (mv_user_read(t, s->epc_map + i * KT_PG, &x, 8) || x != ~0ull)
+			return -EIO;
+	return kt_region_t(t, s->proc.vm, 1, 0, SX_EPC_GPA, SX_VEPC_PG * KT_PG, s->epc_map);
+}
+
+/*
+ * The VM's vEPC closed under the guest (its slot gone first: the guest's
+ * leaves meanwhile are #GP), enclave pages and all, and a new one put in.
+ */
+static void sv_swap(struct sgx_actor *s)
+{
+	long d, u, c, n;
+
+	act_epoch_begin(&s->epoch);
+	d = kt_region_t(s->proc.tv, s->proc.vm, 1, 0, 0, 0, 0);
+	u = MVTEST_SYSCALL(s->proc.tv, MV_SYS_munmap, s->epc_map, SX_VEPC_PG * KT_PG);
+	c = MVTEST_SYSCALL(s->proc.tv, MV_SYS_close, s->vepc);
+	n = sv_new_vepc(s, s->proc.tv);
+	act_epoch_end(&s->epoch);
+	if (d || u || c || n)
+		act_fail(&s->verr, "swapping the VM's vEPC: delete %ld, munmap %ld, close %ld, new "
+			 "%ld", d, u, c, n);
+	act_inc(&s->v[SV_SWAPS]);
+}
 
 static void sv_reset(struct sgx_actor *s)
 {
@@ -172,7 +211,9 @@ static void *sv_main(void *p)
 	struct sgx_actor *s = p;
 
 	for (uint64_t i = 0; !act_stopped(s->stop) && !act_vm_done(&s->proc); i++) {
-		if (i % 4 == 3)
+		if (i % 8 == 7)
+			sv_swap(s);
+		else if (i % 4 == 3)
 			sv_file(s);
 		else
 			sv_reset(s);
@@ -223,19 +264,8 @@ static void *sgx_setup(const struct act_env *env)
 	act_vm_create(&s->proc, env->m, 0, &k);
 	s->ram = kt_mmap(&k, SX_RAM);
 	assert_int_equal(kt_region(&k, 0, 0, 0, SX_RAM, s->ram), 0);
-	s->vepc = (int)MVTEST_SYSCALL(s->proc.vmm, MV_SYS_openat, AT_FDCWD, "/dev/sgx_vepc", O_RDWR);
-	assert_true(s->vepc >= 0);
-	s->epc_map = (uint64_t)MVTEST_SYSCALL(s->proc.vmm, MV_SYS_mmap, 0, SX_VEPC_PG * KT_PG,
-					      PROT_READ | PROT_WRITE, MAP_SHARED, s->vepc, 0);
-	assert_true((long)s->epc_map > 0);
-	assert_int_equal(kt_region(&k, 1, 0, SX_EPC_GPA, SX_VEPC_PG * KT_PG, s->epc_map), 0);
 	/* the guest's pages faulted now: later the VMM thread's own files find the EPC full */
-	for (uint64_t i = 0; i <= SX_CHILDREN; i++) {
-		uint64_t x = 0;
-
-		assert_int_equal(mv_user_read(s->proc.vmm, s->epc_map + i * KT_PG, &x, 8), 0);
-		assert_int_equal(x, ~0ull);
-	}
+	assert_int_equal(sv_new_vepc(s, s->proc.vmm), 0);
 	sgx_layout(s);
 	act_vm_vcpu(&s->proc, &k, sg_main, s);
 	return s;
@@ -253,7 +283,8 @@ static bool sgx_progress(void *self)
 	struct sgx_actor *s = self;
 
 	return act_get(&s->g[SG_ROUNDS]) >= MIN_ROUNDS && act_get(&s->g[SG_QUIET]) &&
-	       act_get(&s->v[SV_RESETS]) && act_get(&s->v[SV_FILES]) && act_get(&s->v[SV_SIGBUS]);
+	       act_get(&s->v[SV_RESETS]) && act_get(&s->v[SV_SWAPS]) && act_get(&s->v[SV_FILES]) &&
+	       act_get(&s->v[SV_SIGBUS]);
 }
 
 static void sgx_report(void *self)
