@@ -1,170 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers for tests where many host threads act on one machine at once:
- * a failure record each thread fills instead of calling cmocka (which is
- * neither thread-safe nor usable from a guest stack), a run length taken
- * from MVTEST_ACTORS_SECONDS, seqlock-style epochs by which an actor
- * that changes memory tells the others "something may have happened to
- * your data between these two reads", counters printed by name, and one
- * ready-made actor: a second process that forks beside everything else.
+ * The second-process actor family of the all-actors test (D): a process
+ * of its own that forks beside everything else, its copy-on-write pages
+ * checked by parent, child, grandchild and a second thread.
  */
-#ifndef MV_TESTS_ACTORS_H
-#define MV_TESTS_ACTORS_H
-
-#include <pthread.h>
-#include <sched.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-#include "mvtest.h"
-#include "lib/prng.h"
-
-/* Failures of one thread: how many, and the first one in words. */
-struct act_err {
-	unsigned int n;
-	char first[192];
-};
-
-static inline __attribute__((format(printf, 2, 3))) void act_fail(struct act_err *e,
-								  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->n++)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->first, sizeof(e->first), fmt, ap);
-	va_end(ap);
-}
-
-/* Asserts, on the test's main thread, that @who recorded no failure. */
-static inline void act_check(const struct act_err *e, const char *who)
-{
-	if (e->n)
-		print_message("%s: %u failure(s), first: %s\n", who, e->n, e->first);
-	assert_int_equal(e->n, 0);
-}
-
-static inline uint64_t act_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* How long the actors run: MVTEST_ACTORS_SECONDS (fractions allowed), else @dflt. */
-static inline double act_seconds(double dflt)
-{
-	const char *s = getenv("MVTEST_ACTORS_SECONDS");
-	double v = s ? strtod(s, NULL) : dflt;
-
-	return v > 0 ? v : dflt;
-}
-
-static inline void act_sleep_us(unsigned int us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Epochs, one writer each. The writer makes the epoch odd before it
- * changes memory and even again once the change is complete. A reader
- * that loads the same even value before and after its accesses knows no
- * change overlapped them: anything it saw must be exact.
- */
-static inline void act_epoch_begin(uint64_t *e)
-{
-	__atomic_add_fetch(e, 1, __ATOMIC_SEQ_CST);
-}
-
-static inline void act_epoch_end(uint64_t *e)
-{
-	__atomic_add_fetch(e, 1, __ATOMIC_RELEASE);
-}
-
-static inline uint64_t act_epoch_read(const uint64_t *e)
-{
-	return __atomic_load_n(e, __ATOMIC_ACQUIRE);
-}
-
-static inline bool act_epoch_quiet(uint64_t before, uint64_t after)
-{
-	return before == after && !(before & 1);
-}
-
-/*
- * Opens (@begin) or closes the epochs of the owners of [off, off + len) of
- * a region where owner i has bytes [i * per_owner, (i + 1) * per_owner).
- */
-static inline void act_epochs_mark(uint64_t *ep, unsigned int owners, uint64_t off, uint64_t len,
-				   uint64_t per_owner, bool begin)
-{
-	for (uint64_t i = off / per_owner; i <= (off + len - 1) / per_owner && i < owners; i++) {
-		if (begin)
-			act_epoch_begin(&ep[i]);
-		else
-			act_epoch_end(&ep[i]);
-	}
-}
-
-/* A page-aligned range of @size bytes: one time in eight all of it, else a few pages. */
-static inline void act_pick_range(struct lib_prng *rng, uint64_t size, uint64_t *off,
-				  uint64_t *len)
-{
-	uint64_t pages = size / 4096, first = lib_prng_below(rng, pages);
-	uint64_t n = 1 + lib_prng_below(rng, pages / 8);
-
-	if (lib_prng_below(rng, 8) == 0) {
-		first = 0;
-		n = pages;
-	}
-	*off = first * 4096;
-	*len = (n < pages - first ? n : pages - first) * 4096;
-}
-
-static inline uint64_t act_frames_free(struct mv_machine *m)
-{
-	struct mv_machine_stats st;
-
-	mv_machine_get_stats(m, &st);
-	return st.frames_free;
-}
-
-/* Counters others read while the owner runs (progress), and their owner's increment. */
-static inline void act_inc(uint64_t *c)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t act_get(const uint64_t *c)
-{
-	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
-
-/* The flag a test sets when its actors should wind down. */
-static inline bool act_stopped(const unsigned int *stop)
-{
-	return __atomic_load_n(stop, __ATOMIC_ACQUIRE);
-}
-
-/* Prints "who: name n, name n, ..." as one test message. */
-static inline void act_print(const char *who, const char *const *names, const uint64_t *v,
-			     unsigned int n)
-{
-	char line[640];
-	size_t o = (size_t)snprintf(line, sizeof(line), "%s:", who);
-
-	for (unsigned int i = 0; i < n && o < sizeof(line); i++)
-		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s %llu%s", names[i],
-				      (unsigned long long)v[i], i + 1 < n ? "," : "");
-	print_message("%s\n", line);
-}
+#include "actors.h"
 
 /*
  * A second process beside the rest (act_cow_main on its own host thread):
@@ -189,6 +29,7 @@ static const char *const act_cow_names[ACT_COW_NR] = {
 struct act_cow {
 	struct mv_task *t;            /* the process: act_cow_main exits it */
 	const unsigned int *stop;     /* atomic: set when the test winds down */
+	pthread_t th;
 	uint64_t seed;
 	struct act_err err;
 	uint64_t n[ACT_COW_NR];       /* act_inc: others watch the forks */
@@ -208,13 +49,13 @@ struct act_cow_side {
 	struct act_err err;
 };
 
-static inline uint64_t act_cow_mark(uint64_t round, uint64_t page, int word)
+static uint64_t act_cow_mark(uint64_t round, uint64_t page, int word)
 {
 	return ((uint64_t)word << 60) | (round << 8) | page;
 }
 
 /* Writes its word of every page, then reads the page's three words back. */
-static inline void act_cow_touch(struct act_cow_side *s)
+static void act_cow_touch(struct act_cow_side *s)
 {
 	for (uint64_t p = 0; p < ACT_COW_PAGES; p++) {
 		uint64_t mark = act_cow_mark(s->round, p, s->word), w[3] = { 0 };
@@ -230,7 +71,7 @@ static inline void act_cow_touch(struct act_cow_side *s)
 	}
 }
 
-static inline void *act_cow_child(void *p)
+static void *act_cow_child(void *p)
 {
 	struct act_cow_side *s = p;
 	struct mv_task *gc;
@@ -251,7 +92,7 @@ static inline void *act_cow_child(void *p)
 	return NULL;
 }
 
-static inline void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64_t map,
+static void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64_t map,
 				 uint64_t round)
 {
 	struct act_cow_side parent = { .t = c->t, .map = map, .round = round, .word = 1 };
@@ -294,7 +135,7 @@ static inline void act_cow_round(struct act_cow *c, struct lib_prng *rng, uint64
 	}
 }
 
-static inline void *act_cow_peer(void *p)
+static void *act_cow_peer(void *p)
 {
 	struct act_cow *c = p;
 
@@ -313,7 +154,7 @@ static inline void *act_cow_peer(void *p)
 	return NULL;
 }
 
-static inline void *act_cow_main(void *p)
+static void *act_cow_main(void *p)
 {
 	struct act_cow *c = p;
 	struct lib_prng rng;
@@ -347,4 +188,65 @@ static inline void *act_cow_main(void *p)
 	return NULL;
 }
 
-#endif
+static void *cow_setup(const struct act_env *env)
+{
+	struct act_cow *c = test_calloc(1, sizeof(*c));
+
+	c->stop = env->stop;
+	c->seed = env->seed ^ 0xd;
+	assert_int_equal(mv_task_spawn(env->m, &c->t), 0);
+	return c;
+}
+
+static void cow_start(void *self)
+{
+	struct act_cow *c = self;
+
+	assert_int_equal(pthread_create(&c->th, NULL, act_cow_main, c), 0);
+}
+
+static bool cow_progress(void *self)
+{
+	struct act_cow *c = self;
+
+	return act_get(&c->n[ACT_COW_FORKS]) >= 3;
+}
+
+static void cow_join(void *self)
+{
+	struct act_cow *c = self;
+
+	pthread_join(c->th, NULL);
+}
+
+static void cow_report(void *self)
+{
+	struct act_cow *c = self;
+
+	act_print("D (second process)", act_cow_names, c->n, ACT_COW_NR);
+}
+
+static void cow_check(void *self)
+{
+	struct act_cow *c = self;
+
+	act_check(&c->err, "second process");
+	assert_true(cow_progress(c));
+}
+
+/* act_cow_main exited the process and its threads. */
+static void cow_teardown(void *self)
+{
+	test_free(self);
+}
+
+const struct act_family act_family_cow = {
+	.name = "cow",
+	.setup = cow_setup,
+	.start = cow_start,
+	.progress = cow_progress,
+	.join = cow_join,
+	.report = cow_report,
+	.check = cow_check,
+	.teardown = cow_teardown,
+};
