@@ -176,6 +176,9 @@ static void kvm_guest_update_work(struct mv_guest *g)
 	const struct kvm_queued_exception *ex = &g->vcpu->exception;
 
 	g->boundary_work = g->stop_at_boundary || ex->pending || ex->injected;
+	/* the inline fast path does not look at boundary_work: make it miss */
+	if (g->boundary_work)
+		hw_tlb_fast_kill(&g->vcpu->cpu);
 }
 
 /*
@@ -351,6 +354,11 @@ long kvm_guest_run(struct kvm_vcpu *vcpu, bool wants_to_run)
 	}
 	g->stop_at_boundary = !wants_to_run;
 	kvm_guest_update_work(g);
+	/*
+	 * The VMM may have changed anything between two runs (registers,
+	 * privilege, memory): the first inline access misses and re-arms.
+	 */
+	hw_tlb_fast_kill(&vcpu->cpu);
 	g->run_ret = 0;
 	g->in_guest = true;
 	kvm_switch_to_guest(g);
