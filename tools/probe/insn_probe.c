@@ -5,8 +5,9 @@
  * under callgrind and divides the difference by the difference in N (the
  * setup cancels out). WHAT: "guest" (an 8-byte mv_guest_read through both
  * stages, inside one KVM_RUN), "fast" (the same read through the inline
- * path of <memvisor/guest_fast.h>), "fastw" (an 8-byte inline write) or
- * "user" (an 8-byte mv_user_read of a host task). Public API only. Every
+ * path of <memvisor/guest_fast.h>), "fastw" (an 8-byte inline write),
+ * "mte" (mv_guest_read in a VM with KVM_CAP_ARM_MTE: every page tag
+ * checked, sync mode) or "user" (an 8-byte mv_user_read of a host task). Public API only. Every
  * guest row runs the same loop, so the rows differ only by the access.
  */
 #include <stdio.h>
@@ -86,8 +87,9 @@ int main(int argc, char **argv)
 	uint64_t v, a = 0;
 
 	if (argc != 3 || (strcmp(argv[1], "guest") && strcmp(argv[1], "fast") &&
-			  strcmp(argv[1], "fastw") && strcmp(argv[1], "user"))) {
-		fprintf(stderr, "usage: insn_probe guest|fast|fastw|user N\n");
+			  strcmp(argv[1], "fastw") && strcmp(argv[1], "mte") &&
+			  strcmp(argv[1], "user"))) {
+		fprintf(stderr, "usage: insn_probe guest|fast|fastw|mte|user N\n");
 		return 2;
 	}
 	p.how = !strcmp(argv[1], "fast") ? PROBE_INLINE :
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 			p.sum += v;
 		}
 	} else {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_MTE };
 		struct kvm_userspace_memory_region r = {
 			.memory_size = HOT_PAGES * 4096, .userspace_addr = (uint64_t)mem,
 		};
@@ -113,6 +116,9 @@ int main(int argc, char **argv)
 		kvm = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD,
 				 (uint64_t)(uintptr_t)"/dev/kvm", O_RDWR, 0, 0, 0);
 		vm = sys(t, MV_SYS_ioctl, (uint64_t)kvm, KVM_CREATE_VM, 0, 0);
+		if (vm >= 0 && !strcmp(argv[1], "mte") &&
+		    sys(t, MV_SYS_ioctl, (uint64_t)vm, KVM_ENABLE_CAP, (uint64_t)(uintptr_t)&cap, 0))
+			return 1;
 		if (vm < 0 || sys(t, MV_SYS_ioctl, (uint64_t)vm, KVM_SET_USER_MEMORY_REGION,
 				  (uint64_t)(uintptr_t)&r, 0))
 			return 1;
