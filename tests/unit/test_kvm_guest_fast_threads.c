@@ -31,6 +31,7 @@ struct vthread {
 	int fd, id;
 	int bad, run_errors;
 	uint64_t own_seen, memfaults;
+	uint64_t armed_seen;            /* reads made with the window armed: inline hits */
 	unsigned int finished;          /* atomic */
 	const unsigned int *vmm_ops;    /* atomic: operations the VMM has done */
 };
@@ -51,6 +52,7 @@ static void guest_fast_churn(struct mv_guest *g, void *arg)
 	struct vthread *v = arg;
 	struct mv_guest_fast *w = mv_guest_fast(g);
 	uint64_t base = (uint64_t)v->id * REGION;
+	const void *dead = w ? __atomic_load_n(&w->tlb, __ATOMIC_RELAXED) : NULL;   /* KVM_RUN killed it */
 
 	if (!w) {
 		v->bad++;
@@ -76,6 +78,8 @@ static void guest_fast_churn(struct mv_guest *g, void *arg)
 					v->bad++;
 				else if (b0 == s && b1 == ~s)
 					v->own_seen++;
+				if (__atomic_load_n(&w->tlb, __ATOMIC_RELAXED) != dead)
+					v->armed_seen++;
 			}
 		}
 	}
@@ -135,6 +139,7 @@ static void finish_vcpus(struct vthread *v, pthread_t *th)
 		assert_int_equal(v[i].bad, 0);
 		assert_int_equal(v[i].run_errors, 0);
 		assert_true(v[i].own_seen > 0);
+		assert_true(v[i].armed_seen > 0);
 		mv_task_exit(v[i].t);
 	}
 }
