@@ -59,8 +59,10 @@ static void probe_guest(struct mv_guest *g, void *arg)
 		}
 	} else if (p->how == PROBE_INLINE) {
 		for (uint64_t i = 0; i < n; i++) {
-			failed |= mv_guest_fast_read64(w, a, &v);
-			sum += v;
+			uint64_t x = 0;   /* not v, whose address mv_guest_read takes */
+
+			failed |= mv_guest_fast_read64(w, a, &x);
+			sum += x;
 			a = probe_next(a);
 		}
 	} else {
