@@ -173,6 +173,64 @@ mv_guest_fast_miss_(struct mv_guest_fast *w, uint64_t gva, void *buf, size_t len
 	return r;
 }
 
+/*
+ * Simulated RAM is shared memory: each aligned access is one relaxed
+ * atomic. The caller's side is its own buffer, copied plainly.
+ */
+static inline __attribute__((always_inline)) void
+mv_guest_fast_load_(const void *host, void *buf, size_t len)
+{
+	uint64_t v = 0;
+	uint32_t v4;
+	uint16_t v2;
+	uint8_t v1;
+
+	switch (len) {
+	case 8:
+		v = __atomic_load_n((const uint64_t *)host, __ATOMIC_RELAXED);
+		memcpy(buf, &v, 8);
+		break;
+	case 4:
+		v4 = __atomic_load_n((const uint32_t *)host, __ATOMIC_RELAXED);
+		memcpy(buf, &v4, 4);
+		break;
+	case 2:
+		v2 = __atomic_load_n((const uint16_t *)host, __ATOMIC_RELAXED);
+		memcpy(buf, &v2, 2);
+		break;
+	default:
+		v1 = __atomic_load_n((const uint8_t *)host, __ATOMIC_RELAXED);
+		memcpy(buf, &v1, 1);
+	}
+}
+
+static inline __attribute__((always_inline)) void
+mv_guest_fast_store_(void *host, const void *buf, size_t len)
+{
+	uint64_t v;
+	uint32_t v4;
+	uint16_t v2;
+	uint8_t v1;
+
+	switch (len) {
+	case 8:
+		memcpy(&v, buf, 8);
+		__atomic_store_n((uint64_t *)host, v, __ATOMIC_RELAXED);
+		break;
+	case 4:
+		memcpy(&v4, buf, 4);
+		__atomic_store_n((uint32_t *)host, v4, __ATOMIC_RELAXED);
+		break;
+	case 2:
+		memcpy(&v2, buf, 2);
+		__atomic_store_n((uint16_t *)host, v2, __ATOMIC_RELAXED);
+		break;
+	default:
+		memcpy(&v1, buf, 1);
+		__atomic_store_n((uint8_t *)host, v1, __ATOMIC_RELAXED);
+	}
+}
+
 /* @len is 1, 2, 4 or 8 (a constant, so everything below folds). */
 static inline __attribute__((always_inline)) long
 mv_guest_fast_rw_(struct mv_guest_fast *w, uint64_t gva, void *buf, size_t len, int write)
@@ -188,43 +246,10 @@ mv_guest_fast_rw_(struct mv_guest_fast *w, uint64_t gva, void *buf, size_t len, 
 		void *host = (void *)(uintptr_t)(gva +
 			*(const uintptr_t *)(const void *)(e + MV_GUEST_FAST_ADDEND));
 
-		/* simulated RAM is shared: each aligned access is one relaxed atomic */
-		if (len == 8) {
-			uint64_t v;
-
-			if (write) {
-				memcpy(&v, buf, 8);
-				__atomic_store_n((uint64_t *)host, v, __ATOMIC_RELAXED);
-			} else {
-				v = __atomic_load_n((const uint64_t *)host, __ATOMIC_RELAXED);
-				memcpy(buf, &v, 8);
-			}
-		} else if (len == 4) {
-			uint32_t v;
-
-			if (write) {
-				memcpy(&v, buf, 4);
-				__atomic_store_n((uint32_t *)host, v, __ATOMIC_RELAXED);
-			} else {
-				v = __atomic_load_n((const uint32_t *)host, __ATOMIC_RELAXED);
-				memcpy(buf, &v, 4);
-			}
-		} else if (len == 2) {
-			uint16_t v;
-
-			if (write) {
-				memcpy(&v, buf, 2);
-				__atomic_store_n((uint16_t *)host, v, __ATOMIC_RELAXED);
-			} else {
-				v = __atomic_load_n((const uint16_t *)host, __ATOMIC_RELAXED);
-				memcpy(buf, &v, 2);
-			}
-		} else {
-			if (write)
-				__atomic_store_n((uint8_t *)host, *(const uint8_t *)buf, __ATOMIC_RELAXED);
-			else
-				*(uint8_t *)buf = __atomic_load_n((const uint8_t *)host, __ATOMIC_RELAXED);
-		}
+		if (write)
+			mv_guest_fast_store_(host, buf, len);
+		else
+			mv_guest_fast_load_(host, buf, len);
 		mv_guest_fast_close_(w);
 		return 0;
 	}
