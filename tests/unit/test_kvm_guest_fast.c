@@ -308,6 +308,62 @@ static void test_guest_fast_mte_checked_page_faults_as_mv_guest_read(void **stat
 	kt_teardown(&k);
 }
 
+/* ---- unaligned and page-crossing accesses ---- */
+
+static void guest_crossing(struct mv_guest *g, void *arg)
+{
+	struct fctx *c = arg;
+	struct mv_guest_fast *w = mv_guest_fast(g);
+	uint32_t x = 0;
+
+	c->r[0] = mv_guest_fast_read64(w, 0x1ffc, &c->v[0]);     /* two RAM pages */
+	c->r[1] = mv_guest_read(g, 0x1ffc, &c->v[1], 8);
+	c->r[2] = mv_guest_fast_read32(w, 0x3001, &x);           /* unaligned in one page */
+	c->v[2] = x;
+	c->r[3] = mv_guest_read(g, 0x3001, &x, 4);
+	c->v[3] = x;
+	c->r[4] = mv_guest_fast_write64(w, 0x4ffa, 0x0102030405060708ull);
+	c->r[5] = mv_guest_read(g, 0x4ffa, &c->v[4], 8);
+	/* from the last RAM page into no memslot: the tail becomes an MMIO exit */
+	c->r[6] = mv_guest_fast_read64(w, 2 * MB - 4, &c->v[5]);
+	c->r[7] = mv_guest_read(g, 2 * MB - 4, &c->v[6], 8);
+}
+
+static void test_guest_fast_unaligned_and_page_crossing_go_the_whole_way(void **state)
+{
+	struct kvmtest k;
+	struct fctx c = { 0 };
+	uint64_t map, head = 0x7766554433221100ull, want;
+	uint32_t tail = 0xa5a5a5a5u;
+	struct kvm_run *run;
+	int vcpu;
+
+	map = fast_vm(&k);
+	assert_int_equal(mv_user_write(k.t, map + 2 * MB - 4, &head, 4), 0);
+	vcpu = kt_vcpu(&k, 0);
+	run = run_to_exit(&k, vcpu, guest_crossing, &c);
+	for (int i = 0; i < 2; i++) {   /* the inline read, then mv_guest_read: the same exit */
+		if (i)
+			assert_int_equal(kt_run(&k, vcpu), 0);
+		assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+		assert_int_equal(run->mmio.phys_addr, 2 * MB);
+		assert_int_equal(run->mmio.len, 4);
+		assert_int_equal(run->mmio.is_write, 0);
+		memcpy(run->mmio.data, &tail, 4);
+	}
+	assert_int_equal(kt_run(&k, vcpu), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(c.r[i], 0);
+	assert_int_equal(c.v[0], c.v[1]);
+	assert_int_equal(c.v[2], c.v[3]);
+	assert_int_equal(c.v[4], 0x0102030405060708ull);
+	want = ((uint64_t)tail << 32) | 0x33221100u;
+	assert_int_equal(c.v[5], want);
+	assert_int_equal(c.v[6], want);
+	kt_teardown(&k);
+}
+
 /* ---- an exception the VMM queued between two runs ---- */
 
 static void guest_queued_exception(struct mv_guest *g, void *arg)
@@ -393,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_guest_fast_mmio_becomes_the_same_exits),
 		cmocka_unit_test(test_guest_fast_write_protected_pages_fall_back),
 		cmocka_unit_test(test_guest_fast_mte_checked_page_faults_as_mv_guest_read),
+		cmocka_unit_test(test_guest_fast_unaligned_and_page_crossing_go_the_whole_way),
 		cmocka_unit_test(test_guest_fast_delivers_an_exception_queued_between_runs),
 		cmocka_unit_test(test_guest_fast_window_only_inside_a_guest_program_of_its_abi),
 	};
