@@ -28,7 +28,7 @@
  * The window (struct mv_guest_fast) is the vCPU's: valid while the vCPU
  * exists, usable only by the guest program running on it (the same rule
  * as for mv_guest_* calls; using it from another thread is undefined).
- * Hits are not counted in mv_machine_get_stats()'s TLB hits.
+ * Inline hits are not counted in the vCPU's TLB statistics.
  *
  * ABI: the window's two fields and the TLB entry layout below are what
  * inline code compiled against this header relies on. MV_GUEST_FAST_ABI
