@@ -16,7 +16,7 @@ count() {   # WHAT N -> total instructions
 	awk '/^summary:/ { print $2 }' "$out"
 	rm -f "$out"
 }
-for what in guest user; do
+for what in guest fast fastw mte user; do
 	a=$(count "$what" "$n")
 	b=$(count "$what" $((2 * n)))
 	awk -v a="$a" -v b="$b" -v n="$n" -v w="$what" \

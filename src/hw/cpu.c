@@ -24,6 +24,7 @@ void hw_cpu_init(struct hw_cpu *cpu, struct hw_machine *m)
 	WRITE_ONCE(cpu->tlb.stats.flushes, 0);
 	cpu->tlb.synced_gen = __atomic_load_n(&m->tlb_gen, __ATOMIC_ACQUIRE);
 	cpu->tlb.gen = cpu->tlb.synced_gen;
+	hw_tlb_fast_kill(cpu);
 }
 
 void hw_cpu_write_cr3(struct hw_cpu *cpu, uint64_t cr3)
@@ -65,12 +66,14 @@ void hw_cpu_enter_guest(struct hw_cpu *cpu, uint16_t vmid, uint64_t eptp)
 	cpu->vmid = vmid;
 	cpu->eptp = eptp;
 	cpu->tlb.gen = HW_TLB_GEN_RECHECK;
+	hw_tlb_fast_kill(cpu);
 }
 
 void hw_cpu_leave_guest(struct hw_cpu *cpu)
 {
 	cpu->guest = false;
 	cpu->tlb.gen = HW_TLB_GEN_RECHECK;
+	hw_tlb_fast_kill(cpu);
 }
 
 void hw_cpu_setup_long_mode(struct hw_cpu *cpu, uint64_t root, int cpl)
@@ -90,4 +93,5 @@ void hw_cpu_setup_long_mode(struct hw_cpu *cpu, uint64_t root, int cpl)
 	cpu->cr3 = root;
 	cpu->cpl = cpl;
 	hw_tlb_flush_all(cpu);
+	hw_tlb_fast_kill(cpu);   /* the privilege may have changed */
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <memvisor/guest_fast.h>
+
 #include "hw/phys.h"
 #include "hw/pgtable.h"
 
@@ -186,12 +188,20 @@ struct hw_cpu {
 	uint64_t eptp;                   /* EPT root (pa); bit 6 enables A/D */
 	uint16_t vmid;                   /* which VM the TLB contents belong to */
 	struct hw_tlb tlb;
-	/*
-	 * Odd while the CPU is inside an access (translation plus the copy):
-	 * written only by the thread running the CPU, read by shootdowns
-	 * that wait for it (hw_cpu_wait_access). Atomic.
-	 */
-	uint64_t access_seq;
+	union {
+		/*
+		 * Odd while the CPU is inside an access (translation plus the
+		 * copy): written only by the thread running the CPU, read by
+		 * shootdowns that wait for it (hw_cpu_wait_access). Atomic.
+		 */
+		uint64_t access_seq;
+		/*
+		 * The same word plus the TLB pointer of the inline fast path
+		 * (memvisor/guest_fast.h, published to guest programs).
+		 * fast.tlb: hw_tlb_fast_arm() and hw_tlb_fast_kill() below; atomic.
+		 */
+		struct mv_guest_fast fast;
+	};
 	struct lib_list cpu_link;        /* in m->cpus once registered, under m->cpus_lock */
 	uint64_t as_tag;                 /* the address space it runs; fixed while registered */
 	bool registered;
@@ -318,6 +328,50 @@ static inline struct hw_tlb_entry *hw_tlb_slot(struct hw_cpu *cpu, uint64_t va, 
 }
 
 void hw_tlb_sync_slow(struct hw_cpu *cpu, uint64_t gen);
+
+/*
+ * The inline fast path's TLB pointer (cpu->fast.tlb). It compares no
+ * generation: instead, whatever must stop it points fast.tlb at
+ * hw_tlb_dead, whose tags never match, and the next inline access misses
+ * and calls the library. The protocol, with a shootdown of the CPU's VM
+ * (kvm_flush_remote_tlbs):
+ *
+ *   vCPU (inline access)            shootdown
+ *   store access_seq odd            bump tlb_gen; zap
+ *   load fast.tlb, use it           fast.tlb = dead (seq_cst)
+ *   store access_seq even           heavy fence; wait while access_seq odd
+ *
+ * is the bracket's store-then-load against the shootdown's
+ * store-then-load (membarrier, or seq_cst on both sides when the machine
+ * has no asym_fence and the inline code was built seq_cst): either the
+ * shootdown sees the bracket open and waits for it, or the access loads
+ * the dead pointer and misses. Nothing but the CPU's own thread points
+ * fast.tlb back at real entries, in hw_tlb_fast_arm(), by an exchange: if
+ * that exchange consumes a shootdown's kill, it synchronises with it and
+ * the generation load after it sees that shootdown's bump, so the TLB is
+ * flushed before the pointer can be used; a kill that lands after the
+ * exchange stays. So a hit always uses entries filled after every
+ * shootdown whose wait has ended.
+ */
+extern const struct hw_tlb_entry hw_tlb_dead[HW_TLB_SIZE];
+
+/* Any thread: the inline fast path misses from now on, until re-armed. */
+static inline void hw_tlb_fast_kill(struct hw_cpu *cpu)
+{
+	__atomic_store_n(&cpu->fast.tlb, (const void *)hw_tlb_dead, __ATOMIC_SEQ_CST);
+}
+
+static inline bool hw_tlb_fast_dead(const struct hw_cpu *cpu)
+{
+	return __atomic_load_n(&cpu->fast.tlb, __ATOMIC_RELAXED) == (const void *)hw_tlb_dead;
+}
+
+/*
+ * Points fast.tlb at the entries of the current privilege and syncs the TLB
+ * (flushing if a shootdown or a context change happened). The CPU's thread,
+ * inside its access bracket.
+ */
+void hw_tlb_fast_arm(struct hw_cpu *cpu);
 
 /*
  * hw_tlb_sync() with a generation the caller has already loaded from

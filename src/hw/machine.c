@@ -146,7 +146,15 @@ void hw_cpu_wait_access(struct hw_cpu *cpu)
 
 	if (!(seq & 1))
 		return;
-	while (__atomic_load_n(&cpu->access_seq, __ATOMIC_ACQUIRE) == seq)
+	/*
+	 * The inline fast path opens every bracket with the same value, so a
+	 * vCPU hammering it may show @seq again in a later bracket. One that
+	 * has re-armed fast.tlb since the caller's kill has left the bracket
+	 * we saw: re-arming happens only outside inline brackets (hw/cpu.h,
+	 * hw_tlb_fast_kill). A CPU never armed keeps it dead.
+	 */
+	while (__atomic_load_n(&cpu->access_seq, __ATOMIC_ACQUIRE) == seq &&
+	       __atomic_load_n(&cpu->fast.tlb, __ATOMIC_ACQUIRE) == (const void *)hw_tlb_dead)
 		sched_yield();
 }
 

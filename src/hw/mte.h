@@ -142,20 +142,23 @@ void hw_cpu_set_mte(struct hw_cpu *cpu, unsigned int tcf, bool tbi);
  */
 int hw_mte_check_slow(struct hw_cpu *cpu, const struct hw_xlate *x, uint64_t va, size_t n,
 		      unsigned int acc, struct hw_fault *fault);
+/* The common case of the check: @n bytes at @pa within one granule whose tag is @va's. */
+static inline bool hw_mte_granule_match(const struct hw_machine *m, uint64_t pa, uint64_t va,
+					size_t n)
+{
+	uint64_t g = pa / HW_MTE_GRANULE, w;
+
+	if (!n || (pa & (HW_MTE_GRANULE - 1)) + n > HW_MTE_GRANULE)
+		return false;
+	w = __atomic_load_n(&m->mte_tags[g / 16], __ATOMIC_RELAXED);
+	return ((w >> ((g % 16) * 4)) & HW_MTE_TAG_MASK) == hw_mte_ptr_tag(va);
+}
 static inline MV_MUST_CHECK int hw_mte_check(struct hw_cpu *cpu, const struct hw_xlate *x,
 					     uint64_t va, size_t n, unsigned int acc,
 					     struct hw_fault *fault)
 {
-	if (__builtin_expect(!x->mte_check, 1))
+	if (__builtin_expect(!x->mte_check, 1) || hw_mte_granule_match(cpu->m, x->pa, va, n))
 		return 0;
-	/* the common case inline: an access within one granule whose tag matches */
-	if (n && (x->pa & (HW_MTE_GRANULE - 1)) + n <= HW_MTE_GRANULE) {
-		uint64_t g = x->pa / HW_MTE_GRANULE;
-		uint64_t w = __atomic_load_n(&cpu->m->mte_tags[g / 16], __ATOMIC_RELAXED);
-
-		if (((w >> ((g % 16) * 4)) & HW_MTE_TAG_MASK) == hw_mte_ptr_tag(va))
-			return 0;
-	}
 	return hw_mte_check_slow(cpu, x, va, n, acc, fault);
 }
 

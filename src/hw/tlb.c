@@ -107,6 +107,26 @@ void hw_tlb_flush_vm(struct hw_cpu *cpu, uint16_t vmid)
 		hw_tlb_flush_all(cpu);
 }
 
+/* Every tag all ones: HW_TLB_INVALID set, so no lookup ever matches. */
+#define HW_TLB_DEAD_ENTRY { ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, 0, 0, { 0 } }
+#define HW_TLB_DEAD_4   HW_TLB_DEAD_ENTRY, HW_TLB_DEAD_ENTRY, HW_TLB_DEAD_ENTRY, HW_TLB_DEAD_ENTRY
+#define HW_TLB_DEAD_16  HW_TLB_DEAD_4, HW_TLB_DEAD_4, HW_TLB_DEAD_4, HW_TLB_DEAD_4
+#define HW_TLB_DEAD_64  HW_TLB_DEAD_16, HW_TLB_DEAD_16, HW_TLB_DEAD_16, HW_TLB_DEAD_16
+_Static_assert(HW_TLB_SIZE == 256, "hw_tlb_dead has 4 x 64 entries");
+const struct hw_tlb_entry hw_tlb_dead[HW_TLB_SIZE] = {
+	HW_TLB_DEAD_64, HW_TLB_DEAD_64, HW_TLB_DEAD_64, HW_TLB_DEAD_64,
+};
+
+void hw_tlb_fast_arm(struct hw_cpu *cpu)
+{
+	/* consumes any kill; a consumed kill's generation bump is visible below */
+	(void)__atomic_exchange_n(&cpu->fast.tlb, (const void *)cpu->tlb.e[cpu->cpl == 3],
+			    __ATOMIC_SEQ_CST);
+	/* sync even if the generation did not move: the context may have */
+	cpu->tlb.gen = HW_TLB_GEN_RECHECK;
+	hw_tlb_sync(cpu);
+}
+
 void hw_tlb_sync_slow(struct hw_cpu *cpu, uint64_t gen)
 {
 	if (gen != cpu->tlb.synced_gen || !hw_tlb_ctx_matches(cpu))

@@ -44,6 +44,11 @@ struct mv_guest {
 	 * exception to deliver), so the inline read/write path tests one byte.
 	 */
 	bool boundary_work;
+	/*
+	 * mv_guest_fast() handed out the vCPU's window to code whose bracket
+	 * ordering this machine supports: misses may re-arm it.
+	 */
+	bool fast_armable;
 	long run_ret;              /* what KVM_RUN returns for this exit */
 	bool has_fault;
 	struct mv_guest_fault fault;
@@ -76,6 +81,8 @@ long kvm_guest_tag_access(struct mv_guest *g, uint64_t gva, bool set, uint8_t *t
  * 0: go on.
  */
 long kvm_guest_boundary_slow(struct mv_guest *g);
+/* Re-arms the inline fast path after a miss, if nothing forbids it (guest_fast.c). */
+void kvm_guest_fast_rearm(struct mv_guest *g);
 static inline long kvm_guest_boundary(struct mv_guest *g)
 {
 	return __builtin_expect(g->boundary_work, 0) ? kvm_guest_boundary_slow(g) : 0;

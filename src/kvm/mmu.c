@@ -30,6 +30,9 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 
 	/* the machine's shootdown, waiting for this VM's vCPUs only (hw/cpu.h brackets) */
 	hw_tlb_shootdown(kvm->hw);
+	/* the inline fast path compares no generation: stop it (hw_tlb_fast_kill) */
+	for (uint32_t i = 0; i < n; i++)
+		hw_tlb_fast_kill(&kvm->vcpus[i]->cpu);
 	hw_fence_heavy(kvm->hw);
 	for (uint32_t i = 0; i < n; i++)
 		hw_cpu_wait_access(&kvm->vcpus[i]->cpu);
