@@ -7,8 +7,11 @@
  * stages, inside one KVM_RUN), "fast" (the same read through the inline
  * path of <memvisor/guest_fast.h>), "fastw" (an 8-byte inline write),
  * "mte" (mv_guest_read in a VM with KVM_CAP_ARM_MTE: every page tag
- * checked, sync mode) or "user" (an 8-byte mv_user_read of a host task). Public API only. Every
- * guest row runs the same loop, so the rows differ only by the access.
+ * checked, sync mode), "user" (an 8-byte mv_user_read of a host task) or
+ * "native" (the guest rows' loop around a plain 8-byte host load, run by
+ * the guest program: the loop's own cost, so a row minus it plus the one
+ * load is the access alone). Public API only. Every guest row runs the
+ * same loop, so the rows differ only by the access.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,10 @@ struct probe {
 	int how;   /* PROBE_* */
 };
 
-enum { PROBE_CALL, PROBE_INLINE, PROBE_INLINE_WRITE };
+enum { PROBE_CALL, PROBE_INLINE, PROBE_INLINE_WRITE, PROBE_NATIVE };
+
+/* The native row's memory: host RAM the same size as the guest's hot pages. */
+static uint64_t probe_host[HOT_PAGES * 4096 / 8];
 
 /*
  * The next address: 16 hot pages, the next page and the next 8 bytes each
@@ -65,9 +71,15 @@ static void probe_guest(struct mv_guest *g, void *arg)
 			sum += x;
 			a = probe_next(a);
 		}
-	} else {
+	} else if (p->how == PROBE_INLINE_WRITE) {
 		for (uint64_t i = 0; i < n; i++) {
 			failed |= mv_guest_fast_write64(w, a, i);
+			a = probe_next(a);
+		}
+	} else {
+		/* the same loop around one plain host load: what the loop costs */
+		for (uint64_t i = 0; i < n; i++) {
+			sum += __atomic_load_n(&probe_host[a / 8], __ATOMIC_RELAXED);
 			a = probe_next(a);
 		}
 	}
@@ -90,12 +102,13 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (strcmp(argv[1], "guest") && strcmp(argv[1], "fast") &&
 			  strcmp(argv[1], "fastw") && strcmp(argv[1], "mte") &&
-			  strcmp(argv[1], "user"))) {
-		fprintf(stderr, "usage: insn_probe guest|fast|fastw|mte|user N\n");
+			  strcmp(argv[1], "user") && strcmp(argv[1], "native"))) {
+		fprintf(stderr, "usage: insn_probe guest|fast|fastw|mte|user|native N\n");
 		return 2;
 	}
 	p.how = !strcmp(argv[1], "fast") ? PROBE_INLINE :
-		!strcmp(argv[1], "fastw") ? PROBE_INLINE_WRITE : PROBE_CALL;
+		!strcmp(argv[1], "fastw") ? PROBE_INLINE_WRITE :
+		!strcmp(argv[1], "native") ? PROBE_NATIVE : PROBE_CALL;
 	p.n = strtoull(argv[2], NULL, 0);
 	if (mv_machine_create(NULL, &m) || mv_task_spawn(m, &t))
 		return 1;
