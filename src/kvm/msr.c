@@ -14,11 +14,19 @@
  * The state lives in the vCPU's hw_cpu (u_cet, s_cet, pl_ssp[], and
  * int_ssp_tab here), touched only with vcpu->mutex held: the vCPU ioctls
  * and KVM_RUN (the guest program) both hold it.
+ *
+ * One more MSR, memvisor's own and for the VMM only: MSR_MV_MTE_CTRL
+ * (uapi/kvm_snapshot.h), the vCPU's MTE tag-check mode and top-byte
+ * ignore (hw_cpu mte_tcf and tbi), so a snapshot can carry them. The
+ * hw_cpu rule "only the CPU's own thread" holds through vcpu->mutex: the
+ * guest program changes them only inside KVM_RUN, which holds it too.
  */
 #include <string.h>
 
+#include "hw/mte.h"
 #include "kvm/guest.h"
 #include "kvm/kvm.h"
+#include "kvm/mte.h"
 #include "lib/alloc.h"
 #include "lib/lockdep.h"
 
@@ -139,16 +147,48 @@ static int kvm_get_cet_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t *data
 	return KVM_MSR_OK;
 }
 
+/* MSR_MV_MTE_CTRL as the VMM sees it: TCF in bits 1:0, TBI in bit 2. */
+static uint64_t kvm_mte_ctrl_get(struct kvm_vcpu *vcpu)
+{
+	lockdep_assert_held(&vcpu->mutex);
+	return (vcpu->cpu.mte_tcf & MV_MTE_CTRL_TCF_MASK) | (vcpu->cpu.tbi ? MV_MTE_CTRL_TBI : 0);
+}
+
+/*
+ * Only what the guest could have set: any mode with TBI on a VM with MTE
+ * (mv_guest_set_tcf keeps TBI on), 0 on a VM without (no MTE instruction
+ * there). Reserved bits, or TBI that does not match the VM, fail.
+ */
+static int kvm_mte_ctrl_set(struct kvm_vcpu *vcpu, uint64_t data)
+{
+	bool mte = kvm_has_mte(vcpu->kvm);
+
+	lockdep_assert_held(&vcpu->mutex);
+	if ((data & ~MV_MTE_CTRL_TCF_MASK) != (mte ? MV_MTE_CTRL_TBI : 0))
+		return KVM_MSR_INVALID;
+	if (!mte && data)
+		return KVM_MSR_INVALID;
+	hw_cpu_set_mte(&vcpu->cpu, (unsigned int)(data & MV_MTE_CTRL_TCF_MASK), mte);
+	return KVM_MSR_OK;
+}
+
 /*
  * kvm_do_msr_access() for the VMM (host_initiated): an MSR KVM advertises
  * but the guest's CPUID lacks reads as 0 and takes a write of 0. memvisor
  * advertises the CET MSRs under the guest's own rule, so an unsupported
- * one is also unadvertised: the access fails.
+ * one is also unadvertised: the access fails. MSR_MV_MTE_CTRL exists on
+ * every vCPU.
  */
 static bool kvm_host_msr(struct kvm_vcpu *vcpu, struct kvm_msr_entry *e, bool write)
 {
 	uint64_t v = e->data;   /* the system's __u64 may be another type */
 
+	if (e->index == MSR_MV_MTE_CTRL) {
+		if (write)
+			return kvm_mte_ctrl_set(vcpu, v) == KVM_MSR_OK;
+		e->data = kvm_mte_ctrl_get(vcpu);
+		return true;
+	}
 	if (write)
 		return kvm_set_cet_msr(vcpu, e->index, v) == KVM_MSR_OK;
 	if (kvm_get_cet_msr(vcpu, e->index, &v) != KVM_MSR_OK)

@@ -138,6 +138,15 @@ static const struct lang_call_desc lang_calls[] = {
 	      A_STR("path")) },
 	{ CPU(vm_restore, LCPU_VM_RESTORE, LRK_VALUE, A_FD("vm_fd"), A_FD("vcpu_fd"),
 	      A_STR("path")) },
+	/*
+	 * Heki's policy (docs/heki.md): one KVM_HEKI_SET_POLICY, replacing a
+	 * list, from a variable number of items (check.c checks their shape)
+	 */
+	{ .name = "heki_allow_modules", .type = LC_HEKI_POLICY,
+	  .nr = KVM_HEKI_POLICY_MODULE_HASHES, .nargs = -1, .ret = LRK_VALUE,
+	  .args = { A_FD("vm_fd") } },
+	{ .name = "heki_patch_sites", .type = LC_HEKI_POLICY, .nr = KVM_HEKI_POLICY_PATCH_SITES,
+	  .nargs = -1, .ret = LRK_VALUE, .args = { A_FD("vm_fd") } },
 	/* a guest program for the vCPU: run by the next KVM_RUNs (exec_guest.c) */
 	{ .name = "guest", .type = LC_GUEST, .nargs = 1, .ret = LRK_VALUE,
 	  .args = { A_FD("vcpu_fd") } },

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <memvisor/uapi/kvm.h>
+
 #include "lang/lang_int.h"
 
 #define LANG_MAX_SLOTS 256
@@ -474,6 +476,111 @@ static int ck_call(struct lang_checker *ck, struct lang_step *s)
 	return ck_error(ck, s->call_pos, "unknown call '%s'", s->call);
 }
 
+static bool ck_is_bytes(const struct lang_expr *e)
+{
+	return e->kind == LE_STRING || e->kind == LE_BYTES;
+}
+
+/*
+ * heki_allow_modules(VM[, MODULE, ...]): each MODULE a module's text, as
+ * module_load takes it, or sha256=x"<64 hex digits>" (exec_heki.c).
+ */
+static int ck_heki_modules(struct lang_checker *ck, const struct lang_step *s)
+{
+	if (s->nargs - 1 > KVM_HEKI_POLICY_MAX)
+		return ck_error(ck, s->args[KVM_HEKI_POLICY_MAX + 1].pos, "at most %d modules",
+				KVM_HEKI_POLICY_MAX);
+	for (size_t i = 1; i < s->nargs; i++) {
+		const struct lang_arg *a = &s->args[i];
+		const struct lang_expr *e = a->val;
+
+		if (a->key && strcmp(a->key, "sha256"))
+			return ck_error(ck, a->pos, "unknown key '%s': a module is its text (\"...\" "
+					"or x\"...\") or sha256=x\"<64 hex digits>\"", a->key);
+		if (a->key && e->kind == LE_BYTES && e->nbytes != sizeof(struct kvm_heki_module_hash))
+			return ck_error(ck, e->pos, "sha256= takes a SHA-256 digest of 64 hex digits, "
+					"found %zu hex digits", e->nbytes * 2);
+		if (a->key && e->kind != LE_BYTES)
+			return ck_error(ck, e->pos, "sha256= takes a SHA-256 digest, x\"<64 hex "
+					"digits>\", found %s", ck_expr_what(e));
+		if (!a->key && !ck_is_bytes(e))
+			return ck_error(ck, e->pos, "expected a module's text (\"...\" or x\"...\", "
+					"as module_load takes it) or sha256=x\"<64 hex digits>\", "
+					"found %s", ck_expr_what(e));
+		if (!a->key && !e->nbytes)
+			return ck_error(ck, e->pos, "a module's text cannot be empty");
+	}
+	return 0;
+}
+
+/* One form of a patch site: @nforms forms so far, the first @len bytes long. */
+static int ck_heki_form(struct lang_checker *ck, const struct lang_expr *e, size_t nforms,
+			size_t len)
+{
+	if (!e->nbytes || e->nbytes > KVM_HEKI_PATCH_MAX_LEN)
+		return ck_error(ck, e->pos, "a patch site's form is 1 to %d bytes, found %zu",
+				KVM_HEKI_PATCH_MAX_LEN, e->nbytes);
+	if (nforms && e->nbytes != len)
+		return ck_error(ck, e->pos, "the forms of a patch site have one length: %zu "
+				"bytes here, %zu in its first form", e->nbytes, len);
+	if (nforms == KVM_HEKI_PATCH_MAX_FORMS)
+		return ck_error(ck, e->pos, "a patch site has at most %d forms",
+				KVM_HEKI_PATCH_MAX_FORMS);
+	return 0;
+}
+
+/*
+ * heki_patch_sites(VM[, GPA, FORM, ...]...): each site its GPA (an
+ * integer) followed by its forms, 1 to 4 byte sequences of one length.
+ */
+static int ck_heki_sites(struct lang_checker *ck, const struct lang_step *s)
+{
+	const struct lang_arg *site = NULL;
+	size_t nforms = 0, len = 0, nsites = 0;
+
+	for (size_t i = 1; i <= s->nargs; i++) {
+		const struct lang_arg *a = i < s->nargs ? &s->args[i] : NULL;
+
+		if (a && a->key)
+			return ck_error(ck, a->pos, "heki_patch_sites takes no named arguments: each "
+					"site is its GPA followed by its forms");
+		if (a && ck_is_bytes(a->val)) {
+			if (!site)
+				return ck_error(ck, a->pos, "expected the GPA of a patch site before "
+						"its forms");
+			if (ck_heki_form(ck, a->val, nforms++, len))
+				return -EINVAL;
+			len = a->val->nbytes;
+			continue;
+		}
+		if (site && !nforms)
+			return ck_error(ck, site->pos, "a patch site needs its forms: 1 to %d "
+					"byte sequences (x\"...\") after its GPA",
+					KVM_HEKI_PATCH_MAX_FORMS);
+		if (!a)
+			break;
+		if (ck_int(ck, a->val, "a patch site's GPA"))
+			return -EINVAL;
+		if (++nsites > KVM_HEKI_POLICY_MAX)
+			return ck_error(ck, a->pos, "at most %d patch sites", KVM_HEKI_POLICY_MAX);
+		site = a;
+		nforms = 0;
+	}
+	return 0;
+}
+
+static int ck_heki_policy(struct lang_checker *ck, struct lang_step *s)
+{
+	if (!s->nargs || s->args[0].key)
+		return ck_error(ck, s->nargs ? s->args[0].pos : s->call_pos, "%s takes the VM's "
+				"fd first", s->call);
+	if (ck_int(ck, s->args[0].val, "'vm_fd'"))
+		return -EINVAL;
+	if (s->desc->nr == KVM_HEKI_POLICY_MODULE_HASHES)
+		return ck_heki_modules(ck, s);
+	return ck_heki_sites(ck, s);
+}
+
 static int ck_step(struct lang_checker *ck, struct lang_step *s, size_t index);
 
 /* guest(VCPU) { ops }: the block, and each operation like a step. */
@@ -513,6 +620,8 @@ static int ck_step(struct lang_checker *ck, struct lang_step *s, size_t index)
 					"named earlier by '%s = spawn()' or '%s = clone(...)'",
 					s->task_name, s->task_name, s->task_name);
 	}
+	if (s->desc->type == LC_HEKI_POLICY)
+		return ck_heki_policy(ck, s) ?: ck_expect(ck, s) ?: ck_result(ck, s);
 	if ((int)s->nargs > s->desc->nargs ||
 	    (int)s->nargs < (s->desc->min_args ? s->desc->min_args : s->desc->nargs))
 		return ck_error(ck, s->nargs ? s->args[0].pos : s->call_pos,

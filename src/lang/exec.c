@@ -159,6 +159,9 @@ static int lang_do_step(struct lang_exec *x, const struct lang_step *s, struct l
 	case LC_CPU:
 		ret = lang_do_cpu(x, s, t, o, diag);
 		break;
+	case LC_HEKI_POLICY:
+		ret = lang_do_heki_policy(x, s, t, o, diag);
+		break;
 	default:   /* LC_WRITE_MEM, LC_READ_MEM */
 		ret = lang_do_mem(x, s, t, o, diag);
 		break;

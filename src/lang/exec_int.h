@@ -91,6 +91,10 @@ int lang_do_cpu(struct lang_exec *x, const struct lang_step *s, struct mv_task *
 int lang_cpu_snapshot(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
 		      struct lang_outcome *o, struct lang_diag *diag);
 
+/* heki_allow_modules / heki_patch_sites (exec_heki.c): KVM_HEKI_SET_POLICY's answer. */
+int lang_do_heki_policy(struct lang_exec *x, const struct lang_step *s, struct mv_task *t,
+			struct lang_outcome *o, struct lang_diag *diag);
+
 /* exec.c: counts, traces and hands a finished step's report to the caller */
 void lang_report(struct lang_exec *x, struct lang_step_report *r);
 

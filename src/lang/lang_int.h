@@ -273,6 +273,7 @@ enum lang_call_type {
 	LC_CPU,        /* the task's CPU and remote access: lang_cpu_op */
 	LC_GUEST,      /* guest(VCPU) { ops }: a guest program for the next KVM_RUNs */
 	LC_GUEST_OP,   /* one operation inside a guest program: lang_guest_op */
+	LC_HEKI_POLICY,    /* KVM_HEKI_SET_POLICY of one list (exec_heki.c); nr: its type */
 };
 
 /* What a guest program does, one operation at a time (exec_guest.c). */
@@ -357,7 +358,7 @@ struct lang_arg_desc {
 struct lang_call_desc {
 	const char *name;
 	enum lang_call_type type;
-	long nr;                       /* LC_SYSCALL */
+	long nr;                       /* LC_SYSCALL; LC_HEKI_POLICY: KVM_HEKI_POLICY_* */
 	int nargs;
 	struct lang_arg_desc args[LANG_MAX_ARGS];
 	enum lang_ret_kind ret;

@@ -5,7 +5,8 @@
  * private, tagged or vEPC; shared bytes are read from the VMM's mapping,
  * private pages come out through KVM_GMEM_EXPORT_PAGE (ciphertext and MAC
  * only), tags through KVM_ARM_MTE_COPY_TAGS, Heki state through
- * KVM_HEKI_GET_STATE and registers through KVM_GET_REGS/SREGS.
+ * KVM_HEKI_GET_STATE and registers through KVM_GET_REGS/SREGS/MSRS (the
+ * CET MSRs and memvisor's MTE tag-check MSR).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -291,30 +292,36 @@ const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS] = {
 };
 
 /*
- * The vCPU's CET MSRs: KVM_GET_MSRS answers how many it read, stopping at
- * the first it refuses; a guest without CET has none (0), a guest with
- * CET has all of them. Anything else is an error.
+ * The vCPU's MSRs in one KVM_GET_MSRS, which answers how many it read,
+ * stopping at the first it refuses: memvisor's MTE tag-check MSR (every
+ * vCPU has it) first, then the CET MSRs, none on a guest without CET and
+ * all of them on a guest with it. Anything else is an error.
  */
-static long snap_get_cet(const struct vmm_snap_vm *v, int fd, struct vmm_snap_vcpu *c)
+static long snap_get_msrs(const struct vmm_snap_vm *v, int fd, struct vmm_snap_vcpu *c)
 {
 	/* struct kvm_msrs and its entries, in 8-byte words (no struct around a flexible array) */
-	uint64_t words[(sizeof(struct kvm_msrs) + VMM_SNAP_CET_MSRS *
+	uint64_t words[(sizeof(struct kvm_msrs) + (1 + VMM_SNAP_CET_MSRS) *
 			sizeof(struct kvm_msr_entry)) / 8];
 	struct kvm_msrs *m = (void *)words;
+	uint64_t mte;
 	long n;
 
 	memset(words, 0, sizeof(words));
-	m->nmsrs = VMM_SNAP_CET_MSRS;
+	m->nmsrs = 1 + VMM_SNAP_CET_MSRS;
+	m->entries[0].index = MSR_MV_MTE_CTRL;
 	for (unsigned int i = 0; i < VMM_SNAP_CET_MSRS; i++)
-		m->entries[i].index = vmm_snap_cet_msrs[i];
+		m->entries[1 + i].index = vmm_snap_cet_msrs[i];
 	n = snap_ioctl(v, fd, KVM_GET_MSRS, m);
 	if (n < 0)
 		return n;
-	if (n && n != VMM_SNAP_CET_MSRS)
+	if (n != 1 && n != 1 + VMM_SNAP_CET_MSRS)
 		return -EIO;
-	c->ncet = (uint32_t)n;
-	for (long i = 0; i < n; i++)
-		c->cet[i] = m->entries[i].data;
+	mte = m->entries[0].data;
+	c->mte_tcf = (uint32_t)(mte & MV_MTE_CTRL_TCF_MASK);
+	c->mte_flags = (mte & MV_MTE_CTRL_TBI) ? VMM_SNAP_MTE_TBI : 0;
+	c->ncet = (uint32_t)(n - 1);
+	for (long i = 1; i < n; i++)
+		c->cet[i - 1] = m->entries[i].data;
 	return 0;
 }
 
@@ -334,7 +341,7 @@ static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 		if (!e)
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_SREGS, &c->sregs);
 		if (!e)
-			e = snap_get_cet(v, v->vcpu_fds[i], c);
+			e = snap_get_msrs(v, v->vcpu_fds[i], c);
 		if (e)
 			b->err = (int)e;
 	}

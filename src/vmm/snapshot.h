@@ -25,7 +25,13 @@
 #include "vmm/vmm.h"
 
 #define VMM_SNAP_MAGIC    "MVSNAP\r\n"
-#define VMM_SNAP_VERSION  2u    /* 2: several memslots, each with its guest_memfd offset */
+/*
+ * 2: several memslots, each with its guest_memfd offset; 3: each vCPU's
+ * MTE tag-check state. A version 2 file is still read (its vCPUs get the
+ * state a new vCPU has); anything else is refused.
+ */
+#define VMM_SNAP_VERSION     3u
+#define VMM_SNAP_VERSION_MIN 2u
 #define VMM_SNAP_HDR_SIZE 64u
 #define VMM_SNAP_SEC_SIZE 16u
 #define VMM_SNAP_PAGE     4096u
@@ -105,7 +111,13 @@ struct vmm_snap_vcpu {
 	uint32_t ncet;                     /* CET MSRs saved: 0 (no CET) or VMM_SNAP_CET_MSRS */
 	uint32_t pad;                      /* 0 */
 	uint64_t cet[VMM_SNAP_CET_MSRS];   /* in vmm_snap_cet_msrs order */
+	/* version 3 on: MSR_MV_MTE_CTRL, by KVM_GET/SET_MSRS, in two fields */
+	uint32_t mte_tcf;                  /* MV_TCF_*; MV_TCF_NONE on a VM without MTE */
+	uint32_t mte_flags;                /* VMM_SNAP_MTE_TBI, set exactly on a VM with MTE */
 };
+#define VMM_SNAP_MTE_TBI 1u
+/* A version 2 vCPU record: everything before mte_tcf. */
+#define VMM_SNAP_VCPU_V2_SIZE offsetof(struct vmm_snap_vcpu, mte_tcf)
 extern const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS];
 
 /*

@@ -31,22 +31,22 @@ struct snap_parsed {
 	struct snap_sec s[VMM_SNAP_NR_SECTIONS + 1];
 	uint64_t npages, first_gfn;   /* the RAM slot of the configuration */
 	uint64_t epc_slot_pages;
+	uint32_t version;             /* VMM_SNAP_VERSION_MIN..VMM_SNAP_VERSION */
 };
 
 #define REFUSE(why_, msg, err) do { if (why_) *(why_) = (msg); return (err); } while (0)
 
-static int snap_header(const uint8_t *b, size_t len, const char **why)
+static int snap_header(const uint8_t *b, size_t len, uint32_t *version, const char **why)
 {
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	uint64_t total, reserved;
-	uint32_t version;
 
 	if (len < VMM_SNAP_HDR_SIZE)
 		REFUSE(why, "truncated: shorter than the header", -EINVAL);
 	if (memcmp(b, VMM_SNAP_MAGIC, 8))
 		REFUSE(why, "not a memvisor snapshot (bad magic)", -EINVAL);
-	memcpy(&version, b + 8, 4);
-	if (version != VMM_SNAP_VERSION)
+	memcpy(version, b + 8, 4);
+	if (*version < VMM_SNAP_VERSION_MIN || *version > VMM_SNAP_VERSION)
 		REFUSE(why, "unsupported snapshot version", -EPROTO);
 	memcpy(&total, b + 16, 8);
 	if (total > len)
@@ -62,7 +62,7 @@ static int snap_header(const uint8_t *b, size_t len, const char **why)
 	return 0;
 }
 
-static uint64_t snap_item_size(uint32_t type)
+static uint64_t snap_item_size(uint32_t version, uint32_t type)
 {
 	switch (type) {
 	case VMM_SNAP_CONFIG: return sizeof(struct vmm_snap_config);
@@ -72,7 +72,8 @@ static uint64_t snap_item_size(uint32_t type)
 	case VMM_SNAP_PRIVATE: return sizeof(struct vmm_snap_private);
 	case VMM_SNAP_TAGS: return sizeof(struct vmm_snap_tags);
 	case VMM_SNAP_HEKI: return sizeof(struct vmm_snap_run);
-	case VMM_SNAP_VCPUS: return sizeof(struct vmm_snap_vcpu);
+	case VMM_SNAP_VCPUS:
+		return version == 2 ? VMM_SNAP_VCPU_V2_SIZE : sizeof(struct vmm_snap_vcpu);
 	default: return 0;   /* DIRTY: words of its bitmap */
 	}
 }
@@ -102,9 +103,10 @@ static int snap_sections(const uint8_t *b, size_t len, struct snap_parsed *ps, c
 		if (type == VMM_SNAP_DIRTY)
 			want = ((uint64_t)count + 63) / 64 * 8;
 		else if (type == VMM_SNAP_HEKI)
-			want = sizeof(struct vmm_snap_heki) + (uint64_t)count * snap_item_size(type);
+			want = sizeof(struct vmm_snap_heki) +
+			       (uint64_t)count * snap_item_size(ps->version, type);
 		else
-			want = (uint64_t)count * snap_item_size(type);
+			want = (uint64_t)count * snap_item_size(ps->version, type);
 		if (l != want)
 			REFUSE(why, "section length does not match its count", -EINVAL);
 		ps->s[type] = (struct snap_sec){ .p = b + off, .count = count, .len = l };
@@ -175,6 +177,46 @@ static int snap_check_slots(struct snap_parsed *ps, const char **why)
 	return 0;
 }
 
+/*
+ * vCPU @i's record. A version 2 file has no MTE state: the vCPU keeps
+ * what a new one has (kvm_mte_vcpu_init: sync checks and TBI with MTE).
+ */
+static void snap_vcpu(const struct snap_parsed *ps, uint32_t i, struct vmm_snap_vcpu *vc)
+{
+	size_t size = (size_t)snap_item_size(ps->version, VMM_SNAP_VCPUS);
+
+	memset(vc, 0, sizeof(*vc));
+	memcpy(vc, ps->s[VMM_SNAP_VCPUS].p + (size_t)i * size, size);
+	if (ps->version == 2 && ps->cfg.mte) {
+		vc->mte_tcf = MV_TCF_SYNC;
+		vc->mte_flags = VMM_SNAP_MTE_TBI;
+	}
+}
+
+static int snap_check_vcpus(const struct snap_parsed *ps, const char **why)
+{
+	const struct vmm_snap_config *c = &ps->cfg;
+
+	if (ps->s[VMM_SNAP_VCPUS].count != c->nr_vcpus)
+		REFUSE(why, "vCPU section does not match the config", -EINVAL);
+	for (uint32_t i = 0; i < c->nr_vcpus; i++) {
+		struct vmm_snap_vcpu vc;
+
+		snap_vcpu(ps, i, &vc);
+		if ((vc.ncet && vc.ncet != VMM_SNAP_CET_MSRS) || vc.pad)
+			REFUSE(why, "vCPU section: bad CET state count", -EINVAL);
+		for (uint32_t j = vc.ncet; j < VMM_SNAP_CET_MSRS; j++)
+			if (vc.cet[j])
+				REFUSE(why, "vCPU section: CET values beyond their count", -EINVAL);
+		/* only what the guest could have set (MSR_MV_MTE_CTRL's rule) */
+		if (vc.mte_tcf > MV_TCF_ASYMM || (!c->mte && vc.mte_tcf))
+			REFUSE(why, "vCPU section: bad MTE tag-check mode", -EINVAL);
+		if (vc.mte_flags != (c->mte ? VMM_SNAP_MTE_TBI : 0u))
+			REFUSE(why, "vCPU section: bad MTE top-byte-ignore flag", -EINVAL);
+	}
+	return 0;
+}
+
 static int snap_check_config(struct snap_parsed *ps, const char **why)
 {
 	const struct vmm_snap_config *c = &ps->cfg;
@@ -201,19 +243,7 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 		return r;
 	ps->npages = c->ram_bytes / VMM_SNAP_PAGE;
 	ps->first_gfn = c->ram_gpa / VMM_SNAP_PAGE;
-	if (ps->s[VMM_SNAP_VCPUS].count != c->nr_vcpus)
-		REFUSE(why, "vCPU section does not match the config", -EINVAL);
-	for (uint32_t i = 0; i < c->nr_vcpus; i++) {
-		struct vmm_snap_vcpu vc;
-
-		memcpy(&vc, ps->s[VMM_SNAP_VCPUS].p + (size_t)i * sizeof(vc), sizeof(vc));
-		if ((vc.ncet && vc.ncet != VMM_SNAP_CET_MSRS) || vc.pad)
-			REFUSE(why, "vCPU section: bad CET state count", -EINVAL);
-		for (uint32_t j = vc.ncet; j < VMM_SNAP_CET_MSRS; j++)
-			if (vc.cet[j])
-				REFUSE(why, "vCPU section: CET values beyond their count", -EINVAL);
-	}
-	return 0;
+	return snap_check_vcpus(ps, why);
 }
 
 /* The RAM (not vEPC) slot holding all of [@gfn, @gfn + @npages), or NULL. */
@@ -362,7 +392,7 @@ static int snap_parse(const void *buf, size_t len, struct snap_parsed *ps, const
 	memset(ps, 0, sizeof(*ps));
 	if (!buf)
 		REFUSE(why, "no snapshot", -EINVAL);
-	r = snap_header(buf, len, why);
+	r = snap_header(buf, len, &ps->version, why);
 	if (!r)
 		r = snap_sections(buf, len, ps, why);
 	if (!r)
@@ -496,25 +526,28 @@ static int snap_put_tags(const struct vmm_snap_vm *v, const struct snap_parsed *
 	return 0;
 }
 
-/* The CET MSRs back (KVM_SET_MSRS must take every one). */
-static long snap_put_cet(const struct vmm_snap_vm *v, int fd, const struct vmm_snap_vcpu *c)
+/*
+ * The MSRs back in one KVM_SET_MSRS, which must take every one: memvisor's
+ * MTE tag-check MSR, then the CET MSRs if the vCPU had them.
+ */
+static long snap_put_msrs(const struct vmm_snap_vm *v, int fd, const struct vmm_snap_vcpu *c)
 {
 	/* struct kvm_msrs and its entries, in 8-byte words (no struct around a flexible array) */
-	uint64_t words[(sizeof(struct kvm_msrs) + VMM_SNAP_CET_MSRS *
+	uint64_t words[(sizeof(struct kvm_msrs) + (1 + VMM_SNAP_CET_MSRS) *
 			sizeof(struct kvm_msr_entry)) / 8];
 	struct kvm_msrs *m = (void *)words;
 	long n;
 
-	if (!c->ncet)
-		return 0;
 	memset(words, 0, sizeof(words));
-	m->nmsrs = c->ncet;
+	m->nmsrs = 1 + c->ncet;
+	m->entries[0].index = MSR_MV_MTE_CTRL;
+	m->entries[0].data = c->mte_tcf | ((c->mte_flags & VMM_SNAP_MTE_TBI) ? MV_MTE_CTRL_TBI : 0);
 	for (unsigned int i = 0; i < c->ncet; i++) {
-		m->entries[i].index = vmm_snap_cet_msrs[i];
-		m->entries[i].data = c->cet[i];
+		m->entries[1 + i].index = vmm_snap_cet_msrs[i];
+		m->entries[1 + i].data = c->cet[i];
 	}
 	n = snap_ioctl(v, fd, KVM_SET_MSRS, m);
-	return n < 0 ? n : n == (long)c->ncet ? 0 : -EINVAL;
+	return n < 0 ? n : n == (long)m->nmsrs ? 0 : -EINVAL;
 }
 
 static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
@@ -525,12 +558,12 @@ static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed 
 		struct vmm_snap_vcpu c;
 		long e;
 
-		memcpy(&c, s->p + (size_t)i * sizeof(c), sizeof(c));
+		snap_vcpu(ps, i, &c);
 		e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_SREGS, &c.sregs);
 		if (!e)
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_REGS, &c.regs);
 		if (!e)
-			e = snap_put_cet(v, v->vcpu_fds[i], &c);
+			e = snap_put_msrs(v, v->vcpu_fds[i], &c);
 		if (e)
 			REFUSE(why, "KVM_SET_SREGS/REGS/MSRS refused a vCPU's registers", (int)e);
 	}

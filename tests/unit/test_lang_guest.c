@@ -2,13 +2,19 @@
 /*
  * Guest programs in the scenario language: guest(VCPU) { ops } blocks and
  * their parse errors, operations run under KVM_RUN and reported as steps,
- * exit(...) and fault(...) expectations and what they say when unmet.
+ * exit(...) and fault(...) expectations and what they say when unmet; the
+ * VMM's Heki policy a guest kernel then meets: a module named by its text
+ * is allowed as exactly the digest KVM computes over it once loaded (whole
+ * pages, zero padded), like its sha256= form, and each patch site takes
+ * only its own forms.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mvtest.h"
 #include "lang/lang_int.h"
+#include "lib/sha256.h"
 
 #define MAX_REPORTS 32
 
@@ -216,6 +222,100 @@ static void test_lang_guest_unreached_operations_are_reported(void **state)
 	test_free(c);
 }
 
+/* ---- Heki policy (docs/scenario-language.md, "Heki policy") ---- */
+
+/* x"..." of the @n bytes at @b into @out (2n + 3 characters and a NUL). */
+static void hex_literal(char *out, const uint8_t *b, size_t n)
+{
+	out += sprintf(out, "x\"");
+	for (size_t i = 0; i < n; i++)
+		out += sprintf(out, "%02x", b[i]);
+	strcpy(out, "\"");
+}
+
+/* /dev/kvm, a VM r1 with 8 MiB at gpa 0 for the guest kernel, a vCPU r3 */
+#define HEKI_VM \
+	"r0 = openat(AT_FDCWD, \"/dev/kvm\", O_RDWR)\n" \
+	"r1 = ioctl(r0, KVM_CREATE_VM, 0)\n" \
+	"r2 = mmap(0, 0x800000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n" \
+	"ioctl(r1, KVM_SET_USER_MEMORY_REGION, {memory_size=0x800000, userspace_addr=r2}) = 0\n" \
+	"r3 = ioctl(r1, KVM_CREATE_VCPU, 0)\n"
+
+/*
+ * A module of 4097 bytes (two pages once loaded): allowed by its text, or
+ * by the digest of its two zero-padded pages given as sha256=, KVM accepts
+ * it; a module one byte different is refused either way.
+ */
+static void test_lang_guest_heki_allow_modules_digest_is_kvms(void **state)
+{
+	enum { LEN = 4097 };
+	uint8_t text[LEN], other[LEN], padded[2 * 4096] = { 0 }, digest[SHA256_DIGEST_SIZE];
+	char *lit = malloc(2 * LEN + 8), *olit = malloc(2 * LEN + 8), dlit[2 * 32 + 8];
+	char *src = malloc(8 * LEN + 4096);
+	struct collected *c = test_calloc(1, sizeof(*c));
+
+	(void)state;
+	assert_true(lit && olit && src);
+	for (size_t i = 0; i < LEN; i++)
+		text[i] = (uint8_t)(i * 7 + 1);
+	memcpy(other, text, LEN);
+	other[LEN - 1] ^= 1;
+	memcpy(padded, text, LEN);
+	sha256(padded, sizeof(padded), digest);
+	hex_literal(lit, text, LEN);
+	hex_literal(olit, other, LEN);
+	hex_literal(dlit, digest, sizeof(digest));
+	for (int form = 0; form < 2; form++) {
+		sprintf(src, HEKI_VM
+			"heki_allow_modules(r1, %s%s) = 0\n"
+			"guest(r3) {\n"
+			"  kernel_boot(0x800000, 1) = 0\n"
+			"  module_load(%s) = 0xffffffffa0000000\n"
+			"  module_authenticated(0xffffffffa0000000) = 1\n"
+			"  fetch(0xffffffffa0001000, 1) = 0\n"
+			"  module_load(%s) = 0xffffffffa0003000\n"
+			"  module_authenticated(0xffffffffa0003000) = 0\n"
+			"}\n"
+			"ioctl(r3, KVM_RUN, 0) = exit(KVM_EXIT_HLT)\n",
+			form ? "sha256=" : "", form ? dlit : lit, lit, olit);
+		assert_int_equal(run_src(src, c).failed, 0);
+		assert_int_equal(c->status[c->n - 1], LANG_STEP_OK);
+		memset(c, 0, sizeof(*c));
+	}
+	test_free(c);
+	free(src);
+	free(olit);
+	free(lit);
+}
+
+/* Two sites, each with its own forms, in one list: no site takes the other's bytes. */
+static void test_lang_guest_heki_patch_sites_each_allows_its_own_forms(void **state)
+{
+	struct collected *c = test_calloc(1, sizeof(*c));
+	struct lang_run_result res;
+
+	(void)state;
+	res = run_src(HEKI_VM
+	       "heki_patch_sites(r1, 0x100100, x\"0f1f440000\", x\"e910000000\",\n"
+	       "                 0x100200|0x40, x\"9090\", x\"ebfe\", x\"6690\") = 0\n"
+	       "guest(r3) {\n"
+	       "  kernel_boot(0x800000, 1) = 0\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100100, 5, 0x10e9, 0) = 0\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100240, 2, 0xfeeb, 0) = 0\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100240, 2, 0x9066, 0) = 0\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100240, 5, 0x10e9, 0) = -KVM_EPERM\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100100, 2, 0x9090, 0) = -KVM_EPERM\n"
+	       "  hypercall(KVM_HC_HEKI_TEXT_POKE, 0x100200, 2, 0x9090, 0) = -KVM_EPERM\n"
+	       "  read(0xffffffff80100240, 2) = x\"6690\"\n"
+	       "}\n"
+	       "ioctl(r3, KVM_RUN, 0) = exit(KVM_EXIT_HLT)\n"
+	       "heki_patch_sites(r1, 0x100ffe, x\"0f1f440000\") = -EINVAL\n"
+	       "heki_patch_sites(r1, 0x100ffb, x\"0f1f440000\") = 0\n", c);
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(res.steps, 18);
+	test_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +323,8 @@ int main(void)
 		cmocka_unit_test(test_lang_guest_program_runs_under_kvm_run),
 		cmocka_unit_test(test_lang_guest_exit_failures_say_what_differed),
 		cmocka_unit_test(test_lang_guest_unreached_operations_are_reported),
+		cmocka_unit_test(test_lang_guest_heki_allow_modules_digest_is_kvms),
+		cmocka_unit_test(test_lang_guest_heki_patch_sites_each_allows_its_own_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,36 @@ static void test_lang_parse_errors_name_position_and_expectation(void **state)
 		{ "close(1) = \"a\\q\"", 1, 14,
 		  "unknown escape in string: expected one of \\n \\t \\r \\0 \\\\ \\\" \\xHH" },
 		{ "close(1) @", 1, 10, "unexpected '@'" },
+		/* Heki policy lists (docs/scenario-language.md, "Heki policy") */
+		{ "heki_allow_modules(3, sha256=x\"d06b\")", 1, 30,
+		  "sha256= takes a SHA-256 digest of 64 hex digits, found 4 hex digits" },
+		{ "heki_allow_modules(3, sha256=\"d06b\")", 1, 30,
+		  "sha256= takes a SHA-256 digest, x\"<64 hex digits>\", found a string" },
+		{ "heki_allow_modules(3, sha265=x\"00\")", 1, 23,
+		  "unknown key 'sha265': a module is its text (\"...\" or x\"...\") or "
+		  "sha256=x\"<64 hex digits>\"" },
+		{ "heki_allow_modules(3, 5)", 1, 23,
+		  "expected a module's text (\"...\" or x\"...\", as module_load takes it) or "
+		  "sha256=x\"<64 hex digits>\", found an integer" },
+		{ "heki_allow_modules(3, \"\")", 1, 23,
+		  "a module's text cannot be empty" },
+		{ "heki_allow_modules()", 1, 1,
+		  "heki_allow_modules takes the VM's fd first" },
+		{ "heki_patch_sites(3, x\"90\")", 1, 21,
+		  "expected the GPA of a patch site before its forms" },
+		{ "heki_patch_sites(3, 0x1000)", 1, 21,
+		  "a patch site needs its forms: 1 to 4 byte sequences (x\"...\") "
+		  "after its GPA" },
+		{ "heki_patch_sites(3, 0x1000, x\"90\", x\"9090\")", 1, 36,
+		  "the forms of a patch site have one length: 2 bytes here, 1 in its "
+		  "first form" },
+		{ "heki_patch_sites(3, 1, x\"90\", x\"91\", x\"92\", x\"93\", x\"94\")", 1, 52,
+		  "a patch site has at most 4 forms" },
+		{ "heki_patch_sites(3, 1, x\"000102030405060708090a0b0c0d0e0f10\")", 1, 24,
+		  "a patch site's form is 1 to 16 bytes, found 17" },
+		{ "heki_patch_sites(3, gpa=1)", 1, 21,
+		  "heki_patch_sites takes no named arguments: each site is its GPA "
+		  "followed by its forms" },
 	};
 	struct lang_program *p;
 	struct lang_diag d;

@@ -194,6 +194,15 @@ static void guest_tag_resume(struct mv_guest *g, void *arg)
 	c->val[1] = tag;
 }
 
+/* guest_tag_resume in sync mode: the wrong tag faults on the access, the tag reads back 5. */
+static void assert_sync_tag_resume(const struct gst *b)
+{
+	assert_int_equal(b->r[1], -EFAULT);
+	assert_int_equal(b->vec[1], 14);
+	assert_int_equal(b->r[2], 0);
+	assert_int_equal(b->val[1], 5);
+}
+
 static void test_snapshot_carries_mte_tags_and_checks_stay_on(void **state)
 {
 	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB, .mte = 1 };
@@ -224,10 +233,143 @@ static void test_snapshot_carries_mte_tags_and_checks_stay_on(void **state)
 	st_run(dst, guest_tag_resume, &b);
 	assert_int_equal(b.r[0], 0);
 	assert_int_equal(b.val[0], 0x7a6);
-	assert_int_equal(b.r[1], -EFAULT);
-	assert_int_equal(b.vec[1], 14);
-	assert_int_equal(b.r[2], 0);
-	assert_int_equal(b.val[1], 5);
+	assert_sync_tag_resume(&b);
+	free(buf);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
+}
+
+/* The guest kernel picks asynchronous checks (SCTLR_EL1.TCF) and tags a granule. */
+static void guest_async(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+
+	c->r[0] = mv_guest_set_tcf(g, MV_TCF_ASYNC);
+	c->r[1] = mv_guest_set_tag(g, ST_TAG(0x3000, 5));
+}
+
+/* No mode of its own: a mismatching write goes through and is reported after it. */
+static void guest_async_resume(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	struct mv_guest_fault f = { 0 };
+	uint64_t v = 0x5151, got = 0;
+
+	c->r[0] = mv_guest_write(g, ST_TAG(0x3000, 6), &v, 8);   /* wrong tag */
+	c->r[1] = mv_guest_read(g, ST_TAG(0x3000, 5), &got, 8);
+	mv_guest_last_fault(g, &f);
+	c->vec[1] = f.vector;
+	c->val[1] = f.error_code;
+	c->r[2] = mv_guest_read(g, ST_TAG(0x3000, 5), &got, 8);
+	c->val[2] = got;
+}
+
+static uint64_t mte_ctrl(struct vmm *v)
+{
+	uint64_t words[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (void *)words;
+
+	m->nmsrs = 1;
+	m->entries[0].index = MSR_MV_MTE_CTRL;
+	assert_int_equal(kt_ioctl_p(vmm_task(v), vmm_vcpu_fd(v, 0), KVM_GET_MSRS, m), 1);
+	return m->entries[0].data;
+}
+
+/* Asserts the async program's view: the write went through, its mismatch came after it. */
+static void assert_async_resume(const struct gst *b)
+{
+	assert_int_equal(b->r[0], 0);              /* not a sync fault */
+	assert_int_equal(b->r[1], -EFAULT);        /* the recorded mismatch, next instruction */
+	assert_int_equal(b->vec[1], 14);
+	assert_int_equal(b->val[1], MV_PF_MTE_ASYNC);
+	assert_int_equal(b->r[2], 0);
+	assert_int_equal(b->val[2], 0x5151);       /* the mismatching write landed */
+}
+
+/*
+ * The guest's tag-check mode travels (MSR_MV_MTE_CTRL in the vCPU
+ * record): restored, a guest that chose async checks still records a
+ * mismatch and reports it later instead of faulting on the access.
+ */
+static void test_snapshot_keeps_the_guest_async_tag_check_mode(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB, .mte = 1 };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst, *fresh = st_vmm(t, &cfg);
+	struct gst a = { 0 }, b = { 0 };
+	void *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mte_ctrl(fresh), MV_TCF_SYNC | MV_MTE_CTRL_TBI);
+	vmm_destroy(fresh);
+	st_run(src, guest_async, &a);
+	assert_int_equal(a.r[0], 0);
+	assert_int_equal(a.r[1], 0);
+	assert_int_equal(mte_ctrl(src), MV_TCF_ASYNC | MV_MTE_CTRL_TBI);
+	assert_int_equal(vmm_snapshot_save(src, &buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, NULL, NULL), 0);
+	assert_int_equal(mte_ctrl(dst), MV_TCF_ASYNC | MV_MTE_CTRL_TBI);
+	st_run(dst, guest_async_resume, &b);
+	assert_async_resume(&b);
+	free(buf);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
+}
+
+/*
+ * @b, a version 3 snapshot of @nr_vcpus vCPUs, as version 2 wrote it (no
+ * MTE state in the vCPU records), resealed. The result is shorter.
+ */
+static size_t to_version_2(uint8_t *b, size_t len, uint32_t nr_vcpus)
+{
+	size_t off = st_section(b, len, VMM_SNAP_VCPUS, NULL, NULL);
+	uint8_t *rec = b + off + VMM_SNAP_SEC_SIZE;
+	uint64_t slen = (uint64_t)nr_vcpus * VMM_SNAP_VCPU_V2_SIZE, total;
+	uint32_t ver = 2;
+
+	for (uint32_t i = 0; i < nr_vcpus; i++)
+		memmove(rec + i * VMM_SNAP_VCPU_V2_SIZE, rec + i * sizeof(struct vmm_snap_vcpu),
+			VMM_SNAP_VCPU_V2_SIZE);
+	memcpy(b + off + 8, &slen, 8);
+	total = off + VMM_SNAP_SEC_SIZE + slen;
+	assert_true(total == len - nr_vcpus * (sizeof(struct vmm_snap_vcpu) - VMM_SNAP_VCPU_V2_SIZE));
+	memcpy(b + 8, &ver, 4);
+	memcpy(b + 16, &total, 8);
+	st_reseal(b, (size_t)total);
+	return (size_t)total;
+}
+
+/*
+ * A version 2 file (before the vCPU records had the MTE state) still
+ * restores, tags and registers included; its vCPUs start as a new vCPU
+ * does, in sync mode, as a version 2 restore always left them.
+ */
+static void test_snapshot_version_2_file_still_restores_in_sync_mode(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB, .mte = 1 };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst;
+	struct vmm_restore_info info;
+	struct gst a = { 0 }, b = { 0 };
+	const char *why = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	st_run(src, guest_async, &a);
+	assert_int_equal(vmm_snapshot_save(src, (void **)&buf, &len), 0);
+	len = to_version_2(buf, len, cfg.nr_vcpus);
+	assert_int_equal(vmm_snapshot_check(buf, len, &why), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, &info, NULL), 0);
+	assert_int_equal(info.tagged_pages, 1);
+	assert_int_equal(mte_ctrl(dst), MV_TCF_SYNC | MV_MTE_CTRL_TBI);
+	st_run(dst, guest_tag_resume, &b);
+	assert_sync_tag_resume(&b);
 	free(buf);
 	vmm_destroy(dst);
 	vmm_destroy(src);
@@ -430,6 +572,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_restores_heki_pins_paging_and_registers_on_another_machine),
 		cmocka_unit_test(test_snapshot_restore_only_ioctls_refused_once_the_vm_ran),
 		cmocka_unit_test(test_snapshot_carries_mte_tags_and_checks_stay_on),
+		cmocka_unit_test(test_snapshot_keeps_the_guest_async_tag_check_mode),
+		cmocka_unit_test(test_snapshot_version_2_file_still_restores_in_sync_mode),
 		cmocka_unit_test(test_snapshot_moves_private_memory_only_as_platform_ciphertext),
 		cmocka_unit_test(test_snapshot_keeps_dirty_logging_and_reports_pending_bits),
 		cmocka_unit_test(test_snapshot_carries_cet_msrs_and_a_machine_without_cet_refuses),

@@ -156,14 +156,21 @@ static void test_snapshot_refuses_a_bad_header(void **state)
 {
 	struct fix *f = *state;
 	uint8_t *b = copy(f), *longer = malloc(f->len + 1);
-	uint32_t ver = VMM_SNAP_VERSION - 1;   /* the one-memslot layout */
+	const uint32_t unknown[] = { 0, 1 /* the one-memslot layout */, VMM_SNAP_VERSION + 1,
+				     0xffffffffu };
+	uint32_t v2 = 2;
 	uint64_t one = 1;
 
 	b[0] = 'X';
 	expect_refused(f, b, f->len, -EINVAL, "not a memvisor snapshot (bad magic)");
 	memcpy(b, f->buf, 8);
-	memcpy(b + 8, &ver, 4);
-	expect_refused(f, b, f->len, -EPROTO, "unsupported snapshot version");
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		memcpy(b + 8, &unknown[i], 4);
+		expect_refused(f, b, f->len, -EPROTO, "unsupported snapshot version");
+	}
+	/* a version 3 body called version 2: its vCPU records are too long */
+	memcpy(b + 8, &v2, 4);
+	expect_refused(f, b, f->len, -EINVAL, "section length does not match its count");
 	memcpy(b + 8, f->buf + 8, 4);
 	memcpy(b + 56, &one, 8);
 	expect_refused(f, b, f->len, -EINVAL, "reserved header field not zero");
@@ -244,6 +251,16 @@ static const struct forge forges[] = {
 	  -EINVAL, "vCPU section: bad CET state count" },
 	{ "vcpu_cet_pad", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, pad), 1, 4,
 	  -EINVAL, "vCPU section: bad CET state count" },
+	{ "vcpu_mte_tcf_4", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, mte_tcf), 4, 4,
+	  -EINVAL, "vCPU section: bad MTE tag-check mode" },
+	{ "vcpu_mte_tcf_huge", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, mte_tcf),
+	  0x80000002u, 4, -EINVAL, "vCPU section: bad MTE tag-check mode" },
+	{ "vcpu_mte_no_tbi", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, mte_flags), 0, 4,
+	  -EINVAL, "vCPU section: bad MTE top-byte-ignore flag" },
+	{ "vcpu_mte_flags", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, mte_flags), 3, 4,
+	  -EINVAL, "vCPU section: bad MTE top-byte-ignore flag" },
+	{ "config_no_mte_with_tcf", VMM_SNAP_CONFIG, (long)offsetof(struct vmm_snap_config, mte),
+	  0, 4, -EINVAL, "vCPU section: bad MTE tag-check mode" },
 	/* shape and fields fine: only the kernel can refuse, late; still nothing left behind */
 	{ "heki_pin_without_wp", VMM_SNAP_HEKI, 0, 1, 8, -EINVAL,
 	  "KVM_HEKI_SET_STATE refused the Heki state" },

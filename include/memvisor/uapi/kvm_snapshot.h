@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Saving and restoring a VM's protection state (docs/snapshot.md):
- * memvisor's own VM ioctls, for the state mainline KVM has no uAPI for.
+ * memvisor's own VM ioctls and vCPU MSR, for the state mainline KVM has
+ * no uAPI for on this machine.
  *
  * Heki state (its pinned CR bits, whether the guest locked its
  * configuration, and every page's MEM_ATTR_* permissions including
@@ -89,6 +90,30 @@ struct kvm_gmem_transport {
 	uint8_t mac[32];
 	uint64_t reserved[2];
 };
+
+/*
+ * The vCPU's MTE tag-check state, read and written by the VMM with
+ * KVM_GET_MSRS / KVM_SET_MSRS: what an arm64 VMM saves from SCTLR_EL1's
+ * TCF field with KVM_GET_ONE_REG. MSR_MV_MTE_CTRL is memvisor's own MSR
+ * index, taken from no processor: it spells "MVM" as KVM's paravirtual
+ * MSRs (0x4b564d00..0x4b564dff) spell "KVM", and the guest's RDMSR /
+ * WRMSR of it is #GP (the guest sets its mode with its own instruction,
+ * mv_guest_set_tcf).
+ *
+ *   bits 1:0  TCF, the check mode: MV_TCF_NONE, _SYNC, _ASYNC, _ASYMM
+ *   bit  2    TBI, top-byte ignore: set exactly on a VM with
+ *             KVM_CAP_ARM_MTE (the guest cannot clear it)
+ *   63:3      reserved, 0
+ *
+ * GET always succeeds: 0 on a VM without MTE, SYNC | TBI for a new vCPU
+ * of a VM with it. SET takes exactly the values the guest could have
+ * made: any TCF with TBI on a VM with MTE, only 0 on one without; any
+ * other value fails that entry (KVM_SET_MSRS then answers how many
+ * entries before it were set).
+ */
+#define MSR_MV_MTE_CTRL        0x4d564d00u
+#define MV_MTE_CTRL_TCF_MASK   0x3ull
+#define MV_MTE_CTRL_TBI        (1ull << 2)
 
 #define KVM_HEKI_GET_STATE   _IOWR(0xAE, 0xf1, struct kvm_heki_state)
 #define KVM_HEKI_SET_STATE   _IOW(0xAE, 0xf2, struct kvm_heki_state)
