@@ -3,11 +3,12 @@
  * libFuzzer harness for KVM_SET_MSRS / KVM_GET_MSRS (struct kvm_msrs and
  * its kvm_msr_entry array, the guest's CET state): batches of entries
  * taken from the input, the index pulled towards the seven CET MSRs and
- * the value towards what passes or just fails a check. The header and the
+ * memvisor's MTE control MSR (MSR_MV_MTE_CTRL: the tag-check mode a
+ * snapshot carries), the value towards what passes or just fails a check. The header and the
  * entries go to the kernel in one heap block of exactly their size, so a
  * read past the last entry is an AddressSanitizer report.
  *
- * Rules, against a shadow of each vCPU's seven MSRs kept by an independent
+ * Rules, against a shadow of each vCPU's eight MSRs kept by an independent
  * model of mainline's checks (docs/kvm.md, "CET state"): a SET answers the
  * number of entries before the first refused one and changes exactly
  * those; a GET answers the same count and reads the shadow's values; a
@@ -22,16 +23,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_NMSR 7
+#define FZ_NMSR 8
+#define FZ_MTE_SLOT 7   /* memvisor's MSR_MV_MTE_CTRL: TCF in bits 1:0, TBI in bit 2 */
 static const uint32_t fz_msr_index[FZ_NMSR] = {
 	MSR_IA32_U_CET, MSR_IA32_S_CET, MSR_IA32_PL0_SSP, MSR_IA32_PL1_SSP,
-	MSR_IA32_PL2_SSP, MSR_IA32_PL3_SSP, MSR_IA32_INT_SSP_TAB,
+	MSR_IA32_PL2_SSP, MSR_IA32_PL3_SSP, MSR_IA32_INT_SSP_TAB, MSR_MV_MTE_CTRL,
 };
 
 struct fz_cet {
 	uint64_t val[FZ_VCPUS][FZ_NMSR];
 	unsigned int gen[FZ_VCPUS];     /* the vCPU generation the shadow describes */
 	bool shstk, ibt;
+	const bool *mte;                /* the VM has KVM_CAP_ARM_MTE (fz_vm) */
 };
 
 static int fz_msr_slot(uint32_t index)
@@ -47,6 +50,8 @@ static bool fz_msr_ok(const struct fz_cet *s, int slot, uint64_t val, bool write
 {
 	if (slot < 0)
 		return false;
+	if (slot == FZ_MTE_SLOT)   /* any mode, TBI kept, on an MTE VM; 0 elsewhere */
+		return !write || (*s->mte ? (val & ~MV_MTE_CTRL_TCF_MASK) == MV_MTE_CTRL_TBI : !val);
 	if (slot <= 1 && !s->shstk && !s->ibt)
 		return false;
 	if (slot >= 2 && !s->shstk)
@@ -86,6 +91,8 @@ static void fz_shadow_sync(struct fz_cet *s, unsigned int i, const struct fz_vcp
 {
 	if (s->gen[i] != c->generation) {   /* a new vCPU starts with its CET state clear */
 		memset(s->val[i], 0, sizeof(s->val[i]));
+		/* and, on an MTE VM (the cap comes before any vCPU), sync checks with TBI */
+		s->val[i][FZ_MTE_SLOT] = *s->mte ? MV_MTE_CTRL_TBI | 1 : 0;
 		s->gen[i] = c->generation;
 	}
 }
@@ -162,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.shstk = hw_has(&v.m->hw, MV_FEAT_SHSTK);
 	s.ibt = hw_has(&v.m->hw, MV_FEAT_IBT);
+	s.mte = &v.mte;
 	while (fz_more(&v.in)) {
 		unsigned int op = (unsigned int)fz_u(&v.in, 1);
 		struct fz_vcpu *c = op < 128 ? fz_vm_vcpu(&v, op) : NULL;
