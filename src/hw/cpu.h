@@ -253,7 +253,11 @@ static inline void hw_access_end(struct hw_cpu *cpu, uint64_t seq)
 	__atomic_store_n(&cpu->access_seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* Waits until @cpu is outside the bracket it was in. After hw_fence_heavy(). */
+/*
+ * Waits until @cpu is outside the bracket it was in. After hw_fence_heavy(),
+ * and after hw_tlb_fast_kill(@cpu) if @cpu may run the inline fast path:
+ * an armed window tells the wait that the bracket it saw has closed.
+ */
 void hw_cpu_wait_access(struct hw_cpu *cpu);
 
 /* Register writes that affect translation flush the TLB as hardware would. */
@@ -355,10 +359,15 @@ void hw_tlb_sync_slow(struct hw_cpu *cpu, uint64_t gen);
  */
 extern const struct hw_tlb_entry hw_tlb_dead[HW_TLB_SIZE];
 
-/* Any thread: the inline fast path misses from now on, until re-armed. */
+/*
+ * Any thread: the inline fast path misses from now on, until re-armed. An
+ * exchange, not a store: a read-modify-write continues the release
+ * sequence of an earlier kill, so the re-arm that reads this one still
+ * synchronises with every shootdown's kill before it.
+ */
 static inline void hw_tlb_fast_kill(struct hw_cpu *cpu)
 {
-	__atomic_store_n(&cpu->fast.tlb, (const void *)hw_tlb_dead, __ATOMIC_SEQ_CST);
+	(void)__atomic_exchange_n(&cpu->fast.tlb, (const void *)hw_tlb_dead, __ATOMIC_SEQ_CST);
 }
 
 static inline bool hw_tlb_fast_dead(const struct hw_cpu *cpu)

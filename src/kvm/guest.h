@@ -49,6 +49,7 @@ struct mv_guest {
 	 * ordering this machine supports: misses may re-arm it.
 	 */
 	bool fast_armable;
+	bool fast_plain;           /* plain-store brackets were asked for: sticky */
 	long run_ret;              /* what KVM_RUN returns for this exit */
 	bool has_fault;
 	struct mv_guest_fault fault;

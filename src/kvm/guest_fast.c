@@ -36,11 +36,16 @@ MV_API struct mv_guest_fast *mv_guest_fast_get(struct mv_guest *g, unsigned int 
 		return NULL;
 	cpu = &g->vcpu->cpu;
 	/*
-	 * Plain-store brackets are only sound against membarrier shootdowns;
-	 * without it, such a window stays dead and every access goes the
-	 * whole way (correct, not fast).
+	 * Plain-store brackets are only sound against membarrier shootdowns.
+	 * Without it, once any code of this guest asked for the window with
+	 * plain-store brackets, the window stays dead for good, whoever asks
+	 * later, and every access goes the whole way (correct, not fast).
 	 */
-	g->fast_armable = cpu->m->asym_fence || (abi & MV_GUEST_FAST_ORDER_SEQ_CST);
+	if (!cpu->m->asym_fence && !(abi & MV_GUEST_FAST_ORDER_SEQ_CST)) {
+		g->fast_plain = true;
+		hw_tlb_fast_kill(cpu);
+	}
+	g->fast_armable = cpu->m->asym_fence || !g->fast_plain;
 	return &cpu->fast;
 }
 

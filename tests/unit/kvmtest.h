@@ -125,6 +125,28 @@ static inline long kt_set_attributes(struct mv_task *t, int vm, uint64_t gpa, ui
 	return kt_ioctl_p(t, vm, KVM_SET_MEMORY_ATTRIBUTES, &a);
 }
 
+/*
+ * A second VM of @k's process (KVM_X86_SW_PROTECTED_VM) whose slot 0 is a
+ * guest_memfd of @size bytes at GPA 0, all of it private. The VM's fd;
+ * the guest_memfd's in *@gmem.
+ */
+static inline int kt_gmem_vm(struct kvmtest *k, uint64_t size, long *gmem)
+{
+	struct kvm_create_guest_memfd g = { .size = size };
+	struct kvm_userspace_memory_region2 r = { .flags = KVM_MEM_GUEST_MEMFD,
+						  .memory_size = size };
+	int vm = (int)kt_ioctl(k->t, k->kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+
+	assert_true(vm >= 0);
+	*gmem = kt_ioctl_p(k->t, vm, KVM_CREATE_GUEST_MEMFD, &g);
+	assert_true(*gmem >= 0);
+	r.userspace_addr = kt_mmap(k, size);
+	r.guest_memfd = (uint32_t)*gmem;
+	assert_int_equal(kt_ioctl_p(k->t, vm, KVM_SET_USER_MEMORY_REGION2, &r), 0);
+	assert_int_equal(kt_set_attributes(k->t, vm, 0, size, KVM_MEMORY_ATTRIBUTE_PRIVATE), 0);
+	return vm;
+}
+
 /* KVM_GET_DIRTY_LOG of @slot into @bitmap (one bit per page of the slot). */
 static inline long kt_dirty_log(struct mv_task *t, int vm, uint32_t slot, void *bitmap)
 {

@@ -85,25 +85,6 @@ static void vmm_op(struct kvmtest *k, int vm, long gmem, unsigned int op)
 				    op % 8 ? STRIDE : REGION - off, 0, 0), 0);
 }
 
-static int gk_vm(struct kvmtest *k, long *gmem)
-{
-	struct kvm_create_guest_memfd g = { .size = NR_VCPUS * REGION };
-	struct kvm_memory_attributes a = { .size = NR_VCPUS * REGION,
-					   .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
-	struct kvm_userspace_memory_region2 r = { .flags = KVM_MEM_GUEST_MEMFD,
-						  .memory_size = NR_VCPUS * REGION };
-	int vm = (int)kt_ioctl(k->t, k->kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-
-	assert_true(vm >= 0);
-	*gmem = kt_ioctl_p(k->t, vm, KVM_CREATE_GUEST_MEMFD, &g);
-	assert_true(*gmem >= 0);
-	r.userspace_addr = kt_mmap(k, NR_VCPUS * REGION);
-	r.guest_memfd = (uint32_t)*gmem;
-	assert_int_equal(kt_ioctl_p(k->t, vm, KVM_SET_USER_MEMORY_REGION2, &r), 0);
-	assert_int_equal(kt_ioctl_p(k->t, vm, KVM_SET_MEMORY_ATTRIBUTES, &a), 0);
-	return vm;
-}
-
 static void test_kvm_gmem_threads_fault_punch_convert(void **state)
 {
 	struct vthread v[NR_VCPUS];
@@ -114,7 +95,7 @@ static void test_kvm_gmem_threads_fault_punch_convert(void **state)
 	int vm;
 
 	kt_setup(&k, 128ull << 20);
-	vm = gk_vm(&k, &gmem);
+	vm = kt_gmem_vm(&k, NR_VCPUS * REGION, &gmem);
 	for (int i = 0; i < NR_VCPUS; i++) {
 		v[i] = (struct vthread){ .id = i, .vmm_ops = &ops };
 		v[i].fd = (int)kt_ioctl(k.t, vm, KVM_CREATE_VCPU, (unsigned long)i);

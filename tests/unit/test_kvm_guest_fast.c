@@ -10,6 +10,10 @@
 #include <memvisor/guest_fast.h>
 
 #include "kvmtest.h"
+#include "api/api.h"
+#include "hw/cpu.h"
+#include "kvm/guest.h"
+#include "kvm/kvm.h"
 
 #define MB (1ull << 20)
 #define TAG(p, t) (((uint64_t)(p) & ~(0xfull << 56)) | ((uint64_t)(t) << 56))
@@ -441,6 +445,50 @@ static void test_guest_fast_window_only_inside_a_guest_program_of_its_abi(void *
 	kt_teardown(&k);
 }
 
+/* ---- plain and seq_cst callers on a machine without membarrier ---- */
+
+/* @c->seed: 0 asks seq_cst first, then plain; 1 the other way round. */
+static void guest_mixed_order(struct mv_guest *g, void *arg)
+{
+	struct fctx *c = arg;
+	unsigned int seq = MV_GUEST_FAST_ABI | MV_GUEST_FAST_ORDER_SEQ_CST;
+	struct mv_guest_fast *w = mv_guest_fast_get(g, c->seed ? MV_GUEST_FAST_ABI : seq);
+	uint64_t x = 0;
+
+	c->r[0] = mv_guest_fast_read64(w, 0x2000, &x);   /* a miss: armed if it may be */
+	c->v[0] = !hw_tlb_fast_dead(&g->vcpu->cpu);
+	w = mv_guest_fast_get(g, c->seed ? seq : MV_GUEST_FAST_ABI);
+	for (int i = 0; i < 4; i++) {
+		c->r[1] |= mv_guest_fast_read64(w, 0x2000 + 8 * (uint64_t)i, &x);
+		c->v[1] |= !hw_tlb_fast_dead(&g->vcpu->cpu);
+	}
+}
+
+/*
+ * Plain-store brackets are unsound against seq_cst shootdowns: once any
+ * code of the guest asks for the window with them on a machine without
+ * membarrier, the window stays dead, whichever asked first, and every
+ * access still answers (through the whole path).
+ */
+static void test_guest_fast_plain_caller_without_membarrier_keeps_the_window_dead(void **state)
+{
+	for (uint64_t order = 0; order < 2; order++) {
+		struct kvmtest k;
+		struct fctx c = { .seed = order };
+
+		(void)state;
+		fast_vm(&k);
+		k.m->hw.asym_fence = false;   /* as on a host without membarrier */
+		assert_int_equal(run_to_exit(&k, kt_vcpu(&k, 0), guest_mixed_order, &c)->exit_reason,
+				 KVM_EXIT_HLT);
+		assert_int_equal(c.r[0], 0);
+		assert_int_equal(c.r[1], 0);
+		assert_int_equal(c.v[0], order == 0);   /* seq_cst alone may arm */
+		assert_int_equal(c.v[1], 0);            /* never after a plain caller */
+		kt_teardown(&k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_guest_fast_unaligned_and_page_crossing_go_the_whole_way),
 		cmocka_unit_test(test_guest_fast_delivers_an_exception_queued_between_runs),
 		cmocka_unit_test(test_guest_fast_window_only_inside_a_guest_program_of_its_abi),
+		cmocka_unit_test(test_guest_fast_plain_caller_without_membarrier_keeps_the_window_dead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -211,24 +211,6 @@ static void test_guest_fast_threads_never_see_a_dropped_or_unmapped_page(void **
 
 /* ---- a guest_memfd: punch and convert ---- */
 
-static int gmem_vm(struct kvmtest *k, long *gmem)
-{
-	struct kvm_create_guest_memfd g = { .size = NR_VCPUS * REGION };
-	struct kvm_userspace_memory_region2 r = { .flags = KVM_MEM_GUEST_MEMFD,
-						  .memory_size = NR_VCPUS * REGION };
-	int vm = (int)kt_ioctl(k->t, k->kvm, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
-
-	assert_true(vm >= 0);
-	*gmem = kt_ioctl_p(k->t, vm, KVM_CREATE_GUEST_MEMFD, &g);
-	assert_true(*gmem >= 0);
-	r.userspace_addr = kt_mmap(k, NR_VCPUS * REGION);
-	r.guest_memfd = (uint32_t)*gmem;
-	assert_int_equal(kt_ioctl_p(k->t, vm, KVM_SET_USER_MEMORY_REGION2, &r), 0);
-	assert_int_equal(kt_set_attributes(k->t, vm, 0, NR_VCPUS * REGION,
-					   KVM_MEMORY_ATTRIBUTE_PRIVATE), 0);
-	return vm;
-}
-
 static void vmm_gmem_op(struct kvmtest *k, int vm, long gmem, unsigned int op)
 {
 	uint64_t region = (op % NR_VCPUS) * REGION, off = (op * 37 % 32) * STRIDE;
@@ -254,7 +236,7 @@ static void test_guest_fast_threads_never_see_a_punched_or_converted_page(void *
 	int vm;
 
 	kt_setup(&k, 128ull << 20);
-	vm = gmem_vm(&k, &gmem);
+	vm = kt_gmem_vm(&k, NR_VCPUS * REGION, &gmem);
 	start_vcpus(&k, vm, v, th, &ops);
 	do
 		vmm_gmem_op(&k, vm, gmem, ops);
