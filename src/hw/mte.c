@@ -212,3 +212,8 @@ int hw_mte_check_slow(struct hw_cpu *cpu, const struct hw_xlate *x, uint64_t va,
 	}
 	return 0;
 }
+
+bool hw_mte_tlb_hit_tagged(struct hw_cpu *cpu, uint64_t va, bool write, size_t n, void **host)
+{
+	return hw_mte_tlb_hit_rw(cpu, va, write, n, host);
+}

@@ -188,6 +188,39 @@ static inline bool hw_mte_tlb_hit_rw(struct hw_cpu *cpu, uint64_t va, bool write
 	return true;
 }
 
+/* hw_mte_tlb_hit_rw() out of line: the rare probe of a tagged pointer's entry. */
+bool hw_mte_tlb_hit_tagged(struct hw_cpu *cpu, uint64_t va, bool write, size_t n, void **host);
+
+/*
+ * hw_tlb_hit_rw() and hw_mte_tlb_hit_rw() with one probe, for the callers'
+ * inline fast paths (mv_guest_read/write, a task's user access): the
+ * one-compare hit; else a page that needs a tag check, reached through an
+ * untagged pointer (its tag differs only by HW_TLB_CHECK), checked on the
+ * same entry when the access is within one granule whose tag matches;
+ * anything else (a tagged pointer under TBI, a mismatch, an access across
+ * granules) by hw_mte_tlb_hit_rw(), which leaves a sync mismatch to the
+ * whole path and records an async one. Same caller rules as
+ * hw_tlb_hit_rw(), and @n bytes within one page.
+ */
+static inline __attribute__((always_inline)) bool
+hw_tlb_hit_rw_checked(struct hw_cpu *cpu, uint64_t va, bool write, size_t n, void **host)
+{
+	const struct hw_tlb_entry *e = hw_tlb_slot(cpu, va, cpu->cpl == 3);
+	uint64_t tag = write ? e->tag_write : e->tag_read;
+
+	if (__builtin_expect(tag == (va & HW_PAGE_MASK), 1)) {
+		hw_stat_inc(&cpu->tlb.stats.hits);
+		*host = (void *)(uintptr_t)(va + e->addend);
+		return true;
+	}
+	if (tag != ((va & HW_PAGE_MASK) | HW_TLB_CHECK) ||
+	    !hw_mte_granule_match(cpu->m, e->pa | (va & ~HW_PAGE_MASK), va, n))
+		return hw_mte_tlb_hit_tagged(cpu, va, write, n, host);
+	hw_stat_inc(&cpu->tlb.stats.hits);
+	*host = (void *)(uintptr_t)(va + e->addend);
+	return true;
+}
+
 /* Reads and clears the CPU's asynchronous fault record (TFSR). */
 static inline bool hw_mte_take_async(struct hw_cpu *cpu)
 {

@@ -105,12 +105,11 @@ int task_cpu_access(struct mv_task *t, uint64_t va, void *buf, size_t len, unsig
 	gen = hw_access_begin(cpu, &seq);
 	/*
 	 * A plain load or store inside one page that hits the TLB (a tagged
-	 * page's entry passing its tag check inline): copy at once.
+	 * page's entry passing its tag check on the same probe): copy at once.
 	 */
 	if ((acc == HW_ACC_READ || acc == HW_ACC_WRITE) && __builtin_expect(gen == cpu->tlb.gen, 1) &&
 	    len - 1 < HW_PAGE_SIZE - (va & ~HW_PAGE_MASK) &&
-	    (hw_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, &host) ||
-	     hw_mte_tlb_hit_rw(cpu, va, acc == HW_ACC_WRITE, len, &host))) {
+	    hw_tlb_hit_rw_checked(cpu, va, acc == HW_ACC_WRITE, len, &host)) {
 		if (acc == HW_ACC_WRITE)
 			hw_ram_write(host, buf, len);
 		else

@@ -710,40 +710,13 @@ static __attribute__((noinline)) long kvm_guest_rw_slow(struct mv_guest *g, enum
 			      op == KVM_HW_WRITE ? HW_ACC_WRITE : HW_ACC_READ);
 }
 
-/* A pointer with a logical tag under TBI: its entry is that of the untagged address. */
-static __attribute__((noinline)) bool kvm_guest_hit_tagged(struct hw_cpu *cpu, uint64_t gva,
-							   bool write, size_t len, void **host)
-{
-	return hw_mte_tlb_hit_rw(cpu, gva, write, len, host);
-}
-
-/*
- * The rest of kvm_guest_rw's hit once the one-compare test failed on entry
- * @e (@tag its read or write tag), without probing again: a page that needs a tag check,
- * reached through an untagged pointer (the tag differs only by
- * HW_TLB_CHECK), is checked on @e; the common check (one granule, tags
- * equal) inline, anything else by hw_mte_tlb_hit_rw() (which leaves a sync
- * mismatch to the whole path, records an async one).
- */
-static inline bool kvm_guest_hit_checked(struct hw_cpu *cpu, const struct hw_tlb_entry *e,
-					 uint64_t tag, uint64_t gva, bool write, size_t len,
-					 void **host)
-{
-	if (tag != ((gva & HW_PAGE_MASK) | HW_TLB_CHECK) ||
-	    !hw_mte_granule_match(cpu->m, e->pa | (gva & ~HW_PAGE_MASK), gva, len))
-		return kvm_guest_hit_tagged(cpu, gva, write, len, host);
-	hw_stat_inc(&cpu->tlb.stats.hits);
-	*host = (void *)(uintptr_t)(gva + e->addend);
-	return true;
-}
-
 /*
  * mv_guest_read / mv_guest_write: what kvm_guest_access does, with the
  * common case (a usable guest, a buffer, 1..page bytes within one page)
  * first and a TLB hit handled here: the bracket, hw_mmu_translate()'s hit
  * test and the copy, with no call for 1, 2, 4, 8 bytes; a page that needs
  * an MTE tag check is checked on the entry that one probe loaded
- * (kvm_guest_hit_checked). When the TLB has a
+ * (hw_tlb_hit_rw_checked). When the TLB has a
  * shootdown to catch up with, or misses, the bracket closes untouched and
  * the access goes the whole way (kvm_guest_page opens its own, syncs,
  * walks and handles faults). Everything else is kvm_guest_access.
@@ -760,14 +733,8 @@ kvm_guest_rw(struct mv_guest *g, uint64_t gva, void *buf, size_t len, enum kvm_h
 		uint64_t gen = hw_access_begin(cpu, &seq);
 		void *host;
 
-		const struct hw_tlb_entry *e = hw_tlb_slot(cpu, gva, cpu->cpl == 3);
-		uint64_t tag = op == KVM_HW_WRITE ? e->tag_write : e->tag_read;
-
 		if (__builtin_expect(gen == cpu->tlb.gen, 1) &&
-		    (__builtin_expect(tag == (gva & HW_PAGE_MASK), 1)
-			     ? (hw_stat_inc(&cpu->tlb.stats.hits),
-				host = (void *)(uintptr_t)(gva + e->addend), true)
-			     : kvm_guest_hit_checked(cpu, e, tag, gva, op == KVM_HW_WRITE, len, &host))) {
+		    hw_tlb_hit_rw_checked(cpu, gva, op == KVM_HW_WRITE, len, &host)) {
 			if (op == KVM_HW_WRITE)
 				hw_ram_write(host, buf, len);
 			else
