@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A fuzzing campaign over the libFuzzer harnesses in fuzz/:
-#   scripts/fuzz.sh [--fast] [--jobs N] MINUTES [HARNESS...]
+#   scripts/fuzz.sh [--fast] [--jobs N] [--execs N] MINUTES [HARNESS...]
 #       e.g. scripts/fuzz.sh 40
 #            scripts/fuzz.sh --fast --jobs 2 120
 #            scripts/fuzz.sh 5 memslot run
+#            scripts/fuzz.sh --fast --jobs 2 --execs 10000000 0
+# With --execs, each harness runs until it has made N executions (MINUTES
+# then caps each harness's time as well; 0: no cap).
 # Builds the fuzz tree if it is not there, then runs the harnesses, N
 # libFuzzer processes at a time (--jobs, default 1), each harness for its
 # share of MINUTES x N, starting from fuzz/corpus/<name> and
@@ -29,16 +32,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
 jobs=1
+target=0
 while (($#)); do
 	case $1 in
 	--fast) fast=1; shift ;;
 	--jobs) jobs=${2:-}; shift 2 || true ;;
+	--execs) target=${2:-}; shift 2 || true ;;
 	*) break ;;
 	esac
 done
 minutes=${1:-}
-if [[ ! $minutes =~ ^[0-9]+([.][0-9]+)?$ || ! $jobs =~ ^[1-9][0-9]*$ ]]; then
-	echo "usage: $0 [--fast] [--jobs N] MINUTES [HARNESS...]" >&2
+if [[ ! $minutes =~ ^[0-9]+([.][0-9]+)?$ || ! $jobs =~ ^[1-9][0-9]*$ ||
+	! $target =~ ^[0-9]+$ ]] || { ((target == 0)) && [[ $minutes =~ ^0*([.]0*)?$ ]]; }; then
+	echo "usage: $0 [--fast] [--jobs N] [--execs N] MINUTES [HARNESS...]" >&2
 	exit 2
 fi
 shift
@@ -82,7 +88,12 @@ fi
 ninja -C "$build" $(printf 'fuzz/fuzz_%s ' "${want[@]}") >/dev/null
 
 share=$(awk -v m="$minutes" -v n="${#want[@]}" -v j="$jobs" 'BEGIN { printf "%d", m * 60 * j / n }')
-echo "== ${#want[@]} harnesses, ${share}s each, $jobs at a time ($build)"
+if ((target)); then
+	((share > 0)) || share=$((365 * 86400))
+	echo "== ${#want[@]} harnesses, $target executions each (at most ${share}s), $jobs at a time ($build)"
+else
+	echo "== ${#want[@]} harnesses, ${share}s each, $jobs at a time ($build)"
+fi
 
 # last "cov: N ft: N" of a log, "- -" if none
 coverage() {
@@ -92,7 +103,7 @@ coverage() {
 # One harness's campaign; its summary line goes to <out>/summary, its exit
 # status says whether it crashed.
 campaign() {
-	local h=$1 bin out seeds execs crashes run cov end log rc n c files kb cv ft line
+	local h=$1 bin out seeds execs crashes run cov end log rc n c files kb cv ft line runs
 	local started=$SECONDS status=0
 	bin=$build/fuzz/fuzz_$h
 	out=$build/campaign/$h
@@ -103,11 +114,13 @@ campaign() {
 	[[ $h == scenario ]] && seeds+=(tests/conformance)
 	execs=0 crashes=0 run=0 cov="- -"
 	end=$((SECONDS + share))
-	while ((SECONDS < end - 1)); do
+	while ((SECONDS < end - 1)) && ((target == 0 || execs < target)); do
 		log=$out/log-$run
 		rc=0
-		"$bin" -max_total_time=$((end - SECONDS)) -max_len="${max_len[$h]}" -timeout=20 \
-			-print_final_stats=1 -artifact_prefix="$out/crashes/" \
+		runs=()
+		((target)) && runs=(-runs=$((target - execs)))
+		"$bin" -max_total_time=$((end - SECONDS)) "${runs[@]}" -max_len="${max_len[$h]}" \
+			-timeout=20 -print_final_stats=1 -artifact_prefix="$out/crashes/" \
 			"$out/corpus" "${seeds[@]}" >"$log" 2>&1 || rc=$?
 		n=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | awk '{ s += $2 } END { print s + 0 }')
 		execs=$((execs + n))
