@@ -326,6 +326,8 @@ static int kvm_attr_update_locked(struct kvm_attr_map *m, uint64_t start, uint64
 	size_t need = kvm_attr_nodes_needed_locked(m, start, end, clear, set);
 	int ret = 0;
 
+	m->last = NULL;
+
 	while (cache.n < KVM_ATTR_CACHE && !kvm_attr_pool_fill(&cache, cache.n + 1))
 		;
 	if (need > cache.n)
@@ -397,6 +399,7 @@ int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s)
 	int ret = 0;
 
 	pthread_mutex_lock(&kvm->attr_lock);
+	m->last = NULL;
 	spare = (struct kvm_attr_pool){ m->spare, m->nr_spare };
 	for (size_t i = 0; i < s->n; i++) {
 		const struct kvm_attr_run *r = &s->run[i];
@@ -428,14 +431,21 @@ int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_
 	return ret;
 }
 
+/* Faults come in runs too: the run found last is tried before the tree. */
 uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn)
 {
-	struct kvm_attr_node *n;
+	struct kvm_attr_map *m = &kvm->mem_attr;
+	struct lib_itree_node *it;
 	uint64_t v;
 
 	pthread_mutex_lock(&kvm->attr_lock);
-	n = kvm_attr_node(lib_itree_find(&kvm->mem_attr.runs, gfn));
-	v = n ? n->val : 0;
+	it = m->last;
+	if (!it || gfn < it->start || gfn >= it->end) {
+		it = lib_itree_find(&m->runs, gfn);
+		if (it)
+			m->last = it;
+	}
+	v = it ? kvm_attr_val(it) : 0;
 	pthread_mutex_unlock(&kvm->attr_lock);
 	return v;
 }

@@ -184,6 +184,7 @@ struct kvm_attr_map {
 	/* unlinked nodes, linked through ->right: for updates, and set aside for kvm_attr_restore */
 	struct lib_itree_node *cache, *spare;
 	size_t nr_cache, nr_spare;
+	struct lib_itree_node *last;   /* the run kvm_attr_get found last; NULL after a change */
 };
 
 /* ---- the VM ---- */
