@@ -13,9 +13,16 @@
  * fault reads KVM_MEMORY_ATTRIBUTE_PRIVATE to pick the guest_memfd over the
  * VMM's page.
  *
- * An update first allocates every node it could need (one per boundary it
- * may split, one per hole it may fill), then changes the tree, then merges
- * neighbours and frees what is left over: it fails before touching anything.
+ * An update first counts the nodes it needs (a split at either end of the
+ * range, a run for a hole no neighbour grows over) and takes them from a
+ * small per-VM cache or allocates them, then changes the tree, then merges
+ * equal neighbours and keeps what is left over for the next update: it
+ * fails, if at all, before touching anything. kvm_attr_restore draws on
+ * nodes kvm_attr_snapshot set aside, so undoing a failed multi-range
+ * update cannot fail.
+ *
+ * Everything in kvm->mem_attr (tree, cache, spares, lookup hint) is
+ * covered by attr_lock.
  */
 #include <string.h>
 
