@@ -32,13 +32,7 @@ static void fz_attr_raw(struct fz_vm *v)
 		a.attributes &= KVM_MEMORY_ATTRIBUTE_PRIVATE;
 	if (sel & 16)
 		a.flags = 0;
-	/*
-	 * Attributes are kept per gfn (as in Linux's xarray, where the VMM's
-	 * memcg bounds them): setting one on a huge range costs host memory in
-	 * proportion, and runs the fuzzer out of it. Known; kept to 4 GiB here.
-	 */
-	if (a.attributes && a.size > (1ull << 32))
-		a.size = 1ull << 32;
+	/* any size: attributes are runs of equal values, a huge range costs one */
 	fz_vm_set_attributes(v, &a);
 }
 

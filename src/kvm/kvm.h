@@ -33,6 +33,7 @@
 #include "hw/cpu.h"
 #include "kvm/heki.h"
 #include "kernel/kernel.h"
+#include "lib/itree.h"
 #include "lib/radix.h"
 
 #define KVM_MAX_VCPUS        1024u         /* CONFIG_KVM_MAX_NR_VCPUS default */
@@ -140,8 +141,8 @@ uint64_t kvm_attr_get(struct kvm *kvm, uint64_t gfn);
 MV_MUST_CHECK int kvm_attr_set_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t attrs);
 /*
  * Read-modify-write of [start, end): each gfn's value becomes
- * (old & ~@clear) | @set. 0 or -ENOMEM (then a prefix of the range may be
- * changed). Heki keeps its bits beside PRIVATE this way.
+ * (old & ~@clear) | @set. 0, -EINVAL or -ENOMEM (nothing changed). Heki
+ * keeps its bits beside PRIVATE this way.
  */
 MV_MUST_CHECK int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end,
 					uint64_t clear, uint64_t set);
@@ -164,6 +165,27 @@ int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s);
 /* True when every gfn of [start, end) has exactly @attrs under @mask. */
 bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
 		       uint64_t attrs);
+/*
+ * The value at @gfn (0 for none) and, in *@run_end, where the run of that
+ * value starting at @gfn ends, at most @end (> @gfn). Called with attr_lock
+ * held; O(log runs).
+ */
+uint64_t kvm_attr_run_locked(struct kvm *kvm, uint64_t gfn, uint64_t end, uint64_t *run_end);
+/* How many runs the VM holds: what its attributes cost (one node each). */
+size_t kvm_attr_nr_runs(struct kvm *kvm);
+/*
+ * The attribute map: maximal runs [start, end) of one nonzero value, as
+ * nodes of an interval tree, never overlapping and never two adjacent ones
+ * with the same value. A gfn in no run has no attributes. Its memory and
+ * its operations' time grow with the number of runs, not their length.
+ */
+struct kvm_attr_map {
+	struct lib_itree runs;
+	/* unlinked nodes, linked through ->right: for updates, and set aside for kvm_attr_restore */
+	struct lib_itree_node *cache, *spare;
+	size_t nr_cache, nr_spare;
+	struct lib_itree_node *last;   /* the run kvm_attr_get found last; NULL after a change */
+};
 
 /* ---- the VM ---- */
 struct kvm {
@@ -208,7 +230,7 @@ struct kvm {
 	struct kvm_coalesced_zones *coalesced_zones;  /* atomic pointer, read under srcu */
 	/* memory attributes */
 	pthread_mutex_t attr_lock;
-	struct lib_radix mem_attr;     /* gfn -> value entry of KVM_MEMORY_ATTRIBUTE_* bits */
+	struct kvm_attr_map mem_attr;  /* runs of KVM_MEMORY_ATTRIBUTE_* bits; under attr_lock */
 	struct kvm_heki heki;          /* Heki (heki.c): its own lock and atomics */
 	bool has_run;                  /* atomic; set under lock by the first KVM_RUN (snapshot.c) */
 };

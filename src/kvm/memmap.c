@@ -100,28 +100,23 @@ static void memmap_emit(struct memmap_out *o, const struct kvm_memory_slot *s, u
 }
 
 /*
- * One slot: runs of equal attributes. Only GFNs with attributes have radix
- * entries, so the walk costs the entries, not the slot's size. Called with
- * attr_lock held.
+ * One slot: runs of equal attributes, so the walk costs the runs, not the
+ * slot's size. Called with attr_lock held.
  */
 static void memmap_slot_locked(struct kvm *kvm, const struct kvm_memory_slot *s,
 			       struct memmap_out *o)
 {
-	uint64_t base = memmap_slot_flags(s), gfn = s->base_gfn, end = s->base_gfn + s->npages;
-	uint64_t idx;
+	uint64_t base = memmap_slot_flags(s), end = s->base_gfn + s->npages;
 
 	/* stage 2 maps all of it tagged (kvm/mte.c), EPC excepted */
 	if (kvm_has_mte(kvm) && !(s->flags & KVM_MEMSLOT_EPC))
 		base |= MV_RANGE_TAGGED;
-	void *item;
+	for (uint64_t gfn = s->base_gfn, e; gfn < end; gfn = e) {
+		uint64_t v = kvm_attr_run_locked(kvm, gfn, end, &e);
 
-	lib_radix_for_each(&kvm->mem_attr, idx, item, s->base_gfn, end - 1) {
-		memmap_emit(o, s, gfn, idx, (uint32_t)base);
-		memmap_emit(o, s, idx, idx + 1,
-			    memmap_attr_flags(kvm, (uint32_t)base, lib_radix_value(item)));
-		gfn = idx + 1;
+		memmap_emit(o, s, gfn, e,
+			    v ? memmap_attr_flags(kvm, (uint32_t)base, v) : (uint32_t)base);
 	}
-	memmap_emit(o, s, gfn, end, (uint32_t)base);
 }
 
 /*
