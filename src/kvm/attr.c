@@ -347,16 +347,13 @@ static int kvm_attr_update_locked(struct kvm_attr_map *m, uint64_t start, uint64
 	return ret;
 }
 
-/*
- * Appends [start, end)'s runs to @s, and sets aside the nodes a restore of
- * @s could need (see kvm_attr_restore) in the VM's spare pool.
- */
-int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_attr_runs *s)
+/* Appends [start, end)'s runs to @s. Called with attr_lock held. */
+static int kvm_attr_read_runs_locked(struct kvm *kvm, uint64_t start, uint64_t end,
+				     struct kvm_attr_runs *s)
 {
-	struct kvm_attr_map *m = &kvm->mem_attr;
 	int ret = 0;
 
-	pthread_mutex_lock(&kvm->attr_lock);
+	lockdep_assert_held(&kvm->attr_lock);
 	for (uint64_t g = start, e; g < end && !ret; g = e) {
 		uint64_t v = kvm_attr_run_locked(kvm, g, end, &e);
 
@@ -376,6 +373,30 @@ int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_
 		}
 		s->run[s->n++] = (struct kvm_attr_run){ .start = g, .end = e, .val = v };
 	}
+	return ret;
+}
+
+int kvm_attr_read_runs(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_attr_runs *s)
+{
+	int ret;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	ret = kvm_attr_read_runs_locked(kvm, start, end, s);
+	pthread_mutex_unlock(&kvm->attr_lock);
+	return ret;
+}
+
+/*
+ * Appends [start, end)'s runs to @s, and sets aside the nodes a restore of
+ * @s could need (see kvm_attr_restore) in the VM's spare pool.
+ */
+int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_attr_runs *s)
+{
+	struct kvm_attr_map *m = &kvm->mem_attr;
+	int ret;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	ret = kvm_attr_read_runs_locked(kvm, start, end, s);
 	if (!ret) {
 		struct kvm_attr_pool spare = { m->spare, m->nr_spare };
 

@@ -162,6 +162,9 @@ struct kvm_attr_runs {
 MV_MUST_CHECK int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end,
 				    struct kvm_attr_runs *s);
 int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s);
+/* Appends [start, end)'s runs to @s only, to read them: 0 or -ENOMEM. */
+MV_MUST_CHECK int kvm_attr_read_runs(struct kvm *kvm, uint64_t start, uint64_t end,
+				     struct kvm_attr_runs *s);
 /* True when every gfn of [start, end) has exactly @attrs under @mask. */
 bool kvm_attr_range_is(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t mask,
 		       uint64_t attrs);

@@ -70,7 +70,7 @@ static int kvm_heki_collect(struct kvm *kvm, struct kvm_heki_perm_run *out, uint
 		const struct kvm_memory_slot *s = ms->slots[i];
 
 		runs.n = 0;
-		r = kvm_attr_snapshot(kvm, s->base_gfn, s->base_gfn + s->npages, &runs);
+		r = kvm_attr_read_runs(kvm, s->base_gfn, s->base_gfn + s->npages, &runs);
 		for (size_t j = 0; j < runs.n && !r; j++) {
 			uint64_t perms = kvm_heki_perms(runs.run[j].val);
 
