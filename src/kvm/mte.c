@@ -143,7 +143,8 @@ static size_t kvm_mte_page_to_user(struct kvm *kvm, hw_pfn_t pfn, uint8_t *dst)
 		hw_mte_read_page(kvm->hw, pfn, tags);
 	else
 		memset(tags, 0, sizeof(tags));   /* no tags in memory: never stale ones */
-	memcpy(dst, tags, room);
+	if (room)   /* a NULL buffer has no room, and memcpy may not be handed NULL */
+		memcpy(dst, tags, room);
 	return room;
 }
 

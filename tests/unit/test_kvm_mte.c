@@ -234,6 +234,14 @@ static void test_copy_tags_to_guest_failing_part_way_clears_the_page(void **stat
 	assert_int_equal(out[5], 7);
 	/* FROM_GUEST into too short a buffer: no progress at all is -EFAULT */
 	assert_int_equal(copy_tags(&k, 0, KT_PG, edge + 256, KVM_ARM_TAGS_FROM_GUEST), -EFAULT);
+	/* no buffer at all (NULL): FROM_GUEST is -EFAULT and leaves the tags ... */
+	assert_int_equal(copy_tags(&k, 0, KT_PG, NULL, KVM_ARM_TAGS_FROM_GUEST), -EFAULT);
+	assert_int_equal(copy_tags(&k, 0, KT_PG, out, KVM_ARM_TAGS_FROM_GUEST), KT_PG);
+	assert_int_equal(out[5], 7);
+	/* ... TO_GUEST is -EFAULT and clears the page it failed on */
+	assert_int_equal(copy_tags(&k, 0, KT_PG, NULL, KVM_ARM_TAGS_TO_GUEST), -EFAULT);
+	assert_int_equal(copy_tags(&k, 0, KT_PG, out, KVM_ARM_TAGS_FROM_GUEST), KT_PG);
+	assert_int_equal(out[5], 0);
 	munmap(edge - KT_PG + 256 + 100, KT_PG);
 	kt_teardown(&k);
 }
