@@ -520,10 +520,20 @@ static long kvm_guest_fetch_failure(struct mv_guest *g, const struct hw_fault *f
 	return kvm_guest_deliver_exception(g);
 }
 
+void kvm_guest_memory_fault_exit(struct mv_guest *g, uint64_t gpa, bool private)
+{
+	struct kvm_run *run = g->vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+	run->memory_fault.flags = private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	run->memory_fault.gpa = gpa & HW_PAGE_MASK;
+	run->memory_fault.size = K_PAGE_SIZE;
+	kvm_guest_exit_to_user(g, -EFAULT);
+}
+
 /* What the vCPU does with a fault the hardware raised. */
 static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f)
 {
-	struct kvm_run *run = g->vcpu->run;
 	enum kvm_pf_result r;
 
 	switch (f->kind) {
@@ -562,11 +572,7 @@ static enum kvm_acc kvm_guest_fault(struct mv_guest *g, const struct hw_fault *f
 		return KVM_ACC_FAULT;
 	case KVM_PF_EFAULT:
 	case KVM_PF_EFAULT_PRIVATE:
-		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
-		run->memory_fault.flags = r == KVM_PF_EFAULT_PRIVATE ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
-		run->memory_fault.gpa = f->addr & HW_PAGE_MASK;
-		run->memory_fault.size = K_PAGE_SIZE;
-		kvm_guest_exit_to_user(g, -EFAULT);
+		kvm_guest_memory_fault_exit(g, f->addr, r == KVM_PF_EFAULT_PRIVATE);
 		return KVM_ACC_RETRY;
 	default:
 		kvm_guest_exit_to_user(g, -ENOMEM);

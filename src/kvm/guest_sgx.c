@@ -9,6 +9,15 @@
  * a stage-2 fault is fixed and the leaf restarted (nothing changed before
  * the fault: hw/sgx_encls.c checks every operand first). Enclave entry is
  * not modelled.
+ *
+ * With host oversubscription (KVM_SGX_EPC_RECLAIM) fixing one operand's
+ * fault may evict another operand of the same leaf, when the VM's
+ * allowance leaves room for fewer of its evictable operands than it
+ * names: the leaf would fault forever inside KVM_RUN. A leaf has at most
+ * four EPC operands, so after KVM_ENCLS_MAX_FAULTS stage-2 faults in a
+ * row the vCPU leaves KVM_RUN as for an EPC fault it cannot satisfy
+ * (-EFAULT, a memory-fault exit at the last operand's GPA); entering
+ * again restarts the leaf, and the VMM decides.
  */
 #include <string.h>
 
@@ -16,6 +25,9 @@
 
 #include "hw/sgx.h"
 #include "kvm/guest.h"
+#include "kvm/kvm.h"
+
+#define KVM_ENCLS_MAX_FAULTS 16
 
 long kvm_sgx_check_attribute(const struct hw_machine *hw)
 {
@@ -37,7 +49,7 @@ MV_API long mv_guest_encls_regs(struct mv_guest *g, uint32_t leaf, uint64_t *rbx
 	v = g->vcpu;
 	if (v->cpu.cpl != 0)   /* ENCLS is a ring-0 instruction */
 		return kvm_guest_raise(g, X86_VEC_UD, 0, 0);
-	for (;;) {
+	for (unsigned int faults = 0;;) {
 		uint64_t seq;
 		int ret;
 
@@ -48,6 +60,11 @@ MV_API long mv_guest_encls_regs(struct mv_guest *g, uint32_t leaf, uint64_t *rbx
 			break;
 		if (res.fault.kind == HW_FAULT_NONE)
 			return ret;
+		if (res.fault.kind == HW_FAULT_EPT_VIOLATION && ++faults > KVM_ENCLS_MAX_FAULTS) {
+			kvm_guest_memory_fault_exit(g, res.fault.addr, false);
+			faults = 0;
+			continue;
+		}
 		r = kvm_guest_handle_fault(g, &res.fault);
 		if (r)
 			return r;

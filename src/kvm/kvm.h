@@ -359,6 +359,8 @@ void kvm_guest_destroy(struct mv_guest *g);
 long kvm_guest_run(struct kvm_vcpu *vcpu, bool wants_to_run);
 /* Called on the guest stack: hand the vCPU to user space with run filled in. */
 void kvm_guest_exit_to_user(struct mv_guest *g, long run_ret);
+/* KVM_RUN returns -EFAULT with a KVM_EXIT_MEMORY_FAULT for @gpa's page; resumes on re-entry. */
+void kvm_guest_memory_fault_exit(struct mv_guest *g, uint64_t gpa, bool private);
 /*
  * The same for an exit the VMM answers in the run area (MMIO, a
  * hypercall), which the next KVM_RUN completes even with immediate_exit

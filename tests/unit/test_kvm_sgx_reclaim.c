@@ -146,6 +146,44 @@ static void test_sgx_reclaim_not_while_inside(void **state)
 	sgt_teardown(&s);
 }
 
+/*
+ * A leaf naming more evictable EPC operands than the VM's allowance holds
+ * (EADD of a fresh page "into" another fresh page, limit 1) would evict
+ * one operand to fault in the other, forever. KVM_RUN leaves instead, as
+ * for an EPC fault it cannot satisfy: -EFAULT with a memory-fault exit at
+ * one of the two pages. With room for both, entering again finishes the
+ * leaf (here #PF: the second page is no SECS).
+ */
+static void test_sgx_reclaim_leaf_bigger_than_the_limit_exits(void **state)
+{
+	struct sgt_encls e = { .leaf = SGX_EADD, .rbx = SGT_PAGEINFO, .rcx = sgt_epc_gpa(0) };
+	struct sgxt s;
+	uint64_t gpa, u, l;
+
+	(void)state;
+	sgt_setup(&s, 8, 8);
+	assert_int_equal(set_limit(&s, 1, KVM_SGX_EPC_RECLAIM), 0);
+	sgt_secinfo(&s, SGX_SECINFO_REG | SGX_SECINFO_R);
+	sgt_pageinfo(&s, SGT_BASE, SGT_SRC, SGT_SECINFO, sgt_epc_gpa(1));
+	assert_int_equal(mv_vcpu_set_guest(s.k.t, s.vcpu, sgt_guest_encls, &e), 0);
+	assert_int_equal(kt_run(&s.k, s.vcpu), -EFAULT);
+	assert_int_equal(s.run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	gpa = s.run->memory_fault.gpa;
+	assert_true(gpa == sgt_epc_gpa(0) || gpa == sgt_epc_gpa(1));
+	assert_int_equal(s.run->memory_fault.size, KT_PG);
+	assert_int_equal(mv_vm_epc_usage(s.k.t, s.k.vm, &u, &l), 0);
+	assert_true(u <= 1);
+	/* the same again while the VMM leaves the limit alone: it does not hang */
+	assert_int_equal(kt_run(&s.k, s.vcpu), -EFAULT);
+	assert_int_equal(s.run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	assert_int_equal(set_limit(&s, 2, KVM_SGX_EPC_RECLAIM), 0);
+	assert_int_equal(kt_run(&s.k, s.vcpu), 0);
+	assert_int_equal(s.run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(e.ret, -EFAULT);
+	assert_int_equal(e.f.vector, SGT_PF);   /* EPCM of the "SECS" not a SECS: #PF */
+	sgt_teardown(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_sgx_reclaim_within_limit),
 		cmocka_unit_test(test_sgx_reclaim_remove_all),
 		cmocka_unit_test(test_sgx_reclaim_not_while_inside),
+		cmocka_unit_test(test_sgx_reclaim_leaf_bigger_than_the_limit_exits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
