@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A fuzzing campaign over the libFuzzer harnesses in fuzz/:
-#   scripts/fuzz.sh [--fast] [--jobs N] [--execs N] MINUTES [HARNESS...]
+#   scripts/fuzz.sh [--fast] [--jobs N] [--execs N] [--record] MINUTES [HARNESS...]
 #       e.g. scripts/fuzz.sh 40
 #            scripts/fuzz.sh --fast --jobs 2 120
 #            scripts/fuzz.sh 5 memslot run
 #            scripts/fuzz.sh --fast --jobs 2 --execs 10000000 0
 # With --execs, each harness runs until it has made N executions (MINUTES
-# then caps each harness's time as well; 0: no cap).
+# then caps each harness's time as well; 0: no cap). --record appends the
+# summary, with the date, the commit and the build, to fuzz/campaigns.md,
+# the ledger whose totals say how many executions each harness has had.
 # Builds the fuzz tree if it is not there, then runs the harnesses, N
 # libFuzzer processes at a time (--jobs, default 1), each harness for its
 # share of MINUTES x N, starting from fuzz/corpus/<name> and
@@ -33,18 +35,20 @@ cd "$(dirname "$0")/.."
 fast=0
 jobs=1
 target=0
+record=0
 while (($#)); do
 	case $1 in
 	--fast) fast=1; shift ;;
 	--jobs) jobs=${2:-}; shift 2 || true ;;
 	--execs) target=${2:-}; shift 2 || true ;;
+	--record) record=1; shift ;;
 	*) break ;;
 	esac
 done
 minutes=${1:-}
 if [[ ! $minutes =~ ^[0-9]+([.][0-9]+)?$ || ! $jobs =~ ^[1-9][0-9]*$ ||
 	! $target =~ ^[0-9]+$ ]] || { ((target == 0)) && [[ $minutes =~ ^0*([.]0*)?$ ]]; }; then
-	echo "usage: $0 [--fast] [--jobs N] [--execs N] MINUTES [HARNESS...]" >&2
+	echo "usage: $0 [--fast] [--jobs N] [--execs N] [--record] MINUTES [HARNESS...]" >&2
 	exit 2
 fi
 shift
@@ -175,5 +179,18 @@ for h in "${want[@]}"; do
 	total=$((total + $(awk '{ print $3 + 0 }' <<<"$line")))
 done
 echo "executions in all: $total"
+if ((record)); then
+	{
+		echo
+		echo "## $(date -u +%Y-%m-%d) $(git rev-parse --short HEAD) $build, $jobs at a time"
+		echo
+		echo '```'
+		for h in "${want[@]}"; do
+			cat "$build/campaign/$h/summary" 2>/dev/null || echo "$h: no summary"
+		done
+		echo '```'
+	} >>fuzz/campaigns.md
+	echo "recorded in fuzz/campaigns.md; totals: scripts/fuzz-totals.sh"
+fi
 echo "corpus total: $(du -sk --apparent-size fuzz/corpus | cut -f1) KB"
 exit $status
