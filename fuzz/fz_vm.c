@@ -5,6 +5,7 @@
  * a crash and keeps the input.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "fz_vm.h"
@@ -122,6 +123,27 @@ long fz_ioctl(struct fz_vm *v, int fd, unsigned int cmd, void *arg)
 	return fz_ioctl_sized(v, fd, cmd, arg, _IOC_SIZE(cmd));
 }
 
+/*
+ * The host page just below the top of user space, mapped once. A pointer
+ * running over the top is refused whole by most ioctls, but one that copies
+ * up to the fault (KVM_ARM_MTE_COPY_TAGS) moves the bytes below the top,
+ * and syscall buffers are host pointers: like a caller, the harness must
+ * own them (as the unit tests' edge_buffer() does).
+ */
+static void fz_map_top_page(void)
+{
+	static bool mapped;
+	void *p;
+
+	if (mapped)
+		return;
+	mapped = true;
+	p = mmap((void *)(0x7ffffffff000ull - FZ_PAGE), FZ_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)(0x7ffffffff000ull - FZ_PAGE))
+		abort();   /* the host has something there: the pointer below is not ours */
+}
+
 uint64_t fz_bad_ptr(unsigned int sel)
 {
 	/* the first page, past the top of user space, running over it, wrapping */
@@ -130,6 +152,7 @@ uint64_t fz_bad_ptr(unsigned int sel)
 		0xffff800000000000ull, ~0ull - 7,
 	};
 
+	fz_map_top_page();
 	return bad[sel % (sizeof(bad) / sizeof(bad[0]))];
 }
 
