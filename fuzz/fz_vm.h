@@ -19,7 +19,10 @@
  * Host pointers in structures (kvm_dirty_log.dirty_bitmap) and fds are
  * never taken from the input: the harness passes valid ones or ones the
  * kernel must refuse (fz_bad_ptr), as a VMM could, and never a short
- * buffer, which no kernel can detect.
+ * buffer, which no kernel can detect. One of those runs over the top of
+ * user space; the page below the top is the harness's own (mapped on
+ * first use), so an ioctl that copies up to the fault has somewhere to
+ * copy.
  */
 #ifndef MV_FUZZ_FZ_VM_H
 #define MV_FUZZ_FZ_VM_H
