@@ -332,7 +332,10 @@ static long clone3_copy_struct(struct k_clone_args *args, const uint8_t *uargs, 
 
 	memset(args, 0, sizeof(*args));
 	if (usize > sizeof(*args)) {
-		if (k_host_range_faults(uargs + sizeof(*args), usize - sizeof(*args)))
+		/* the tail's address as a number: @uargs may be NULL (no arithmetic on it) */
+		uintptr_t tail = (uintptr_t)uargs + sizeof(*args);
+
+		if (k_host_range_faults((const void *)tail, usize - sizeof(*args)))
 			return -EFAULT;
 		for (size_t i = sizeof(*args); i < usize; i++)
 			if (uargs[i])
