@@ -288,8 +288,13 @@ static uint64_t hw_host_resident(void *base, uint64_t len)
 
 		if (mincore((uint8_t *)base + off, l, vec))
 			continue;
-		for (uint64_t i = 0; i < pages; i++)
-			n += vec[i] & 1;
+		memset(vec + pages, 0, (-pages) & 7);   /* whole words below */
+		for (uint64_t i = 0; i < pages; i += 8) {
+			uint64_t w;
+
+			memcpy(&w, vec + i, sizeof(w));
+			n += (uint64_t)__builtin_popcountll(w & 0x0101010101010101ull);
+		}
 	}
 	return n << HW_PAGE_SHIFT;
 }

@@ -238,12 +238,15 @@ int hw_epc_mrenclave(struct hw_epc *epc, uint64_t secs_pa, uint8_t out[32])
 	return ret;
 }
 
+/* Whole words, no early exit: the checker runs after every fuzzed step. */
 static bool hw_page_is_zero(const uint8_t *p)
 {
-	for (size_t i = 0; i < HW_PAGE_SIZE; i++)
-		if (p[i])
-			return false;
-	return true;
+	const uint64_t *w = (const void *)p;   /* page-aligned */
+	uint64_t any = 0;
+
+	for (size_t i = 0; i < HW_PAGE_SIZE / sizeof(*w); i++)
+		any |= w[i];
+	return !any;
 }
 
 /* Called with epc->lock held: counts each SECS's valid children into @kids. */
@@ -265,7 +268,7 @@ static int hw_epc_check_children_locked(struct hw_epc *epc, uint32_t *kids)
 int hw_epc_check(struct hw_epc *epc)
 {
 	uint32_t *kids;
-	uint64_t nfree = 0;
+	uint64_t nfree;
 	int ret;
 
 	if (!epc)
@@ -275,7 +278,12 @@ int hw_epc_check(struct hw_epc *epc)
 		return -ENOMEM;
 	pthread_mutex_lock(&epc->lock);
 	ret = hw_epc_check_children_locked(epc, kids);
-	for (uint64_t i = 0; !ret && i < epc->nr_pages; i++) {
+	/* Pages never carved were never handed out: free, invalid and unread. */
+	for (uint64_t i = epc->carve; !ret && i < epc->nr_pages; i++)
+		if (epc->epcm[i].valid || epc->epcm[i].allocated)
+			ret = -EUCLEAN;
+	nfree = epc->nr_pages - epc->carve;
+	for (uint64_t i = 0; !ret && i < epc->carve; i++) {
 		const struct hw_epcm_entry *e = &epc->epcm[i];
 
 		if (e->valid && e->type == SGX_PAGE_TYPE_SECS && e->children != kids[i] + e->evicted)

@@ -17,6 +17,7 @@
 #include "kvm/kvm.h"
 #include "kvm/mte.h"
 #include "lib/alloc.h"
+#include "lib/bitmap.h"
 #include "lib/lockdep.h"
 
 /* ---- the SRCU-like scheme ---- */
@@ -471,7 +472,9 @@ static void kvm_dirty_log_harvest(struct kvm *kvm, struct kvm_memory_slot *s, un
 	bool flush = false;
 
 	pthread_rwlock_wrlock(&kvm->mmu_lock);
-	for (uint64_t i = 0; i < words; i++) {
+	/* Clean words are skipped unexchanged (@out is zeroed), as Linux does. */
+	for (uint64_t i = lib_bitmap_next_word_once(s->dirty_bitmap, words, 0); i < words;
+	     i = lib_bitmap_next_word_once(s->dirty_bitmap, words, i + 1)) {
 		unsigned long mask = __atomic_exchange_n(&s->dirty_bitmap[i], 0, __ATOMIC_ACQ_REL);
 
 		out[i] = mask;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Bitmap range operations, a word at a time. */
 #include "lib/bitmap.h"
+#include "lib/compiler.h"
 
 #define LIB_BITMAP_WORD(bit) ((bit) / LIB_BITS_PER_LONG)
 
@@ -83,6 +84,13 @@ size_t lib_bitmap_find_next(const unsigned long *map, size_t nbits, size_t start
 size_t lib_bitmap_find_next_zero(const unsigned long *map, size_t nbits, size_t start)
 {
 	return lib_bitmap_scan(map, nbits, start, ~0ul);
+}
+
+size_t lib_bitmap_next_word_once(const unsigned long *map, size_t nwords, size_t w)
+{
+	while (w < nwords && !READ_ONCE(map[w]))
+		w++;
+	return w;
 }
 
 size_t lib_bitmap_weight(const unsigned long *map, size_t nbits)

@@ -29,6 +29,12 @@ void lib_bitmap_clear(unsigned long *map, size_t start, size_t len);
 /* First set (zero) bit at or after @start, or @nbits if none. */
 size_t lib_bitmap_find_next(const unsigned long *map, size_t nbits, size_t start);
 size_t lib_bitmap_find_next_zero(const unsigned long *map, size_t nbits, size_t start);
+/*
+ * First word at or after @w that is not zero, or @nwords: each word read
+ * once with READ_ONCE, for maps others set bits in concurrently (the dirty
+ * log, as find_next_bit serves kvm_get_dirty_log_protect's loop).
+ */
+size_t lib_bitmap_next_word_once(const unsigned long *map, size_t nwords, size_t w);
 /* Number of set bits in [0, nbits). */
 size_t lib_bitmap_weight(const unsigned long *map, size_t nbits);
 /* First run of @len zero bits at or after @start, or @nbits if none. */

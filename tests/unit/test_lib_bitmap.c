@@ -40,6 +40,24 @@ static void test_bitmap_find_next_ignores_bits_past_nbits(void **state)
 	assert_int_equal(lib_bitmap_find_next(map, NBITS, NBITS), NBITS);
 }
 
+/* The dirty-log harvest's scan: the next word with any bit set, or the end. */
+static void test_bitmap_next_word_once_skips_clean_words(void **state)
+{
+	unsigned long map[8] = { 0 };
+
+	(void)state;
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 0), 8);
+	map[0] = 1;
+	map[3] = 1ul << 63;
+	map[7] = 4;
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 0), 0);
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 1), 3);
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 4), 7);
+	assert_int_equal(lib_bitmap_next_word_once(map, 7, 4), 7);   /* stops at nwords */
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 8), 8);
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 9), 9);   /* past the end: unchanged */
+}
+
 static void test_bitmap_find_zero_area_skips_busy_runs(void **state)
 {
 	unsigned long map[LIB_BITMAP_LONGS(NBITS)] = { 0 };
@@ -123,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bitmap_set_clear_across_words),
 		cmocka_unit_test(test_bitmap_find_next_ignores_bits_past_nbits),
+		cmocka_unit_test(test_bitmap_next_word_once_skips_clean_words),
 		cmocka_unit_test(test_bitmap_find_zero_area_skips_busy_runs),
 		cmocka_unit_test(test_bitmap_random_ops_match_model),
 	};
