@@ -325,6 +325,23 @@ static long snap_get_msrs(const struct vmm_snap_vm *v, int fd, struct vmm_snap_v
 	return 0;
 }
 
+/* kvm_vcpu_ioctl_x86_get_vcpu_events(): the queued exception, as the file keeps it. */
+static long snap_get_events(const struct vmm_snap_vm *v, int fd, struct vmm_snap_vcpu *c)
+{
+	struct kvm_vcpu_events ev;
+	long e;
+
+	memset(&ev, 0, sizeof(ev));
+	e = snap_ioctl(v, fd, KVM_GET_VCPU_EVENTS, &ev);
+	if (e)
+		return e;
+	c->exc_injected = ev.exception.injected ? 1 : 0;
+	c->exc_nr = ev.exception.nr;
+	c->exc_has_error_code = ev.exception.has_error_code ? 1 : 0;
+	c->exc_error_code = ev.exception.error_code;
+	return 0;
+}
+
 static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 {
 	unsigned int n = (&v->cfg)->nr_vcpus;
@@ -342,6 +359,8 @@ static void snap_vcpus(const struct vmm_snap_vm *v, struct snap_buf *b)
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_GET_SREGS, &c->sregs);
 		if (!e)
 			e = snap_get_msrs(v, v->vcpu_fds[i], c);
+		if (!e)
+			e = snap_get_events(v, v->vcpu_fds[i], c);
 		if (e)
 			b->err = (int)e;
 	}

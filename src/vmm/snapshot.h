@@ -27,10 +27,11 @@
 #define VMM_SNAP_MAGIC    "MVSNAP\r\n"
 /*
  * 2: several memslots, each with its guest_memfd offset; 3: each vCPU's
- * MTE tag-check state. A version 2 file is still read (its vCPUs get the
- * state a new vCPU has); anything else is refused.
+ * MTE tag-check state; 4: each vCPU's queued exception. Versions 2 and 3
+ * are still read (their vCPUs get the state a new vCPU has: sync checks,
+ * nothing queued); anything else is refused.
  */
-#define VMM_SNAP_VERSION     3u
+#define VMM_SNAP_VERSION     4u
 #define VMM_SNAP_VERSION_MIN 2u
 #define VMM_SNAP_HDR_SIZE 64u
 #define VMM_SNAP_SEC_SIZE 16u
@@ -114,10 +115,21 @@ struct vmm_snap_vcpu {
 	/* version 3 on: MSR_MV_MTE_CTRL, by KVM_GET/SET_MSRS, in two fields */
 	uint32_t mte_tcf;                  /* MV_TCF_*; MV_TCF_NONE on a VM without MTE */
 	uint32_t mte_flags;                /* VMM_SNAP_MTE_TBI, set exactly on a VM with MTE */
+	/*
+	 * version 4 on: the exception KVM has queued and not yet delivered,
+	 * by KVM_GET/SET_VCPU_EVENTS (an injected one, or one raised, such as
+	 * an asynchronous tag-check fault, before the vCPU was stopped)
+	 */
+	uint8_t exc_injected;              /* 0 or 1 */
+	uint8_t exc_nr;                    /* the vector (reported even when not queued) */
+	uint8_t exc_has_error_code;        /* 0 or 1 */
+	uint8_t exc_pad;                   /* 0 */
+	uint32_t exc_error_code;
 };
 #define VMM_SNAP_MTE_TBI 1u
-/* A version 2 vCPU record: everything before mte_tcf. */
+/* A version 2 vCPU record: everything before mte_tcf; version 3: before exc_injected. */
 #define VMM_SNAP_VCPU_V2_SIZE offsetof(struct vmm_snap_vcpu, mte_tcf)
+#define VMM_SNAP_VCPU_V3_SIZE offsetof(struct vmm_snap_vcpu, exc_injected)
 extern const uint32_t vmm_snap_cet_msrs[VMM_SNAP_CET_MSRS];
 
 /*

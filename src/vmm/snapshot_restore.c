@@ -16,6 +16,7 @@
 #include "vmm/snapshot.h"
 
 #define SNAP_MAX_RAM (1ull << 40)
+#define SNAP_VEC_NMI 2   /* never a queued exception (KVM_SET_VCPU_EVENTS) */
 #define SNAP_HEKI_PERMS (MEM_ATTR_READ | MEM_ATTR_WRITE | MEM_ATTR_EXEC | MEM_ATTR_IMMUTABLE)
 
 struct snap_sec {
@@ -73,7 +74,8 @@ static uint64_t snap_item_size(uint32_t version, uint32_t type)
 	case VMM_SNAP_TAGS: return sizeof(struct vmm_snap_tags);
 	case VMM_SNAP_HEKI: return sizeof(struct vmm_snap_run);
 	case VMM_SNAP_VCPUS:
-		return version == 2 ? VMM_SNAP_VCPU_V2_SIZE : sizeof(struct vmm_snap_vcpu);
+		return version == 2 ? VMM_SNAP_VCPU_V2_SIZE :
+		       version == 3 ? VMM_SNAP_VCPU_V3_SIZE : sizeof(struct vmm_snap_vcpu);
 	default: return 0;   /* DIRTY: words of its bitmap */
 	}
 }
@@ -180,6 +182,7 @@ static int snap_check_slots(struct snap_parsed *ps, const char **why)
 /*
  * vCPU @i's record. A version 2 file has no MTE state: the vCPU keeps
  * what a new one has (kvm_mte_vcpu_init: sync checks and TBI with MTE).
+ * Versions 2 and 3 have no queued exception: the fields stay zero, none.
  */
 static void snap_vcpu(const struct snap_parsed *ps, uint32_t i, struct vmm_snap_vcpu *vc)
 {
@@ -213,6 +216,10 @@ static int snap_check_vcpus(const struct snap_parsed *ps, const char **why)
 			REFUSE(why, "vCPU section: bad MTE tag-check mode", -EINVAL);
 		if (vc.mte_flags != (c->mte ? VMM_SNAP_MTE_TBI : 0u))
 			REFUSE(why, "vCPU section: bad MTE top-byte-ignore flag", -EINVAL);
+		/* what KVM_SET_VCPU_EVENTS takes: an exception vector, never NMI */
+		if (vc.exc_injected > 1 || vc.exc_has_error_code > 1 || vc.exc_pad ||
+		    (vc.exc_injected && (vc.exc_nr > 31 || vc.exc_nr == SNAP_VEC_NMI)))
+			REFUSE(why, "vCPU section: bad queued exception", -EINVAL);
 	}
 	return 0;
 }
@@ -550,6 +557,19 @@ static long snap_put_msrs(const struct vmm_snap_vm *v, int fd, const struct vmm_
 	return n < 0 ? n : n == (long)m->nmsrs ? 0 : -EINVAL;
 }
 
+/* The queued exception back, last: KVM_SET_REGS drops one KVM raised itself. */
+static long snap_put_events(const struct vmm_snap_vm *v, int fd, const struct vmm_snap_vcpu *c)
+{
+	struct kvm_vcpu_events ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.exception.injected = c->exc_injected;
+	ev.exception.nr = c->exc_nr;
+	ev.exception.has_error_code = c->exc_has_error_code;
+	ev.exception.error_code = c->exc_error_code;
+	return snap_ioctl(v, fd, KVM_SET_VCPU_EVENTS, &ev);
+}
+
 static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed *ps, const char **why)
 {
 	const struct snap_sec *s = &ps->s[VMM_SNAP_VCPUS];
@@ -564,8 +584,10 @@ static int snap_put_vcpus(const struct vmm_snap_vm *v, const struct snap_parsed 
 			e = snap_ioctl(v, v->vcpu_fds[i], KVM_SET_REGS, &c.regs);
 		if (!e)
 			e = snap_put_msrs(v, v->vcpu_fds[i], &c);
+		if (!e)
+			e = snap_put_events(v, v->vcpu_fds[i], &c);
 		if (e)
-			REFUSE(why, "KVM_SET_SREGS/REGS/MSRS refused a vCPU's registers", (int)e);
+			REFUSE(why, "KVM_SET_SREGS/REGS/MSRS/VCPU_EVENTS refused a vCPU's state", (int)e);
 	}
 	return 0;
 }

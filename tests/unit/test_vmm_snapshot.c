@@ -321,26 +321,101 @@ static void test_snapshot_keeps_the_guest_async_tag_check_mode(void **state)
 }
 
 /*
- * @b, a version 3 snapshot of @nr_vcpus vCPUs, as version 2 wrote it (no
- * MTE state in the vCPU records), resealed. The result is shorter.
+ * @b, a snapshot of @nr_vcpus vCPUs in the current version, as version
+ * @ver wrote it (vCPU records cut to @rec_size bytes: 2 had no MTE state,
+ * 3 no queued exception), resealed. The result is shorter.
  */
-static size_t to_version_2(uint8_t *b, size_t len, uint32_t nr_vcpus)
+static size_t to_version(uint8_t *b, size_t len, uint32_t nr_vcpus, uint32_t ver,
+			 size_t rec_size)
 {
 	size_t off = st_section(b, len, VMM_SNAP_VCPUS, NULL, NULL);
 	uint8_t *rec = b + off + VMM_SNAP_SEC_SIZE;
-	uint64_t slen = (uint64_t)nr_vcpus * VMM_SNAP_VCPU_V2_SIZE, total;
-	uint32_t ver = 2;
+	uint64_t slen = (uint64_t)nr_vcpus * rec_size, total;
 
 	for (uint32_t i = 0; i < nr_vcpus; i++)
-		memmove(rec + i * VMM_SNAP_VCPU_V2_SIZE, rec + i * sizeof(struct vmm_snap_vcpu),
-			VMM_SNAP_VCPU_V2_SIZE);
+		memmove(rec + i * rec_size, rec + i * sizeof(struct vmm_snap_vcpu), rec_size);
 	memcpy(b + off + 8, &slen, 8);
 	total = off + VMM_SNAP_SEC_SIZE + slen;
-	assert_true(total == len - nr_vcpus * (sizeof(struct vmm_snap_vcpu) - VMM_SNAP_VCPU_V2_SIZE));
+	assert_true(total == len - nr_vcpus * (sizeof(struct vmm_snap_vcpu) - rec_size));
 	memcpy(b + 8, &ver, 4);
 	memcpy(b + 16, &total, 8);
 	st_reseal(b, (size_t)total);
 	return (size_t)total;
+}
+
+static struct kvm_vcpu_events vcpu_events(struct vmm *v)
+{
+	struct kvm_vcpu_events ev;
+
+	memset(&ev, 0xa5, sizeof(ev));
+	assert_int_equal(kt_ioctl_p(vmm_task(v), vmm_vcpu_fd(v, 0), KVM_GET_VCPU_EVENTS, &ev), 0);
+	return ev;
+}
+
+/* The first access takes the queued fault; the next one runs. */
+static void guest_take_queued(struct mv_guest *g, void *arg)
+{
+	struct gst *c = arg;
+	struct mv_guest_fault f = { 0 };
+	uint64_t got = 0;
+
+	c->r[0] = mv_guest_read(g, ST_TAG(0x3000, 5), &got, 8);
+	mv_guest_last_fault(g, &f);
+	c->vec[0] = f.vector;
+	c->val[0] = f.error_code;
+	c->r[1] = mv_guest_read(g, ST_TAG(0x3000, 5), &got, 8);
+}
+
+/*
+ * An exception KVM holds for the guest when the VM is saved (here the
+ * asynchronous tag-check #PF a stopped vCPU had not yet taken, queued by
+ * KVM_SET_VCPU_EVENTS as a VMM would) travels in the vCPU record and is
+ * delivered at the restored guest's first instruction; a version 3 file,
+ * which had no such field, restores with nothing queued.
+ */
+static void test_snapshot_carries_a_queued_exception_and_version_3_has_none(void **state)
+{
+	struct vmm_config cfg = { .nr_vcpus = 1, .ram_bytes = 2 * ST_MB, .mte = 1 };
+	struct mv_machine *m;
+	struct mv_task *t = mvtest_task(&m);
+	struct vmm *src = st_vmm(t, &cfg), *dst, *old;
+	struct kvm_vcpu_events ev = { 0 };
+	struct gst a = { 0 }, b = { 0 }, c = { 0 };
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	st_run(src, guest_async, &a);
+	ev.exception.injected = 1;
+	ev.exception.nr = 14;
+	ev.exception.has_error_code = 1;
+	ev.exception.error_code = MV_PF_MTE_ASYNC;
+	assert_int_equal(kt_ioctl_p(t, vmm_vcpu_fd(src, 0), KVM_SET_VCPU_EVENTS, &ev), 0);
+	assert_int_equal(vmm_snapshot_save(src, (void **)&buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, NULL, NULL), 0);
+	ev = vcpu_events(dst);
+	assert_int_equal(ev.exception.injected, 1);
+	assert_int_equal(ev.exception.nr, 14);
+	assert_int_equal(ev.exception.has_error_code, 1);
+	assert_int_equal(ev.exception.error_code, MV_PF_MTE_ASYNC);
+	st_run(dst, guest_take_queued, &b);
+	assert_int_equal(b.r[0], -EFAULT);
+	assert_int_equal(b.vec[0], 14);
+	assert_int_equal(b.val[0], MV_PF_MTE_ASYNC);
+	assert_int_equal(b.r[1], 0);
+	assert_int_equal(vcpu_events(dst).exception.injected, 0);
+
+	len = to_version(buf, len, cfg.nr_vcpus, 3, VMM_SNAP_VCPU_V3_SIZE);
+	assert_int_equal(vmm_snapshot_restore(t, buf, len, &old, NULL, NULL), 0);
+	assert_int_equal(vcpu_events(old).exception.injected, 0);
+	st_run(old, guest_take_queued, &c);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);
+	free(buf);
+	vmm_destroy(old);
+	vmm_destroy(dst);
+	vmm_destroy(src);
+	mv_machine_destroy(m);
 }
 
 /*
@@ -363,7 +438,7 @@ static void test_snapshot_version_2_file_still_restores_in_sync_mode(void **stat
 	(void)state;
 	st_run(src, guest_async, &a);
 	assert_int_equal(vmm_snapshot_save(src, (void **)&buf, &len), 0);
-	len = to_version_2(buf, len, cfg.nr_vcpus);
+	len = to_version(buf, len, cfg.nr_vcpus, 2, VMM_SNAP_VCPU_V2_SIZE);
 	assert_int_equal(vmm_snapshot_check(buf, len, &why), 0);
 	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, &info, NULL), 0);
 	assert_int_equal(info.tagged_pages, 1);
@@ -574,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_carries_mte_tags_and_checks_stay_on),
 		cmocka_unit_test(test_snapshot_keeps_the_guest_async_tag_check_mode),
 		cmocka_unit_test(test_snapshot_version_2_file_still_restores_in_sync_mode),
+		cmocka_unit_test(test_snapshot_carries_a_queued_exception_and_version_3_has_none),
 		cmocka_unit_test(test_snapshot_moves_private_memory_only_as_platform_ciphertext),
 		cmocka_unit_test(test_snapshot_keeps_dirty_logging_and_reports_pending_bits),
 		cmocka_unit_test(test_snapshot_carries_cet_msrs_and_a_machine_without_cet_refuses),

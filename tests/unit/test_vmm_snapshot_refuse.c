@@ -259,6 +259,18 @@ static const struct forge forges[] = {
 	  -EINVAL, "vCPU section: bad MTE top-byte-ignore flag" },
 	{ "vcpu_mte_flags", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, mte_flags), 3, 4,
 	  -EINVAL, "vCPU section: bad MTE top-byte-ignore flag" },
+	{ "vcpu_exc_injected_2", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, exc_injected),
+	  2, 1, -EINVAL, "vCPU section: bad queued exception" },
+	{ "vcpu_exc_error_code_flag", VMM_SNAP_VCPUS,
+	  (long)offsetof(struct vmm_snap_vcpu, exc_has_error_code), 7, 1, -EINVAL,
+	  "vCPU section: bad queued exception" },
+	{ "vcpu_exc_pad", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, exc_pad), 1, 1,
+	  -EINVAL, "vCPU section: bad queued exception" },
+	/* injected and vector in one 16-bit write: NMI, and a vector past 31 */
+	{ "vcpu_exc_nmi", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, exc_injected),
+	  0x0201, 2, -EINVAL, "vCPU section: bad queued exception" },
+	{ "vcpu_exc_vector_32", VMM_SNAP_VCPUS, (long)offsetof(struct vmm_snap_vcpu, exc_injected),
+	  0x2001, 2, -EINVAL, "vCPU section: bad queued exception" },
 	{ "config_no_mte_with_tcf", VMM_SNAP_CONFIG, (long)offsetof(struct vmm_snap_config, mte),
 	  0, 4, -EINVAL, "vCPU section: bad MTE tag-check mode" },
 	/* shape and fields fine: only the kernel can refuse, late; still nothing left behind */
@@ -266,7 +278,7 @@ static const struct forge forges[] = {
 	  "KVM_HEKI_SET_STATE refused the Heki state" },
 	{ "sregs_cr0_pg_without_pe", VMM_SNAP_VCPUS, (long)(sizeof(struct kvm_regs) +
 	  offsetof(struct kvm_sregs, cr0)), 1ull << 31, 8, -EINVAL,
-	  "KVM_SET_SREGS/REGS/MSRS refused a vCPU's registers" },
+	  "KVM_SET_SREGS/REGS/MSRS/VCPU_EVENTS refused a vCPU's state" },
 };
 
 static void test_snapshot_checks_every_field_of_a_resealed_forgery(void **state)
