@@ -6,7 +6,10 @@
  * 16 and the SHA-256 at 24 made to agree with the bytes), as a forger
  * would, so the mutations reach the section and field checks instead of
  * stopping at the checksum. Mode bit 1: also restore a file the checks
- * accept, into a new machine built for this input.
+ * accept, into a new machine built for this input: through struct vmm
+ * (vmm_snapshot_restore), and through vmm_snapshot_restore_built, which
+ * builds any layout, for a file of several memslots or when mode bit 2 is
+ * set.
  *
  * Rules: vmm_snapshot_check answers 0, -EINVAL, -EBADMSG or -EPROTO, with a
  * reason whenever it refuses; a file it refuses, restore refuses with the
@@ -14,9 +17,11 @@
  * body is -EBADMSG or -EINVAL, never accepted unless the checksum still
  * matches; a restore of an accepted file either succeeds (and the new VM
  * saves again into a file the checks accept) or fails with a reason and
- * leaves no fd behind.
+ * leaves no fd behind; the built restore answers as struct vmm's does
+ * where that one can take the file, and releases every fd it opened.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +43,31 @@ static long fz_next_fd(struct mv_task *t)
 	return fd;
 }
 
+/* vmm_snapshot_restore_built of @b in @t, whose next fd is @fd: its answer. */
+static int fz_restore_built(struct mv_task *t, const uint8_t *b, size_t len, long fd)
+{
+	struct vmm_snap_built vb;
+	const char *why = NULL;
+	void *again;
+	size_t alen;
+	int r = vmm_snapshot_restore_built(t, b, len, &vb, NULL, &why);
+
+	if (r) {
+		if (!why || fz_next_fd(t) != fd)
+			abort();
+		return r;
+	}
+	if (vmm_snapshot_save_vm(&vb.vm, 0, &again, &alen) || vmm_snapshot_check(again, alen, NULL))
+		abort();
+	free(again);
+	vmm_snapshot_built_release(&vb);
+	if (fz_next_fd(t) != fd)
+		abort();   /* an fd the release missed */
+	return 0;
+}
+
 /* Restores @b into a new machine; @check is what vmm_snapshot_check answered. */
-static void fz_restore(const uint8_t *b, size_t len, int check)
+static void fz_restore(const uint8_t *b, size_t len, int check, bool built)
 {
 	struct mv_machine_config mc = { .ram_bytes = 64ull << 20, .seed = 1 };
 	struct mv_machine *m;
@@ -67,6 +95,12 @@ static void fz_restore(const uint8_t *b, size_t len, int check)
 			abort();
 		free(again);
 		vmm_destroy(v);
+	}
+	if (built || r == -EOPNOTSUPP) {
+		int rb = fz_restore_built(t, b, len, fd);
+
+		if ((check && rb != check) || (!r && rb))
+			abort();   /* a layout struct vmm takes, the builder must take too */
 	}
 	mv_machine_destroy(m);
 }
@@ -104,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();   /* accepted with a checksum that does not match */
 	}
 	if (data[0] & 2)
-		fz_restore(b, len, r);
+		fz_restore(b, len, r, data[0] & 4);
 	free(b);
 	return 0;
 }

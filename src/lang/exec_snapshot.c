@@ -121,9 +121,9 @@ int lang_vm_snapshot_try_restore(const char *path, const struct lang_machine_opt
 {
 	struct mv_machine_config cfg = { 0 };
 	struct vmm_restore_info ri;
+	struct vmm_snap_built b;
 	struct mv_machine *m = NULL;
 	struct mv_task *t;
-	struct vmm *v;
 	void *buf = NULL;
 	size_t len = 0;
 	int r = vmm_snapshot_read_file(path, &buf, &len);
@@ -140,19 +140,24 @@ int lang_vm_snapshot_try_restore(const char *path, const struct lang_machine_opt
 		r = mv_task_spawn(m, &t);
 	if (r && why)
 		*why = "no machine to restore into";
+	/* any layout: the memslots the file describes are built, not just struct vmm's one */
 	if (!r)
-		r = vmm_snapshot_restore(t, buf, len, &v, &ri, why);
+		r = vmm_snapshot_restore_built(t, buf, len, &b, &ri, why);
 	if (!r) {
-		const struct vmm_config *c = vmm_get_config(v);
+		const struct vmm_config *c = &b.vm.cfg;
 
 		*info = (struct lang_snapshot_info){
 			.bytes = len, .nr_vcpus = c->nr_vcpus, .ram_gpa = c->ram_gpa,
 			.ram_bytes = c->ram_bytes, .shared_pages = ri.shared_pages,
 			.private_pages = ri.private_pages, .tagged_pages = ri.tagged_pages,
 			.heki_runs = ri.heki_runs, .epc_lost = ri.epc_lost,
-			.dirty_pages = ri.dirty_pages,
+			.dirty_pages = ri.dirty_pages, .nr_slots = b.vm.nslots,
 		};
-		vmm_destroy(v);
+		for (unsigned int i = 0; i < b.vm.nslots; i++) {
+			info->nr_epc_slots += !!(b.vm.slots[i].s.flags & VMM_SNAP_SLOT_EPC);
+			info->nr_gmem_slots += !!(b.vm.slots[i].s.flags & KVM_MEM_GUEST_MEMFD);
+		}
+		vmm_snapshot_built_release(&b);
 	}
 	if (m)
 		mv_machine_destroy(m);

@@ -195,6 +195,7 @@ struct lang_snapshot_info {
 	unsigned int nr_vcpus;
 	uint64_t ram_gpa, ram_bytes;
 	uint64_t shared_pages, private_pages, tagged_pages, heki_runs, epc_lost, dirty_pages;
+	unsigned int nr_slots, nr_epc_slots, nr_gmem_slots;
 };
 
 /*

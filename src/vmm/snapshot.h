@@ -208,8 +208,10 @@ MV_MUST_CHECK int vmm_snapshot_save(struct vmm *v, void **buf, size_t *len);
  * Checks @buf completely (vmm_snapshot_check), then makes a new VM in @t's
  * process from it: 0 with it in *@out (vCPUs without programs: give each
  * one with vmm_set_guest), or a negative errno with no VM left behind
- * (-EOPNOTSUPP for a snapshot of several memslots: struct vmm has one; the
- * caller builds that layout and uses vmm_snapshot_apply_vm); *@why (optional) then names what was refused. @info is optional.
+ * (-EOPNOTSUPP for a snapshot of several memslots: struct vmm has one;
+ * vmm_snapshot_restore_built builds any layout, or the caller builds it
+ * and uses vmm_snapshot_apply_vm); *@why (optional) then names what was
+ * refused. @info is optional.
  */
 MV_MUST_CHECK int vmm_snapshot_restore(struct mv_task *t, const void *buf, size_t len,
 				       struct vmm **out, struct vmm_restore_info *info,
@@ -232,6 +234,39 @@ MV_MUST_CHECK int vmm_snapshot_save_flags(struct vmm *v, unsigned int flags, voi
 					  size_t *len);
 /* Validation alone: 0, -EINVAL (malformed), -EBADMSG (checksum), -EPROTO (version). */
 MV_MUST_CHECK int vmm_snapshot_check(const void *buf, size_t len, const char **why);
+
+/* A snapshot's configuration and memslots, by GPA. */
+struct vmm_snap_layout {
+	struct vmm_snap_config cfg;
+	uint32_t nslots;
+	struct vmm_snap_slot slots[VMM_SNAP_MAX_SLOTS];
+};
+/* vmm_snapshot_check, then the layout of the VM @buf describes in *@out. */
+MV_MUST_CHECK int vmm_snapshot_layout(const void *buf, size_t len, struct vmm_snap_layout *out,
+				      const char **why);
+
+/*
+ * A VM built in a process to a snapshot's layout (snapshot_build.c): the
+ * VMM a snapshot of several memslots needs, which struct vmm is not.
+ * slot_fd[i]: memslot i's guest_memfd or vEPC fd, -1 if it has neither.
+ */
+struct vmm_snap_built {
+	struct vmm_snap_vm vm;
+	int kvm_fd;
+	int slot_fd[VMM_SNAP_MAX_SLOTS];
+};
+/*
+ * Checks @buf completely, builds its VM in @t's process (every memslot,
+ * with fresh memory, guest_memfds and vEPCs) and applies the snapshot
+ * (vmm_snapshot_apply_vm): 0 with the VM in *@out (release it with
+ * vmm_snapshot_built_release), or a negative errno and *@why with nothing
+ * left behind. Restores a one-slot snapshot as well.
+ */
+MV_MUST_CHECK int vmm_snapshot_restore_built(struct mv_task *t, const void *buf, size_t len,
+					     struct vmm_snap_built *out,
+					     struct vmm_restore_info *info, const char **why);
+/* Closes the VM's fds and unmaps its memory; @b may be half-built. */
+void vmm_snapshot_built_release(struct vmm_snap_built *b);
 
 /* Whole-file helpers (host files): 0 or -errno. */
 MV_MUST_CHECK int vmm_snapshot_write_file(const char *path, const void *buf, size_t len);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Describing a VM by its fds for the snapshot code (vmm_snap_vm_probe):
+ * Describing a VM by its fds for the snapshot code: a struct vmm's
+ * (vmm_snap_vm_of), or any other (vmm_snap_vm_probe):
  * what any VMM can learn from KVM about a VM it did not build through
  * struct vmm (a scenario's). The memory map gives the RAM memslot, its
  * flags and which pages live in a guest_memfd; KVM_CHECK_EXTENSION on the
@@ -135,4 +136,43 @@ int vmm_snap_vm_probe(struct mv_task *t, int vm_fd, const int *vcpu_fds, unsigne
 			REFUSE(why, "not a vCPU fd of this process", -EINVAL);
 	}
 	return 0;
+}
+
+/* ---- a VM by its fds ---- */
+
+void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->t = vmm_task(vmm);
+	sv->vm_fd = vmm_vm_fd(vmm);
+	sv->cfg = *vmm_get_config(vmm);
+	sv->nr_vcpus = sv->cfg.nr_vcpus;
+	for (unsigned int i = 0; i < sv->nr_vcpus; i++)
+		sv->vcpu_fds[i] = vmm_vcpu_fd(vmm, i);
+	sv->slot = 0;
+	sv->ram_uaddr = vmm_gpa_to_uaddr(vmm, sv->cfg.ram_gpa);
+	sv->gmem_fd = vmm_gmem_fd(vmm);
+	sv->nslots = 1;   /* struct vmm: one RAM slot, its guest_memfd at offset 0 */
+	sv->slots[0].s = (struct vmm_snap_slot){
+		.slot = 0, .gpa = sv->cfg.ram_gpa, .size = sv->cfg.ram_bytes,
+		.flags = sv->cfg.ram_flags | (sv->cfg.private_mem ? KVM_MEM_GUEST_MEMFD : 0),
+	};
+	sv->slots[0].uaddr = sv->ram_uaddr;
+}
+
+int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = sv->slot, .flags = flags, .guest_phys_addr = sv->cfg.ram_gpa,
+		.memory_size = sv->cfg.ram_bytes, .userspace_addr = sv->ram_uaddr,
+	};
+
+	if (sv->cfg.private_mem) {
+		if (sv->gmem_fd < 0)
+			return -EINVAL;
+		r.flags |= KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)sv->gmem_fd;
+	}
+	return (int)probe_ioctl(sv->t, sv->vm_fd, KVM_SET_USER_MEMORY_REGION2,
+				(uint64_t)(uintptr_t)&r);
 }

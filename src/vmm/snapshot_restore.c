@@ -760,40 +760,19 @@ int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t l
 	return snap_apply_checked(v, buf, len, info, why, &flags);
 }
 
-/* ---- a VM by its fds ---- */
-
-void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
+int vmm_snapshot_layout(const void *buf, size_t len, struct vmm_snap_layout *out,
+			const char **why)
 {
-	memset(sv, 0, sizeof(*sv));
-	sv->t = vmm_task(vmm);
-	sv->vm_fd = vmm_vm_fd(vmm);
-	sv->cfg = *vmm_get_config(vmm);
-	sv->nr_vcpus = sv->cfg.nr_vcpus;
-	for (unsigned int i = 0; i < sv->nr_vcpus; i++)
-		sv->vcpu_fds[i] = vmm_vcpu_fd(vmm, i);
-	sv->slot = 0;
-	sv->ram_uaddr = vmm_gpa_to_uaddr(vmm, sv->cfg.ram_gpa);
-	sv->gmem_fd = vmm_gmem_fd(vmm);
-	sv->nslots = 1;   /* struct vmm: one RAM slot, its guest_memfd at offset 0 */
-	sv->slots[0].s = (struct vmm_snap_slot){
-		.slot = 0, .gpa = sv->cfg.ram_gpa, .size = sv->cfg.ram_bytes,
-		.flags = sv->cfg.ram_flags | (sv->cfg.private_mem ? KVM_MEM_GUEST_MEMFD : 0),
-	};
-	sv->slots[0].uaddr = sv->ram_uaddr;
-}
+	struct snap_parsed ps;
+	int r;
 
-int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)
-{
-	struct kvm_userspace_memory_region2 r = {
-		.slot = sv->slot, .flags = flags, .guest_phys_addr = sv->cfg.ram_gpa,
-		.memory_size = sv->cfg.ram_bytes, .userspace_addr = sv->ram_uaddr,
-	};
-
-	if (sv->cfg.private_mem) {
-		if (sv->gmem_fd < 0)
-			return -EINVAL;
-		r.flags |= KVM_MEM_GUEST_MEMFD;
-		r.guest_memfd = (uint32_t)sv->gmem_fd;
-	}
-	return (int)snap_ioctl(sv, sv->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r);
+	if (!out)
+		REFUSE(why, "no result pointer", -EINVAL);
+	r = snap_parse(buf, len, &ps, why);
+	if (r)
+		return r;
+	out->cfg = ps.cfg;
+	out->nslots = ps.nslots;
+	memcpy(out->slots, ps.slots, sizeof(out->slots));
+	return 0;
 }

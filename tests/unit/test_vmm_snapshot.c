@@ -559,6 +559,7 @@ static void test_snapshot_keeps_dirty_logging_and_reports_pending_bits(void **st
 	struct mv_task *t = mvtest_task(&m);
 	struct vmm *src = st_vmm(t, &cfg), *dst;
 	struct vmm_restore_info info;
+	struct vmm_snap_built b;
 	uint64_t bits[8] = { 0 };
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bits };
 	void *buf;
@@ -575,6 +576,19 @@ static void test_snapshot_keeps_dirty_logging_and_reports_pending_bits(void **st
 	memset(bits, 0, sizeof(bits));
 	assert_int_equal(kt_ioctl_p(t, vmm_vm_fd(dst), KVM_GET_DIRTY_LOG, &log), 0);
 	assert_int_equal(bits[2], 0x7);          /* gfns 0x80..0x82: the log runs on */
+
+	/* the VM vmm_snapshot_restore_built makes logs too, switched on after the pages */
+	assert_int_equal(vmm_snapshot_restore_built(t, buf, len, &b, &info, NULL), 0);
+	assert_int_equal(info.dirty_pages, 3);
+	assert_int_equal(b.vm.cfg.ram_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	memset(bits, 0xff, sizeof(bits));
+	assert_int_equal(kt_ioctl_p(t, b.vm.vm_fd, KVM_GET_DIRTY_LOG, &log), 0);
+	assert_int_equal(bits[0] | bits[1] | bits[2] | bits[3], 0);   /* the pages went in first */
+	assert_int_equal(mv_vcpu_set_guest(t, b.vm.vcpu_fds[0], guest_dirty, NULL), 0);
+	assert_int_equal(kt_ioctl(t, b.vm.vcpu_fds[0], KVM_RUN, 0), 0);
+	assert_int_equal(kt_ioctl_p(t, b.vm.vm_fd, KVM_GET_DIRTY_LOG, &log), 0);
+	assert_int_equal(bits[2], 0x7);
+	vmm_snapshot_built_release(&b);
 	free(buf);
 	vmm_destroy(dst);
 	vmm_destroy(src);

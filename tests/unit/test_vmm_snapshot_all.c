@@ -217,6 +217,73 @@ static void test_snapshot_of_all_protections_restores_every_protection(void **st
 	kt_teardown(&dst.k);
 }
 
+/* @b as the tests' struct allvm sees a VM (no guest kernel: only what came back). */
+static void built_as_allvm(struct vmm_snap_built *b, struct mv_machine *m, struct allvm *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->k.m = m;
+	v->k.t = b->vm.t;
+	v->k.vm = b->vm.vm_fd;
+	v->map = b->vm.ram_uaddr;
+	v->gmem = b->vm.gmem_fd;
+	v->vepc = b->slot_fd[1];
+	v->epc_map = b->vm.slots[1].uaddr;
+	v->vcpu = b->vm.vcpu_fds[0];
+	v->run = mv_vcpu_run_area(b->vm.t, v->vcpu);
+	assert_non_null(v->run);
+}
+
+/*
+ * vmm_snapshot_restore_built is the restoring VMM: from the file alone it
+ * builds both memslots (a guest_memfd of its own for RAM, a fresh vEPC)
+ * on another machine, and every protection is back as in a VM its VMM
+ * built by hand. On a machine without EPC it is refused with the reason
+ * and leaves no fd behind.
+ */
+static void test_snapshot_restore_built_makes_the_layout_from_the_file(void **state)
+{
+	struct mv_machine_config no_epc = { .ram_bytes = 64ull << 20, .seed = 1,
+					    .features_off = MV_FEAT_SGX };
+	struct allvm src, dst;
+	struct src_state st;
+	struct vmm_snap_vm sv;
+	struct vmm_snap_built b;
+	struct vmm_restore_info info;
+	struct mv_machine *m;
+	struct mv_task *t;
+	const char *why = NULL;
+	void *buf;
+	size_t len;
+	long fd;
+
+	(void)state;
+	src_prepare(&src, &st);
+	probe(&src, &sv);
+	assert_int_equal(vmm_snapshot_save_vm(&sv, 0, &buf, &len), 0);
+	ram_digest(&src, st.digest);
+	m = mvtest_machine(0);
+	assert_int_equal(mv_task_spawn(m, &t), 0);
+	assert_int_equal(vmm_snapshot_restore_built(t, buf, len, &b, &info, &why), 0);
+	assert_int_equal(b.vm.nslots, 2);
+	assert_int_equal(b.vm.slots[0].s.flags, KVM_MEM_GUEST_MEMFD);
+	assert_int_equal(b.vm.slots[1].s.flags, VMM_SNAP_SLOT_EPC);
+	assert_int_equal(info.private_pages, 1);
+	built_as_allvm(&b, m, &dst);
+	dst_check(&dst, &st, &info);
+	vmm_snapshot_built_release(&b);
+	mv_machine_destroy(m);
+
+	assert_int_equal(mv_machine_create(&no_epc, &m), 0);
+	assert_int_equal(mv_task_spawn(m, &t), 0);
+	fd = mv_syscall(t, MV_SYS_dup, 0, 0, 0, 0, 0, 0);   /* the next fd number */
+	assert_int_equal(vmm_snapshot_restore_built(t, buf, len, &b, NULL, &why), -ENOENT);
+	assert_string_equal(why, "no /dev/sgx_vepc for the snapshot's vEPC slot");
+	assert_int_equal(mv_syscall(t, MV_SYS_dup, 0, 0, 0, 0, 0, 0), fd);
+	mv_machine_destroy(m);
+	free(buf);
+	allvm_teardown(&src);
+}
+
 /*
  * Migration: the stopped source moves whole (private memory cannot log
  * dirty pages, so no pre-copy) over a pipe to the VM the destination's VMM
@@ -391,6 +458,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_of_all_protections_restores_every_protection),
+		cmocka_unit_test(test_snapshot_restore_built_makes_the_layout_from_the_file),
 		cmocka_unit_test(test_migration_of_all_protections_is_stop_and_copy_and_keeps_them),
 		cmocka_unit_test(test_private_page_tags_travel_only_under_the_mac),
 		cmocka_unit_test(test_snapshot_of_all_protections_needs_the_same_memslots),

@@ -18,6 +18,7 @@ static void restore_usage(FILE *out)
 		"\n"
 		"Checks every byte of a snapshot written by 'memvisor snapshot' (magic,\n"
 		"version, checksum, every section and field), restores it into a new VM\n"
+		"built with the memslots it describes (guest_memfd and vEPC slots too)\n"
 		"and reports what it holds. A refused file is reported with the reason.\n"
 		"\n"
 		"  --machine LIST   machine settings, as for 'memvisor run'\n"
@@ -31,6 +32,8 @@ static void restore_print(const char *path, const struct lang_snapshot_info *in)
 	printf("%s: restored: %llu bytes, %u vCPU(s), RAM 0x%llx bytes at 0x%llx\n", path,
 	       (unsigned long long)in->bytes, in->nr_vcpus, (unsigned long long)in->ram_bytes,
 	       (unsigned long long)in->ram_gpa);
+	printf("  memslots %u (guest_memfd %u, vEPC %u)\n", in->nr_slots, in->nr_gmem_slots,
+	       in->nr_epc_slots);
 	printf("  shared pages %llu, private pages %llu, tagged pages %llu, Heki runs %llu\n",
 	       (unsigned long long)in->shared_pages, (unsigned long long)in->private_pages,
 	       (unsigned long long)in->tagged_pages, (unsigned long long)in->heki_runs);
