@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <memvisor/memvisor.h>
 
@@ -32,19 +33,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static long fz_next_fd(struct mv_task *t)
+/* How many of fds [0, 128) the process has open: more than any restore opens. */
+static long fz_open_fds(struct mv_task *t)
 {
-	long fd = mv_syscall(t, MV_SYS_openat, (uint64_t)AT_FDCWD, (uint64_t)(uintptr_t)"/dev/kvm",
-			     O_RDWR, 0, 0, 0);
+	struct stat st;
+	long n = 0;
 
-	if (fd < 0)
-		abort();
-	mv_syscall(t, MV_SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
-	return fd;
+	for (int fd = 0; fd < 128; fd++)
+		n += mv_syscall(t, MV_SYS_fstat, (uint64_t)fd, (uint64_t)(uintptr_t)&st, 0, 0, 0,
+				0) == 0;
+	return n;
 }
 
-/* vmm_snapshot_restore_built of @b in @t, whose next fd is @fd: its answer. */
-static int fz_restore_built(struct mv_task *t, const uint8_t *b, size_t len, long fd)
+/* vmm_snapshot_restore_built of @b in @t, which has @nfds fds open: its answer. */
+static int fz_restore_built(struct mv_task *t, const uint8_t *b, size_t len, long nfds)
 {
 	struct vmm_snap_built vb;
 	const char *why = NULL;
@@ -53,7 +55,7 @@ static int fz_restore_built(struct mv_task *t, const uint8_t *b, size_t len, lon
 	int r = vmm_snapshot_restore_built(t, b, len, &vb, NULL, &why);
 
 	if (r) {
-		if (!why || fz_next_fd(t) != fd)
+		if (!why || fz_open_fds(t) != nfds)
 			abort();
 		return r;
 	}
@@ -61,7 +63,7 @@ static int fz_restore_built(struct mv_task *t, const uint8_t *b, size_t len, lon
 		abort();
 	free(again);
 	vmm_snapshot_built_release(&vb);
-	if (fz_next_fd(t) != fd)
+	if (fz_open_fds(t) != nfds)
 		abort();   /* an fd the release missed */
 	return 0;
 }
@@ -74,17 +76,17 @@ static void fz_restore(const uint8_t *b, size_t len, int check, bool built)
 	struct mv_task *t;
 	struct vmm *v = NULL;
 	const char *why = NULL;
-	long fd;
+	long nfds;
 	int r;
 
 	if (mv_machine_create(&mc, &m) || mv_task_spawn(m, &t))
 		abort();
-	fd = fz_next_fd(t);
+	nfds = fz_open_fds(t);
 	r = vmm_snapshot_restore(t, b, len, &v, NULL, &why);
 	if (check && r != check)
 		abort();        /* refused by the checks: the same answer */
 	if (r) {
-		if (!why || v || fz_next_fd(t) != fd)
+		if (!why || v || fz_open_fds(t) != nfds)
 			abort();
 	} else {
 		void *again;
@@ -97,7 +99,7 @@ static void fz_restore(const uint8_t *b, size_t len, int check, bool built)
 		vmm_destroy(v);
 	}
 	if (built || r == -EOPNOTSUPP) {
-		int rb = fz_restore_built(t, b, len, fd);
+		int rb = fz_restore_built(t, b, len, nfds);
 
 		if ((check && rb != check) || (!r && rb))
 			abort();   /* a layout struct vmm takes, the builder must take too */

@@ -503,7 +503,7 @@ static void test_snapshot_moves_private_memory_only_as_platform_ciphertext(void 
 	uint32_t count;
 	uint8_t *buf;
 	size_t len, off;
-	long fd;
+	long nfds;
 
 	(void)state;
 	set_private(src, PRIV, 0x2000);
@@ -528,13 +528,13 @@ static void test_snapshot_moves_private_memory_only_as_platform_ciphertext(void 
 	assert_int_equal(count, 2);
 	buf[off + VMM_SNAP_SEC_SIZE + 8 + 32 + 100] ^= 1;
 	st_reseal(buf, len);
-	fd = st_next_fd(t);
+	nfds = st_open_fds(t);
 	why = NULL;
 	dst = NULL;
 	assert_int_equal(vmm_snapshot_restore(t, buf, len, &dst, NULL, &why), -EBADMSG);
 	assert_null(dst);
 	assert_string_equal(why, "a private page failed its transport MAC");
-	assert_int_equal(st_next_fd(t), fd);
+	assert_int_equal(st_open_fds(t), nfds);
 	free(buf);
 	vmm_destroy(src);
 	mv_machine_destroy(m);

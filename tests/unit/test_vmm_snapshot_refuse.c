@@ -21,7 +21,7 @@ struct fix {
 	uint8_t *buf;
 	size_t len;
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	long next_fd;
+	long open_fds;
 };
 
 /* Every section non-empty: private pages, shared pages, tags, Heki runs and pins. */
@@ -61,7 +61,7 @@ static int fix_setup(void **state)
 		assert_true(count > 0 || type == VMM_SNAP_HEKI);
 	}
 	st_digest_ram(f->src, f->digest);
-	f->next_fd = st_next_fd(f->t);
+	f->open_fds = st_open_fds(f->t);
 	*state = f;
 	return 0;
 }
@@ -91,7 +91,7 @@ static void expect_refused(struct fix *f, const uint8_t *b, size_t len, int err,
 	assert_non_null(got);
 	if (why && strcmp(got, why))
 		fail_msg("want \"%s\", got \"%s\"", why, got);
-	assert_int_equal(st_next_fd(f->t), f->next_fd);   /* no VM, vCPU or gmem fd left */
+	assert_int_equal(st_open_fds(f->t), f->open_fds);   /* no VM, vCPU or gmem fd left */
 	st_digest_ram(f->src, d);
 	assert_memory_equal(d, f->digest, sizeof(d));
 }
