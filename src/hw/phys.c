@@ -13,6 +13,7 @@
  */
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "hw/phys.h"
 #include "hw/mte.h"
@@ -276,15 +277,20 @@ void hw_frames_free(struct hw_machine *m, hw_pfn_t pfn, unsigned int order)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Resident bytes of [base, base + len) by mincore, in bounded chunks. */
+/*
+ * Resident bytes of [base, base + len) by mincore, in bounded chunks; one
+ * vector entry per host page, whatever size the host's pages are.
+ */
 static uint64_t hw_host_resident(void *base, uint64_t len)
 {
 	unsigned char vec[4096];
-	uint64_t chunk = sizeof(vec) * HW_PAGE_SIZE, n = 0;
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t host_pg = pg > 0 ? (uint64_t)pg : HW_PAGE_SIZE;
+	uint64_t chunk = sizeof(vec) * host_pg, n = 0;
 
 	for (uint64_t off = 0; off < len; off += chunk) {
 		uint64_t l = len - off < chunk ? len - off : chunk;
-		uint64_t pages = (l + HW_PAGE_SIZE - 1) >> HW_PAGE_SHIFT;
+		uint64_t pages = (l + host_pg - 1) / host_pg;
 
 		if (mincore((uint8_t *)base + off, l, vec))
 			continue;
@@ -296,7 +302,7 @@ static uint64_t hw_host_resident(void *base, uint64_t len)
 			n += (uint64_t)__builtin_popcountll(w & 0x0101010101010101ull);
 		}
 	}
-	return n << HW_PAGE_SHIFT;
+	return n * host_pg;
 }
 
 void hw_phys_host_usage(struct hw_machine *m, struct hw_host_usage *out)

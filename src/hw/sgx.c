@@ -241,11 +241,14 @@ int hw_epc_mrenclave(struct hw_epc *epc, uint64_t secs_pa, uint8_t out[32])
 /* Whole words, no early exit: the checker runs after every fuzzed step. */
 static bool hw_page_is_zero(const uint8_t *p)
 {
-	const uint64_t *w = (const void *)p;   /* page-aligned */
 	uint64_t any = 0;
 
-	for (size_t i = 0; i < HW_PAGE_SIZE / sizeof(*w); i++)
-		any |= w[i];
+	for (size_t i = 0; i < HW_PAGE_SIZE; i += sizeof(uint64_t)) {
+		uint64_t w;
+
+		memcpy(&w, p + i, sizeof(w));
+		any |= w;
+	}
 	return !any;
 }
 

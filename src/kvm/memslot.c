@@ -457,14 +457,12 @@ long kvm_vm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory
 /* ---- KVM_GET_DIRTY_LOG ---- */
 
 /*
- * Harvests the slot's bitmap: each word is taken and cleared atomically
- * and the pages it names are write-protected again, so the next guest
- * write faults and is logged. Called with slots_lock held.
- */
-/*
- * KVM_GET_DIRTY_LOG's core (kvm_get_dirty_log_protect): take each word of
- * the bitmap, write-protect what it names, and flush every vCPU once at the
- * end, so a write after the harvest faults and is logged again.
+ * KVM_GET_DIRTY_LOG's core (kvm_get_dirty_log_protect), with slots_lock
+ * held: each word with a bit set is taken and cleared atomically and the
+ * pages it names write-protected again, then every vCPU is flushed once,
+ * so a write after the harvest faults and is logged again. Bits are set
+ * under mmu_lock held for write (kvm_mmu_fault_once), as the harvest
+ * holds it, so a clean word skipped by its relaxed read cannot be missed.
  */
 static void kvm_dirty_log_harvest(struct kvm *kvm, struct kvm_memory_slot *s, unsigned long *out)
 {

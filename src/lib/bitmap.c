@@ -90,7 +90,7 @@ size_t lib_bitmap_next_word_once(const unsigned long *map, size_t nwords, size_t
 {
 	while (w < nwords && !READ_ONCE(map[w]))
 		w++;
-	return w;
+	return w < nwords ? w : nwords;
 }
 
 size_t lib_bitmap_weight(const unsigned long *map, size_t nbits)

@@ -17,6 +17,8 @@
 
 #define SNAP_MAX_RAM (1ull << 40)
 #define SNAP_VEC_NMI 2   /* never a queued exception (KVM_SET_VCPU_EVENTS) */
+/* The highest memslot id KVM_SET_USER_MEMORY_REGION takes: KVM_USER_MEM_SLOTS - 1 on x86. */
+#define SNAP_MAX_SLOT_ID (0x7fffu - 3u - 1u)
 #define SNAP_HEKI_PERMS (MEM_ATTR_READ | MEM_ATTR_WRITE | MEM_ATTR_EXEC | MEM_ATTR_IMMUTABLE)
 
 struct snap_sec {
@@ -127,7 +129,7 @@ static int snap_check_slot(const struct snap_parsed *ps, const struct vmm_snap_s
 {
 	bool epc = s->flags & VMM_SNAP_SLOT_EPC;
 
-	if (s->slot > 0x7fff)
+	if (s->slot > SNAP_MAX_SLOT_ID)
 		REFUSE(why, "slot: bad slot id", -EINVAL);
 	if (epc ? s->flags != VMM_SNAP_SLOT_EPC : (s->flags & ~(uint32_t)SNAP_SLOT_FLAGS) != 0)
 		REFUSE(why, "slot: unknown flags", -EINVAL);
@@ -136,7 +138,9 @@ static int snap_check_slot(const struct snap_parsed *ps, const struct vmm_snap_s
 		REFUSE(why, "slot: bad size or address", -EINVAL);
 	if (!(s->flags & KVM_MEM_GUEST_MEMFD) ? s->gmem_offset != 0 :
 	    (s->gmem_offset % VMM_SNAP_PAGE || s->gmem_offset > SNAP_MAX_RAM - s->size ||
-	     ps->cfg.vm_type != KVM_X86_SW_PROTECTED_VM || (s->flags & KVM_MEM_LOG_DIRTY_PAGES)))
+	     ps->cfg.vm_type != KVM_X86_SW_PROTECTED_VM ||
+	     (s->flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))))
+		/* kvm_check_region_flags: a guest_memfd slot neither logs nor is read-only */
 		REFUSE(why, "slot: bad guest_memfd offset or setting", -EINVAL);
 	return 0;
 }
@@ -243,7 +247,7 @@ static int snap_check_config(struct snap_parsed *ps, const char **why)
 		REFUSE(why, "config: unknown VM type", -EINVAL);
 	if (c->private_mem > 1 || c->mte > 1 ||
 	    (c->private_mem && (c->vm_type != KVM_X86_SW_PROTECTED_VM ||
-				(c->ram_flags & KVM_MEM_LOG_DIRTY_PAGES))))
+				(c->ram_flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))))
 		REFUSE(why, "config: bad private-memory or MTE setting", -EINVAL);
 	r = snap_check_slots(ps, why);
 	if (r)

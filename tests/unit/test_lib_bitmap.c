@@ -55,7 +55,7 @@ static void test_bitmap_next_word_once_skips_clean_words(void **state)
 	assert_int_equal(lib_bitmap_next_word_once(map, 8, 4), 7);
 	assert_int_equal(lib_bitmap_next_word_once(map, 7, 4), 7);   /* stops at nwords */
 	assert_int_equal(lib_bitmap_next_word_once(map, 8, 8), 8);
-	assert_int_equal(lib_bitmap_next_word_once(map, 8, 9), 9);   /* past the end: unchanged */
+	assert_int_equal(lib_bitmap_next_word_once(map, 8, 9), 8);   /* past the end: the end */
 }
 
 static void test_bitmap_find_zero_area_skips_busy_runs(void **state)

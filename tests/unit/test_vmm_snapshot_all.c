@@ -422,6 +422,10 @@ static void test_snapshot_checks_every_memslot_of_a_resealed_forgery(void **stat
 		{ 32 + 16, 0, 8, "slot: bad size or address" },
 		{ 24, 0x800000, 8, "slot does not match the config" },            /* RAM's offset */
 		{ 8, EPC_GPA, 8, "slots overlap or are out of order" },           /* RAM onto vEPC */
+		{ 32 + 0, 0x7ffc, 4, "slot: bad slot id" },   /* KVM_USER_MEM_SLOTS: KVM's limit */
+		/* kvm_check_region_flags: a guest_memfd slot is never read-only */
+		{ 4, KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY, 4,
+		  "slot: bad guest_memfd offset or setting" },
 	};
 	struct allvm src;
 	struct src_state st;
@@ -448,6 +452,21 @@ static void test_snapshot_checks_every_memslot_of_a_resealed_forgery(void **stat
 		print_message("forgery %zu\n", i);
 		assert_int_equal(vmm_snapshot_check(b, len, &why), -EINVAL);
 		assert_string_equal(why, f[i].why);
+		free(b);
+	}
+	{
+		/* nor is the configuration's RAM slot, when it has private memory */
+		uint8_t *b = malloc(len);
+		uint32_t ro = KVM_MEM_READONLY;
+		const char *why = NULL;
+
+		assert_non_null(b);
+		memcpy(b, buf, len);
+		memcpy(b + st_section(b, len, VMM_SNAP_CONFIG, NULL, NULL) + VMM_SNAP_SEC_SIZE +
+		       offsetof(struct vmm_snap_config, ram_flags), &ro, sizeof(ro));
+		st_reseal(b, len);
+		assert_int_equal(vmm_snapshot_check(b, len, &why), -EINVAL);
+		assert_string_equal(why, "config: bad private-memory or MTE setting");
 		free(b);
 	}
 	free(buf);
