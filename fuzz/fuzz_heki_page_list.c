@@ -5,7 +5,8 @@
  * one to three nodes built from the input (entries taken whole, or pulled
  * towards pages that exist; next_pa to the next node, the end, an
  * unaligned or unbacked address), handed to KVM by a guest, with a model
- * of every page's permissions beside it.
+ * of every page's permissions beside it (and of the IMMUTABLE ranges an
+ * "anything" address put far beyond the modelled pages).
  *
  * Rules checked after every call: the answer is the one the checks in
  * docs/heki.md give, in their order, for the model's state; a refused list
@@ -42,7 +43,16 @@ struct fh {
 	uint8_t perms[FH_GFNS];
 	uint64_t pinned[2];
 	uint64_t unbacked;      /* pages without a memslot protected so far */
+	unsigned int nfar;      /* IMMUTABLE ranges at or past FH_GFNS, in fh_far */
 };
+
+/*
+ * IMMUTABLE gfn ranges beyond the modelled gfns ("anything" addresses): an
+ * entry touching one is refused with EPERM. Every entry takes an input
+ * byte, so an input of at most max_len bytes records fewer than this.
+ */
+#define FH_FAR_MAX 2048
+static uint64_t fh_far[FH_FAR_MAX][2];
 
 static uint64_t fh_u(struct fh *f, unsigned int n)
 {
@@ -76,6 +86,9 @@ static long fh_check_entry(const struct fh *f, const struct heki_pages *e)
 		return -KVM_EINVAL;
 	for (uint64_t g = e->pa >> 12; g < e->epa >> 12 && g < FH_GFNS; g++)
 		if (f->perms[g] & MEM_ATTR_IMMUTABLE)
+			return -KVM_EPERM;
+	for (unsigned int i = 0; i < f->nfar; i++)
+		if (e->pa >> 12 < fh_far[i][1] && e->epa >> 12 > fh_far[i][0])
 			return -KVM_EPERM;
 	return 0;
 }
@@ -173,6 +186,14 @@ static void fh_apply(struct fh *f, const struct fh_list *l)
 				perms |= MEM_ATTR_EXEC;
 			for (uint64_t g = e->pa >> 12; g < e->epa >> 12 && g < FH_GFNS; g++)
 				f->perms[g] = (uint8_t)perms;
+			if ((perms & MEM_ATTR_IMMUTABLE) && e->epa >> 12 > FH_GFNS) {
+				uint64_t a = e->pa >> 12;
+
+				if (f->nfar == FH_FAR_MAX)
+					abort();   /* cannot happen: see FH_FAR_MAX */
+				fh_far[f->nfar][0] = a > FH_GFNS ? a : FH_GFNS;
+				fh_far[f->nfar++][1] = e->epa >> 12;
+			}
 		}
 		if (!l->hdr[i].next_pa)
 			break;
