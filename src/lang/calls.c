@@ -266,6 +266,8 @@ static const struct lang_ioctl_desc lang_ioctls[] = {
 	{ "KVM_SET_REGS", KVM_SET_REGS, LA_IN, "kvm_regs" },
 	{ "KVM_GET_SREGS", KVM_GET_SREGS, LA_OUT, "kvm_sregs" },
 	{ "KVM_SET_SREGS", KVM_SET_SREGS, LA_IN, "kvm_sregs" },
+	{ "KVM_GET_VCPU_EVENTS", KVM_GET_VCPU_EVENTS, LA_OUT, "kvm_vcpu_events" },
+	{ "KVM_SET_VCPU_EVENTS", KVM_SET_VCPU_EVENTS, LA_IN, "kvm_vcpu_events" },
 	{ "KVM_REGISTER_COALESCED_MMIO", KVM_REGISTER_COALESCED_MMIO, LA_IN,
 	  "kvm_coalesced_mmio_zone" },
 	{ "KVM_UNREGISTER_COALESCED_MMIO", KVM_UNREGISTER_COALESCED_MMIO, LA_IN,

@@ -15,6 +15,8 @@
 #include "lang/lang_int.h"
 
 #define FIELD(type, f) { #f, offsetof(type, f), sizeof(((type *)0)->f) }
+/* A member of a nested struct, named with '_' for '.' (exception.nr: exception_nr) */
+#define FIELD_AS(name, type, f) { name, offsetof(type, f), sizeof(((type *)0)->f) }
 #define STRUCT(name, type, fields) \
 	{ name, sizeof(type), fields, sizeof(fields) / sizeof(fields[0]), false }
 #define STRUCT_HOST_POINTERS(name, type, fields) \
@@ -145,6 +147,24 @@ static const struct lang_field_desc lang_sregs_fields[] = {
 	FIELD(struct kvm_sregs, apic_base),
 };
 
+#define EV(name, f) FIELD_AS(name, struct kvm_vcpu_events, f)
+static const struct lang_field_desc lang_events_fields[] = {
+	EV("exception_injected", exception.injected), EV("exception_nr", exception.nr),
+	EV("exception_has_error_code", exception.has_error_code),
+	EV("exception_pending", exception.pending),
+	EV("exception_error_code", exception.error_code),
+	EV("interrupt_injected", interrupt.injected), EV("interrupt_nr", interrupt.nr),
+	EV("interrupt_soft", interrupt.soft), EV("interrupt_shadow", interrupt.shadow),
+	EV("nmi_injected", nmi.injected), EV("nmi_pending", nmi.pending),
+	EV("nmi_masked", nmi.masked), EV("sipi_vector", sipi_vector), EV("flags", flags),
+	EV("smi_smm", smi.smm), EV("smi_pending", smi.pending),
+	EV("smi_smm_inside_nmi", smi.smm_inside_nmi), EV("smi_latched_init", smi.latched_init),
+	EV("triple_fault_pending", triple_fault.pending),
+	EV("exception_has_payload", exception_has_payload),
+	EV("exception_payload", exception_payload),
+};
+#undef EV
+
 static const struct lang_field_desc lang_coalesced_zone_fields[] = {
 	FIELD(struct kvm_coalesced_mmio_zone, addr),
 	FIELD(struct kvm_coalesced_mmio_zone, size),
@@ -167,6 +187,7 @@ static const struct lang_struct_desc lang_structs[] = {
 	STRUCT("kvm_arm_copy_mte_tags", struct kvm_arm_copy_mte_tags, lang_mte_fields),
 	STRUCT("kvm_regs", struct kvm_regs, lang_regs_fields),
 	STRUCT("kvm_sregs", struct kvm_sregs, lang_sregs_fields),
+	STRUCT("kvm_vcpu_events", struct kvm_vcpu_events, lang_events_fields),
 	STRUCT_HOST_POINTERS("clone_args", struct lang_clone_args, lang_clone_args_fields),
 	STRUCT("iovec", struct lang_iovec_array, lang_iovec_fields),
 	STRUCT_HOST_POINTERS("iovec_local", struct lang_iovec_array, lang_iovec_local_fields),
