@@ -64,6 +64,9 @@ const struct kd_opdef kd_ops[KD_NR_OPS] = {
 	[KD_MMIO_REPLY] = { .name = "mmio_reply", .args = { "vcpu", "data" } },
 	[KD_HYPERCALL_REPLY] = { .name = "hypercall_reply", .args = { "vcpu", "ret" } },
 	[KD_IMMEDIATE_EXIT] = { .name = "immediate_exit", .args = { "vcpu", "val" } },
+	[KD_SET_EVENTS] = { .name = "set_events",
+		.args = { "vcpu", "flags", "injected", "nr", "has_err", "err", "smm" } },
+	[KD_GET_EVENTS] = { .name = "get_events", .args = { "vcpu" } },
 };
 
 /* ------------------------------------------------------------ formatting */
@@ -89,6 +92,28 @@ void kd_fmt_created(char *res, size_t len, uint64_t created, long err)
 		snprintf(res, len, "created=%" PRIu64 " then -%s", created, kd_errno_name((int)-err));
 	else
 		snprintf(res, len, "created=%" PRIu64, created);
+}
+
+void kd_events_of(const struct kd_step *s, struct kvm_vcpu_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->flags = (uint32_t)s->a[1];
+	ev->exception.injected = (uint8_t)s->a[2];
+	ev->exception.nr = (uint8_t)s->a[3];
+	ev->exception.has_error_code = (uint8_t)s->a[4];
+	ev->exception.error_code = (uint32_t)s->a[5];
+	ev->smi.smm = (uint8_t)s->a[6];
+}
+
+void kd_fmt_events(char *res, size_t len, long r, const struct kvm_vcpu_events *ev)
+{
+	if (r) {
+		kd_fmt_ret(res, len, r);
+		return;
+	}
+	snprintf(res, len, "injected=%u nr=%u has_err=%u err=%#x flags=%#x",
+		 ev->exception.injected, ev->exception.nr, ev->exception.has_error_code,
+		 ev->exception.error_code, ev->flags);
 }
 
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run)

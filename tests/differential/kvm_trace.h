@@ -51,6 +51,8 @@ enum kd_op {
 	KD_MMIO_REPLY,       /* vcpu, data: what the next KVM_RUN completes an MMIO read with */
 	KD_HYPERCALL_REPLY,  /* vcpu, ret */
 	KD_IMMEDIATE_EXIT,   /* vcpu, val */
+	KD_SET_EVENTS,       /* vcpu, flags, injected, nr, has_err, err, smm: KVM_SET_VCPU_EVENTS */
+	KD_GET_EVENTS,       /* vcpu -> the exception and flags KVM_GET_VCPU_EVENTS reports */
 	KD_NR_OPS
 };
 
@@ -101,5 +103,10 @@ const char *kd_errno_name(int err);
 struct kvm_run;
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run);
 void kd_fmt_created(char *res, size_t len, uint64_t created, long err);
+struct kvm_vcpu_events;
+/* KD_SET_EVENTS's struct, the same bytes on both sides. */
+void kd_events_of(const struct kd_step *s, struct kvm_vcpu_events *ev);
+/* KD_GET_EVENTS's result: @r, or what @ev reports. */
+void kd_fmt_events(char *res, size_t len, long r, const struct kvm_vcpu_events *ev);
 
 #endif

@@ -3,8 +3,9 @@
  * The sequences kvm_trace records on the host and replays on memvisor:
  * capabilities, VM types, the memslot checks of set_memory_region_test,
  * vCPU creation as kvm_create_max_vcpus does it, dirty logging as
- * dirty_log_test's host side sees it, and KVM_RUN exits (MMIO, read-only
- * slots, memory faults, hypercalls, immediate_exit).
+ * dirty_log_test's host side sees it, KVM_RUN exits (MMIO, read-only
+ * slots, memory faults, hypercalls, immediate_exit) and the checks of
+ * KVM_SET_VCPU_EVENTS with what KVM_GET_VCPU_EVENTS reports.
  *
  * A case marked 'differs' is one where the host kernel and memvisor
  * legitimately answer differently; the reason says which side has what.
@@ -44,6 +45,8 @@
 	FLAG_BIT(v, b + 3), FLAG_BIT(v, b + 4), FLAG_BIT(v, b + 5), FLAG_BIT(v, b + 6), FLAG_BIT(v, b + 7)
 
 #define RUN S(RUN, 0, 0)
+#define SET_EV(flags, inj, nr, has_err, err, smm) S(SET_EVENTS, 0, flags, inj, nr, has_err, err, smm)
+#define GET_EV S(GET_EVENTS, 0)
 
 const struct kd_case kd_cases[] = {
 	/* ---------------------------------------------------------- capabilities */
@@ -195,10 +198,7 @@ const struct kd_case kd_cases[] = {
 		S(G_HYPERCALL, KVM_HC_MAP_GPA_RANGE, 0x3000, 0, 0), S(G_REPORT, REPORT),
 		S(G_HYPERCALL, KVM_HC_MAP_GPA_RANGE, 0xfffff000, 0x100000, 0), S(G_REPORT, REPORT),
 		RUN, S(HYPERCALL_REPLY, 0, 0x55), RUN, RUN, RUN, RUN, RUN } },
-	{ .name = "run_controls",
-	  .known_bug = "with immediate_exit set, KVM_RUN fails with -EINTR and leaves "
-		       "exit_reason as it was; memvisor sets KVM_EXIT_INTR",
-	  .steps = {
+	{ .name = "run_controls", .steps = {
 		VM_WITH_RAM(0), S(G_WRITE, MMIO_GPA, 4, 7),
 		S(RUN, 0, 1), S(IMMEDIATE_EXIT, 0, 1), RUN, S(IMMEDIATE_EXIT, 0, 0), RUN, RUN,
 		} },
@@ -211,5 +211,22 @@ const struct kd_case kd_cases[] = {
 		S(SET_NOFILE, 4096), S(CREATE_VM, 0), CAP(1, KVM_CAP_MAX_VCPUS),
 		S(CREATE_VCPUS, 0, 1024), S(CREATE_VCPU, 1024),
 		S(CREATE_VM, 0), S(CREATE_VCPUS, 4096 - 1024, 1024), S(CREATE_VCPU, 0) } },
+
+	/* ---------------------------------------------------------- vCPU events */
+	/* kvm_vcpu_ioctl_x86_set_vcpu_events's checks in order, and what GET reports */
+	{ .name = "vcpu_events", .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0), GET_EV,
+		SET_EV(0x40, 0, 0, 0, 0, 0),                         /* unknown flag */
+		SET_EV(KVM_VCPUEVENT_VALID_PAYLOAD, 1, 14, 0, 0, 0), /* no EXCEPTION_PAYLOAD cap */
+		SET_EV(0, 1, 32, 0, 0, 0), SET_EV(0, 1, 2, 0, 0, 0), GET_EV,
+		SET_EV(KVM_VCPUEVENT_VALID_TRIPLE_FAULT, 0, 0, 0, 0, 0), GET_EV,
+		SET_EV(0, 1, 3, 0, 0, 0), GET_EV,                   /* #BP: soft, never injected */
+		SET_EV(0, 1, 13, 1, 0x18, 0), GET_EV,
+		SET_EV(0, 0, 0, 0, 0, 0), GET_EV } },
+	/* SMM state: refused without CONFIG_KVM_SMM, after the exception was taken */
+	{ .name = "vcpu_events_smm", .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
+		SET_EV(KVM_VCPUEVENT_VALID_SMM, 1, 6, 0, 0, 1), GET_EV,
+		SET_EV(KVM_VCPUEVENT_VALID_SMM, 0, 0, 0, 0, 0), GET_EV } },
 	{ .name = NULL },
 };

@@ -412,6 +412,25 @@ static void host_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 		if (!r)
 			return;
 		break;
+	case KD_SET_EVENTS:
+	case KD_GET_EVENTS: {
+		struct kvm_vcpu_events ev;
+
+		if (s->a[0] >= h->nr_vcpus) {
+			r = -EBADF;
+			break;
+		}
+		kd_events_of(s, &ev);
+		if (s->op == KD_SET_EVENTS)
+			r = host_ret(ioctl(h->vcpu[s->a[0]], KVM_SET_VCPU_EVENTS, &ev));
+		else
+			r = host_ret(ioctl(h->vcpu[s->a[0]], KVM_GET_VCPU_EVENTS, &ev));
+		if (s->op == KD_GET_EVENTS) {
+			kd_fmt_events(res, len, r, &ev);
+			return;
+		}
+		break;
+	}
 	default:
 		r = host_simple(h, s);
 	}

@@ -258,6 +258,23 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 		if (!r)
 			return;
 		break;
+	case KD_SET_EVENTS:
+	case KD_GET_EVENTS: {
+		struct kvm_vcpu_events ev;
+
+		if (s->a[0] >= c->nr_vcpus) {
+			r = -EBADF;
+			break;
+		}
+		kd_events_of(s, &ev);
+		r = mvc_ioctl(c, c->vcpu[s->a[0]],
+			      s->op == KD_SET_EVENTS ? KVM_SET_VCPU_EVENTS : KVM_GET_VCPU_EVENTS, &ev);
+		if (s->op == KD_GET_EVENTS) {
+			kd_fmt_events(res, len, r, &ev);
+			return;
+		}
+		break;
+	}
 	case KD_MMIO_REPLY:
 	case KD_HYPERCALL_REPLY:
 	case KD_IMMEDIATE_EXIT:
