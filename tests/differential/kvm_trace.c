@@ -67,6 +67,9 @@ const struct kd_opdef kd_ops[KD_NR_OPS] = {
 	[KD_SET_EVENTS] = { .name = "set_events",
 		.args = { "vcpu", "flags", "injected", "nr", "has_err", "err", "smm" } },
 	[KD_GET_EVENTS] = { .name = "get_events", .args = { "vcpu" } },
+	[KD_SET_SREGS] = { .name = "set_sregs",
+		.args = { "vcpu", "cr0", "cr3", "cr4", "efer", "cs_l", "apic_base" } },
+	[KD_GET_SREGS] = { .name = "get_sregs", .args = { "vcpu" } },
 };
 
 /* ------------------------------------------------------------ formatting */
@@ -94,26 +97,65 @@ void kd_fmt_created(char *res, size_t len, uint64_t created, long err)
 		snprintf(res, len, "created=%" PRIu64, created);
 }
 
-void kd_events_of(const struct kd_step *s, struct kvm_vcpu_events *ev)
+static void kd_events_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
+			   char *res, size_t len)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->flags = (uint32_t)s->a[1];
-	ev->exception.injected = (uint8_t)s->a[2];
-	ev->exception.nr = (uint8_t)s->a[3];
-	ev->exception.has_error_code = (uint8_t)s->a[4];
-	ev->exception.error_code = (uint32_t)s->a[5];
-	ev->smi.smm = (uint8_t)s->a[6];
-}
+	struct kvm_vcpu_events ev;
+	long r;
 
-void kd_fmt_events(char *res, size_t len, long r, const struct kvm_vcpu_events *ev)
-{
-	if (r) {
-		kd_fmt_ret(res, len, r);
+	memset(&ev, 0, sizeof(ev));
+	if (s->op == KD_SET_EVENTS) {
+		ev.flags = (uint32_t)s->a[1];
+		ev.exception.injected = (uint8_t)s->a[2];
+		ev.exception.nr = (uint8_t)s->a[3];
+		ev.exception.has_error_code = (uint8_t)s->a[4];
+		ev.exception.error_code = (uint32_t)s->a[5];
+		ev.smi.smm = (uint8_t)s->a[6];
+		kd_fmt_ret(res, len, vcpu_ioctl(ctx, s->a[0], KVM_SET_VCPU_EVENTS, &ev));
 		return;
 	}
-	snprintf(res, len, "injected=%u nr=%u has_err=%u err=%#x flags=%#x",
-		 ev->exception.injected, ev->exception.nr, ev->exception.has_error_code,
-		 ev->exception.error_code, ev->flags);
+	r = vcpu_ioctl(ctx, s->a[0], KVM_GET_VCPU_EVENTS, &ev);
+	if (r)
+		kd_fmt_ret(res, len, r);
+	else
+		snprintf(res, len, "injected=%u nr=%u has_err=%u err=%#x flags=%#x",
+			 ev.exception.injected, ev.exception.nr, ev.exception.has_error_code,
+			 ev.exception.error_code, ev.flags);
+}
+
+/* SET_SREGS starts from what GET_SREGS reads, so only the named fields differ. */
+static void kd_sregs_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
+			  char *res, size_t len)
+{
+	struct kvm_sregs sr;
+	long r;
+
+	memset(&sr, 0, sizeof(sr));
+	r = vcpu_ioctl(ctx, s->a[0], KVM_GET_SREGS, &sr);
+	if (!r && s->op == KD_SET_SREGS) {
+		sr.cr0 = s->a[1];
+		sr.cr3 = s->a[2];
+		sr.cr4 = s->a[3];
+		sr.efer = s->a[4];
+		sr.cs.l = (uint8_t)s->a[5];
+		sr.apic_base = s->a[6] ? s->a[6] : sr.apic_base;
+		r = vcpu_ioctl(ctx, s->a[0], KVM_SET_SREGS, &sr);
+	}
+	if (r || s->op == KD_SET_SREGS)
+		kd_fmt_ret(res, len, r);
+	else
+		snprintf(res, len, "cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
+			 (unsigned long long)sr.cr0, (unsigned long long)sr.cr3,
+			 (unsigned long long)sr.cr4, (unsigned long long)sr.efer);
+}
+
+void kd_vcpu_state_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
+			char *res, size_t len)
+{
+	if (s->op == KD_SET_EVENTS || s->op == KD_GET_EVENTS)
+		kd_events_step(ctx, vcpu_ioctl, s, res, len);
+	else
+		kd_sregs_step(ctx, vcpu_ioctl, s, res, len);
 }
 
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run)

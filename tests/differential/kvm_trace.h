@@ -53,6 +53,8 @@ enum kd_op {
 	KD_IMMEDIATE_EXIT,   /* vcpu, val */
 	KD_SET_EVENTS,       /* vcpu, flags, injected, nr, has_err, err, smm: KVM_SET_VCPU_EVENTS */
 	KD_GET_EVENTS,       /* vcpu -> the exception and flags KVM_GET_VCPU_EVENTS reports */
+	KD_SET_SREGS,        /* vcpu, cr0, cr3, cr4, efer, cs_l, apic_base: KVM_GET_SREGS, these, SET */
+	KD_GET_SREGS,        /* vcpu -> cr0, cr3, cr4, efer */
 	KD_NR_OPS
 };
 
@@ -103,10 +105,13 @@ const char *kd_errno_name(int err);
 struct kvm_run;
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run);
 void kd_fmt_created(char *res, size_t len, uint64_t created, long err);
-struct kvm_vcpu_events;
-/* KD_SET_EVENTS's struct, the same bytes on both sides. */
-void kd_events_of(const struct kd_step *s, struct kvm_vcpu_events *ev);
-/* KD_GET_EVENTS's result: @r, or what @ev reports. */
-void kd_fmt_events(char *res, size_t len, long r, const struct kvm_vcpu_events *ev);
+/*
+ * The vCPU state steps (KD_SET_EVENTS ... KD_GET_SREGS), the same on both
+ * sides: @vcpu_ioctl runs one ioctl on the side's vCPU @vcpu (0 or
+ * -errno; -EBADF for no such vCPU). Writes the step's result.
+ */
+typedef long (*kd_vcpu_ioctl_fn)(void *ctx, uint64_t vcpu, unsigned long cmd, void *arg);
+void kd_vcpu_state_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
+			char *res, size_t len);
 
 #endif

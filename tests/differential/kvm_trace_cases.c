@@ -4,8 +4,8 @@
  * capabilities, VM types, the memslot checks of set_memory_region_test,
  * vCPU creation as kvm_create_max_vcpus does it, dirty logging as
  * dirty_log_test's host side sees it, KVM_RUN exits (MMIO, read-only
- * slots, memory faults, hypercalls, immediate_exit) and the checks of
- * KVM_SET_VCPU_EVENTS with what KVM_GET_VCPU_EVENTS reports.
+ * slots, memory faults, hypercalls, immediate_exit), and the checks of
+ * KVM_SET_VCPU_EVENTS and KVM_SET_SREGS with what their GETs report.
  *
  * A case marked 'differs' is one where the host kernel and memvisor
  * legitimately answer differently; the reason says which side has what.
@@ -47,6 +47,11 @@
 #define RUN S(RUN, 0, 0)
 #define SET_EV(flags, inj, nr, has_err, err, smm) S(SET_EVENTS, 0, flags, inj, nr, has_err, err, smm)
 #define GET_EV S(GET_EVENTS, 0)
+#define SREGS(cr0, cr3, cr4, efer, cs_l) S(SET_SREGS, 0, cr0, cr3, cr4, efer, cs_l, 0)
+#define CR0_PE 0x1ull
+#define CR0_PG 0x80000000ull
+#define CR4_PAE 0x20ull
+#define EFER_LM 0x500ull   /* LME and LMA */
 
 const struct kd_case kd_cases[] = {
 	/* ---------------------------------------------------------- capabilities */
@@ -228,5 +233,27 @@ const struct kd_case kd_cases[] = {
 		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
 		SET_EV(KVM_VCPUEVENT_VALID_SMM, 1, 6, 0, 0, 1), GET_EV,
 		SET_EV(KVM_VCPUEVENT_VALID_SMM, 0, 0, 0, 0, 0), GET_EV } },
+	/* kvm_is_valid_sregs and kvm_set_apic_base, as KVM_SET_SREGS checks them */
+	{ .name = "sregs_checks", .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
+		SREGS(CR0_PG, 0, 0, 0, 0),                          /* PG without PE */
+		SREGS(CR0_PE | (1ull << 63), 0, 0, 0, 0),           /* reserved CR0 bit */
+		SREGS(CR0_PE, 0, 1ull << 30, 0, 0),                 /* reserved CR4 bit */
+		SREGS(CR0_PE | CR0_PG, 0x1000, 0, EFER_LM, 0),      /* long mode without PAE */
+		SREGS(CR0_PE | CR0_PG, 0x1000, CR4_PAE, 0x100, 0),  /* LME without LMA */
+		SREGS(CR0_PE, 0, 0, 0x400, 0),                      /* LMA without paging */
+		SREGS(CR0_PE, 0, 0, 0, 1),                          /* CS.L outside long mode */
+		SREGS(CR0_PE | CR0_PG, 1ull << 52, CR4_PAE, EFER_LM, 1), /* CR3 past MAXPHYADDR */
+		S(SET_SREGS, 0, CR0_PE, 0, 0, 0, 0, 0xfee00d00ull),  /* x2APIC without it in CPUID */
+		S(SET_SREGS, 0, CR0_PE, 0, 0, 0, 0, 0xfee00201ull),  /* reserved bits 0 and 9 */
+		S(SET_SREGS, 0, CR0_PE, 0, 0, 0, 0, 0xfee00100ull),  /* BSP: allowed */
+		SREGS(CR0_PE | CR0_PG, 0x1000, CR4_PAE, EFER_LM, 1), S(GET_SREGS, 0),
+		SREGS(CR0_PE, 0, 0, 0, 0), S(GET_SREGS, 0) } },
+	{ .name = "sregs_legacy_paging",
+	  .differs = "memvisor models 4-level paging only (docs/kvm.md): it refuses 32-bit and "
+		     "PAE paging without long mode, which KVM runs",
+	  .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
+		SREGS(CR0_PE | CR0_PG, 0x1000, 0, 0, 0), SREGS(CR0_PE | CR0_PG, 0x1000, CR4_PAE, 0, 0) } },
 	{ .name = NULL },
 };

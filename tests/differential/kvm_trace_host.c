@@ -370,6 +370,13 @@ static long host_simple(struct host_ctx *h, const struct kd_step *s)
 	}
 }
 
+static long host_vcpu_ioctl(void *ctx, uint64_t vcpu, unsigned long cmd, void *arg)
+{
+	struct host_ctx *h = ctx;
+
+	return vcpu < h->nr_vcpus ? host_ret(ioctl(h->vcpu[vcpu], cmd, arg)) : -EBADF;
+}
+
 static void host_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 {
 	struct host_ctx *h = ctx;
@@ -413,24 +420,11 @@ static void host_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 			return;
 		break;
 	case KD_SET_EVENTS:
-	case KD_GET_EVENTS: {
-		struct kvm_vcpu_events ev;
-
-		if (s->a[0] >= h->nr_vcpus) {
-			r = -EBADF;
-			break;
-		}
-		kd_events_of(s, &ev);
-		if (s->op == KD_SET_EVENTS)
-			r = host_ret(ioctl(h->vcpu[s->a[0]], KVM_SET_VCPU_EVENTS, &ev));
-		else
-			r = host_ret(ioctl(h->vcpu[s->a[0]], KVM_GET_VCPU_EVENTS, &ev));
-		if (s->op == KD_GET_EVENTS) {
-			kd_fmt_events(res, len, r, &ev);
-			return;
-		}
-		break;
-	}
+	case KD_GET_EVENTS:
+	case KD_SET_SREGS:
+	case KD_GET_SREGS:
+		kd_vcpu_state_step(h, host_vcpu_ioctl, s, res, len);
+		return;
 	default:
 		r = host_simple(h, s);
 	}

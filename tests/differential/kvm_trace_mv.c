@@ -155,6 +155,13 @@ static long mvc_map(struct mv_ctx *c, const struct kd_step *s)
 	return 0;
 }
 
+static long mvc_vcpu_ioctl(void *ctx, uint64_t vcpu, unsigned long cmd, void *arg)
+{
+	struct mv_ctx *c = ctx;
+
+	return vcpu < c->nr_vcpus ? mvc_ioctl(c, c->vcpu[vcpu], cmd, arg) : -EBADF;
+}
+
 static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 {
 	struct mv_ctx *c = ctx;
@@ -259,22 +266,11 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 			return;
 		break;
 	case KD_SET_EVENTS:
-	case KD_GET_EVENTS: {
-		struct kvm_vcpu_events ev;
-
-		if (s->a[0] >= c->nr_vcpus) {
-			r = -EBADF;
-			break;
-		}
-		kd_events_of(s, &ev);
-		r = mvc_ioctl(c, c->vcpu[s->a[0]],
-			      s->op == KD_SET_EVENTS ? KVM_SET_VCPU_EVENTS : KVM_GET_VCPU_EVENTS, &ev);
-		if (s->op == KD_GET_EVENTS) {
-			kd_fmt_events(res, len, r, &ev);
-			return;
-		}
-		break;
-	}
+	case KD_GET_EVENTS:
+	case KD_SET_SREGS:
+	case KD_GET_SREGS:
+		kd_vcpu_state_step(c, mvc_vcpu_ioctl, s, res, len);
+		return;
 	case KD_MMIO_REPLY:
 	case KD_HYPERCALL_REPLY:
 	case KD_IMMEDIATE_EXIT:
