@@ -70,6 +70,7 @@ const struct kd_opdef kd_ops[KD_NR_OPS] = {
 	[KD_SET_SREGS] = { .name = "set_sregs",
 		.args = { "vcpu", "cr0", "cr3", "cr4", "efer", "cs_l", "apic_base" } },
 	[KD_GET_SREGS] = { .name = "get_sregs", .args = { "vcpu" } },
+	[KD_IOCTL] = { .name = "ioctl", .args = { "fd", "cmd", "arg" } },
 };
 
 /* ------------------------------------------------------------ formatting */

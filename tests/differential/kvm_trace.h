@@ -55,6 +55,7 @@ enum kd_op {
 	KD_GET_EVENTS,       /* vcpu -> the exception and flags KVM_GET_VCPU_EVENTS reports */
 	KD_SET_SREGS,        /* vcpu, cr0, cr3, cr4, efer, cs_l, apic_base: KVM_GET_SREGS, these, SET */
 	KD_GET_SREGS,        /* vcpu -> cr0, cr3, cr4, efer */
+	KD_IOCTL,            /* fd (0 /dev/kvm, 1 the VM, 2 vCPU 0), cmd, arg: an integer argument */
 	KD_NR_OPS
 };
 

@@ -52,6 +52,9 @@
 #define CR0_PG 0x80000000ull
 #define CR4_PAE 0x20ull
 #define EFER_LM 0x500ull   /* LME and LMA */
+#define IOCTL(fd, cmd) S(IOCTL, fd, cmd, 0)
+#define KD_UNKNOWN_KVM 0xaeffull   /* _IO(KVMIO, 0xff): no such KVM ioctl */
+#define KD_TCGETS 0x5401ull        /* a terminal ioctl */
 
 const struct kd_case kd_cases[] = {
 	/* ---------------------------------------------------------- capabilities */
@@ -233,6 +236,20 @@ const struct kd_case kd_cases[] = {
 		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
 		SET_EV(KVM_VCPUEVENT_VALID_SMM, 1, 6, 0, 0, 1), GET_EV,
 		SET_EV(KVM_VCPUEVENT_VALID_SMM, 0, 0, 0, 0, 0), GET_EV } },
+	/* ioctls on the wrong fd, unknown ones, and NULL struct pointers: which errno each fd gives */
+	{ .name = "ioctl_dispatch", .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0),
+		IOCTL(0, KVM_RUN), IOCTL(0, KVM_CREATE_VCPU), IOCTL(0, KVM_GET_REGS),
+		IOCTL(0, KD_UNKNOWN_KVM), IOCTL(0, KD_TCGETS),
+		IOCTL(1, KVM_GET_API_VERSION), IOCTL(1, KVM_CREATE_VM), IOCTL(1, KVM_RUN),
+		IOCTL(1, KVM_GET_VCPU_MMAP_SIZE), IOCTL(1, KD_UNKNOWN_KVM), IOCTL(1, KD_TCGETS),
+		IOCTL(2, KVM_GET_API_VERSION), IOCTL(2, KVM_CREATE_VCPU), IOCTL(2, KVM_CHECK_EXTENSION),
+		IOCTL(2, KVM_SET_USER_MEMORY_REGION), IOCTL(2, KD_UNKNOWN_KVM), IOCTL(2, KD_TCGETS),
+		IOCTL(1, KVM_SET_USER_MEMORY_REGION), IOCTL(1, KVM_SET_USER_MEMORY_REGION2),
+		IOCTL(1, KVM_GET_DIRTY_LOG), IOCTL(1, KVM_ENABLE_CAP),
+		IOCTL(2, KVM_GET_REGS), IOCTL(2, KVM_SET_REGS), IOCTL(2, KVM_GET_SREGS),
+		IOCTL(2, KVM_SET_SREGS), IOCTL(2, KVM_GET_VCPU_EVENTS), IOCTL(2, KVM_SET_VCPU_EVENTS),
+		IOCTL(2, KVM_GET_MSRS), IOCTL(2, KVM_SET_MSRS) } },
 	/* kvm_is_valid_sregs and kvm_set_apic_base, as KVM_SET_SREGS checks them */
 	{ .name = "sregs_checks", .steps = {
 		S(CREATE_VM, 0), S(CREATE_VCPU, 0),

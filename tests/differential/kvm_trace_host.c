@@ -318,6 +318,11 @@ static long host_simple(struct host_ctx *h, const struct kd_step *s)
 		return host_ret(ioctl(h->kvm, KVM_GET_VCPU_MMAP_SIZE, 0));
 	case KD_CHECK_EXTENSION:
 		return host_ret(ioctl(s->a[0] ? h->vm : h->kvm, KVM_CHECK_EXTENSION, s->a[1]));
+	case KD_IOCTL: {
+		int fd = s->a[0] == 0 ? h->kvm : s->a[0] == 1 ? h->vm : h->nr_vcpus ? h->vcpu[0] : -1;
+
+		return host_ret(ioctl(fd, (unsigned long)s->a[1], s->a[2]));
+	}
 	case KD_CREATE_VM: {
 		int vm = ioctl(h->kvm, KVM_CREATE_VM, s->a[0]);
 

@@ -185,6 +185,10 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 	case KD_CHECK_EXTENSION:
 		r = mvc_ioctl_v(c, s->a[0] ? c->vm : c->kvm, KVM_CHECK_EXTENSION, s->a[1]);
 		break;
+	case KD_IOCTL:
+		r = mvc_ioctl_v(c, s->a[0] == 0 ? c->kvm : s->a[0] == 1 ? c->vm :
+				c->nr_vcpus ? c->vcpu[0] : -1, (unsigned long)s->a[1], s->a[2]);
+		break;
 	case KD_CREATE_VM:
 		r = mvc_ioctl_v(c, c->kvm, KVM_CREATE_VM, s->a[0]);
 		if (r >= 0) {
