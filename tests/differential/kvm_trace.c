@@ -70,6 +70,8 @@ const struct kd_opdef kd_ops[KD_NR_OPS] = {
 	[KD_SET_SREGS] = { .name = "set_sregs",
 		.args = { "vcpu", "cr0", "cr3", "cr4", "efer", "cs_l", "apic_base" } },
 	[KD_GET_SREGS] = { .name = "get_sregs", .args = { "vcpu" } },
+	[KD_SET_REGS] = { .name = "set_regs", .args = { "vcpu", "rip", "rflags", "rax", "rsp" } },
+	[KD_GET_REGS] = { .name = "get_regs", .args = { "vcpu" } },
 	[KD_IOCTL] = { .name = "ioctl", .args = { "fd", "cmd", "arg" } },
 };
 
@@ -150,13 +152,39 @@ static void kd_sregs_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct k
 			 (unsigned long long)sr.cr4, (unsigned long long)sr.efer);
 }
 
+/* SET_REGS likewise starts from GET_REGS. */
+static void kd_regs_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
+			 char *res, size_t len)
+{
+	struct kvm_regs rg;
+	long r;
+
+	memset(&rg, 0, sizeof(rg));
+	r = vcpu_ioctl(ctx, s->a[0], KVM_GET_REGS, &rg);
+	if (!r && s->op == KD_SET_REGS) {
+		rg.rip = s->a[1];
+		rg.rflags = s->a[2];
+		rg.rax = s->a[3];
+		rg.rsp = s->a[4];
+		r = vcpu_ioctl(ctx, s->a[0], KVM_SET_REGS, &rg);
+	}
+	if (r || s->op == KD_SET_REGS)
+		kd_fmt_ret(res, len, r);
+	else
+		snprintf(res, len, "rip=%#llx rflags=%#llx rax=%#llx rsp=%#llx",
+			 (unsigned long long)rg.rip, (unsigned long long)rg.rflags,
+			 (unsigned long long)rg.rax, (unsigned long long)rg.rsp);
+}
+
 void kd_vcpu_state_step(void *ctx, kd_vcpu_ioctl_fn vcpu_ioctl, const struct kd_step *s,
 			char *res, size_t len)
 {
 	if (s->op == KD_SET_EVENTS || s->op == KD_GET_EVENTS)
 		kd_events_step(ctx, vcpu_ioctl, s, res, len);
-	else
+	else if (s->op == KD_SET_SREGS || s->op == KD_GET_SREGS)
 		kd_sregs_step(ctx, vcpu_ioctl, s, res, len);
+	else
+		kd_regs_step(ctx, vcpu_ioctl, s, res, len);
 }
 
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run)

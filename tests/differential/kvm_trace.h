@@ -55,6 +55,8 @@ enum kd_op {
 	KD_GET_EVENTS,       /* vcpu -> the exception and flags KVM_GET_VCPU_EVENTS reports */
 	KD_SET_SREGS,        /* vcpu, cr0, cr3, cr4, efer, cs_l, apic_base: KVM_GET_SREGS, these, SET */
 	KD_GET_SREGS,        /* vcpu -> cr0, cr3, cr4, efer */
+	KD_SET_REGS,         /* vcpu, rip, rflags, rax, rsp: KVM_GET_REGS, these, KVM_SET_REGS */
+	KD_GET_REGS,         /* vcpu -> rip, rflags, rax, rsp */
 	KD_IOCTL,            /* fd (0 /dev/kvm, 1 the VM, 2 vCPU 0), cmd, arg: an integer argument */
 	KD_NR_OPS
 };
@@ -107,7 +109,7 @@ struct kvm_run;
 void kd_fmt_exit(char *res, size_t len, long ret, const struct kvm_run *run);
 void kd_fmt_created(char *res, size_t len, uint64_t created, long err);
 /*
- * The vCPU state steps (KD_SET_EVENTS ... KD_GET_SREGS), the same on both
+ * The vCPU state steps (KD_SET_EVENTS ... KD_GET_REGS), the same on both
  * sides: @vcpu_ioctl runs one ioctl on the side's vCPU @vcpu (0 or
  * -errno; -EBADF for no such vCPU). Writes the step's result.
  */

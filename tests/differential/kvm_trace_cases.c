@@ -266,6 +266,16 @@ const struct kd_case kd_cases[] = {
 		S(SET_SREGS, 0, CR0_PE, 0, 0, 0, 0, 0xfee00100ull),  /* BSP: allowed */
 		SREGS(CR0_PE | CR0_PG, 0x1000, CR4_PAE, EFER_LM, 1), S(GET_SREGS, 0),
 		SREGS(CR0_PE, 0, 0, 0, 0), S(GET_SREGS, 0) } },
+	/* __set_regs: RFLAGS bit 1 always reads set; the rest as written */
+	{ .name = "regs",
+	  .differs = "memvisor resets a vCPU to flat protected mode with RIP 0 (docs/kvm.md), "
+		     "Linux to real mode at RIP 0xfff0; and this host's kvm_pvm backend clears "
+		     "RFLAGS.VM in KVM_SET_REGS, where mainline's VMX and SVM store RFLAGS as given",
+	  .steps = {
+		S(CREATE_VM, 0), S(CREATE_VCPU, 0), S(GET_REGS, 0),
+		S(SET_REGS, 0, 0xfff0, 0, 0x1234, 0x8000), S(GET_REGS, 0),
+		S(SET_REGS, 0, ~0ull, ~0ull, ~0ull, ~0ull), S(GET_REGS, 0),
+		S(SET_REGS, 0, 0x1000, 0x202, 0, 0), S(GET_REGS, 0) } },
 	{ .name = "sregs_legacy_paging",
 	  .differs = "memvisor models 4-level paging only (docs/kvm.md): it refuses 32-bit and "
 		     "PAE paging without long mode, which KVM runs",

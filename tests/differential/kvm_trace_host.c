@@ -428,6 +428,8 @@ static void host_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 	case KD_GET_EVENTS:
 	case KD_SET_SREGS:
 	case KD_GET_SREGS:
+	case KD_SET_REGS:
+	case KD_GET_REGS:
 		kd_vcpu_state_step(h, host_vcpu_ioctl, s, res, len);
 		return;
 	default:

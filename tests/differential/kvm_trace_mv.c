@@ -273,6 +273,8 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 	case KD_GET_EVENTS:
 	case KD_SET_SREGS:
 	case KD_GET_SREGS:
+	case KD_SET_REGS:
+	case KD_GET_REGS:
 		kd_vcpu_state_step(c, mvc_vcpu_ioctl, s, res, len);
 		return;
 	case KD_MMIO_REPLY:
