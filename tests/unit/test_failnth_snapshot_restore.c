@@ -32,7 +32,6 @@ static void test_failnth_restore_built_fails_cleanly_at_every_allocation(void **
 	int r = -1;
 
 	(void)state;
-	allvm_create(&src);
 	allvm_setup(&src);
 	assert_int_equal(vmm_snap_vm_probe(src.k.t, src.k.vm, &src.vcpu, 1, &sv, &why), 0);
 	assert_int_equal(vmm_snapshot_save_vm(&sv, 0, &buf, &len), 0);
