@@ -109,7 +109,9 @@ coverage() {
 campaign() {
 	local h=$1 bin out seeds execs crashes run cov end log rc n c files kb cv ft line runs
 	local started=$SECONDS status=0
-	bin=$build/fuzz/fuzz_$h
+	# absolute: fuzz_scenario runs in a scratch directory, and a merge
+	# re-executes the binary from there
+	bin=$PWD/$build/fuzz/fuzz_$h
 	out=$build/campaign/$h
 	rm -rf "$out/corpus" "$out/merged" "$out/crashes" "$out/summary"
 	mkdir -p "$out/corpus" "$out/merged" "$out/crashes" fuzz/corpus/"$h"
@@ -139,10 +141,15 @@ campaign() {
 	done
 	# minimise: the old corpus and everything new, down to a small set that
 	# covers the same edges (hit counts left out, or the set is ten times larger)
-	"$bin" -set_cover_merge=1 -use_counters=0 -max_len="${max_len[$h]}" "$out/merged" \
-		fuzz/corpus/"$h" "$out/corpus" >"$out/merge.log" 2>&1
-	rm -rf fuzz/corpus/"$h"
-	mv "$out/merged" fuzz/corpus/"$h"
+	if "$bin" -set_cover_merge=1 -use_counters=0 -max_len="${max_len[$h]}" "$PWD/$out/merged" \
+		"$PWD/fuzz/corpus/$h" "$PWD/$out/corpus" >"$out/merge.log" 2>&1 &&
+		[[ -n $(ls -A "$out/merged") ]]; then
+		rm -rf fuzz/corpus/"$h"
+		mv "$out/merged" fuzz/corpus/"$h"
+	else
+		# a failed merge never costs the committed corpus
+		echo "   $h: minimising failed, corpus kept (see $out/merge.log)"
+	fi
 	files=$(find fuzz/corpus/"$h" -type f | wc -l)
 	kb=$(du -sk --apparent-size fuzz/corpus/"$h" | cut -f1)
 	read -r cv ft <<<"$cov"
