@@ -189,7 +189,8 @@ MV_MUST_CHECK int vmm_snapshot_save_vm(const struct vmm_snap_vm *v, unsigned int
 /* vmm_snapshot_apply for a VM described by its fds. */
 MV_MUST_CHECK int vmm_snapshot_apply_vm(const struct vmm_snap_vm *v, const void *buf, size_t len,
 					struct vmm_restore_info *info, const char **why);
-int vmm_snap_set_ram_flags(const struct vmm_snap_vm *v, uint32_t flags);
+/* Memslot @i of @v set again with @flags (dirty logging on): 0 or -errno. */
+int vmm_snap_set_slot_flags(const struct vmm_snap_vm *v, unsigned int i, uint32_t flags);
 
 /* What a restore tells its caller besides the VM. */
 struct vmm_restore_info {

@@ -9,8 +9,8 @@
  * guest_memfd of its own at the slot's offset where the slot had one, or
  * a fresh /dev/sgx_vepc mapping for a vEPC slot), registers the slots
  * with dirty logging off, creates the vCPUs, applies the snapshot
- * (vmm_snapshot_apply_vm), and last switches dirty logging back on where
- * the snapshot had it, as a restore of struct vmm does.
+ * (vmm_snapshot_apply_vm), which last switches dirty logging back on in
+ * every slot that had it, as a restore of struct vmm does.
  */
 #include <errno.h>
 #include <string.h>
@@ -30,10 +30,7 @@ static long build_open(struct mv_task *t, const char *path)
 			 O_RDWR | O_CLOEXEC, 0, 0, 0);
 }
 
-/*
- * KVM_SET_USER_MEMORY_REGION2 of built slot @i with @flags (the
- * snapshot's, or without dirty logging while the pages go in).
- */
+/* KVM_SET_USER_MEMORY_REGION2 of built slot @i with @flags. */
 static long build_set_region(const struct vmm_snap_built *b, unsigned int i, uint32_t flags)
 {
 	const struct vmm_snap_vm_slot *s = &b->vm.slots[i];
@@ -170,15 +167,7 @@ int vmm_snapshot_restore_built(struct mv_task *t, const void *buf, size_t len,
 		build_describe(out, &l);
 		r = vmm_snapshot_apply_vm(&out->vm, buf, len, info, why);
 	}
-	for (unsigned int i = 0; !r && i < out->vm.nslots; i++) {
-		uint32_t flags = out->vm.slots[i].s.flags;
-
-		if (flags & KVM_MEM_LOG_DIRTY_PAGES) {
-			r = (int)build_set_region(out, i, flags);
-			if (r && why)
-				*why = "KVM refused dirty logging on a restored memslot";
-		}
-	}
+	/* the apply switched dirty logging on where the file had it */
 	if (!r && (l.cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES))
 		out->vm.cfg.ram_flags = l.cfg.ram_flags;
 	if (r)

@@ -160,19 +160,17 @@ void vmm_snap_vm_of(struct vmm *vmm, struct vmm_snap_vm *sv)
 	sv->slots[0].uaddr = sv->ram_uaddr;
 }
 
-int vmm_snap_set_ram_flags(const struct vmm_snap_vm *sv, uint32_t flags)
+int vmm_snap_set_slot_flags(const struct vmm_snap_vm *sv, unsigned int i, uint32_t flags)
 {
+	const struct vmm_snap_vm_slot *s = &sv->slots[i];
 	struct kvm_userspace_memory_region2 r = {
-		.slot = sv->slot, .flags = flags, .guest_phys_addr = sv->cfg.ram_gpa,
-		.memory_size = sv->cfg.ram_bytes, .userspace_addr = sv->ram_uaddr,
+		.slot = s->s.slot, .flags = flags, .guest_phys_addr = s->s.gpa,
+		.memory_size = s->s.size, .userspace_addr = s->uaddr,
 	};
 
-	if (sv->cfg.private_mem) {
-		if (sv->gmem_fd < 0)
-			return -EINVAL;
-		r.flags |= KVM_MEM_GUEST_MEMFD;
-		r.guest_memfd = (uint32_t)sv->gmem_fd;
-	}
+	/* a guest_memfd slot never logs (the checks refuse it): nothing to set here */
+	if ((flags | s->s.flags) & (KVM_MEM_GUEST_MEMFD | VMM_SNAP_SLOT_EPC))
+		return -EINVAL;
 	return (int)probe_ioctl(sv->t, sv->vm_fd, KVM_SET_USER_MEMORY_REGION2,
 				(uint64_t)(uintptr_t)&r);
 }

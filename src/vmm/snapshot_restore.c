@@ -657,8 +657,11 @@ static int snap_apply(const struct vmm_snap_vm *v, const struct snap_parsed *ps,
 		r = snap_put_vcpus(v, ps, why);
 	if (!r)
 		r = snap_put_heki(v, ps, why);
-	if (!r && (ps->cfg.ram_flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-		r = vmm_snap_set_ram_flags(v, ps->cfg.ram_flags);
+	/* every slot that logged logs again, now the pages and tags are in */
+	for (uint32_t i = 0; !r && i < ps->nslots; i++) {
+		if (!(ps->slots[i].flags & KVM_MEM_LOG_DIRTY_PAGES))
+			continue;
+		r = vmm_snap_set_slot_flags(v, i, ps->slots[i].flags);
 		if (r && why)
 			*why = "could not turn dirty logging back on";
 	}

@@ -595,6 +595,55 @@ static void test_snapshot_keeps_dirty_logging_and_reports_pending_bits(void **st
 	mv_machine_destroy(m);
 }
 
+#define LOG_SLOT_GPA 0x400000ull
+
+static void guest_dirty_second_slot(struct mv_guest *g, void *arg)
+{
+	uint64_t v = 1;
+
+	(void)arg;
+	mv_guest_write(g, LOG_SLOT_GPA + 0x1000, &v, 8);
+}
+
+/*
+ * A second RAM slot that logs dirty pages logs again in the VM the
+ * snapshot is applied to (here the one vmm_snapshot_restore_built makes):
+ * every logged slot is switched back on, not only the configuration's.
+ */
+static void test_snapshot_restores_dirty_logging_of_every_slot(void **state)
+{
+	struct kvmtest k;
+	struct vmm_snap_vm sv;
+	struct vmm_snap_built b;
+	uint64_t bits[1] = { 0 };
+	struct kvm_dirty_log log = { .slot = 5, .dirty_bitmap = bits };
+	const char *why = NULL;
+	void *buf;
+	size_t len;
+	int vcpu;
+
+	(void)state;
+	kt_setup(&k, 0);
+	assert_int_equal(kt_region(&k, 0, 0, 0, 2 * ST_MB, kt_mmap(&k, 2 * ST_MB)), 0);
+	assert_int_equal(kt_region(&k, 5, KVM_MEM_LOG_DIRTY_PAGES, LOG_SLOT_GPA, 0x10000,
+				   kt_mmap(&k, 0x10000)), 0);
+	vcpu = kt_vcpu(&k, 0);
+	assert_int_equal(vmm_snap_vm_probe(k.t, k.vm, &vcpu, 1, &sv, &why), 0);
+	assert_int_equal(sv.nslots, 2);
+	assert_int_equal(sv.slots[1].s.flags, KVM_MEM_LOG_DIRTY_PAGES);
+	assert_int_equal(vmm_snapshot_save_vm(&sv, 0, &buf, &len), 0);
+	assert_int_equal(vmm_snapshot_restore_built(k.t, buf, len, &b, NULL, &why), 0);
+	assert_int_equal(kt_ioctl_p(k.t, b.vm.vm_fd, KVM_GET_DIRTY_LOG, &log), 0);
+	assert_int_equal(bits[0], 0);
+	assert_int_equal(mv_vcpu_set_guest(k.t, b.vm.vcpu_fds[0], guest_dirty_second_slot, NULL), 0);
+	assert_int_equal(kt_ioctl(k.t, b.vm.vcpu_fds[0], KVM_RUN, 0), 0);
+	assert_int_equal(kt_ioctl_p(k.t, b.vm.vm_fd, KVM_GET_DIRTY_LOG, &log), 0);
+	assert_int_equal(bits[0], 0x2);           /* the page at LOG_SLOT_GPA + 0x1000 */
+	vmm_snapshot_built_release(&b);
+	free(buf);
+	kt_teardown(&k);
+}
+
 /* ---- CET state ---- */
 
 /* One CET MSR of vCPU 0 through KVM_GET_MSRS / KVM_SET_MSRS: the count the ioctl answered. */
@@ -666,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_carries_a_queued_exception_and_version_3_has_none),
 		cmocka_unit_test(test_snapshot_moves_private_memory_only_as_platform_ciphertext),
 		cmocka_unit_test(test_snapshot_keeps_dirty_logging_and_reports_pending_bits),
+		cmocka_unit_test(test_snapshot_restores_dirty_logging_of_every_slot),
 		cmocka_unit_test(test_snapshot_carries_cet_msrs_and_a_machine_without_cet_refuses),
 	};
 
