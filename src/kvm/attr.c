@@ -416,9 +416,9 @@ int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end, struct kvm_
  * so does restoring a hole. The callers that restore serialise their
  * snapshot-update-restore sequences (under heki.lock), so no other restore
  * draws on the pool meanwhile; the fallback allocation below, and the
- * -ENOMEM it could give, do not happen. The pool is emptied here; a
- * snapshot that is never restored leaves its nodes in it until the next
- * restore or kvm_attr_destroy (at most two per run of the largest one).
+ * -ENOMEM it could give, do not happen. The pool is emptied here, and by
+ * kvm_attr_snapshot_release when the update succeeded and nothing was
+ * restored.
  */
 int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s)
 {
@@ -444,6 +444,21 @@ int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s)
 	m->nr_spare = spare.n;
 	pthread_mutex_unlock(&kvm->attr_lock);
 	return ret;
+}
+
+void kvm_attr_snapshot_release(struct kvm *kvm, struct kvm_attr_runs *s)
+{
+	struct kvm_attr_map *m = &kvm->mem_attr;
+	struct kvm_attr_pool spare;
+
+	pthread_mutex_lock(&kvm->attr_lock);
+	spare = (struct kvm_attr_pool){ m->spare, m->nr_spare };
+	kvm_attr_pool_trim(&spare, 0);
+	m->spare = spare.head;
+	m->nr_spare = spare.n;
+	pthread_mutex_unlock(&kvm->attr_lock);
+	lib_free(s->run);
+	*s = (struct kvm_attr_runs){ .run = NULL };
 }
 
 int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t clear,

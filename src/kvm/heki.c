@@ -347,9 +347,9 @@ static long kvm_heki_read_list(struct kvm *kvm, uint64_t gpa, struct kvm_heki_re
 	return r;
 }
 
-/* An allocation failed half-way: every range goes back to what it was. */
-static void kvm_heki_undo(struct kvm *kvm, const struct kvm_attr_runs *old)
+void kvm_heki_undo(struct kvm *kvm, const struct kvm_attr_runs *old)
 {
+	lockdep_assert_held(&kvm->heki.lock);   /* the spares kvm_attr_restore draws on */
 	for (size_t i = 0; i < old->n; i++)
 		kvm_mmu_invalidate_begin(kvm, old->run[i].start, old->run[i].end);
 	kvm_attr_restore(kvm, old);
@@ -393,8 +393,8 @@ static long kvm_heki_protect_memory(struct mv_guest *g, const uint64_t a[4])
 		kvm->heki.unbacked_pages += q.unbacked;
 		__atomic_store_n(&kvm->heki.locked, true, __ATOMIC_RELEASE);
 	}
+	kvm_attr_snapshot_release(kvm, &old);
 	pthread_mutex_unlock(&kvm->heki.lock);
-	lib_free(old.run);
 	lib_free(q.e);
 	if (!r && kvm_heki_wants(&kvm->heki.configure_mask, KVM_HEKI_EXIT_REASON_MEM))
 		kvm_heki_exit_configure(g, KVM_HEKI_EXIT_REASON_MEM, a[0], npages);

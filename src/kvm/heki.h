@@ -62,6 +62,7 @@ struct kvm_heki {
 };
 
 struct kvm;
+struct kvm_attr_runs;
 struct kvm_vcpu;
 struct mv_guest;
 struct hw_fault;
@@ -118,5 +119,10 @@ static inline long kvm_heki_hc_err(int r)
 
 /* Sets Heki @perms on gfns [start, end) and zaps stage 2 there: 0 or -ENOMEM. */
 int kvm_heki_apply(struct kvm *kvm, uint64_t start, uint64_t end, uint64_t perms);
+/*
+ * An update of several ranges failed half-way: puts every range back as
+ * kvm_attr_snapshot saw it, zapping stage 2 over each. Under heki.lock.
+ */
+void kvm_heki_undo(struct kvm *kvm, const struct kvm_attr_runs *old);
 
 #endif

@@ -149,8 +149,11 @@ MV_MUST_CHECK int kvm_attr_update_range(struct kvm *kvm, uint64_t start, uint64_
 /*
  * A snapshot of the values over ranges (runs of equal values, 0 for none),
  * to undo a multi-range update that failed half-way: kvm_attr_snapshot
- * appends [start, end)'s runs (0 or -ENOMEM); kvm_attr_restore puts them
- * back, valid when only nonzero values were stored there since.
+ * appends [start, end)'s runs (0 or -ENOMEM) and sets aside the nodes a
+ * restore needs; kvm_attr_restore puts them back, valid when only nonzero
+ * values were stored there since, and cannot fail; kvm_attr_snapshot_release
+ * ends the snapshot either way, freeing its runs and the nodes set aside.
+ * The callers serialise snapshot, update, restore and release (heki.lock).
  */
 struct kvm_attr_run {
 	uint64_t start, end, val;
@@ -162,6 +165,7 @@ struct kvm_attr_runs {
 MV_MUST_CHECK int kvm_attr_snapshot(struct kvm *kvm, uint64_t start, uint64_t end,
 				    struct kvm_attr_runs *s);
 int kvm_attr_restore(struct kvm *kvm, const struct kvm_attr_runs *s);
+void kvm_attr_snapshot_release(struct kvm *kvm, struct kvm_attr_runs *s);
 /* Appends [start, end)'s runs to @s only, to read them: 0 or -ENOMEM. */
 MV_MUST_CHECK int kvm_attr_read_runs(struct kvm *kvm, uint64_t start, uint64_t end,
 				     struct kvm_attr_runs *s);

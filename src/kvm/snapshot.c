@@ -169,18 +169,14 @@ static long kvm_heki_state_apply(struct kvm *kvm, const struct kvm_heki_state *s
 	for (uint32_t i = 0; i < st->count && !r; i++)
 		r = kvm_heki_apply(kvm, e[i].gfn, e[i].gfn + e[i].npages, e[i].perms);
 	if (r) {
-		for (size_t i = 0; i < old.n; i++)
-			kvm_mmu_invalidate_begin(kvm, old.run[i].start, old.run[i].end);
-		kvm_attr_restore(kvm, &old);
-		for (size_t i = 0; i < old.n; i++)
-			kvm_mmu_invalidate_end(kvm);
+		kvm_heki_undo(kvm, &old);
 	} else {
 		__atomic_or_fetch(&kvm->heki.cr_pinned[0], st->cr_pinned[0], __ATOMIC_ACQ_REL);
 		__atomic_or_fetch(&kvm->heki.cr_pinned[1], st->cr_pinned[1], __ATOMIC_ACQ_REL);
 		if (st->flags & KVM_HEKI_STATE_LOCKED)
 			__atomic_store_n(&kvm->heki.locked, true, __ATOMIC_RELEASE);
 	}
-	lib_free(old.run);
+	kvm_attr_snapshot_release(kvm, &old);
 	return r;
 }
 

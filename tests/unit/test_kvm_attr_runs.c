@@ -325,7 +325,34 @@ static void test_kvm_attr_restore_after_failed_update_allocates_nothing(void **s
 	na = attr_runs(kvm, ~0ull, after, 64);
 	assert_int_equal(na, nb);
 	assert_memory_equal(after, before, nb * sizeof(before[0]));
-	lib_free(old.run);
+	kvm_attr_snapshot_release(kvm, &old);
+	assert_null(old.run);
+	attr_vm_free(kvm);
+}
+
+/* An update that went through: releasing its snapshot gives back every node set aside. */
+static void test_kvm_attr_snapshot_release_gives_back_the_spares(void **state)
+{
+	struct kvm_attr_runs old = { .run = NULL };
+	struct kvm *kvm = attr_vm();
+	size_t runs;
+
+	(void)state;
+	attr_fragment(kvm);
+	assert_int_equal(kvm_attr_snapshot(kvm, 1, 17, &old), 0);
+	assert_int_equal(kvm_attr_snapshot(kvm, 22, 38, &old), 0);
+	assert_true(old.n > 2);
+	assert_true(kvm->mem_attr.nr_spare >= 2 * old.n);
+	assert_int_equal(kvm_attr_update_range(kvm, 1, 17, 0, 8), 0);
+	assert_int_equal(kvm_attr_update_range(kvm, 22, 38, 0, 8), 0);
+	runs = kvm_attr_nr_runs(kvm);
+	kvm_attr_snapshot_release(kvm, &old);
+	assert_null(old.run);
+	assert_int_equal(old.n, 0);
+	assert_int_equal(kvm->mem_attr.nr_spare, 0);
+	assert_null(kvm->mem_attr.spare);
+	assert_int_equal(kvm_attr_nr_runs(kvm), runs);
+	assert_true(attr_nodes(kvm) <= runs + 4);   /* the runs and at most the cache */
 	attr_vm_free(kvm);
 }
 
@@ -376,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_attr_heki_masks_keep_private),
 		cmocka_unit_test(test_kvm_attr_enomem_at_every_allocation_changes_nothing),
 		cmocka_unit_test(test_kvm_attr_restore_after_failed_update_allocates_nothing),
+		cmocka_unit_test(test_kvm_attr_snapshot_release_gives_back_the_spares),
 		cmocka_unit_test(test_kvm_attr_random_updates_match_a_per_gfn_model),
 	};
 

@@ -7,7 +7,9 @@
  * nothing; a chained list applies every node.
  */
 #include "hekitest.h"
+#include "kernel/kernel.h"
 #include "kvm/heki.h"
+#include "kvm/kvm.h"
 #include "lib/alloc.h"
 
 #define R  MEM_ATTR_READ
@@ -261,6 +263,54 @@ static void test_kvm_heki_protect_memory_unbacked_ranges_are_capped(void **state
 	ht_teardown(&h);
 }
 
+/*
+ * Before it changes anything, a list sets aside the attribute nodes an
+ * undo could need (two per run its ranges hold); once the list is
+ * applied, or undone, they go back: a guest protecting memory over and
+ * over leaves no spare nodes behind.
+ */
+static void guest_many_runs(struct mv_guest *g, void *arg)
+{
+	struct pctx *c = arg;
+	struct heki_pages e[8];
+
+	ht_long_mode(g);
+	for (int i = 0; i < 8; i++)
+		e[i] = (struct heki_pages){ P(2 * i), P(2 * i + 1), R | (i & 1 ? X : W) };
+	ht_put_list(g, HT_LIST, 0, e, 8);
+	c->r[0] = mv_guest_hypercall(g, KVM_HC_PROTECT_MEMORY, HT_LIST, 0, 0, 0);
+	/* the same ranges and the gaps between them, now that they hold eight runs */
+	e[0] = (struct heki_pages){ P(0), P(16), R };
+	ht_put_list(g, HT_LIST, 0, e, 1);
+	c->r[1] = mv_guest_hypercall(g, KVM_HC_PROTECT_MEMORY, HT_LIST, 0, 0, 0);
+}
+
+static void test_kvm_heki_protect_memory_keeps_no_spare_nodes(void **state)
+{
+	struct file *f;
+	struct kvm *kvm;
+	struct ht h;
+	struct pctx c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	ht_setup(&h);
+	ht_guest(&h, guest_many_runs, &c);
+	ht_run_to_hlt(&h);
+	assert_int_equal(c.r[0], 0);
+	assert_int_equal(c.r[1], 0);
+	f = fd_get(h.k.t, h.k.vm);
+	assert_non_null(f);
+	kvm = kvm_from_file(f);
+	assert_int_equal(kvm_attr_nr_runs(kvm), 1);
+	pthread_mutex_lock(&kvm->attr_lock);
+	assert_int_equal(kvm->mem_attr.nr_spare, 0);
+	assert_null(kvm->mem_attr.spare);
+	pthread_mutex_unlock(&kvm->attr_lock);
+	file_put(f);
+	ht_teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_heki_lock_cr_version_query),
 		cmocka_unit_test(test_kvm_heki_protect_memory_nomem_is_e2big),
 		cmocka_unit_test(test_kvm_heki_protect_memory_unbacked_ranges_are_capped),
+		cmocka_unit_test(test_kvm_heki_protect_memory_keeps_no_spare_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
