@@ -162,11 +162,102 @@ static long mvc_vcpu_ioctl(void *ctx, uint64_t vcpu, unsigned long cmd, void *ar
 	return vcpu < c->nr_vcpus ? mvc_ioctl(c, c->vcpu[vcpu], cmd, arg) : -EBADF;
 }
 
+/* Steps on the VMM's memory: 1 when @s was one (its result in @res). */
+static bool mvc_mem_step(struct mv_ctx *c, const struct kd_step *s, char *res, size_t len)
+{
+	uint64_t v = 0;
+	long r;
+
+	switch (s->op) {
+	case KD_MAP:
+		r = mvc_map(c, s);
+		break;
+	case KD_UNMAP:
+		r = mvc_sys(c, MV_SYS_munmap, c->mem[s->a[0] % KD_MEMS], c->mem_size[s->a[0] % KD_MEMS],
+			    0, 0, 0, 0);
+		break;
+	case KD_WRITE_MEM:
+		v = s->a[2];
+		r = mv_user_write(c->t, c->mem[s->a[0] % KD_MEMS] + s->a[1], &v, 8);
+		break;
+	case KD_READ_MEM:
+		r = mv_user_read(c->t, c->mem[s->a[0] % KD_MEMS] + s->a[1], &v, 8);
+		if (!r) {
+			snprintf(res, len, "%#llx", (unsigned long long)v);
+			return true;
+		}
+		break;
+	default:
+		return false;
+	}
+	kd_fmt_ret(res, len, r);
+	return true;
+}
+
+/* What the VMM writes into a vCPU's kvm_run before the next KVM_RUN. */
+static long mvc_run_input(struct mv_ctx *c, const struct kd_step *s)
+{
+	struct kvm_run *run = mvc_run_area(c, s->a[0]);
+	uint64_t v = s->a[1];
+
+	if (!run)
+		return -EBADF;
+	if (s->op == KD_MMIO_REPLY)
+		memcpy(run->mmio.data, &v, 8);
+	else if (s->op == KD_HYPERCALL_REPLY)
+		run->hypercall.ret = v;
+	else
+		run->immediate_exit = (uint8_t)v;
+	return 0;
+}
+
+/* Steps that create fds: 0 or the errno the creating call gave. */
+static long mvc_create(struct mv_ctx *c, const struct kd_step *s)
+{
+	long r;
+
+	if (s->op == KD_CREATE_VM) {
+		r = mvc_ioctl_v(c, c->kvm, KVM_CREATE_VM, s->a[0]);
+		if (r >= 0)
+			c->vm = r;
+	} else if (s->op == KD_CREATE_VCPU) {
+		r = mvc_ioctl_v(c, c->vm, KVM_CREATE_VCPU, s->a[0]);
+		if (r >= 0 && c->nr_vcpus < MV_VCPUS)
+			c->vcpu[c->nr_vcpus++] = r;
+	} else {
+		struct kvm_create_guest_memfd g = { .size = s->a[0], .flags = s->a[1] };
+
+		r = mvc_ioctl(c, c->vm, KVM_CREATE_GUEST_MEMFD, &g);
+	}
+	return r >= 0 ? 0 : r;
+}
+
+static long mvc_dirty_log(struct mv_ctx *c, const struct kd_step *s, char *res, size_t len)
+{
+	uint64_t bits[512] = { 0 };
+	struct kvm_dirty_log l = { .slot = (uint32_t)s->a[0], .dirty_bitmap = bits };
+	long r = mvc_ioctl(c, c->vm, KVM_GET_DIRTY_LOG, &l);
+
+	if (!r)
+		snprintf(res, len, "bits=%#llx", (unsigned long long)bits[0]);
+	return r;
+}
+
+/* RLIMIT_NOFILE (KD_SET_NOFILE) or KVM_ENABLE_CAP on the VM (KD_ENABLE_CAP). */
+static long mvc_limit_or_cap(struct mv_ctx *c, const struct kd_step *s)
+{
+	struct { uint64_t cur, max; } lim = { s->a[0], s->a[0] };
+	struct kvm_enable_cap cap = { .cap = (uint32_t)s->a[0], .flags = (uint32_t)s->a[2],
+				      .args = { s->a[1] } };
+
+	if (s->op == KD_SET_NOFILE)
+		return mvc_sys(c, MV_SYS_setrlimit, 7, (uint64_t)(uintptr_t)&lim, 0, 0, 0, 0);
+	return mvc_ioctl(c, c->vm, KVM_ENABLE_CAP, &cap);
+}
+
 static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 {
 	struct mv_ctx *c = ctx;
-	struct kvm_run *run;
-	uint64_t v = 0;
 	long r = 0;
 
 	if (kd_ops[s->op].program) {
@@ -175,6 +266,8 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 		snprintf(res, len, "-");
 		return;
 	}
+	if (mvc_mem_step(c, s, res, len))
+		return;
 	switch (s->op) {
 	case KD_API_VERSION:
 		r = mvc_ioctl_v(c, c->kvm, KVM_GET_API_VERSION, 0);
@@ -190,78 +283,28 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 				c->nr_vcpus ? c->vcpu[0] : -1, (unsigned long)s->a[1], s->a[2]);
 		break;
 	case KD_CREATE_VM:
-		r = mvc_ioctl_v(c, c->kvm, KVM_CREATE_VM, s->a[0]);
-		if (r >= 0) {
-			c->vm = r;
-			r = 0;
-		}
-		break;
 	case KD_CREATE_VCPU:
-		r = mvc_ioctl_v(c, c->vm, KVM_CREATE_VCPU, s->a[0]);
-		if (r >= 0) {
-			if (c->nr_vcpus < MV_VCPUS)
-				c->vcpu[c->nr_vcpus++] = r;
-			r = 0;
-		}
+	case KD_CREATE_GMEM:
+		r = mvc_create(c, s);
 		break;
 	case KD_CREATE_VCPUS:
 		mvc_create_vcpus(c, s, res, len);
 		return;
-	case KD_SET_NOFILE: {
-		struct { uint64_t cur, max; } lim = { s->a[0], s->a[0] };
-
-		r = mvc_sys(c, MV_SYS_setrlimit, 7, (uint64_t)(uintptr_t)&lim, 0, 0, 0, 0);
+	case KD_SET_NOFILE:
+	case KD_ENABLE_CAP:
+		r = mvc_limit_or_cap(c, s);
 		break;
-	}
-	case KD_MAP:
-		r = mvc_map(c, s);
-		break;
-	case KD_UNMAP:
-		r = mvc_sys(c, MV_SYS_munmap, c->mem[s->a[0] % KD_MEMS], c->mem_size[s->a[0] % KD_MEMS],
-			    0, 0, 0, 0);
-		break;
-	case KD_WRITE_MEM:
-		v = s->a[2];
-		r = mv_user_write(c->t, c->mem[s->a[0] % KD_MEMS] + s->a[1], &v, 8);
-		break;
-	case KD_READ_MEM:
-		r = mv_user_read(c->t, c->mem[s->a[0] % KD_MEMS] + s->a[1], &v, 8);
-		if (!r)
-			snprintf(res, len, "%#llx", (unsigned long long)v);
-		else
-			kd_fmt_ret(res, len, r);
-		return;
 	case KD_SET_REGION:
 		r = mvc_region(c, s);
 		break;
 	case KD_FILL_SLOTS:
 		mvc_fill_slots(c, s, res, len);
 		return;
-	case KD_DIRTY_LOG: {
-		uint64_t bits[512] = { 0 };
-		struct kvm_dirty_log l = { .slot = (uint32_t)s->a[0], .dirty_bitmap = bits };
-
-		r = mvc_ioctl(c, c->vm, KVM_GET_DIRTY_LOG, &l);
-		if (!r) {
-			snprintf(res, len, "bits=%#llx", (unsigned long long)bits[0]);
+	case KD_DIRTY_LOG:
+		r = mvc_dirty_log(c, s, res, len);
+		if (!r)
 			return;
-		}
 		break;
-	}
-	case KD_ENABLE_CAP: {
-		struct kvm_enable_cap cap = { .cap = (uint32_t)s->a[0], .flags = (uint32_t)s->a[2],
-					      .args = { s->a[1] } };
-
-		r = mvc_ioctl(c, c->vm, KVM_ENABLE_CAP, &cap);
-		break;
-	}
-	case KD_CREATE_GMEM: {
-		struct kvm_create_guest_memfd g = { .size = s->a[0], .flags = s->a[1] };
-
-		r = mvc_ioctl(c, c->vm, KVM_CREATE_GUEST_MEMFD, &g);
-		r = r >= 0 ? 0 : r;
-		break;
-	}
 	case KD_GUEST_CODE:
 		break;   /* memvisor's guest is a program, not code in guest memory */
 	case KD_RUN:
@@ -280,17 +323,7 @@ static void mvc_step(void *ctx, const struct kd_step *s, char *res, size_t len)
 	case KD_MMIO_REPLY:
 	case KD_HYPERCALL_REPLY:
 	case KD_IMMEDIATE_EXIT:
-		run = mvc_run_area(c, s->a[0]);
-		if (!run) {
-			r = -EBADF;
-		} else if (s->op == KD_MMIO_REPLY) {
-			v = s->a[1];
-			memcpy(run->mmio.data, &v, 8);
-		} else if (s->op == KD_HYPERCALL_REPLY) {
-			run->hypercall.ret = s->a[1];
-		} else {
-			run->immediate_exit = (uint8_t)s->a[1];
-		}
+		r = mvc_run_input(c, s);
 		break;
 	default:
 		r = -ENOSYS;
