@@ -85,9 +85,13 @@ static const uint64_t fz_maps[] = {
 	MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 	MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 };
+/* Every advice madvise knows (HUGEPAGE 14 to COLLAPSE 25 by number), and one it does not. */
 static const uint64_t fz_advice[] = {
 	MADV_DONTNEED, MADV_NORMAL, MADV_DONTFORK, MADV_DOFORK, MADV_FREE, MADV_REMOVE, 99,
+	MADV_WILLNEED, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25,
 };
+/* The generic file ioctls (FIONREAD, FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE). */
+static const uint64_t fz_file_ioctls[] = { 0x541B, 0x5421, 0x5450, 0x5451, 0x5452, 0x5460 };
 
 #define PICK(f, arr) ((arr)[fz_u((f), 1) % (sizeof(arr) / sizeof((arr)[0]))])
 
@@ -159,6 +163,11 @@ static void fz_files(struct fz *f, struct mv_task *t, unsigned int op)
 	case 6:
 		mv_syscall(t, MV_SYS_ftruncate, (uint64_t)fd, fz_u(f, 3), 0, 0, 0, 0);
 		break;
+	case 7:   /* the argument: a host buffer (an int or a 64-bit size), or NULL */
+		memset(buf, (int)fz_u(f, 1), 8);
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, PICK(f, fz_file_ioctls),
+			   fz_u(f, 1) < 16 ? 0 : (uint64_t)(uintptr_t)buf, 0, 0, 0);
+		break;
 	default:
 		mv_syscall(t, MV_SYS_fallocate, (uint64_t)fd, fz_u(f, 1) % 4, fz_u(f, 3) & ~0xfffull,
 			   fz_len(f), 0, 0);
@@ -204,10 +213,32 @@ static void fz_kvm(struct fz *f, struct mv_task *t, unsigned int op)
 		fz_remember(f, mv_syscall(t, MV_SYS_mmap, 0, (fz_u(f, 1) % 4 + 1) * FZ_PAGE,
 					  PROT_READ | PROT_WRITE, MAP_SHARED, (uint64_t)fd, 0));
 		break;
+	case 6:
+		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd,
+			   fz_u(f, 1) & 1 ? KVM_SET_NR_MMU_PAGES : KVM_GET_NR_MMU_PAGES, fz_u(f, 2), 0,
+			   0, 0);
+		break;
 	default:
 		mv_syscall(t, MV_SYS_ioctl, (uint64_t)fd, KVM_RUN, 0, 0, 0, 0);
 		break;
 	}
+}
+
+/*
+ * arch_prctl(ARCH_SHSTK_ENABLE ... STATUS, and one code past them): the
+ * features mostly one known bit (SHSTK, WRSS) or an unknown one, sometimes
+ * anything; STATUS writes to a host buffer (syscall buffers are host
+ * pointers), or to one in the first page, which faults.
+ */
+static void fz_arch_shstk(struct fz *f, struct mv_task *t)
+{
+	uint64_t sel = fz_u(f, 1), code = ARCH_SHSTK_ENABLE + sel % 6, arg, status;
+
+	if (code == ARCH_SHSTK_STATUS)
+		arg = sel & 0x80 ? fz_u(f, 1) : (uint64_t)(uintptr_t)&status;
+	else
+		arg = (sel >> 3) % 4 == 3 ? fz_u(f, 8) : 1ull << ((sel >> 3) % 4);
+	mv_syscall(t, MV_SYS_arch_prctl, code, arg, 0, 0, 0, 0);
 }
 
 static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
@@ -237,11 +268,13 @@ static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
 					  fz_len(f), fz_u(f, 1) % 3, 0, 0, 0));
 		break;
 	case 3:
-		mv_syscall(t, MV_SYS_arch_prctl, ARCH_SHSTK_ENABLE, 1ull << (fz_u(f, 1) % 3), 0, 0, 0,
-			   0);
+		fz_arch_shstk(f, t);
 		break;
 	case 4:
 		mv_cpu_call(t, fz_u(f, 8));
+		break;
+	case 5:   /* the PROT_SHADOW_STACK alternative: mmap's prot 0x40 then makes one */
+		mv_task_set_prot_shadow_stack(t, (int)(fz_u(f, 1) % 3));
 		break;
 	default:
 		mv_cpu_ret(t, &v);
@@ -272,13 +305,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_memory(&f, t, (op / 4) % 7);
 			break;
 		case 1:
-			fz_files(&f, t, (op / 4) % 8);
+			fz_files(&f, t, (op / 4) % 9);
 			break;
 		case 2:
-			fz_kvm(&f, t, (op / 4) % 7);
+			fz_kvm(&f, t, (op / 4) % 8);
 			break;
 		default:
-			fz_tasks(&f, t, (op / 4) % 6);
+			fz_tasks(&f, t, (op / 4) % 7);
 			break;
 		}
 	}
