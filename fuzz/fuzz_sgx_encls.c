@@ -10,8 +10,11 @@
  * operands come from the input, biased to the structures' and the EPC
  * pages' guest addresses; SGX_IOC_VEPC_REMOVE_ALL; a second vEPC made or
  * dropped; "a processor inside" an enclave toggled; the first byte may turn
- * host oversubscription on (KVM_SGX_EPC_RECLAIM). EWB writes its page
- * and PCMD into guest RAM where ELDU may read them back, altered or not.
+ * host oversubscription on (KVM_SGX_EPC_RECLAIM) and may start from a
+ * built enclave (a SECS in EPC page 0, regular pages in 1 and 2, a VA page
+ * in 5), so that EBLOCK, ETRACK, EWB and ELDU/ELDB have pages to work on.
+ * EWB writes its page and PCMD into guest RAM where ELDU may read them
+ * back, altered or not.
  *
  * Rules, after every operation: the EPCM is consistent (hw_epc_check:
  * child counts, owners, free pages invalid and zeroed, the free count);
@@ -199,6 +202,44 @@ static void sf_encls(struct sf *s)
 		abort();
 }
 
+/* ENCLS @leaf from the guest, which must answer 0 (the prologue's steps). */
+static void sf_encls_ok(struct sf *s, uint32_t leaf, uint64_t rbx, uint64_t rcx)
+{
+	struct sf_encls e = { .leaf = leaf, .rbx = rbx, .rcx = rcx };
+
+	if (mv_vcpu_set_guest(s->t, s->vcpu, sf_guest, &e) || sf_ioctl(s, s->vcpu, KVM_RUN, 0) ||
+	    s->run->exit_reason != KVM_EXIT_HLT || e.ret)
+		abort();
+}
+
+/*
+ * An enclave of two regular pages and a VA page, built by ECREATE, EADD
+ * and EPA from well-formed structures: a SECS of 8 KiB at 0x10000000.
+ */
+static void sf_build_enclave(struct sf *s)
+{
+	struct sgx_secs secs = { .size = 2 * SF_PG, .base = 0x10000000, .ssa_frame_size = 1,
+				 .attributes = SGX_ATTR_MODE64BIT };
+	struct sgx_secinfo si = { .flags = SGX_SECINFO_SECS };
+	struct sgx_pageinfo pi = { .contents = 0x2000, .metadata = 0x1040 };
+
+	if (mv_user_write(s->t, s->ram + 0x2000, &secs, sizeof(secs)) ||
+	    mv_user_write(s->t, s->ram + 0x1040, &si, sizeof(si)) ||
+	    mv_user_write(s->t, s->ram + 0x1000, &pi, sizeof(pi)))
+		abort();
+	sf_encls_ok(s, SGX_ECREATE, 0x1000, SF_EPC_GPA);
+	si.flags = SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W;
+	for (uint64_t i = 0; i < 2; i++) {
+		pi = (struct sgx_pageinfo){ .addr = secs.base + i * SF_PG, .contents = 0x4000,
+					    .metadata = 0x1040, .secs = SF_EPC_GPA };
+		if (mv_user_write(s->t, s->ram + 0x1040, &si, sizeof(si)) ||
+		    mv_user_write(s->t, s->ram + 0x1000, &pi, sizeof(pi)))
+			abort();
+		sf_encls_ok(s, SGX_EADD, 0x1000, SF_EPC_GPA + (1 + i) * SF_PG);
+	}
+	sf_encls_ok(s, SGX_EPA, SGX_PAGE_TYPE_VA, SF_EPC_GPA + 5 * SF_PG);
+}
+
 static void sf_step(struct sf *s)
 {
 	struct hw_epc *epc = s->m->hw.epc;
@@ -256,6 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 .epc_bytes = SF_EPC_PAGES * SF_PG };
 	struct mv_machine_stats st;
 	struct sf s = { .in = { data, size }, .vepc = { -1, -1 } };
+	uint64_t first;
 	int kvm;
 
 	if (mv_machine_create(&cfg, &s.m))
@@ -270,7 +312,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kvm < 0 || s.vm < 0 || (long)s.ram < 0)
 		abort();
 	sf_region(&s, 0, 0, SF_RAM, s.ram);
-	if (fz_u(&s.in, 1) & 1) {   /* host oversubscription: the EPC is smaller than two vEPCs */
+	first = fz_u(&s.in, 1);
+	if (first & 1) {   /* host oversubscription: the EPC is smaller than two vEPCs */
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_SGX_EPC_LIMIT,
 					      .args = { 0, KVM_SGX_EPC_RECLAIM } };
 
@@ -282,6 +325,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.run = mv_vcpu_run_area(s.t, s.vcpu);
 	if (s.vcpu < 0 || !s.run)
 		abort();
+	if (first & 2)
+		sf_build_enclave(&s);
 	for (int n = 0; n < 64 && fz_more(&s.in); n++)
 		sf_step(&s);
 	sf_threads_off(&s);

@@ -65,7 +65,7 @@ static int sgx_vepc_ewb(struct sgx_vepc *v, uint64_t idx, uint64_t pa)
 
 	if (!v->nr_free_slots)
 		return -EBUSY;
-	ev = lib_malloc(sizeof(*ev));
+	ev = lib_malloc_aligned(_Alignof(struct sgx_evicted), sizeof(*ev));   /* the PCMD's 128 */
 	if (!ev)
 		return -EBUSY;
 	slot = v->free_slots[--v->nr_free_slots];

@@ -60,6 +60,15 @@ void *lib_realloc(void *p, size_t size)
 	return realloc(p, lib_alloc_size(size));
 }
 
+void *lib_malloc_aligned(size_t align, size_t size)
+{
+	void *p;
+
+	if (lib_fail_now() || posix_memalign(&p, align, lib_alloc_size(size)))
+		return NULL;
+	return p;
+}
+
 void lib_free(void *p)
 {
 	free(p);

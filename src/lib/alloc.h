@@ -14,6 +14,12 @@ void *lib_malloc(size_t size);
 void *lib_zalloc(size_t size);
 void *lib_calloc(size_t n, size_t size);   /* NULL on n*size overflow */
 void *lib_realloc(void *p, size_t size);
+/*
+ * For types that ask for more alignment than malloc gives (the SGX
+ * structures: a PCMD is 128-byte aligned): @align a power of two, at least
+ * sizeof(void *). Freed with lib_free().
+ */
+void *lib_malloc_aligned(size_t align, size_t size);
 void lib_free(void *p);
 /*
  * Large zeroed tables (kvzalloc's role): taken from the host as fresh

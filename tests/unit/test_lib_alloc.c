@@ -106,6 +106,30 @@ static void *alloc_thread(void *arg)
 	return NULL;
 }
 
+/* The SGX PCMD's 128 bytes and a page's 4096: what malloc alone does not promise. */
+static void test_alloc_aligned_gives_the_alignment_asked(void **state)
+{
+	static const size_t aligns[] = { 16, 128, 4096 };
+	void *p0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		for (int n = 0; n < 8; n++) {
+			uint8_t *p = lib_malloc_aligned(aligns[i], 4096 + 200);
+
+			assert_non_null(p);
+			assert_int_equal((uintptr_t)p % aligns[i], 0);
+			memset(p, 0x5a, 4096 + 200);
+			lib_free(p);
+		}
+	}
+	lib_fail_after(1);
+	assert_null(lib_malloc_aligned(128, 64));
+	p0 = lib_malloc_aligned(128, 0);   /* the countdown is spent; size 0 is not NULL */
+	assert_non_null(p0);
+	lib_free(p0);
+}
+
 static void test_alloc_countdown_is_per_thread(void **state)
 {
 	pthread_t th;
@@ -131,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_calloc_overflow_is_null),
 		cmocka_unit_test(test_alloc_zero_size_is_not_null),
 		cmocka_unit_test(test_alloc_realloc_failure_keeps_block),
+		cmocka_unit_test(test_alloc_aligned_gives_the_alignment_asked),
 		cmocka_unit_test(test_alloc_countdown_is_per_thread),
 	};
 
