@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness for the kernel and KVM: the input is a program of
- * system calls (memory, files, KVM ioctls), memory accesses, forks and
+ * system calls (memory, files, KVM ioctls, arch_prctl), memory accesses,
+ * the task CPU's CALL and shadow-stack instructions, signals, forks and
  * exits, with arguments drawn from the bytes and biased towards values that
  * reach deep paths (page-aligned addresses inside earlier mappings, small
  * lengths, valid fds).
@@ -241,6 +242,45 @@ static void fz_arch_shstk(struct fz *f, struct mv_task *t)
 	mv_syscall(t, MV_SYS_arch_prctl, code, arg, 0, 0, 0, 0);
 }
 
+/*
+ * The task's CPU: CALL, and the shadow-stack instructions (RDSSP, RSTORSSP,
+ * SAVEPREVSSP, WRSS, INCSSP), signal delivery and sigreturn, at addresses
+ * near the task's mappings (a shadow stack among them) or anywhere.
+ */
+static void fz_cpu(struct fz *f, struct mv_task *t)
+{
+	uint64_t v = 0;
+
+	switch (fz_u(f, 1) % 8) {
+	case 0:
+		mv_cpu_call(t, fz_u(f, 8));
+		break;
+	case 1:
+		mv_cpu_rdssp(t, &v);
+		break;
+	case 2:
+		v = fz_addr(f);
+		mv_cpu_rstorssp(t, fz_u(f, 1) < 128 ? v & ~7ull : v);   /* mostly aligned */
+		break;
+	case 3:
+		mv_cpu_saveprevssp(t);
+		break;
+	case 4:
+		v = fz_addr(f);
+		mv_cpu_wrss(t, v, fz_u(f, 8));
+		break;
+	case 5:
+		mv_cpu_incssp(t, (uint32_t)fz_u(f, 2));
+		break;
+	case 6:
+		mv_cpu_signal_deliver(t, (int)(fz_u(f, 1) % 70), fz_u(f, 8), fz_addr(f));
+		break;
+	default:
+		mv_cpu_sigreturn(t);
+		break;
+	}
+}
+
 static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
 {
 	uint64_t v = 0;
@@ -271,7 +311,7 @@ static void fz_tasks(struct fz *f, struct mv_task *t, unsigned int op)
 		fz_arch_shstk(f, t);
 		break;
 	case 4:
-		mv_cpu_call(t, fz_u(f, 8));
+		fz_cpu(f, t);
 		break;
 	case 5:   /* the PROT_SHADOW_STACK alternative: mmap's prot 0x40 then makes one */
 		mv_task_set_prot_shadow_stack(t, (int)(fz_u(f, 1) % 3));
