@@ -12,7 +12,9 @@
  * dropped; "a processor inside" an enclave toggled; the first byte may turn
  * host oversubscription on (KVM_SGX_EPC_RECLAIM) and may start from a
  * built enclave (a SECS in EPC page 0, regular pages in 1 and 2, a VA page
- * in 5), so that EBLOCK, ETRACK, EWB and ELDU/ELDB have pages to work on.
+ * in 5; debug or not; initialised by EINIT or not, the SIGSTRUCT carrying
+ * the harness's own measurement), so that EBLOCK, ETRACK, EWB, ELDU/ELDB,
+ * EAUG, EMODPR/EMODT and EDBGRD/EDBGWR have pages to work on.
  * EWB writes its page and PCMD into guest RAM where ELDU may read them
  * back, altered or not.
  *
@@ -29,6 +31,7 @@
 #include "fz_vm.h"
 #include "hw/sgx.h"
 #include "kernel/sgx_vepc.h"
+#include "lib/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -203,31 +206,66 @@ static void sf_encls(struct sf *s)
 }
 
 /* ENCLS @leaf from the guest, which must answer 0 (the prologue's steps). */
-static void sf_encls_ok(struct sf *s, uint32_t leaf, uint64_t rbx, uint64_t rcx)
+static void sf_encls_ok(struct sf *s, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 {
-	struct sf_encls e = { .leaf = leaf, .rbx = rbx, .rcx = rcx };
+	struct sf_encls e = { .leaf = leaf, .rbx = rbx, .rcx = rcx, .rdx = rdx };
 
 	if (mv_vcpu_set_guest(s->t, s->vcpu, sf_guest, &e) || sf_ioctl(s, s->vcpu, KVM_RUN, 0) ||
 	    s->run->exit_reason != KVM_EXIT_HLT || e.ret)
 		abort();
 }
 
+/* One 64-byte MRENCLAVE record (the SDM's), for the harness's own measurement. */
+static void sf_mr_record(struct sha256_state *mr, const char *tag, uint64_t a, size_t alen,
+			 const void *b, size_t blen)
+{
+	uint8_t rec[64] = { 0 };
+
+	memcpy(rec, tag, strlen(tag));
+	memcpy(rec + 8, &a, alen);
+	memcpy(rec + 8 + alen, b, blen);
+	sha256_update(mr, rec, sizeof(rec));
+}
+
+/* EINIT of the prologue's enclave with a SIGSTRUCT carrying the measurement @mr saw. */
+static void sf_einit(struct sf *s, struct sha256_state *mr)
+{
+	static const uint8_t h1[12] = SGX_SIGSTRUCT_HEADER1;
+	static const uint8_t h2[16] = SGX_SIGSTRUCT_HEADER2;
+	static struct sgx_sigstruct ss;
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(ss.header1, h1, sizeof(h1));
+	memcpy(ss.header2, h2, sizeof(h2));
+	ss.vendor = 0x8086;
+	ss.exponent = 3;
+	sha256_final(mr, ss.enclave_hash);
+	if (mv_user_write(s->t, s->ram + 0x3000, &ss, sizeof(ss)))
+		abort();
+	sf_encls_ok(s, SGX_EINIT, 0x3000, SF_EPC_GPA, 0x5000);
+}
+
 /*
  * An enclave of two regular pages and a VA page, built by ECREATE, EADD
- * and EPA from well-formed structures: a SECS of 8 KiB at 0x10000000.
+ * and EPA from well-formed structures: a SECS of 8 KiB at 0x10000000,
+ * debug or not; initialised by EINIT when @init (so EAUG, EMODPR, EMODT
+ * and EDBGRD/EDBGWR can succeed).
  */
-static void sf_build_enclave(struct sf *s)
+static void sf_build_enclave(struct sf *s, bool debug, bool init)
 {
 	struct sgx_secs secs = { .size = 2 * SF_PG, .base = 0x10000000, .ssa_frame_size = 1,
-				 .attributes = SGX_ATTR_MODE64BIT };
+				 .attributes = SGX_ATTR_MODE64BIT | (debug ? SGX_ATTR_DEBUG : 0) };
 	struct sgx_secinfo si = { .flags = SGX_SECINFO_SECS };
 	struct sgx_pageinfo pi = { .contents = 0x2000, .metadata = 0x1040 };
+	struct sha256_state mr;
 
 	if (mv_user_write(s->t, s->ram + 0x2000, &secs, sizeof(secs)) ||
 	    mv_user_write(s->t, s->ram + 0x1040, &si, sizeof(si)) ||
 	    mv_user_write(s->t, s->ram + 0x1000, &pi, sizeof(pi)))
 		abort();
-	sf_encls_ok(s, SGX_ECREATE, 0x1000, SF_EPC_GPA);
+	sf_encls_ok(s, SGX_ECREATE, 0x1000, SF_EPC_GPA, 0);
+	sha256_init(&mr);
+	sf_mr_record(&mr, "ECREATE", secs.ssa_frame_size, 4, &secs.size, 8);
 	si.flags = SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W;
 	for (uint64_t i = 0; i < 2; i++) {
 		pi = (struct sgx_pageinfo){ .addr = secs.base + i * SF_PG, .contents = 0x4000,
@@ -235,9 +273,12 @@ static void sf_build_enclave(struct sf *s)
 		if (mv_user_write(s->t, s->ram + 0x1040, &si, sizeof(si)) ||
 		    mv_user_write(s->t, s->ram + 0x1000, &pi, sizeof(pi)))
 			abort();
-		sf_encls_ok(s, SGX_EADD, 0x1000, SF_EPC_GPA + (1 + i) * SF_PG);
+		sf_encls_ok(s, SGX_EADD, 0x1000, SF_EPC_GPA + (1 + i) * SF_PG, 0);
+		sf_mr_record(&mr, "EADD", i * SF_PG, 8, &si, 48);
 	}
-	sf_encls_ok(s, SGX_EPA, SGX_PAGE_TYPE_VA, SF_EPC_GPA + 5 * SF_PG);
+	sf_encls_ok(s, SGX_EPA, SGX_PAGE_TYPE_VA, SF_EPC_GPA + 5 * SF_PG, 0);
+	if (init)
+		sf_einit(s, &mr);
 }
 
 static void sf_step(struct sf *s)
@@ -326,7 +367,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s.vcpu < 0 || !s.run)
 		abort();
 	if (first & 2)
-		sf_build_enclave(&s);
+		sf_build_enclave(&s, first & 4, first & 8);
 	for (int n = 0; n < 64 && fz_more(&s.in); n++)
 		sf_step(&s);
 	sf_threads_off(&s);
