@@ -7,7 +7,9 @@
  * touched (GUEST_MEMFD_FLAG_MMAP), fallocate'd and punched with any mode,
  * offset and length, truncated, read and written, bound to memslots whose
  * pages the guest then touches (with private attributes on a
- * KVM_X86_SW_PROTECTED_VM), closed while bound.
+ * KVM_X86_SW_PROTECTED_VM), closed while bound; and 2 or 4 MiB files
+ * bound so that the guest's faults map 2 MiB leaves, which punches,
+ * conversions and memslot changes must then split or zap.
  *
  * Rules: a guest_memfd is made exactly when size and flags are valid for
  * the VM type; every call answers a value or an errno; the memory map
@@ -20,6 +22,7 @@
 #include "fz_vm.h"
 
 #define FZ_GMEM_MAPS 4
+#define FZ_HUGE      (2ull << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -132,6 +135,49 @@ static void fz_gmem_file(struct fz_gmem *z)
 	}
 }
 
+/*
+ * A guest_memfd of 2 or 4 MiB bound over the first 2 MiB of guest memory
+ * (where the guest's accesses go), the slots there deleted first; gfns and
+ * file offset (0 or 2 MiB) are 2 MiB-congruent and the slot logs nothing,
+ * so the guest's faults map 2 MiB leaves (kvm_mmu_hugepage_adjust). A
+ * software-protected VM's 2 MiB are made private whole: its shared pages
+ * come from the VMM, mapped 4 KiB. The checks are the shared ones (the
+ * memory map after each change, the exits, no frame left at the end).
+ */
+static void fz_gmem_huge(struct fz_gmem *z)
+{
+	struct fz_vm *v = z->v;
+	unsigned int sel = (unsigned int)fz_u(&v->in, 1);
+	bool sw = v->type == KVM_X86_SW_PROTECTED_VM;
+	struct kvm_create_guest_memfd g = {
+		.size = (sel & 1 ? 2 : 1) * FZ_HUGE,
+		.flags = sw ? 0 : GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+	};
+	struct kvm_userspace_memory_region2 mem = {
+		.slot = 12 + sel / 4 % 4, .flags = KVM_MEM_GUEST_MEMFD, .memory_size = FZ_HUGE,
+		.guest_memfd_offset = (sel & 3) == 3 ? FZ_HUGE : 0,
+	};
+	struct kvm_memory_attributes a = {
+		.size = FZ_HUGE, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	long fd = fz_ioctl(v, v->vm, KVM_CREATE_GUEST_MEMFD, &g);
+
+	if (fd < 0)
+		return;
+	fz_vm_gmem_install(v, sel / 16 % FZ_GMEMS, fd);
+	/* downwards: a deletion moves the last shadow slot into the hole */
+	for (unsigned int i = v->nslots; i-- > 0;) {
+		if (v->slot[i].gfn < FZ_HUGE / FZ_PAGE) {
+			struct kvm_userspace_memory_region2 del = { .slot = v->slot[i].id };
+
+			fz_vm_set_region(v, &del, !v->seed);
+		}
+	}
+	mem.guest_memfd = (uint32_t)fd;
+	if (fz_vm_set_region(v, &mem, !v->seed) == 0 && sw && !(sel & 32))
+		fz_vm_set_attributes(v, &a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_vm v;
@@ -149,6 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_gmem_touch(&z);
 		else if (op < 112)
 			fz_gmem_file(&z);
+		else if (op < 120)
+			fz_gmem_huge(&z);
 		else
 			fz_vm_support(&v, op);
 	}
