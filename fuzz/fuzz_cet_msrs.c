@@ -13,7 +13,11 @@
  * number of entries before the first refused one and changes exactly
  * those; a GET answers the same count and reads the shadow's values; a
  * batch of 256 or more is -E2BIG and a pointer the kernel must refuse is
- * -EFAULT, both changing nothing; no frame outlives the VMM.
+ * -EFAULT, both changing nothing; no frame outlives the VMM. The guest's
+ * own WRMSR and RDMSR of the same MSRs (mv_guest_wrmsr/rdmsr), run from
+ * the guest program, go through the same checks or raise #GP: at CPL 3,
+ * for memvisor's MTE control MSR (the VMM's alone), and wherever a VMM's
+ * write would be refused; what the guest writes moves the shadow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +145,42 @@ static void fz_msrs_batch(struct fz_vm *v, struct fz_cet *s, unsigned int i, str
 	free(m);
 }
 
+/*
+ * The guest's WRMSR or RDMSR (kvm_emulate_wrmsr/rdmsr, on the CET cases of
+ * kvm_set/get_msr_common): it works exactly when the VMM's would and the
+ * guest is at CPL 0; otherwise #GP, nothing written. An exception the
+ * VMM queued may be delivered instead, before the instruction.
+ */
+static void fz_cet_guest_msr(struct mv_guest *g, struct fz_vcpu *c)
+{
+	struct fz_vm *v = c->v;
+	struct fz_cet *s = v->guest_op_ctx;
+	unsigned int i = (unsigned int)(c - v->vcpu), sel = (unsigned int)fz_u(&v->in, 1);
+	uint32_t index = sel < 224 ? fz_msr_index[sel % FZ_NMSR] : (uint32_t)fz_u(&v->in, 4);
+	int slot = fz_msr_slot(index);
+	bool write = sel / FZ_NMSR & 1, ok;
+	uint64_t val = write ? fz_msr_value(v) : 0;
+	struct mv_guest_fault f;
+	long r;
+
+	fz_shadow_sync(s, i, c);
+	ok = !c->cpl3 && slot >= 0 && slot != FZ_MTE_SLOT && fz_msr_ok(s, slot, val, write);
+	r = write ? mv_guest_wrmsr(g, index, val) : mv_guest_rdmsr(g, index, &val);
+	if (r == 0) {
+		if (!ok)
+			abort();   /* the guest got past a check */
+		if (write)
+			s->val[i][slot] = val;
+		else if (val != s->val[i][slot])
+			abort();
+		return;
+	}
+	if (r != -EFAULT || mv_guest_last_fault(g, &f) != 1)
+		abort();
+	if (!c->exc_maybe && (ok || f.vector != X86_VEC_GP))
+		abort();   /* refused what the VMM may write, or not with #GP */
+}
+
 /* Refusals: a batch too big, a header the kernel cannot read; the shadow must not move. */
 static void fz_msrs_refused(struct fz_vm *v, struct fz_vcpu *c)
 {
@@ -170,6 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.shstk = hw_has(&v.m->hw, MV_FEAT_SHSTK);
 	s.ibt = hw_has(&v.m->hw, MV_FEAT_IBT);
 	s.mte = &v.mte;
+	v.guest_op = fz_cet_guest_msr;
+	v.guest_op_ctx = &s;
 	while (fz_more(&v.in)) {
 		unsigned int op = (unsigned int)fz_u(&v.in, 1);
 		struct fz_vcpu *c = op < 128 ? fz_vm_vcpu(&v, op) : NULL;

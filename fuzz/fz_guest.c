@@ -235,6 +235,10 @@ static void fz_guest_op(struct mv_guest *g, struct fz_vcpu *c, unsigned int op)
 		fz_guest_cr(g, c, op == 7);
 		break;
 	default:
+		if (v->guest_op && fz_u(&v->in, 1) < 128) {
+			v->guest_op(g, c);
+			break;
+		}
 		/* without KVM_CAP_ARM_MTE: #UD; with it, a store / a load that may fault */
 		r = mv_guest_set_tag(g, fz_u(&v->in, 8));
 		r2 = mv_guest_get_tag(g, fz_u(&v->in, 8), &tag);

@@ -112,6 +112,9 @@ struct fz_vm {
 	uint64_t changes;               /* successful memslot and attribute changes */
 	uint64_t hc_enabled;            /* KVM_CAP_EXIT_HYPERCALL mask in force */
 	bool mte;                       /* KVM_CAP_ARM_MTE enabled: ranges tagged, tag instructions work */
+	/* a harness's own guest operation, taking half of fz_guest_op's last case when set */
+	void (*guest_op)(struct mv_guest *g, struct fz_vcpu *c);
+	void *guest_op_ctx;
 };
 
 /*
