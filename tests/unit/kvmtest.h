@@ -6,6 +6,7 @@
 #ifndef MV_TESTS_KVMTEST_H
 #define MV_TESTS_KVMTEST_H
 
+#include <pthread.h>
 #include <string.h>
 
 #include "mvtest.h"
@@ -153,6 +154,49 @@ static inline long kt_dirty_log(struct mv_task *t, int vm, uint32_t slot, void *
 	struct kvm_dirty_log l = { .slot = slot, .dirty_bitmap = bitmap };
 
 	return kt_ioctl_p(t, vm, KVM_GET_DIRTY_LOG, &l);
+}
+
+/* ---- vCPUs on host threads of their own ---- */
+
+struct kt_vthread {
+	struct mv_task *t;    /* a thread of the VMM's process */
+	int fd;
+	long err;             /* KVM_RUN's answer, or -1000 - the exit reason if not HLT */
+};
+
+static inline void *kt_vthread_main(void *p)
+{
+	struct kt_vthread *v = p;
+	struct kvm_run *run = mv_vcpu_run_area(v->t, v->fd);
+
+	v->err = kt_ioctl(v->t, v->fd, KVM_RUN, 0);
+	if (!v->err && run->exit_reason != KVM_EXIT_HLT)
+		v->err = -1000 - (long)run->exit_reason;
+	return NULL;
+}
+
+/*
+ * vCPUs 0..@n-1 of @k's VM, vCPU i running @fns[i] with @arg, each entered
+ * by KVM_RUN on a host thread of its own (a task of the VMM's process);
+ * returns when all have stopped, each having ended with HLT.
+ */
+static inline void kt_run_on_threads(struct kvmtest *k, int n, const mv_guest_fn *fns, void *arg)
+{
+	struct kt_vthread v[8];
+	pthread_t th[8];
+
+	assert_true(n > 0 && n <= 8);
+	for (int i = 0; i < n; i++) {
+		v[i] = (struct kt_vthread){ .t = kt_thread(k->t), .fd = kt_vcpu(k, (unsigned long)i) };
+		assert_int_equal(mv_vcpu_set_guest(k->t, v[i].fd, fns[i], arg), 0);
+	}
+	for (int i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, kt_vthread_main, &v[i]), 0);
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(v[i].err, 0);
+		mv_task_exit(v[i].t);
+	}
 }
 
 #endif

@@ -5,7 +5,6 @@
  * returned no vCPU may clear WP again (#GP, the register keeps it), and
  * before it every clear goes through. Two vCPUs on two host threads.
  */
-#include <pthread.h>
 #include <sched.h>
 
 #include "kvmtest.h"
@@ -64,47 +63,15 @@ static void guest_toggler(struct mv_guest *g, void *arg)
 	}
 }
 
-struct vt {
-	struct mv_task *t;
-	int fd;
-	long err;
-};
-
-static void *vcpu_main(void *p)
-{
-	struct vt *v = p;
-	struct kvm_run *run = mv_vcpu_run_area(v->t, v->fd);
-
-	v->err = kt_ioctl(v->t, v->fd, KVM_RUN, 0);
-	if (!v->err && run->exit_reason != KVM_EXIT_HLT)
-		v->err = -1000 - (long)run->exit_reason;
-	return NULL;
-}
-
 static void test_kvm_heki_cr_pin_reaches_every_vcpu(void **state)
 {
 	struct pin_race s = { .pinned = 0 };
 	struct kvmtest k;
-	struct vt v[2];
-	pthread_t th[2];
+	static const mv_guest_fn guests[2] = { guest_pinner, guest_toggler };
 
 	(void)state;
 	kt_setup(&k, 0);
-	for (int i = 0; i < 2; i++) {
-		v[i].fd = kt_vcpu(&k, (unsigned long)i);
-		v[i].err = 0;
-		assert_int_equal(mv_task_clone(k.t, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
-					       CLONE_THREAD, &v[i].t), 0);
-		assert_int_equal(mv_vcpu_set_guest(k.t, v[i].fd, i ? guest_toggler : guest_pinner,
-						   &s), 0);
-	}
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, vcpu_main, &v[i]), 0);
-	for (int i = 0; i < 2; i++) {
-		pthread_join(th[i], NULL);
-		assert_int_equal(v[i].err, 0);
-		mv_task_exit(v[i].t);
-	}
+	kt_run_on_threads(&k, 2, guests, &s);
 	assert_int_equal(s.pin_ret, 0);
 	assert_int_equal(s.bad, 0);
 	assert_int_equal(s.bad_value, 0);

@@ -6,7 +6,6 @@
  * in flight, and a fault racing it retries), and once the page is made
  * writable again writes land. Two vCPUs on two host threads, many rounds.
  */
-#include <pthread.h>
 #include <sched.h>
 
 #include "kvmtest.h"
@@ -75,50 +74,18 @@ static void guest_writer(struct mv_guest *g, void *arg)
 	}
 }
 
-struct vt {
-	struct mv_task *t;
-	int fd;
-	long err;
-};
-
-static void *vcpu_main(void *p)
-{
-	struct vt *v = p;
-	struct kvm_run *run = mv_vcpu_run_area(v->t, v->fd);
-
-	v->err = kt_ioctl(v->t, v->fd, KVM_RUN, 0);
-	if (!v->err && run->exit_reason != KVM_EXIT_HLT)
-		v->err = -1000 - (long)run->exit_reason;
-	return NULL;
-}
-
 static void test_kvm_heki_protect_races_writes_on_another_vcpu(void **state)
 {
 	struct race s = { .phase = 0 };
 	struct kvmtest k;
-	struct vt v[2];
-	pthread_t th[2];
+	static const mv_guest_fn guests[2] = { guest_protector, guest_writer };
 	uint64_t map;
 
 	(void)state;
 	kt_setup(&k, 0);
 	map = kt_mmap(&k, 2ull << 20);
 	assert_int_equal(kt_region(&k, 0, 0, 0, 2ull << 20, map), 0);
-	for (int i = 0; i < 2; i++) {
-		v[i].fd = kt_vcpu(&k, (unsigned long)i);
-		v[i].err = 0;
-		assert_int_equal(mv_task_clone(k.t, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
-					       CLONE_THREAD, &v[i].t), 0);
-		assert_int_equal(mv_vcpu_set_guest(k.t, v[i].fd, i ? guest_writer : guest_protector,
-						   &s), 0);
-	}
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, vcpu_main, &v[i]), 0);
-	for (int i = 0; i < 2; i++) {
-		pthread_join(th[i], NULL);
-		assert_int_equal(v[i].err, 0);
-		mv_task_exit(v[i].t);
-	}
+	kt_run_on_threads(&k, 2, guests, &s);
 	assert_int_equal(s.perr, 0);
 	assert_int_equal(s.bad, 0);
 	assert_true(s.good > 0);
