@@ -430,89 +430,116 @@ static void kd_chomp(char *l)
 		l[--n] = 0;
 }
 
+/* Where a replay is: the file, the case being replayed and its marks, the counts. */
+struct kd_replay {
+	const char *path;
+	unsigned int lineno, case_marked_diffs;
+	char name[512], differs[512];
+	struct kd_counts n;
+	void *mv;                     /* memvisor's context for the case */
+};
+
+/* A case's own lines (case, differs/known-bug, not-recorded, end): 1 if @line was one, -1 on failure. */
+static int kd_replay_control(struct kd_replay *r, const char *line)
+{
+	if (!strncmp(line, "case ", 5)) {
+		snprintf(r->name, sizeof(r->name), "%s", line + 5);
+		r->differs[0] = 0;
+		r->case_marked_diffs = 0;
+		r->mv = kd_mv_side.begin();
+		if (!r->mv) {
+			printf("FAILED: memvisor cannot open a context for case %s\n", r->name);
+			return -1;
+		}
+		r->n.cases++;
+		return 1;
+	}
+	if (!strncmp(line, "differs: ", 9) || !strncmp(line, "known-bug: ", 11)) {
+		snprintf(r->differs, sizeof(r->differs), "%s", line);
+		if (line[0] == 'k') {
+			printf("KNOWN BUG %s: %s\n", r->name, line + 11);
+			r->n.bugs++;
+		}
+		return 1;
+	}
+	if (!strncmp(line, "not-recorded: ", 14)) {
+		r->n.unrecorded++;
+		return 1;
+	}
+	if (strcmp(line, "end"))
+		return 0;
+	if (r->mv)
+		kd_mv_side.end(r->mv);
+	r->mv = NULL;
+	if (r->differs[0] && !r->case_marked_diffs) {
+		printf("NOTE %s: marked, but memvisor now answers as the host: remove the mark\n",
+		       r->name);
+		r->n.stale++;
+	}
+	return 1;
+}
+
+/* One recorded call, run on memvisor and compared with the recorded answer: -1 if unreadable. */
+static int kd_replay_step(struct kd_replay *r, char *line)
+{
+	char want[KD_RESULT], mvwant[KD_RESULT], got[KD_RESULT] = "-", row[512];
+	struct kd_step s;
+
+	snprintf(row, sizeof(row), "%s", line);
+	if (!r->mv || kd_parse_row(line, &s, want, mvwant)) {
+		printf("FAILED: %s:%u: cannot read this row: %s\n", r->path, r->lineno, row);
+		return -1;
+	}
+	kd_mv_side.step(r->mv, &s, got, sizeof(got));
+	r->n.calls++;
+	if (mvwant[0] && !r->differs[0]) {
+		printf("DIFF %s:%u (%s): host and memvisor differ in an unmarked case:%s\n", r->path,
+		       r->lineno, r->name, row + 1);
+		r->n.diffs++;
+	} else if (strcmp(got, mvwant[0] ? mvwant : want)) {
+		printf("DIFF %s:%u (%s):%s\n       memvisor now: %s\n", r->path, r->lineno, r->name,
+		       row + 1, got);
+		r->n.diffs++;
+	} else if (mvwant[0]) {
+		r->case_marked_diffs++;
+		r->n.marked++;
+	}
+	return 0;
+}
+
 static int kd_replay(const char *path)
 {
-	char line[512], name[512] = "", differs[512] = "";
-	struct kd_counts n = { 0 };
-	unsigned int lineno = 0, case_marked_diffs = 0;
-	void *mv = NULL;
+	struct kd_replay r = { .path = path };
+	char line[512];
+	int failed = 0;
 	FILE *in = fopen(path, "r");
 
 	if (!in) {
 		perror(path);
 		return 1;
 	}
-	while (fgets(line, sizeof(line), in)) {
-		char want[KD_RESULT], mvwant[KD_RESULT], got[KD_RESULT] = "-", row[512];
-		struct kd_step s;
+	while (!failed && fgets(line, sizeof(line), in)) {
+		int c;
 
-		lineno++;
+		r.lineno++;
 		kd_chomp(line);
 		if (!line[0] || line[0] == '#')
 			continue;
-		if (!strncmp(line, "case ", 5)) {
-			snprintf(name, sizeof(name), "%s", line + 5);
-			differs[0] = 0;
-			case_marked_diffs = 0;
-			mv = kd_mv_side.begin();
-			if (!mv) {
-				printf("FAILED: memvisor cannot open a context for case %s\n", name);
-				return 1;
-			}
-			n.cases++;
-			continue;
-		}
-		if (!strncmp(line, "differs: ", 9) || !strncmp(line, "known-bug: ", 11)) {
-			snprintf(differs, sizeof(differs), "%s", line);
-			if (line[0] == 'k') {
-				printf("KNOWN BUG %s: %s\n", name, line + 11);
-				n.bugs++;
-			}
-			continue;
-		}
-		if (!strncmp(line, "not-recorded: ", 14)) {
-			n.unrecorded++;
-			continue;
-		}
-		if (!strcmp(line, "end")) {
-			if (mv)
-				kd_mv_side.end(mv);
-			mv = NULL;
-			if (differs[0] && !case_marked_diffs) {
-				printf("NOTE %s: marked, but memvisor now answers as the host: "
-				       "remove the mark\n", name);
-				n.stale++;
-			}
-			continue;
-		}
-		snprintf(row, sizeof(row), "%s", line);
-		if (!mv || kd_parse_row(line, &s, want, mvwant)) {
-			printf("FAILED: %s:%u: cannot read this row: %s\n", path, lineno, row);
-			fclose(in);
-			return 1;
-		}
-		kd_mv_side.step(mv, &s, got, sizeof(got));
-		n.calls++;
-		if (mvwant[0] && !differs[0]) {
-			printf("DIFF %s:%u (%s): host and memvisor differ in an unmarked case:%s\n",
-			       path, lineno, name, row + 1);
-			n.diffs++;
-		} else if (strcmp(got, mvwant[0] ? mvwant : want)) {
-			printf("DIFF %s:%u (%s):%s\n       memvisor now: %s\n", path, lineno, name, row + 1,
-			       got);
-			n.diffs++;
-		} else if (mvwant[0]) {
-			case_marked_diffs++;
-			n.marked++;
-		}
+		c = kd_replay_control(&r, line);
+		if (c == 0)
+			c = kd_replay_step(&r, line);
+		failed = c < 0;
 	}
 	fclose(in);
-	if (mv)
-		kd_mv_side.end(mv);
+	if (r.mv)
+		kd_mv_side.end(r.mv);
+	if (failed)
+		return 1;
 	printf("replayed %u cases (%u not recorded on the host), %u calls from %s: %u differences; "
 	       "%u calls differ as marked (%u cases marked known-bug), %u stale marks\n",
-	       n.cases, n.unrecorded, n.calls, path, n.diffs, n.marked, n.bugs, n.stale);
-	return n.diffs || !n.calls ? 1 : 0;
+	       r.n.cases, r.n.unrecorded, r.n.calls, path, r.n.diffs, r.n.marked, r.n.bugs,
+	       r.n.stale);
+	return r.n.diffs || !r.n.calls ? 1 : 0;
 }
 
 int main(int argc, char **argv)

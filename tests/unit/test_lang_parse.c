@@ -91,105 +91,108 @@ static void test_lang_parse_step_shape(void **state)
 	lang_program_free(p);
 }
 
+/* A bad line, where its diagnostic points, and the diagnostic. */
+static const struct parse_error_row {
+	const char *src;
+	int line, col;
+	const char *msg;
+} parse_error_rows[] = {
+	{ "close(1 2)", 1, 9, "expected ')' after argument list, found integer 2" },
+	{ "r0 = mmap(0, 0x1000", 1, 10,
+	  "'(' is never closed: expected ')' after argument list, found end of file at 1:20" },
+	{ "mmapp(0)", 1, 1, "unknown call 'mmapp' (did you mean 'mmap'?)" },
+	{ "mprotect(0, 1, PROT_RAED) = 0", 1, 16,
+	  "unknown name 'PROT_RAED' (did you mean 'PROT_READ'?)" },
+	{ "close(r3)", 1, 7,
+	  "'r3' is not defined yet: expected a result named earlier by 'r3 = call(...)'" },
+	{ "close(1) = \"x\"", 1, 12,
+	  "close gives a number: expected a value, -ERRNO or signal(...) as its expectation" },
+	{ "close(1) 5", 1, 10, "expected '=' and an expectation, or end of line, found integer 5" },
+	{ "close(\"a\")", 1, 7, "expected an integer for 'fd', found a string" },
+	{ "fstat(1, {st_sise=1})", 1, 11, "struct stat has no field 'st_sise' (did you mean 'st_size'?)" },
+	{ "ioctl(3, KVM_SET_USER_MEMORY_REGION, {memsize=0x1000})", 1, 39,
+	  "struct kvm_userspace_memory_region has no field 'memsize' (did you mean "
+	  "'memory_size'?)" },
+	{ "ioctl(3, KVM_SET_USER_MEMORY_REGION2, {guestmemfd=4})", 1, 40,
+	  "struct kvm_userspace_memory_region2 has no field 'guestmemfd' (did you mean "
+	  "'guest_memfd'?)" },
+	{ "fstat(1, {mtime=1})", 1, 11, "struct stat has no field 'mtime'" },
+	/* raw bytes could smuggle host pointers into a struct the kernel follows */
+	{ "process_vm_readv(1, x\"0000000000000000\", 1, 0, 0, 0)", 1, 21,
+	  "'local_iov' is a struct iovec_local, which holds host pointers: give it as a "
+	  "struct literal {...}, not bytes" },
+	{ "clone3(\"x\", 88)", 1, 8,
+	  "'cl_args' is a struct clone_args, which holds host pointers: give it as a struct "
+	  "literal {...}, not bytes" },
+	{ "ioctl(3, KVM_RUN, 0) = exit(KVM_EXIT_MMIO, phys_adr=1)", 1, 44,
+	  "this exit has no field 'phys_adr' (did you mean 'phys_addr'?): expected phys_addr, "
+	  "len, is_write, data, ret" },
+	{ "close(1)\nmachine(ram=2)", 2, 1, "machine(...) must be the first step of a scenario" },
+	{ "close(1) = sig(1, 2)", 1, 12,
+	  "unknown expectation 'sig(...)': expected signal(SIGNO, CODE[, addr])" },
+	{ "write_mem(0, \"abc", 1, 18, "unterminated string: expected '\"' before end of file" },
+	{ "write_mem(0, x\"abc\")", 1, 19, "odd number of hex digits in x\"...\": expected pairs" },
+	{ "close(0x)", 1, 9, "expected a hex digit, found ')'" },
+	{ "close(99999999999999999999999)", 1, 7, "integer does not fit in 64 bits" },
+	{ "close(1 ]", 1, 9, "unexpected ']'" },
+	{ "t5: close(1)", 1, 1, "unknown task 't5': expected t0 or a task named earlier by "
+	  "'t5 = spawn()' or 't5 = clone(...)'" },
+	{ "machine(rom=1)", 1, 9, "unknown machine key 'rom' (did you mean 'ram'?): expected ram, "
+	  "features_off, epc, abi or seed" },
+	{ "machine(xyz=1)", 1, 9, "unknown machine key 'xyz': expected ram, features_off, epc, "
+	  "abi or seed" },
+	{ "close(64m)", 1, 9, "expected a digit or a size suffix K, M, G, found 'm'" },
+	{ "close(0x10000000000G)", 1, 7, "integer does not fit in 64 bits" },
+	{ "r0 = spawn()", 1, 1, "expected a task name like 't1' for the result of spawn, found 'r0'" },
+	{ "close(1) = -EBADFF", 1, 13, "unknown name 'EBADFF' (did you mean 'EBADF'?)" },
+	{ "close(1, 2)", 1, 7, "close takes 1 argument (fd), got 2" },
+	{ "{", 1, 1, "expected a call name, found '{'" },
+	{ "close", 1, 6, "expected '(' after the call name 'close', found end of file" },
+	{ "read_mem(0, 1) = 5", 1, 18,
+	  "read_mem gives bytes: expected \"string\", x\"hex\" or signal(...) as its expectation" },
+	{ "write_mem(0, 5)", 1, 14, "expected \"string\" or x\"hex\" bytes for 'data', found an integer" },
+	{ "close(1) = \"a\\q\"", 1, 14,
+	  "unknown escape in string: expected one of \\n \\t \\r \\0 \\\\ \\\" \\xHH" },
+	{ "close(1) @", 1, 10, "unexpected '@'" },
+	/* Heki policy lists (docs/scenario-language.md, "Heki policy") */
+	{ "heki_allow_modules(3, sha256=x\"d06b\")", 1, 30,
+	  "sha256= takes a SHA-256 digest of 64 hex digits, found 4 hex digits" },
+	{ "heki_allow_modules(3, sha256=\"d06b\")", 1, 30,
+	  "sha256= takes a SHA-256 digest, x\"<64 hex digits>\", found a string" },
+	{ "heki_allow_modules(3, sha265=x\"00\")", 1, 23,
+	  "unknown key 'sha265': a module is its text (\"...\" or x\"...\") or "
+	  "sha256=x\"<64 hex digits>\"" },
+	{ "heki_allow_modules(3, 5)", 1, 23,
+	  "expected a module's text (\"...\" or x\"...\", as module_load takes it) or "
+	  "sha256=x\"<64 hex digits>\", found an integer" },
+	{ "heki_allow_modules(3, \"\")", 1, 23,
+	  "a module's text cannot be empty" },
+	{ "heki_allow_modules()", 1, 1,
+	  "heki_allow_modules takes the VM's fd first" },
+	{ "heki_patch_sites(3, x\"90\")", 1, 21,
+	  "expected the GPA of a patch site before its forms" },
+	{ "heki_patch_sites(3, 0x1000)", 1, 21,
+	  "a patch site needs its forms: 1 to 4 byte sequences (x\"...\") "
+	  "after its GPA" },
+	{ "heki_patch_sites(3, 0x1000, x\"90\", x\"9090\")", 1, 36,
+	  "the forms of a patch site have one length: 2 bytes here, 1 in its "
+	  "first form" },
+	{ "heki_patch_sites(3, 1, x\"90\", x\"91\", x\"92\", x\"93\", x\"94\")", 1, 52,
+	  "a patch site has at most 4 forms" },
+	{ "heki_patch_sites(3, 1, x\"000102030405060708090a0b0c0d0e0f10\")", 1, 24,
+	  "a patch site's form is 1 to 16 bytes, found 17" },
+	{ "heki_patch_sites(3, gpa=1)", 1, 21,
+	  "heki_patch_sites takes no named arguments: each site is its GPA "
+	  "followed by its forms" },
+};
+
 static void test_lang_parse_errors_name_position_and_expectation(void **state)
 {
-	static const struct {
-		const char *src;
-		int line, col;
-		const char *msg;
-	} rows[] = {
-		{ "close(1 2)", 1, 9, "expected ')' after argument list, found integer 2" },
-		{ "r0 = mmap(0, 0x1000", 1, 10,
-		  "'(' is never closed: expected ')' after argument list, found end of file at 1:20" },
-		{ "mmapp(0)", 1, 1, "unknown call 'mmapp' (did you mean 'mmap'?)" },
-		{ "mprotect(0, 1, PROT_RAED) = 0", 1, 16,
-		  "unknown name 'PROT_RAED' (did you mean 'PROT_READ'?)" },
-		{ "close(r3)", 1, 7,
-		  "'r3' is not defined yet: expected a result named earlier by 'r3 = call(...)'" },
-		{ "close(1) = \"x\"", 1, 12,
-		  "close gives a number: expected a value, -ERRNO or signal(...) as its expectation" },
-		{ "close(1) 5", 1, 10, "expected '=' and an expectation, or end of line, found integer 5" },
-		{ "close(\"a\")", 1, 7, "expected an integer for 'fd', found a string" },
-		{ "fstat(1, {st_sise=1})", 1, 11, "struct stat has no field 'st_sise' (did you mean 'st_size'?)" },
-		{ "ioctl(3, KVM_SET_USER_MEMORY_REGION, {memsize=0x1000})", 1, 39,
-		  "struct kvm_userspace_memory_region has no field 'memsize' (did you mean "
-		  "'memory_size'?)" },
-		{ "ioctl(3, KVM_SET_USER_MEMORY_REGION2, {guestmemfd=4})", 1, 40,
-		  "struct kvm_userspace_memory_region2 has no field 'guestmemfd' (did you mean "
-		  "'guest_memfd'?)" },
-		{ "fstat(1, {mtime=1})", 1, 11, "struct stat has no field 'mtime'" },
-		/* raw bytes could smuggle host pointers into a struct the kernel follows */
-		{ "process_vm_readv(1, x\"0000000000000000\", 1, 0, 0, 0)", 1, 21,
-		  "'local_iov' is a struct iovec_local, which holds host pointers: give it as a "
-		  "struct literal {...}, not bytes" },
-		{ "clone3(\"x\", 88)", 1, 8,
-		  "'cl_args' is a struct clone_args, which holds host pointers: give it as a struct "
-		  "literal {...}, not bytes" },
-		{ "ioctl(3, KVM_RUN, 0) = exit(KVM_EXIT_MMIO, phys_adr=1)", 1, 44,
-		  "this exit has no field 'phys_adr' (did you mean 'phys_addr'?): expected phys_addr, "
-		  "len, is_write, data, ret" },
-		{ "close(1)\nmachine(ram=2)", 2, 1, "machine(...) must be the first step of a scenario" },
-		{ "close(1) = sig(1, 2)", 1, 12,
-		  "unknown expectation 'sig(...)': expected signal(SIGNO, CODE[, addr])" },
-		{ "write_mem(0, \"abc", 1, 18, "unterminated string: expected '\"' before end of file" },
-		{ "write_mem(0, x\"abc\")", 1, 19, "odd number of hex digits in x\"...\": expected pairs" },
-		{ "close(0x)", 1, 9, "expected a hex digit, found ')'" },
-		{ "close(99999999999999999999999)", 1, 7, "integer does not fit in 64 bits" },
-		{ "close(1 ]", 1, 9, "unexpected ']'" },
-		{ "t5: close(1)", 1, 1, "unknown task 't5': expected t0 or a task named earlier by "
-		  "'t5 = spawn()' or 't5 = clone(...)'" },
-		{ "machine(rom=1)", 1, 9, "unknown machine key 'rom' (did you mean 'ram'?): expected ram, "
-		  "features_off, epc, abi or seed" },
-		{ "machine(xyz=1)", 1, 9, "unknown machine key 'xyz': expected ram, features_off, epc, "
-		  "abi or seed" },
-		{ "close(64m)", 1, 9, "expected a digit or a size suffix K, M, G, found 'm'" },
-		{ "close(0x10000000000G)", 1, 7, "integer does not fit in 64 bits" },
-		{ "r0 = spawn()", 1, 1, "expected a task name like 't1' for the result of spawn, found 'r0'" },
-		{ "close(1) = -EBADFF", 1, 13, "unknown name 'EBADFF' (did you mean 'EBADF'?)" },
-		{ "close(1, 2)", 1, 7, "close takes 1 argument (fd), got 2" },
-		{ "{", 1, 1, "expected a call name, found '{'" },
-		{ "close", 1, 6, "expected '(' after the call name 'close', found end of file" },
-		{ "read_mem(0, 1) = 5", 1, 18,
-		  "read_mem gives bytes: expected \"string\", x\"hex\" or signal(...) as its expectation" },
-		{ "write_mem(0, 5)", 1, 14, "expected \"string\" or x\"hex\" bytes for 'data', found an integer" },
-		{ "close(1) = \"a\\q\"", 1, 14,
-		  "unknown escape in string: expected one of \\n \\t \\r \\0 \\\\ \\\" \\xHH" },
-		{ "close(1) @", 1, 10, "unexpected '@'" },
-		/* Heki policy lists (docs/scenario-language.md, "Heki policy") */
-		{ "heki_allow_modules(3, sha256=x\"d06b\")", 1, 30,
-		  "sha256= takes a SHA-256 digest of 64 hex digits, found 4 hex digits" },
-		{ "heki_allow_modules(3, sha256=\"d06b\")", 1, 30,
-		  "sha256= takes a SHA-256 digest, x\"<64 hex digits>\", found a string" },
-		{ "heki_allow_modules(3, sha265=x\"00\")", 1, 23,
-		  "unknown key 'sha265': a module is its text (\"...\" or x\"...\") or "
-		  "sha256=x\"<64 hex digits>\"" },
-		{ "heki_allow_modules(3, 5)", 1, 23,
-		  "expected a module's text (\"...\" or x\"...\", as module_load takes it) or "
-		  "sha256=x\"<64 hex digits>\", found an integer" },
-		{ "heki_allow_modules(3, \"\")", 1, 23,
-		  "a module's text cannot be empty" },
-		{ "heki_allow_modules()", 1, 1,
-		  "heki_allow_modules takes the VM's fd first" },
-		{ "heki_patch_sites(3, x\"90\")", 1, 21,
-		  "expected the GPA of a patch site before its forms" },
-		{ "heki_patch_sites(3, 0x1000)", 1, 21,
-		  "a patch site needs its forms: 1 to 4 byte sequences (x\"...\") "
-		  "after its GPA" },
-		{ "heki_patch_sites(3, 0x1000, x\"90\", x\"9090\")", 1, 36,
-		  "the forms of a patch site have one length: 2 bytes here, 1 in its "
-		  "first form" },
-		{ "heki_patch_sites(3, 1, x\"90\", x\"91\", x\"92\", x\"93\", x\"94\")", 1, 52,
-		  "a patch site has at most 4 forms" },
-		{ "heki_patch_sites(3, 1, x\"000102030405060708090a0b0c0d0e0f10\")", 1, 24,
-		  "a patch site's form is 1 to 16 bytes, found 17" },
-		{ "heki_patch_sites(3, gpa=1)", 1, 21,
-		  "heki_patch_sites takes no named arguments: each site is its GPA "
-		  "followed by its forms" },
-	};
+	const struct parse_error_row *rows = parse_error_rows;
 	struct lang_program *p;
 	struct lang_diag d;
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(parse_error_rows) / sizeof(parse_error_rows[0]); i++) {
 		int ret = lang_parse("e.mvs", rows[i].src, strlen(rows[i].src), &p, &d);
 
 		if (ret != -EINVAL)

@@ -506,9 +506,64 @@ static void random_range(struct lib_prng *p, uint64_t *first, uint64_t *last, ui
 	*last = *first > UINT64_MAX - w ? UINT64_MAX : *first + w;
 }
 
+/* lib_radix_store_range over at most 301 indices; the model follows if it took. */
+static void random_store_range(struct rand_ctx *c, void *item)
+{
+	uint64_t first, last;
+	int err;
+
+	random_range(&c->p, &first, &last, 200);
+	if (last - first > 300)
+		last = first + 300;
+	err = lib_radix_store_range(&c->r, first, last, item);
+	if (err) {
+		assert_int_equal(err, -ENOMEM);
+		return;
+	}
+	for (uint64_t idx = first;; idx++) {
+		model_set(c->m, idx, item);
+		if (idx == last)
+			break;
+	}
+}
+
+/* lib_radix_erase_range: every item the model has there, in index order. */
+static void random_erase_range(struct rand_ctx *c)
+{
+	uint64_t first, last, got;
+
+	random_range(&c->p, &first, &last, 3000);
+	c->erased_any = false;
+	got = lib_radix_erase_range(&c->r, first, last, check_erase_order, c);
+	assert_int_equal(got, model_count(c->m, first, last));
+	while (model_count(c->m, first, last))
+		model_set(c->m, c->m->idx[model_pos(c->m, first)], NULL);
+}
+
+/* lib_radix_find in a range, then lib_radix_lookup of one index. */
+static void random_find(struct rand_ctx *c)
+{
+	uint64_t first, last, idx;
+	size_t pos;
+	void *item;
+
+	random_range(&c->p, &first, &last, 10000);
+	idx = first;
+	item = lib_radix_find(&c->r, &idx, last);
+	pos = model_pos(c->m, first);
+	if (pos < c->m->n && c->m->idx[pos] <= last) {
+		assert_ptr_equal(item, c->m->item[pos]);
+		assert_int_equal(idx, c->m->idx[pos]);
+	} else {
+		assert_null(item);
+	}
+	idx = random_index(&c->p);
+	assert_ptr_equal(lib_radix_lookup(&c->r, idx), model_get(c->m, idx));
+}
+
 static void random_op(struct rand_ctx *c)
 {
-	uint64_t idx, first, last, got;
+	uint64_t idx, first, last;
 	void *item = ITEM(lib_prng_below(&c->p, 1000)), *old;
 	bool inject = lib_prng_below(&c->p, 8) == 0;
 	int err;
@@ -541,52 +596,19 @@ static void random_op(struct rand_ctx *c)
 		model_set(c->m, idx, NULL);
 		break;
 	case 4:
-		random_range(&c->p, &first, &last, 200);
-		if (last - first > 300)
-			last = first + 300;
-		err = lib_radix_store_range(&c->r, first, last, item);
-		if (!err) {
-			for (idx = first;; idx++) {
-				model_set(c->m, idx, item);
-				if (idx == last)
-					break;
-			}
-		} else {
-			assert_int_equal(err, -ENOMEM);
-		}
+		random_store_range(c, item);
 		break;
 	case 5:
-		random_range(&c->p, &first, &last, 3000);
-		c->erased_any = false;
-		got = lib_radix_erase_range(&c->r, first, last, check_erase_order, c);
-		assert_int_equal(got, model_count(c->m, first, last));
-		while (model_count(c->m, first, last)) {
-			idx = c->m->idx[model_pos(c->m, first)];
-			model_set(c->m, idx, NULL);
-		}
+		random_erase_range(c);
 		break;
 	case 6:
 		random_range(&c->p, &first, &last, 10000);
 		assert_int_equal(lib_radix_count_range(&c->r, first, last),
 				 model_count(c->m, first, last));
 		break;
-	default: {
-		size_t pos;
-
-		random_range(&c->p, &first, &last, 10000);
-		idx = first;
-		item = lib_radix_find(&c->r, &idx, last);
-		pos = model_pos(c->m, first);
-		if (pos < c->m->n && c->m->idx[pos] <= last) {
-			assert_ptr_equal(item, c->m->item[pos]);
-			assert_int_equal(idx, c->m->idx[pos]);
-		} else {
-			assert_null(item);
-		}
-		idx = random_index(&c->p);
-		assert_ptr_equal(lib_radix_lookup(&c->r, idx), model_get(c->m, idx));
+	default:
+		random_find(c);
 		break;
-	}
 	}
 	lib_fail_after(0);
 	assert_int_equal(c->r.count, c->m->n);
