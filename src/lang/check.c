@@ -461,8 +461,9 @@ static int ck_call(struct lang_checker *ck, struct lang_step *s)
 		if (s->desc)
 			return 0;
 		hint = lang_guest_op_suggest(s->call);
-		return ck_error(ck, s->call_pos, "unknown guest operation '%s'%s%s%s: expected read, "
-				"write, fetch, hypercall, read_cr, write_cr, read_u64, write_u64 or encls",
+		return ck_error(ck, s->call_pos, "unknown guest operation '%s'%s%s%s: expected a guest "
+				"operation (read, write, fetch, hypercall, encls, ...: "
+				"docs/scenario-language.md, \"Guest programs\", lists them all)",
 				s->call, hint ? " (did you mean '" : "", hint ? hint : "",
 				hint ? "'?)" : "");
 	}

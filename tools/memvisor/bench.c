@@ -43,7 +43,9 @@ static void bench_progress(void *cookie, const char *suite, const char *name)
  * as bench_suites lists them, with p4 (the punch case p3 reports) after
  * p3. A suite not named here prints last.
  */
-static const char *const bench_order[] = { "p1", "p2", "p3", "p4", "kvm", "sparse", "sgx" };
+static const char *const bench_order[] = {
+	"p1", "p2", "p3", "p4", "kvm", "sparse", "sgx", "mte", "heki", "allprot", "migrate",
+};
 
 static size_t bench_rank(const char *suite)
 {
