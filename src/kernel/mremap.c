@@ -4,7 +4,8 @@
  * MREMAP_FIXED, MREMAP_DONTUNMAP), with mm/mremap.c's checks in its order
  * and its errnos. A move takes the page-table entries along with the pages
  * they map (move_page_tables): nothing is copied, and the references the
- * PTEs hold move with them.
+ * PTEs hold move with them. MREMAP_FIXED without a resize moves every VMA
+ * of the range, gaps and all (remap_move()).
  *
  * A shadow stack is moved or resized like any private anonymous mapping
  * and stays one (VM_SHADOW_STACK goes with the VMA): mainline has no
@@ -34,7 +35,17 @@ static bool mremap_implies_new_addr(const struct mremap_req *r)
 	return r->flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
 }
 
-/* check_mremap_params(). Linux reads map_count without the lock; memvisor holds it. */
+/* vrm_overlaps(): do the old and new ranges share a byte? */
+static bool mremap_overlaps(const struct mremap_req *r)
+{
+	return r->addr + r->old_len > r->new_addr && r->new_addr + r->new_len > r->addr;
+}
+
+/*
+ * check_mremap_params(), on the page-aligned lengths: every -EINVAL comes
+ * before a VMA is looked at, the new range's (TASK_SIZE, overlap)
+ * included. Linux reads map_count without the lock; memvisor holds it.
+ */
 static long mremap_check_params(const struct mremap_req *r)
 {
 	if (r->flags & ~(unsigned long)MREMAP_KNOWN)
@@ -42,15 +53,17 @@ static long mremap_check_params(const struct mremap_req *r)
 	if (r->addr & ~HW_PAGE_MASK)
 		return -EINVAL;
 	/* old_len 0 is allowed (duplicating a shared mapping); new_len 0 is not */
-	if (!K_PAGE_ALIGN(r->new_len))
+	if (!r->new_len || r->new_len > K_TASK_SIZE)
 		return -EINVAL;
 	if (!mremap_implies_new_addr(r))
 		return 0;
-	if (r->new_addr & ~HW_PAGE_MASK)
+	if (r->new_addr > K_TASK_SIZE - r->new_len || (r->new_addr & ~HW_PAGE_MASK))
 		return -EINVAL;
 	if (!(r->flags & MREMAP_MAYMOVE))
 		return -EINVAL;
 	if ((r->flags & MREMAP_DONTUNMAP) && r->old_len != r->new_len)
+		return -EINVAL;
+	if (mremap_overlaps(r))
 		return -EINVAL;
 	/* both ranges may split in three before anything is unmapped */
 	if (r->t->mm->map_count + 2 >= K_MAX_MAP_COUNT - 3)
@@ -176,16 +189,15 @@ static long mremap_set_new_addr(struct mremap_req *r)
 	return 0;
 }
 
-/* mremap_to(): MREMAP_FIXED or MREMAP_DONTUNMAP, the new address given. */
+/*
+ * mremap_to(): MREMAP_FIXED or MREMAP_DONTUNMAP, the new address given
+ * (and checked, with the old range, by mremap_check_params()).
+ */
 static long mremap_to(struct mremap_req *r)
 {
 	struct mm *mm = r->t->mm;
 	long err;
 
-	if (r->new_len > K_TASK_SIZE || r->new_addr > K_TASK_SIZE - r->new_len)
-		return -EINVAL;
-	if (r->addr + r->old_len > r->new_addr && r->new_addr + r->new_len > r->addr)
-		return -EINVAL;   /* the two ranges overlap */
 	if (r->flags & MREMAP_FIXED) {
 		err = mm_unmap_locked(mm, r->new_addr, r->new_addr + r->new_len);
 		if (err)
@@ -263,18 +275,63 @@ static long mremap_at(struct mremap_req *r)
 	return mremap_expand(r);
 }
 
+/*
+ * remap_move(): MREMAP_FIXED without a resize (vrm_move_only()) moves each
+ * VMA of [addr, addr + old_len) in turn with mremap_to(), split where the
+ * range ends inside one, each landing at the same offset from new_addr as
+ * it had from addr, so the gaps between them stay (mainline places a VMA
+ * at the last one's new end plus the gap: the same address, MAP_FIXED
+ * placement being exact). The range must start inside a VMA (-EFAULT);
+ * the ranges were checked whole by mremap_check_params(). A
+ * failure part-way returns its errno and leaves the VMAs already moved
+ * where they went. Every memvisor VMA may move with others
+ * (vma_multi_allowed(): no userfaultfd, no file with its own
+ * get_unmapped_area).
+ */
+static long mremap_remap_move(struct mremap_req *r)
+{
+	const uint64_t start = r->addr, end = r->addr + r->old_len, to = r->new_addr;
+	uint64_t pos = start;
+	struct vma *vma;
+	long res = -EFAULT;
+
+	while (pos < end && (vma = vma_first_overlap(r->t->mm, pos, end))) {
+		uint64_t from = vma_start(vma) > pos ? vma_start(vma) : pos;
+		uint64_t until = vma_end(vma) < end ? vma_end(vma) : end;
+		long moved;
+
+		/* no gap at the start of the range */
+		if (pos == start && from > start)
+			return -EFAULT;
+		r->vma = vma;
+		r->addr = from;
+		r->old_len = r->new_len = until - from;
+		r->new_addr = to + (from - start);
+		r->delta = 0;
+		moved = mremap_to(r);
+		if (moved < 0)
+			return moved;
+		if (pos == start)
+			res = moved;
+		pos = until;
+	}
+	return res;
+}
+
 /* do_mremap(). Called with mmap_lock held for write. */
 static long mremap_locked(struct mremap_req *r)
 {
 	long err;
 
 	mm_assert_write_locked(r->t->mm);
+	r->old_len = K_PAGE_ALIGN(r->old_len);
+	r->new_len = K_PAGE_ALIGN(r->new_len);
 	err = mremap_check_params(r);
 	if (err)
 		return err;
-	r->old_len = K_PAGE_ALIGN(r->old_len);
-	r->new_len = K_PAGE_ALIGN(r->new_len);
 	r->delta = r->old_len > r->new_len ? r->old_len - r->new_len : r->new_len - r->old_len;
+	if ((r->flags & MREMAP_FIXED) && r->old_len == r->new_len)
+		return mremap_remap_move(r);
 	r->vma = vma_find(r->t->mm, r->addr);
 	if (!r->vma)
 		return -EFAULT;

@@ -382,9 +382,18 @@ static bool fn_vma_continues(const struct fn_vma_line *prev, const struct fn_vma
 	       prev->tail_len == next->tail_len && !memcmp(prev->tail, next->tail, next->tail_len);
 }
 
-/* A page-table leaf a call that makes progress may add, or one inside the gap. */
-static bool fn_leaf_dropped(const char *line, unsigned int how, uint64_t gap_start,
-			    uint64_t gap_end)
+/* Does [start, end) meet one of @gaps? */
+static bool fn_in_gaps(const struct fn_gaps *gaps, uint64_t start, uint64_t end)
+{
+	for (unsigned int i = 0; gaps && i < gaps->n; i++) {
+		if (start < gaps->end[i] && gaps->start[i] < end)
+			return true;
+	}
+	return false;
+}
+
+/* A page-table leaf a call that makes progress may add, or one inside a gap. */
+static bool fn_leaf_dropped(const char *line, unsigned int how, const struct fn_gaps *gaps)
 {
 	unsigned long long va;
 
@@ -393,7 +402,7 @@ static bool fn_leaf_dropped(const char *line, unsigned int how, uint64_t gap_sta
 	if (how & FN_NORM_MEMORY)
 		return true;
 	return (how & FN_NORM_GAP) && !strncmp(line, "    pte ", 8) &&
-	       sscanf(line + 8, "%llx", &va) == 1 && va >= gap_start && va < gap_end;
+	       sscanf(line + 8, "%llx", &va) == 1 && fn_in_gaps(gaps, va, va + 1);
 }
 
 /* A leaf as it is once write-protected: "w" gone from its permissions. */
@@ -408,7 +417,7 @@ static void fn_pte_wrprotect(const char *line, size_t len, struct fn_buf *out)
 		      perm + 1);
 }
 
-void fn_digest_normalize(const char *in, unsigned int how, uint64_t gap_start, uint64_t gap_end,
+void fn_digest_normalize(const char *in, unsigned int how, const struct fn_gaps *gaps,
 			 struct fn_buf *out)
 {
 	static const char *const memory[] = { "frames_free=", "pgtable_bytes=", "rss=", "pages=",
@@ -424,10 +433,10 @@ void fn_digest_normalize(const char *in, unsigned int how, uint64_t gap_start, u
 		size_t len = strcspn(line, "\n");
 
 		memset(&v, 0, sizeof(v));
-		if (fn_leaf_dropped(line, how, gap_start, gap_end))
+		if (fn_leaf_dropped(line, how, gaps))
 			goto next;
 		if (fn_vma_parse(line, len, &v)) {
-			if ((how & FN_NORM_GAP) && v.start < gap_end && gap_start < v.end)
+			if ((how & FN_NORM_GAP) && fn_in_gaps(gaps, v.start, v.end))
 				goto next;
 			if ((how & FN_NORM_SPLITS) && fn_vma_continues(&pend, &v)) {
 				pend.end = v.end;

@@ -101,9 +101,11 @@ void fn_digest_teardown(struct mv_machine *m, struct fn_buf *out);
  * call which makes progress keeps (free frames, page tables, rss, file
  * pages; KVM_RUN, a fault); FN_NORM_SPLITS joins VMAs that a split left
  * apart but alike (munmap, mprotect: Linux does not undo a first split
- * when the second fails); FN_NORM_GAP drops the VMAs over
- * [@gap_start, @gap_end) (a MAP_FIXED mmap that failed after it cleared
- * the range leaves it unmapped, as Linux does); FN_NORM_WRPROTECT reads
+ * when the second fails); FN_NORM_GAP drops the VMAs and leaves over the
+ * ranges of @gaps (a MAP_FIXED mmap that failed after it cleared
+ * the range leaves it unmapped, as Linux does; so may mremap with
+ * MREMAP_FIXED, whose move of several VMAs leaves those it moved where
+ * they went: both of its ranges are gaps); FN_NORM_WRPROTECT reads
  * every leaf as write-protected (a fork that failed half way leaves the
  * parent's private pages write-protected, as copy_page_range does; the
  * next write reuses the page).
@@ -112,7 +114,12 @@ void fn_digest_teardown(struct mv_machine *m, struct fn_buf *out);
 #define FN_NORM_SPLITS 2u
 #define FN_NORM_GAP    4u
 #define FN_NORM_WRPROTECT 8u
-void fn_digest_normalize(const char *in, unsigned int how, uint64_t gap_start, uint64_t gap_end,
+/* The ranges FN_NORM_GAP drops, [start[i], end[i]) for i < n. */
+struct fn_gaps {
+	unsigned int n;
+	uint64_t start[2], end[2];
+};
+void fn_digest_normalize(const char *in, unsigned int how, const struct fn_gaps *gaps,
 			 struct fn_buf *out);
 /*
  * true if @after differs from @before only by page tables that were built
@@ -162,11 +169,13 @@ bool fn_errno_allowed(const struct lang_step *s, int err, const char **why);
 /* Is @got a signal Linux raises for @s when memory runs out (it kills the task)? */
 bool fn_signal_allowed(const struct lang_step *s, const char *got);
 /*
- * An mmap with MAP_FIXED that answered @base_got without injection: the
- * range it replaces, [*start, *end). false for any other step.
+ * The ranges a call that answered @base_got without injection may leave
+ * changed when it fails (FN_NORM_GAP), into @gaps: an mmap with MAP_FIXED,
+ * the range it replaces; an mremap with MREMAP_FIXED, its destination and,
+ * for a move without a resize from a constant address, its source (a move
+ * of several VMAs stops where it failed). false for any other step.
  */
-bool fn_fixed_range(const struct lang_step *s, const char *base_got, uint64_t *start,
-		    uint64_t *end);
+bool fn_gap_ranges(const struct lang_step *s, const char *base_got, struct fn_gaps *gaps);
 /* The steps the sweep injects into: system calls and ioctls, clone; @all: every call. */
 bool fn_step_swept(const struct lang_step *s, bool all);
 

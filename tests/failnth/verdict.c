@@ -101,6 +101,9 @@ static const struct fn_rule fn_rules[] = {
 	  "mmap: -ENOMEM; MAP_FIXED may leave the range unmapped" },
 	/* a first split is not undone when the second one fails */
 	{ "munmap", NULL, { ENOMEM }, FN_NORM_SPLITS, false, "munmap: -ENOMEM; a split may stay" },
+	/* MREMAP_FIXED unmaps the destination first; remap_move() keeps the VMAs it moved */
+	{ "mremap", NULL, { ENOMEM }, FN_NORM_GAP, false,
+	  "mremap: -ENOMEM; MREMAP_FIXED may leave the destination unmapped, or some VMAs moved" },
 	{ "mprotect", NULL, { ENOMEM }, FN_NORM_SPLITS, false,
 	  "mprotect: -ENOMEM; a split may stay" },
 	{ "madvise", NULL, { ENOMEM }, FN_NORM_SPLITS, false, "madvise: -ENOMEM; a split may stay" },
@@ -185,20 +188,40 @@ bool fn_signal_allowed(const struct lang_step *s, const char *got)
 	return false;
 }
 
-bool fn_fixed_range(const struct lang_step *s, const char *base_got, uint64_t *start,
-		    uint64_t *end)
+/* Adds [start, start + len) to @gaps, len rounded up to pages. */
+static void fn_gap_add(struct fn_gaps *gaps, uint64_t start, uint64_t len)
 {
-	uint64_t flags, fixed, len;
+	gaps->start[gaps->n] = start;
+	gaps->end[gaps->n++] = start + ((len + 0xfff) & ~0xfffull);
+}
+
+/* Is argument @i of @s a constant with @flag set? */
+static bool fn_arg_has_flag(const struct lang_step *s, unsigned int i, const char *flag)
+{
+	uint64_t v, bit;
+
+	return s->nargs > i && lang_expr_const(s->args[i].val, &v) &&
+	       !lang_const_lookup(flag, &bit) && (v & bit);
+}
+
+bool fn_gap_ranges(const struct lang_step *s, const char *base_got, struct fn_gaps *gaps)
+{
+	bool mremap = !strcmp(s->call, "mremap");
+	uint64_t at, addr, old_len, len;
 	char *stop;
 
-	if (strcmp(s->call, "mmap") || s->nargs < 4 || !lang_expr_const(s->args[3].val, &flags) ||
-	    lang_const_lookup("MAP_FIXED", &fixed) || !(flags & fixed) ||
-	    !lang_expr_const(s->args[1].val, &len))
+	gaps->n = 0;
+	if (mremap ? !fn_arg_has_flag(s, 3, "MREMAP_FIXED") :
+		     strcmp(s->call, "mmap") || !fn_arg_has_flag(s, 3, "MAP_FIXED"))
 		return false;
-	*start = strtoull(base_got, &stop, 0);
-	if (stop == base_got || *stop)
+	at = strtoull(base_got, &stop, 0);
+	if (stop == base_got || *stop || !lang_expr_const(s->args[mremap ? 2 : 1].val, &len))
 		return false;
-	*end = *start + ((len + 0xfff) & ~0xfffull);
+	fn_gap_add(gaps, at, len);
+	/* remap_move(): a move without a resize may stop after some VMAs */
+	if (mremap && lang_expr_const(s->args[0].val, &addr) &&
+	    lang_expr_const(s->args[1].val, &old_len) && old_len == len)
+		fn_gap_add(gaps, addr, len);
 	return true;
 }
 

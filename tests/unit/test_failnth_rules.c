@@ -83,28 +83,59 @@ static void test_failnth_errno_rules_table(void **state)
 	}
 }
 
+static void expect_gap(const struct fn_gaps *g, unsigned int i, uint64_t start, uint64_t end)
+{
+	assert_true(g->n > i);
+	assert_int_equal(g->start[i], start);
+	assert_int_equal(g->end[i], end);
+}
+
 static void test_failnth_fixed_range_only_for_map_fixed(void **state)
 {
 	struct lang_program *p = fn_parse(
 		"mmap(0x10000, 0x1800, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)\n"
 		"mmap(0x10000, 0x1000, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n");
-	uint64_t start, end;
+	struct fn_gaps g;
 
-	assert_true(fn_fixed_range(lang_program_step(p, 0), "0x10000", &start, &end));
-	assert_int_equal(start, 0x10000);
-	assert_int_equal(end, 0x12000);
-	assert_false(fn_fixed_range(lang_program_step(p, 0), "-ENOMEM", &start, &end));
-	assert_false(fn_fixed_range(lang_program_step(p, 1), "0x10000", &start, &end));
+	assert_true(fn_gap_ranges(lang_program_step(p, 0), "0x10000", &g));
+	assert_int_equal(g.n, 1);
+	expect_gap(&g, 0, 0x10000, 0x12000);
+	assert_false(fn_gap_ranges(lang_program_step(p, 0), "-ENOMEM", &g));
+	assert_false(fn_gap_ranges(lang_program_step(p, 1), "0x10000", &g));
+	lang_program_free(p);
+}
+
+/*
+ * mremap with MREMAP_FIXED: the destination is a gap; so is the source of
+ * a move without a resize from a constant address (remap_move() keeps the
+ * VMAs it moved before a failure), and of nothing else.
+ */
+static void test_failnth_remap_move_ranges_source_and_destination(void **state)
+{
+	struct lang_program *p = fn_parse(
+		"mremap(0x10000, 0x3000, 0x3000, MREMAP_MAYMOVE|MREMAP_FIXED, 0x40000)\n"
+		"mremap(0x10000, 0x1000, 0x3000, MREMAP_MAYMOVE|MREMAP_FIXED, 0x40000)\n"
+		"mremap(0x10000, 0x1000, 0x3000, MREMAP_MAYMOVE, 0)\n");
+	struct fn_gaps g;
+
+	assert_true(fn_gap_ranges(lang_program_step(p, 0), "0x40000", &g));
+	assert_int_equal(g.n, 2);
+	expect_gap(&g, 0, 0x40000, 0x43000);
+	expect_gap(&g, 1, 0x10000, 0x13000);
+	assert_true(fn_gap_ranges(lang_program_step(p, 1), "0x40000", &g));
+	assert_int_equal(g.n, 1);
+	assert_false(fn_gap_ranges(lang_program_step(p, 2), "0x50000", &g));
 	lang_program_free(p);
 }
 
 static bool fn_same_under(const char *a, const char *b, unsigned int how, uint64_t gs, uint64_t ge)
 {
+	struct fn_gaps g = { 1, { gs }, { ge } };
 	struct fn_buf na = { 0 }, nb = { 0 };
 	bool same;
 
-	fn_digest_normalize(a, how, gs, ge, &na);
-	fn_digest_normalize(b, how, gs, ge, &nb);
+	fn_digest_normalize(a, how, &g, &na);
+	fn_digest_normalize(b, how, &g, &nb);
 	same = !strcmp(na.s, nb.s);
 	fn_buf_free(&na);
 	fn_buf_free(&nb);
@@ -178,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_failnth_got_parse_table),
 		cmocka_unit_test(test_failnth_errno_rules_table),
 		cmocka_unit_test(test_failnth_fixed_range_only_for_map_fixed),
+		cmocka_unit_test(test_failnth_remap_move_ranges_source_and_destination),
 		cmocka_unit_test(test_failnth_split_left_apart_is_one_vma),
 		cmocka_unit_test(test_failnth_gap_drops_only_the_range),
 		cmocka_unit_test(test_failnth_wrprotect_forgives_only_the_write_bit),

@@ -57,7 +57,9 @@ static uint64_t total_vm(struct mv_task *t)
 /*
  * Rows over one 4-page private mapping A (with B mapped right after it and
  * nothing mapped at U): check_mremap_params() first, then the VMA lookup,
- * then resize_is_valid() and the placement, each with its errno.
+ * then resize_is_valid() and the placement, each with its errno. The
+ * lengths are page-aligned before any check, and every range check of
+ * the new address (TASK_SIZE, overlap) comes before the lookup.
  */
 static void test_check_mremap_params_and_resize_is_valid_errnos(void **state)
 {
@@ -76,6 +78,11 @@ static void test_check_mremap_params_and_resize_is_valid_errnos(void **state)
 		{ "DONTUNMAP without MAYMOVE", A, PG, PG, MREMAP_DONTUNMAP, U, -EINVAL },
 		{ "FIXED, new_addr not aligned", A, PG, PG, MAY | MREMAP_FIXED, U + 8, -EINVAL },
 		{ "DONTUNMAP resizing", A, PG, 2 * PG, MAY | MREMAP_DONTUNMAP, U, -EINVAL },
+		{ "new_len past TASK_SIZE, no move asked", A, PG, TASK_SIZE + PG, 0, 0, -EINVAL },
+		{ "DONTUNMAP, lengths equal once aligned", A, PG - 1, PG, MAY | MREMAP_DONTUNMAP, U,
+		  (long)U },
+		{ "overlap comes before the VMA lookup", U, 2 * PG, 4 * PG, MAY | MREMAP_FIXED, U + PG,
+		  -EINVAL },
 		{ "nothing mapped at addr", U, PG, 2 * PG, MAY, 0, -EFAULT },
 		{ "same size never looks further", A, 6 * PG, 6 * PG, 0, 0, (long)A },
 		{ "growing across the VMA end", A, 5 * PG, 6 * PG, MAY, 0, -EFAULT },
