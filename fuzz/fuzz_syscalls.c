@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness for the kernel and KVM: the input is a program of
- * system calls (memory, files, KVM ioctls, arch_prctl), memory accesses,
+ * system calls (memory with mremap, files, KVM ioctls, arch_prctl), memory accesses,
  * the task CPU's CALL and shadow-stack instructions, signals, forks and
  * exits, with arguments drawn from the bytes and biased towards values that
  * reach deep paths (page-aligned addresses inside earlier mappings, small
@@ -91,10 +91,29 @@ static const uint64_t fz_advice[] = {
 	MADV_DONTNEED, MADV_NORMAL, MADV_DONTFORK, MADV_DOFORK, MADV_FREE, MADV_REMOVE, 99,
 	MADV_WILLNEED, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25,
 };
+/* mremap's flags: each valid set, and some it refuses (FIXED alone, an unknown bit). */
+static const uint64_t fz_remap_flags[] = {
+	0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+	MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, MREMAP_FIXED, 8,
+};
 /* The generic file ioctls (FIONREAD, FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC, FIOQSIZE). */
 static const uint64_t fz_file_ioctls[] = { 0x541B, 0x5421, 0x5450, 0x5451, 0x5452, 0x5460 };
 
 #define PICK(f, arr) ((arr)[fz_u((f), 1) % (sizeof(arr) / sizeof((arr)[0]))])
+
+/* mremap(2), its arguments drawn in order: old_len 0 now and then, new_len mostly the same. */
+static void fz_mremap(struct fz *f, struct mv_task *t)
+{
+	uint64_t addr = fz_addr(f), old_len = fz_len(f), new_len = old_len, flags, new_addr;
+
+	if (fz_u(f, 1) < 32)
+		old_len = 0;
+	if (fz_u(f, 1) >= 128)
+		new_len = fz_len(f);
+	flags = PICK(f, fz_remap_flags);
+	new_addr = fz_addr(f);
+	fz_remember(f, mv_syscall(t, MV_SYS_mremap, addr, old_len, new_len, flags, new_addr, 0));
+}
 
 static void fz_memory(struct fz *f, struct mv_task *t, unsigned int op)
 {
@@ -124,6 +143,9 @@ static void fz_memory(struct fz *f, struct mv_task *t, unsigned int op)
 		break;
 	case 5:
 		mv_user_read(t, fz_addr(f), buf, fz_u(f, 2) % sizeof(buf));
+		break;
+	case 6:   /* a resize, a move, a move of several VMAs (FIXED, same size) */
+		fz_mremap(f, t);
 		break;
 	default:
 		while (mv_task_take_signal(t, &si) == 1)
@@ -342,7 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		switch (op % 4) {
 		case 0:
-			fz_memory(&f, t, (op / 4) % 7);
+			fz_memory(&f, t, (op / 4) % 8);
 			break;
 		case 1:
 			fz_files(&f, t, (op / 4) % 9);
