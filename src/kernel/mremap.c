@@ -71,21 +71,29 @@ static long mremap_check_params(const struct mremap_req *r)
 	return 0;
 }
 
-/* resize_is_valid(): may the VMA at addr become new_len long? */
-static long mremap_resize_is_valid(const struct mremap_req *r)
+/*
+ * check_prep_vma(), for a call that grows or moves (vrm_will_map_new()):
+ * may the VMA at addr become new_len long, here or elsewhere? It runs
+ * before anything changes, the destination's unmap included.
+ */
+static long mremap_check_prep_vma(const struct mremap_req *r)
 {
 	const struct vma *vma = r->vma;
+	/* a shrink may cross VMA ends in the part it unmaps */
+	uint64_t kept = r->old_len < r->new_len ? r->old_len : r->new_len;
 	uint64_t pgoff;
 
+	if (!vma)
+		return -EFAULT;
 	/* duplicating a private mapping would make unrelated memory */
 	if (!r->old_len && !(vma->flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
 	if ((r->flags & MREMAP_DONTUNMAP) && (vma->flags & (VM_DONTEXPAND | VM_PFNMAP)))
 		return -EINVAL;
 	/* a remap never crosses a VMA boundary */
-	if (r->old_len > vma_end(vma) - r->addr)
+	if (kept > vma_end(vma) - r->addr)
 		return -EFAULT;
-	if (r->new_len == r->old_len)
+	if (r->new_len <= r->old_len)
 		return 0;
 	pgoff = vma->pgoff + ((r->addr - vma_start(vma)) >> HW_PAGE_SHIFT);
 	if (pgoff + (r->new_len >> HW_PAGE_SHIFT) < pgoff)
@@ -191,7 +199,8 @@ static long mremap_set_new_addr(struct mremap_req *r)
 
 /*
  * mremap_to(): MREMAP_FIXED or MREMAP_DONTUNMAP, the new address given
- * (and checked, with the old range, by mremap_check_params()).
+ * (and checked, with the old range, by mremap_check_params(); the VMA by
+ * mremap_check_prep_vma()).
  */
 static long mremap_to(struct mremap_req *r)
 {
@@ -214,9 +223,6 @@ static long mremap_to(struct mremap_req *r)
 	}
 	if (!r->vma)
 		return -EFAULT;
-	err = mremap_resize_is_valid(r);
-	if (err)
-		return err;
 	/* DONTUNMAP keeps the old range: the new one is all growth */
 	if ((r->flags & MREMAP_DONTUNMAP) &&
 	    !mm_may_expand_vm(r->t, r->vma->flags, r->old_len >> HW_PAGE_SHIFT))
@@ -243,10 +249,8 @@ static bool mremap_vma_expandable(struct mm *mm, const struct vma *vma, uint64_t
 static long mremap_expand(struct mremap_req *r)
 {
 	struct mm *mm = r->t->mm;
-	long err = mremap_resize_is_valid(r);
+	long err;
 
-	if (err)
-		return err;
 	if (vma_end(r->vma) - r->addr == r->old_len &&
 	    mremap_vma_expandable(mm, r->vma, r->delta)) {
 		vma_set_end(mm, r->vma, vma_end(r->vma) + r->delta);
@@ -308,7 +312,9 @@ static long mremap_remap_move(struct mremap_req *r)
 		r->old_len = r->new_len = until - from;
 		r->new_addr = to + (from - start);
 		r->delta = 0;
-		moved = mremap_to(r);
+		moved = mremap_check_prep_vma(r);
+		if (!moved)
+			moved = mremap_to(r);
 		if (moved < 0)
 			return moved;
 		if (pos == start)
@@ -335,6 +341,12 @@ static long mremap_locked(struct mremap_req *r)
 	r->vma = vma_find(r->t->mm, r->addr);
 	if (!r->vma)
 		return -EFAULT;
+	/* vrm_will_map_new(): a shrink or a same-size call in place needs no more */
+	if (mremap_implies_new_addr(r) || r->new_len > r->old_len) {
+		err = mremap_check_prep_vma(r);
+		if (err)
+			return err;
+	}
 	return mremap_implies_new_addr(r) ? mremap_to(r) : mremap_at(r);
 }
 

@@ -309,7 +309,10 @@ static bool fn_state_kept(const struct lang_step *s, const struct fn_rep *base_k
  * Did the failed call move part of its own source away, as a move of
  * several VMAs that stops part way does in Linux (remap_move())? Then its
  * retry (the first report of its line after the failed copy's) finds the
- * range's start moved and must answer -EFAULT, as Linux's does.
+ * range's start moved and must answer -EFAULT, as Linux's does; with
+ * MREMAP_DONTUNMAP the source stays mapped, so the retry moves it all
+ * again and must answer what the call answers without injection (the
+ * pages moved before the failure read zero after it, in Linux too).
  */
 static bool fn_moved_part(const struct lang_step *s, const struct fn_rep *base_k,
 			  const struct fn_run *run)
@@ -322,7 +325,8 @@ static bool fn_moved_part(const struct lang_step *s, const struct fn_rep *base_k
 		return false;
 	for (size_t i = 0; i < run->reps.n; i++) {
 		if (run->reps.r[i].line == line)
-			return !strcmp(run->reps.r[i].got, "-EFAULT");
+			return !strcmp(run->reps.r[i].got,
+				       fn_remap_keeps_source(s) ? base_k->got : "-EFAULT");
 	}
 	return false;
 }
@@ -359,7 +363,9 @@ static void fn_judge_failure(struct fn_file *f, size_t k, unsigned long nth,
 				  run->inj.got, msg);
 			return;
 		}
-		as_linux = "a move of several VMAs stopped part way; its retry answers -EFAULT";
+		as_linux = fn_remap_keeps_source(s) ?
+			   "a move of several VMAs stopped part way; its retry moves them again" :
+			   "a move of several VMAs stopped part way; its retry answers -EFAULT";
 	}
 	if (as_linux && f->o->verbose)
 		printf("  %s:%d: #%lu: changed what Linux changes too (%s)\n", f->path,

@@ -176,6 +176,8 @@ bool fn_signal_allowed(const struct lang_step *s, const char *got);
  * of several VMAs stops where it failed). false for any other step.
  */
 bool fn_gap_ranges(const struct lang_step *s, const char *base_got, struct fn_gaps *gaps);
+/* An mremap with MREMAP_DONTUNMAP: a move leaves its source mapped (and empty). */
+bool fn_remap_keeps_source(const struct lang_step *s);
 /* The steps the sweep injects into: system calls and ioctls, clone; @all: every call. */
 bool fn_step_swept(const struct lang_step *s, bool all);
 

@@ -218,11 +218,17 @@ bool fn_gap_ranges(const struct lang_step *s, const char *base_got, struct fn_ga
 	if (stop == base_got || *stop || !lang_expr_const(s->args[mremap ? 2 : 1].val, &len))
 		return false;
 	fn_gap_add(gaps, at, len);
-	/* remap_move(): a move without a resize may stop after some VMAs */
+	/* remap_move(): a move without a resize (page-aligned lengths) may stop after some VMAs */
 	if (mremap && lang_expr_const(s->args[0].val, &addr) &&
-	    lang_expr_const(s->args[1].val, &old_len) && old_len == len)
+	    lang_expr_const(s->args[1].val, &old_len) &&
+	    ((old_len + 0xfff) & ~0xfffull) == ((len + 0xfff) & ~0xfffull))
 		fn_gap_add(gaps, addr, len);
 	return true;
+}
+
+bool fn_remap_keeps_source(const struct lang_step *s)
+{
+	return !strcmp(s->call, "mremap") && fn_arg_has_flag(s, 3, "MREMAP_DONTUNMAP");
 }
 
 bool fn_step_swept(const struct lang_step *s, bool all)

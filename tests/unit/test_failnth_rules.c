@@ -115,7 +115,8 @@ static void test_failnth_remap_move_ranges_source_and_destination(void **state)
 	struct lang_program *p = fn_parse(
 		"mremap(0x10000, 0x3000, 0x3000, MREMAP_MAYMOVE|MREMAP_FIXED, 0x40000)\n"
 		"mremap(0x10000, 0x1000, 0x3000, MREMAP_MAYMOVE|MREMAP_FIXED, 0x40000)\n"
-		"mremap(0x10000, 0x1000, 0x3000, MREMAP_MAYMOVE, 0)\n");
+		"mremap(0x10000, 0x1000, 0x3000, MREMAP_MAYMOVE, 0)\n"
+		"mremap(0x10000, 0x2fff, 0x3000, MREMAP_MAYMOVE|MREMAP_FIXED|MREMAP_DONTUNMAP, 0x40000)\n");
 	struct fn_gaps g;
 
 	assert_true(fn_gap_ranges(lang_program_step(p, 0), "0x40000", &g));
@@ -125,6 +126,12 @@ static void test_failnth_remap_move_ranges_source_and_destination(void **state)
 	assert_true(fn_gap_ranges(lang_program_step(p, 1), "0x40000", &g));
 	assert_int_equal(g.n, 1);
 	assert_false(fn_gap_ranges(lang_program_step(p, 2), "0x50000", &g));
+	/* the lengths are compared page-aligned, as the kernel compares them */
+	assert_true(fn_gap_ranges(lang_program_step(p, 3), "0x40000", &g));
+	assert_int_equal(g.n, 2);
+	expect_gap(&g, 1, 0x10000, 0x13000);
+	assert_true(fn_remap_keeps_source(lang_program_step(p, 3)));
+	assert_false(fn_remap_keeps_source(lang_program_step(p, 0)));
 	lang_program_free(p);
 }
 

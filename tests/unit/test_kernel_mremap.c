@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mremap(2) as mm/mremap.c answers it: check_mremap_params() and
- * resize_is_valid() errnos in order, shrink_vma(), expand_vma() in place
+ * check_prep_vma() (resize_is_valid() before 6.17) errnos in order, shrink_vma(), expand_vma() in place
  * or by moving, mremap_to() with MREMAP_FIXED and MREMAP_DONTUNMAP,
  * move_vma() taking the pages along (and undoing itself when page tables
  * run out), may_expand_vm() limits, and a shadow stack moved like any
@@ -193,6 +193,29 @@ static void test_mremap_to_fixed_replaces_the_destination(void **state)
 	mv_machine_destroy(m);
 }
 
+/*
+ * check_prep_vma() runs before mremap_to() unmaps the destination: a move
+ * the source VMA refuses (growing across its end: -EFAULT; duplicating a
+ * private mapping: -EINVAL) leaves whatever was at new_addr mapped.
+ */
+static void test_check_prep_vma_refuses_before_the_destination_goes(void **state)
+{
+	struct mv_machine *m;
+	struct mv_task *t = shtest_task(&m, 0, 0);
+	uint64_t a = map_fixed(t, FAR, 2 * PG, RW, ANON);
+	uint64_t d = map_fixed(t, FAR + 0x100000, 4 * PG, RW, ANON);
+
+	put(t, d, "kept");
+	put(t, d + 3 * PG, "kept too");
+	assert_int_equal(do_mremap(t, a, 3 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, d),
+			 -EFAULT);
+	assert_int_equal(do_mremap(t, a, 0, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, d), -EINVAL);
+	expect_bytes(t, d, "kept");
+	expect_bytes(t, d + 3 * PG, "kept too");
+	mvtest_expect_no_signal(t);
+	mv_machine_destroy(m);
+}
+
 /* MREMAP_DONTUNMAP: the pages move, the old range stays mapped and reads zero. */
 static void test_mremap_to_dontunmap_keeps_the_old_range_empty(void **state)
 {
@@ -343,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_expand_vma_in_place),
 		cmocka_unit_test(test_expand_vma_moves_when_blocked),
 		cmocka_unit_test(test_mremap_to_fixed_replaces_the_destination),
+		cmocka_unit_test(test_check_prep_vma_refuses_before_the_destination_goes),
 		cmocka_unit_test(test_mremap_to_dontunmap_keeps_the_old_range_empty),
 		cmocka_unit_test(test_resize_is_valid_duplicates_a_shared_mapping),
 		cmocka_unit_test(test_move_vma_file_mapping_keeps_its_offset),
