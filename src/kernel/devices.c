@@ -79,8 +79,9 @@ static int zero_fstat(struct file *f, struct stat *st)
  * reference is put). A private mapping is plain anonymous memory: memvisor
  * marks that by vma->file == NULL and vma->ops == NULL, so the /dev/zero
  * reference is put and the file pointer cleared (Linux keeps vm_file and
- * tests vm_ops instead). Callers must use vma->file, not the file they
- * passed in, once ->mmap has run. Called with mm->mmap_lock held for write.
+ * tests vm_ops instead); VM_ZERO_PRIVATE stands for the file. Callers
+ * must use vma->file, not the file they passed in, once ->mmap has run.
+ * Called with mm->mmap_lock held for write.
  */
 static int zero_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 {
@@ -89,6 +90,7 @@ static int zero_mmap(struct mv_task *t, struct file *f, struct vma *vma)
 	if (!(vma->flags & VM_SHARED)) {
 		vma->file = NULL;
 		vma->ops = NULL;
+		vma->flags |= VM_ZERO_PRIVATE;
 		file_put(f);
 		return 0;
 	}

@@ -52,6 +52,15 @@ struct mapping;
 #define VM_SHADOW_STACK (1ul << 33)
 #define VM_MTE         (1ul << 36)   /* PROT_MTE: pages carry allocation tags (kernel/mte.c) */
 #define VM_MTE_ALLOWED (1ul << 37)   /* anonymous or shmem: PROT_MTE may be set */
+/*
+ * memvisor's own: a private mapping of /dev/zero. Linux keeps vm_file (the
+ * device) on such an anonymous VMA; memvisor drops the file (anonymous is
+ * file == NULL) and keeps this bit instead, for what the file changes:
+ * the VMA never merges with a MAP_ANONYMOUS one, and a move of several
+ * VMAs refuses it (vma_multi_allowed(): the device places its own
+ * mappings).
+ */
+#define VM_ZERO_PRIVATE (1ul << 62)
 #define VM_STACK       VM_GROWSDOWN
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 

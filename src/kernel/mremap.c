@@ -280,6 +280,16 @@ static long mremap_at(struct mremap_req *r)
 }
 
 /*
+ * vma_multi_allowed(): no userfaultfd in memvisor, and of its files only
+ * /dev/zero places private mappings itself (get_unmapped_area_zero, not
+ * shmem's nor thp_get_unmapped_area); its VMAs keep VM_ZERO_PRIVATE.
+ */
+static bool mremap_vma_multi_allowed(const struct vma *vma)
+{
+	return !(vma->flags & VM_ZERO_PRIVATE);
+}
+
+/*
  * remap_move(): MREMAP_FIXED without a resize (vrm_move_only()) moves each
  * VMA of [addr, addr + old_len) in turn with mremap_to(), split where the
  * range ends inside one, each landing at the same offset from new_addr as
@@ -288,9 +298,9 @@ static long mremap_at(struct mremap_req *r)
  * placement being exact). The range must start inside a VMA (-EFAULT);
  * the ranges were checked whole by mremap_check_params(). A
  * failure part-way returns its errno and leaves the VMAs already moved
- * where they went. Every memvisor VMA may move with others
- * (vma_multi_allowed(): no userfaultfd, no file with its own
- * get_unmapped_area).
+ * where they went. A VMA that may not move with others (the private
+ * /dev/zero mapping; vma_multi_allowed()) moves only alone: -EFAULT when
+ * it is not the first, or is the first and the range goes past it.
  */
 static long mremap_remap_move(struct mremap_req *r)
 {
@@ -306,6 +316,8 @@ static long mremap_remap_move(struct mremap_req *r)
 
 		/* no gap at the start of the range */
 		if (pos == start && from > start)
+			return -EFAULT;
+		if (!mremap_vma_multi_allowed(vma) && (pos != start || vma_end(vma) < end))
 			return -EFAULT;
 		r->vma = vma;
 		r->addr = from;

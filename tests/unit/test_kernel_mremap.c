@@ -28,6 +28,14 @@ static uint64_t map_fixed(struct mv_task *t, uint64_t addr, uint64_t len, uint64
 	return shtest_mmap(t, addr, len, prot, flags | MAP_FIXED);
 }
 
+static uint64_t map_fixed_fd(struct mv_task *t, uint64_t addr, uint64_t len, long fd)
+{
+	long a = MVTEST_SYSCALL(t, MV_SYS_mmap, addr, len, RW, MAP_PRIVATE | MAP_FIXED, fd, 0);
+
+	assert_int_equal(a, (long)addr);
+	return (uint64_t)a;
+}
+
 static void put(struct mv_task *t, uint64_t va, const char *s)
 {
 	assert_int_equal(mv_user_write(t, va, s, strlen(s)), 0);
@@ -216,6 +224,53 @@ static void test_check_prep_vma_refuses_before_the_destination_goes(void **state
 	mv_machine_destroy(m);
 }
 
+/* A private mapping of /dev/zero at @addr (Linux keeps the device as vm_file). */
+static uint64_t map_zero_private(struct mv_task *t, uint64_t addr, uint64_t len)
+{
+	long fd = MVTEST_SYSCALL(t, MV_SYS_openat, AT_FDCWD, "/dev/zero", O_RDWR, 0);
+	uint64_t a;
+
+	assert_true(fd >= 0);
+	a = map_fixed_fd(t, addr, len, fd);
+	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_close, fd), 0);
+	return a;
+}
+
+/*
+ * remap_move() and vma_multi_allowed(): a private /dev/zero VMA (its file
+ * places mappings itself) moves only alone. First in a range that goes on
+ * past it, nothing moves; after another VMA, that one has moved when the
+ * call answers -EFAULT. It never merges with the anonymous VMA beside it.
+ */
+static void test_remap_move_refuses_private_dev_zero_among_others(void **state)
+{
+	struct mv_machine *m;
+	struct mv_task *t = shtest_task(&m, 0, 0);
+	const uint64_t z = FAR, a = FAR + 2 * PG, d = FAR + 0x100000;
+	const uint64_t move = MREMAP_MAYMOVE | MREMAP_FIXED;
+	uint32_t count;
+
+	map_zero_private(t, z, 2 * PG);
+	count = t->mm->map_count;
+	map_fixed(t, a, 2 * PG, RW, ANON);
+	assert_int_equal(t->mm->map_count, count + 1);   /* no merge */
+	put(t, z, "zero");
+	put(t, a, "anon");
+	/* first, and the range goes past it: -EFAULT before anything moves */
+	assert_int_equal(do_mremap(t, z, 4 * PG, 4 * PG, move, d), -EFAULT);
+	expect_bytes(t, z, "zero");
+	expect_bytes(t, a, "anon");
+	/* alone it moves */
+	assert_int_equal(do_mremap(t, z, 2 * PG, 2 * PG, move, d), (long)d);
+	expect_bytes(t, d, "zero");
+	/* after another VMA: that one moves, then -EFAULT */
+	map_zero_private(t, a + 2 * PG, PG);
+	assert_int_equal(do_mremap(t, a, 3 * PG, 3 * PG, move, d + 0x10000), -EFAULT);
+	expect_bytes(t, d + 0x10000, "anon");
+	expect_unmapped(t, a);
+	mv_machine_destroy(m);
+}
+
 /* MREMAP_DONTUNMAP: the pages move, the old range stays mapped and reads zero. */
 static void test_mremap_to_dontunmap_keeps_the_old_range_empty(void **state)
 {
@@ -367,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_expand_vma_moves_when_blocked),
 		cmocka_unit_test(test_mremap_to_fixed_replaces_the_destination),
 		cmocka_unit_test(test_check_prep_vma_refuses_before_the_destination_goes),
+		cmocka_unit_test(test_remap_move_refuses_private_dev_zero_among_others),
 		cmocka_unit_test(test_mremap_to_dontunmap_keeps_the_old_range_empty),
 		cmocka_unit_test(test_resize_is_valid_duplicates_a_shared_mapping),
 		cmocka_unit_test(test_move_vma_file_mapping_keeps_its_offset),
