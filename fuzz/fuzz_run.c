@@ -114,6 +114,8 @@ static void fz_run_mmap(struct fz_run *z, unsigned int op)
 	i = (unsigned int)(c - v->vcpu);
 	a = fz_syscall(v, MV_SYS_mmap, 0, (sel % 4 + 1) * FZ_PAGE, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, (uint64_t)c->fd, pgoff * FZ_PAGE);
+	if (a >= 0)
+		fz_vm_note_vcpu_map(v, (uint64_t)a, (sel % 4 + 1) * FZ_PAGE);
 	if (a >= 0 && pgoff == 0) {
 		z->map[i] = (uint64_t)a;
 		z->map_gen[i] = c->generation;

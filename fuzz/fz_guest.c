@@ -440,8 +440,9 @@ long fz_vm_run(struct fz_vm *v, struct fz_vcpu *c, uint64_t arg)
 		abort();
 	c->pend = FZ_PEND_NONE;
 	if (imm && r == -EINTR) {
-		if (run->exit_reason != reason)
-			abort();   /* left as the last exit set it */
+		/* left as the last exit set it, unless the guest's write finishing it hit the page */
+		if (run->exit_reason != reason && !fz_vm_run_page_reachable(v))
+			abort();
 		return r;
 	}
 	if (r == -ENOMEM)

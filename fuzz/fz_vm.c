@@ -240,6 +240,30 @@ struct fz_slot *fz_slot_at(struct fz_vm *v, uint64_t gfn)
 	return NULL;
 }
 
+void fz_vm_note_vcpu_map(struct fz_vm *v, uint64_t start, uint64_t len)
+{
+	if (v->nvcpu_maps == FZ_VCPU_MAPS) {
+		v->vcpu_maps_lost = true;
+		return;
+	}
+	v->vcpu_map[v->nvcpu_maps][0] = start;
+	v->vcpu_map[v->nvcpu_maps++][1] = start + len;
+}
+
+bool fz_vm_run_page_reachable(const struct fz_vm *v)
+{
+	if (v->vcpu_maps_lost)
+		return v->nslots != 0;
+	for (unsigned int i = 0; i < v->nslots; i++) {
+		uint64_t start = v->slot[i].uaddr, end = start + v->slot[i].npages * FZ_PAGE;
+
+		for (unsigned int j = 0; j < v->nvcpu_maps; j++)
+			if (start < v->vcpu_map[j][1] && v->vcpu_map[j][0] < end)
+				return true;
+	}
+	return false;
+}
+
 static bool fz_slot_overlaps(struct fz_vm *v, uint32_t id, uint64_t gfn, uint64_t npages)
 {
 	for (unsigned int i = 0; i < v->nslots; i++) {

@@ -43,6 +43,7 @@
 #define FZ_DIRTY      32        /* remembered guest writes per slot */
 #define FZ_LOW_PAGES  512       /* biased GPAs: the first 2 MiB */
 #define FZ_HOLE_GPA   (3ull << 30)   /* biased picks never put a slot here */
+#define FZ_VCPU_MAPS  32        /* remembered VMM mappings of vCPU fds */
 #define FZ_CR0_PG     (1ull << 31)
 #define FZ_MAX_GFN    ((1ull << (46 - 12)) - 1)   /* kvm_mmu_max_gfn: MAXPHYADDR 46 */
 
@@ -112,6 +113,14 @@ struct fz_vm {
 	uint64_t changes;               /* successful memslot and attribute changes */
 	uint64_t hc_enabled;            /* KVM_CAP_EXIT_HYPERCALL mask in force */
 	bool mte;                       /* KVM_CAP_ARM_MTE enabled: ranges tagged, tag instructions work */
+	/*
+	 * The VMM's mappings of vCPU fds, [start, end) (fuzz_run): a memslot
+	 * over one lets the guest's writes reach a run page, as in Linux.
+	 * Past FZ_VCPU_MAPS of them, any slot may (vcpu_maps_lost).
+	 */
+	uint64_t vcpu_map[FZ_VCPU_MAPS][2];
+	unsigned int nvcpu_maps;
+	bool vcpu_maps_lost;
 	/* a harness's own guest operation, taking half of fz_guest_op's last case when set */
 	void (*guest_op)(struct mv_guest *g, struct fz_vcpu *c);
 	void *guest_op_ctx;
@@ -156,6 +165,10 @@ void fz_vm_gmem_install(struct fz_vm *v, unsigned int i, long fd);
 /* ---- the memslot shadow ---- */
 struct fz_slot *fz_slot_by_id(struct fz_vm *v, uint32_t id);
 struct fz_slot *fz_slot_at(struct fz_vm *v, uint64_t gfn);
+/* The VMM mapped a vCPU fd at [@start, @start + @len). */
+void fz_vm_note_vcpu_map(struct fz_vm *v, uint64_t start, uint64_t len);
+/* May a guest write reach a run page: does a memslot's VMM range meet a vCPU fd's mapping? */
+bool fz_vm_run_page_reachable(const struct fz_vm *v);
 /*
  * After KVM_SET_USER_MEMORY_REGION(2) with @mem answered @ret: checks that
  * a success was one KVM's rules allow and brings the shadow up to date.
