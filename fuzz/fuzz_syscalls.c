@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness for the kernel and KVM: the input is a program of
- * system calls (memory with mremap, files, KVM ioctls, arch_prctl), memory accesses,
- * the task CPU's CALL and shadow-stack instructions, signals, forks and
- * exits, with arguments drawn from the bytes and biased towards values that
+ * system calls (memory with mremap and mseal, files, KVM ioctls,
+ * arch_prctl), memory accesses, the task CPU's CALL and shadow-stack
+ * instructions, signals, forks and exits, with arguments drawn from the bytes and biased towards values that
  * reach deep paths (page-aligned addresses inside earlier mappings, small
  * lengths, valid fds).
  *
@@ -146,6 +146,10 @@ static void fz_memory(struct fz *f, struct mv_task *t, unsigned int op)
 		break;
 	case 6:   /* a resize, a move, a move of several VMAs (FIXED, same size) */
 		fz_mremap(f, t);
+		break;
+	case 7:   /* seal: later munmap, mprotect, mremap, madvise and MAP_FIXED must refuse */
+		len = fz_len(f);
+		mv_syscall(t, MV_SYS_mseal, fz_addr(f), len, fz_u(f, 1) < 240 ? 0 : 1, 0, 0, 0);
 		break;
 	default:
 		while (mv_task_take_signal(t, &si) == 1)
@@ -364,7 +368,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		switch (op % 4) {
 		case 0:
-			fz_memory(&f, t, (op / 4) % 8);
+			fz_memory(&f, t, (op / 4) % 9);
 			break;
 		case 1:
 			fz_files(&f, t, (op / 4) % 9);

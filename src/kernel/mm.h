@@ -53,6 +53,13 @@ struct mapping;
 #define VM_MTE         (1ul << 36)   /* PROT_MTE: pages carry allocation tags (kernel/mte.c) */
 #define VM_MTE_ALLOWED (1ul << 37)   /* anonymous or shmem: PROT_MTE may be set */
 /*
+ * mseal(2) (kernel/mseal.c): the VMA may no longer be unmapped, moved,
+ * resized, re-protected or replaced, nor its read-only anonymous pages
+ * discarded. Linux's VM_SEALED, bit 42 (VM_SEALED_BIT) since 6.17, 63
+ * before. Fork copies it with the other flags (dup_mmap).
+ */
+#define VM_SEALED      (1ul << 42)
+/*
  * memvisor's own: a private mapping of /dev/zero. Linux keeps vm_file (the
  * device) on such an anonymous VMA; memvisor drops the file (anonymous is
  * file == NULL) and keeps this bit instead, for what the file changes:
@@ -105,6 +112,8 @@ struct vma {
 
 static inline uint64_t vma_start(const struct vma *v) { return v->node.start; }
 static inline uint64_t vma_end(const struct vma *v) { return v->node.end; }
+/* Linux: vma_is_sealed(). */
+static inline bool vma_is_sealed(const struct vma *v) { return v->flags & VM_SEALED; }
 
 /*
  * Callbacks to secondary MMUs (KVM): every change that removes or
@@ -194,8 +203,9 @@ void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *n);
 long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 		   unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff);
 /*
- * Removes [start, end) (page aligned). Called with mmap_lock held for write.
- * Linux: do_vmi_munmap().
+ * Removes [start, end) (page aligned): 0, -ENOMEM, or -EPERM when a VMA of
+ * the range is sealed (nothing removed). Called with mmap_lock held for
+ * write. Linux: do_vmi_munmap().
  */
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end);
 /*

@@ -41,6 +41,22 @@
 
 /* ---- PTEs ---- */
 
+/*
+ * The range checks madvise(2) and mseal(2) share (do_madvise() and
+ * do_mseal() each open-code them): @start page aligned, @len_in rounded up
+ * to pages without wrapping. 0 with *end set (*end == @start: an empty
+ * range, a success), or -EINVAL.
+ */
+static inline long mm_user_range(uint64_t start, uint64_t len_in, uint64_t *end)
+{
+	uint64_t len = K_PAGE_ALIGN(len_in);
+
+	if ((start & ~HW_PAGE_MASK) || (len_in && !len) || start + len < start)
+		return -EINVAL;
+	*end = start + len;
+	return 0;
+}
+
 static inline hw_pfn_t pte_pfn(uint64_t pte)
 {
 	return (pte & X86_PTE_ADDR) >> HW_PAGE_SHIFT;

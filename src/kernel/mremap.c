@@ -74,7 +74,9 @@ static long mremap_check_params(const struct mremap_req *r)
 /*
  * check_prep_vma(), for a call that grows or moves (vrm_will_map_new()):
  * may the VMA at addr become new_len long, here or elsewhere? It runs
- * before anything changes, the destination's unmap included.
+ * before anything changes, the destination's unmap included. A sealed
+ * VMA is -EPERM first (a sealed destination is the destination unmap's
+ * -EPERM, in mremap_to()).
  */
 static long mremap_check_prep_vma(const struct mremap_req *r)
 {
@@ -85,6 +87,8 @@ static long mremap_check_prep_vma(const struct mremap_req *r)
 
 	if (!vma)
 		return -EFAULT;
+	if (vma_is_sealed(vma))
+		return -EPERM;
 	/* duplicating a private mapping would make unrelated memory */
 	if (!r->old_len && !(vma->flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
@@ -353,6 +357,9 @@ static long mremap_locked(struct mremap_req *r)
 	r->vma = vma_find(r->t->mm, r->addr);
 	if (!r->vma)
 		return -EFAULT;
+	/* check_prep_vma(): a sealed VMA is not even shrunk */
+	if (vma_is_sealed(r->vma))
+		return -EPERM;
 	/* vrm_will_map_new(): a shrink or a same-size call in place needs no more */
 	if (mremap_implies_new_addr(r) || r->new_len > r->old_len) {
 		err = mremap_check_prep_vma(r);

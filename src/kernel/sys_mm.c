@@ -288,6 +288,9 @@ static long mprotect_locked(struct mv_task *t, uint64_t start, uint64_t end, uin
 			return -EACCES;
 		if (!mte_validate_flags(newflags))
 			return -EINVAL;
+		/* mprotect_fixup(): a sealed VMA takes no change, not even to what it has */
+		if (vma_is_sealed(vma))
+			return -EPERM;
 		tmp = vma_end(vma) < end ? vma_end(vma) : end;
 		if (!mprotect_may_write(t, vma, newflags, (tmp - nstart) >> HW_PAGE_SHIFT))
 			return -ENOMEM;
@@ -392,12 +395,36 @@ static long madvise_flags(struct mm *mm, struct vma **vmap, uint64_t start, uint
 	return 0;
 }
 
+/*
+ * can_madvise_modify(): a sealed VMA refuses the advices that throw data
+ * away (is_discard(): MADV_FREE, MADV_DONTNEED, MADV_REMOVE, MADV_DONTFORK,
+ * MADV_WIPEONFORK; MADV_DONTNEED_LOCKED and MADV_GUARD_INSTALL are not
+ * modelled and are -EINVAL before this) when it is anonymous and not
+ * writable, as the caller could not have cleared the pages by writing.
+ * No protection keys: VM_WRITE is the whole of arch_vma_access_permitted().
+ */
+static bool madvise_may_modify(const struct vma *vma, int advice)
+{
+	if (!vma_is_sealed(vma))
+		return true;
+	switch (advice) {
+	case MADV_FREE: case MADV_DONTNEED: case MADV_REMOVE: case MADV_DONTFORK:
+	case MADV_WIPEONFORK_:
+		return !vma_is_anonymous(vma) || (vma->flags & VM_WRITE);
+	default:
+		return true;
+	}
+}
+
+/* madvise_vma_behavior(). */
 static long madvise_vma(struct mv_task *t, struct vma **vmap, uint64_t start, uint64_t end,
 			int advice)
 {
 	struct vma *vma = *vmap;
 	struct mm *mm = t->mm;
 
+	if (!madvise_may_modify(vma, advice))
+		return -EPERM;
 	switch (advice) {
 	case MADV_DONTNEED:
 	case MADV_FREE:
@@ -481,22 +508,15 @@ static long madvise_locked(struct mv_task *t, uint64_t start, uint64_t end, int 
 
 long sys_madvise(struct mv_task *t, const uint64_t a[6])
 {
-	uint64_t start = a[0], len_in = a[1], len, end;
+	uint64_t start = a[0], end;
 	int advice = (int)a[2];   /* an int in Linux: upper bits are ignored */
 	long ret;
 
 	if (!madvise_behavior_valid(advice))
 		return -EINVAL;
-	if (start & ~HW_PAGE_MASK)
-		return -EINVAL;
-	len = K_PAGE_ALIGN(len_in);
-	if (len_in && !len)
-		return -EINVAL;
-	end = start + len;
-	if (end < start)
-		return -EINVAL;
-	if (end == start)
-		return 0;
+	ret = mm_user_range(start, a[1], &end);
+	if (ret || end == start)
+		return ret;
 	pthread_rwlock_wrlock(&t->mm->mmap_lock);
 	ret = madvise_locked(t, start, end, advice);
 	pthread_rwlock_unlock(&t->mm->mmap_lock);

@@ -33,6 +33,7 @@ static const ksyscall_fn ksyscall_table[MV_SYS_MAX] = {
 	[MV_SYS_mremap]       = sys_mremap,        /* mremap.c */
 	[MV_SYS_process_vm_readv]  = sys_process_vm_readv,   /* process_vm.c */
 	[MV_SYS_process_vm_writev] = sys_process_vm_writev,
+	[MV_SYS_mseal]        = sys_mseal,         /* mseal.c */
 	/* process (sys_task.c) */
 	[MV_SYS_getpid]       = sys_getpid,
 	[MV_SYS_gettid]       = sys_gettid,

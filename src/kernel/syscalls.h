@@ -21,6 +21,7 @@ long sys_madvise(struct mv_task *t, const uint64_t a[6]);
 long sys_mremap(struct mv_task *t, const uint64_t a[6]);                /* mremap.c */
 long sys_process_vm_readv(struct mv_task *t, const uint64_t a[6]);      /* process_vm.c */
 long sys_process_vm_writev(struct mv_task *t, const uint64_t a[6]);
+long sys_mseal(struct mv_task *t, const uint64_t a[6]);                  /* mseal.c */
 /* process (sys_task.c) */
 long sys_getpid(struct mv_task *t, const uint64_t a[6]);
 long sys_gettid(struct mv_task *t, const uint64_t a[6]);

@@ -413,6 +413,37 @@ long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long m
 
 /* ------------------------------------------------------------ map/unmap */
 
+/*
+ * vms_gather_munmap_vmas()'s checks, with its split at @start: cutting
+ * into the first VMA needs room for one more VMA when the range ends
+ * inside it too (-ENOMEM) and the VMA must not be sealed (-EPERM, before
+ * the split); then no VMA of the range may be sealed (-EPERM; a split at
+ * @start stays, as Linux leaves it). Returns the first VMA of [start,
+ * end), NULL when nothing is mapped there, or an ERR_PTR.
+ */
+static struct vma *vma_gather_munmap(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *vma = vma_first_overlap(mm, start, end), *v;
+
+	if (!vma)
+		return NULL;
+	if (vma_start(vma) < start) {
+		if (vma_end(vma) > end && mm->map_count >= K_MAX_MAP_COUNT)
+			return lib_err_ptr(-ENOMEM);
+		if (vma_is_sealed(vma))
+			return lib_err_ptr(-EPERM);
+		vma = vma_split(mm, vma, start);
+		if (lib_is_err(vma))
+			return vma;
+	}
+	/* Linux splits the end as it reaches the last VMA, after the others' checks */
+	for (v = vma; v && vma_start(v) < end; v = vma_next(v)) {
+		if (vma_is_sealed(v))
+			return lib_err_ptr(-EPERM);
+	}
+	return vma;
+}
+
 long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 			  unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff)
 {
@@ -422,6 +453,12 @@ long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, u
 	struct vma *vma;
 	long ret;
 
+	/* __mmap_setup(): what MAP_FIXED replaces is gathered before the limits are checked */
+	if ((map_flags & MAP_FIXED) && !(map_flags & MAP_FIXED_NOREPLACE)) {
+		vma = vma_gather_munmap(mm, addr, addr + len);
+		if (lib_is_err(vma))
+			return lib_ptr_err(vma);
+	}
 	/* Pages MAP_FIXED would replace do not count twice. */
 	if (!mm_may_expand_vm(t, vm_flags, pages) &&
 	    !mm_may_expand_vm(t, vm_flags, pages - mm_count_vma_pages_range(mm, addr, addr + len)))
@@ -482,17 +519,11 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 	struct vma *vma, *last, *next, *prev;
 
 	mm_assert_write_locked(mm);
-	vma = vma_first_overlap(mm, start, end);
+	vma = vma_gather_munmap(mm, start, end);
 	if (!vma)
 		return 0;
-	if (vma_start(vma) < start) {
-		/* Cutting a hole in the middle makes one more VMA. */
-		if (vma_end(vma) > end && mm->map_count >= K_MAX_MAP_COUNT)
-			return -ENOMEM;
-		vma = vma_split(mm, vma, start);
-		if (lib_is_err(vma))
-			return lib_ptr_err(vma);
-	}
+	if (lib_is_err(vma))
+		return lib_ptr_err(vma);
 	for (last = vma; (next = vma_next(last)) && vma_start(next) < end; last = next)
 		;
 	if (vma_end(last) > end && lib_is_err(vma_split(mm, last, end)))

@@ -59,6 +59,7 @@ static const struct lang_call_desc lang_calls[] = {
 	{ SYSCALL(madvise, A_INT("addr"), A_INT("length"), A_INT("advice")) },
 	{ SYSCALL(mremap, A_INT("old_address"), A_INT("old_size"), A_INT("new_size"),
 		  A_INT("flags"), A_INT("new_address")), .min_args = 4 },
+	{ SYSCALL(mseal, A_INT("addr"), A_INT("len"), A_INT("flags")) },
 	{ SYSCALL(map_shadow_stack, A_INT("addr"), A_INT("size"), A_INT("flags")) },
 	/* the seed revision's number (451), answered only with abi = seed */
 	{ SYSCALL(map_shadow_stack_seed, A_INT("addr"), A_INT("size"), A_INT("flags")) },

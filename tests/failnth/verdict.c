@@ -107,6 +107,8 @@ static const struct fn_rule fn_rules[] = {
 	{ "mprotect", NULL, { ENOMEM }, FN_NORM_SPLITS, false,
 	  "mprotect: -ENOMEM; a split may stay" },
 	{ "madvise", NULL, { ENOMEM }, FN_NORM_SPLITS, false, "madvise: -ENOMEM; a split may stay" },
+	/* mseal_apply(): vma_modify_flags() does not undo its split at the start when the end's fails */
+	{ "mseal", NULL, { ENOMEM }, FN_NORM_SPLITS, false, "mseal: -ENOMEM; a split may stay" },
 	/* copy_page_range write-protects the parent's pages; a failed fork leaves them so */
 	{ "clone", NULL, { ENOMEM }, FN_NORM_WRPROTECT, false,
 	  "clone: -ENOMEM; the parent's private pages may stay write-protected" },

@@ -70,6 +70,8 @@ static void test_failnth_errno_rules_table(void **state)
 		{ "fallocate(3, 0, 0, 0x1000)", ENOSPC, true },
 		{ "process_vm_readv(1, 0, 1, 0, 1, 0)", EFAULT, true },
 		{ "munmap(0x10000, 0x1000)", EFAULT, false },
+		{ "mseal(0x10000, 0x1000, 0)", ENOMEM, true },
+		{ "mseal(0x10000, 0x1000, 0)", EPERM, false },
 	};
 	const char *why;
 

@@ -39,6 +39,7 @@
 #define MV_SYS_memfd_create     319
 #define MV_SYS_clone3           435
 #define MV_SYS_map_shadow_stack 453
+#define MV_SYS_mseal            462
 /* The seed revision of map_shadow_stack used 451 (abi = seed accepts it). */
 #define MV_SYS_map_shadow_stack_seed 451
 /* memvisor's own number: memfd_restricted was never merged. */
