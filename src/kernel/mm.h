@@ -63,9 +63,9 @@ struct mapping;
  * memvisor's own: a private mapping of /dev/zero. Linux keeps vm_file (the
  * device) on such an anonymous VMA; memvisor drops the file (anonymous is
  * file == NULL) and keeps this bit instead, for what the file changes:
- * the VMA never merges with a MAP_ANONYMOUS one, and a move of several
- * VMAs refuses it (vma_multi_allowed(): the device places its own
- * mappings).
+ * the VMA never merges with a MAP_ANONYMOUS one, a move of several VMAs
+ * refuses it (vma_multi_allowed(): the device places its own mappings),
+ * and so does MADV_WIPEONFORK (-EINVAL: it wants no vm_file).
  */
 #define VM_ZERO_PRIVATE (1ul << 62)
 #define VM_STACK       VM_GROWSDOWN

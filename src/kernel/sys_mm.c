@@ -445,7 +445,8 @@ static long madvise_vma(struct mv_task *t, struct vma **vmap, uint64_t start, ui
 			return -EINVAL;
 		return madvise_flags(mm, vmap, start, end, vma->flags & ~VM_DONTCOPY);
 	case MADV_WIPEONFORK_:
-		if (vma->file || (vma->flags & VM_SHARED))
+		/* a private /dev/zero VMA has a vm_file in Linux */
+		if (vma->file || (vma->flags & (VM_SHARED | VM_ZERO_PRIVATE)))
 			return -EINVAL;
 		return madvise_flags(mm, vmap, start, end, vma->flags | VM_WIPEONFORK);
 	case MADV_KEEPONFORK_:

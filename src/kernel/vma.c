@@ -414,16 +414,19 @@ long mm_place_locked(struct mm *mm, uint64_t addr, uint64_t len, unsigned long m
 /* ------------------------------------------------------------ map/unmap */
 
 /*
- * vms_gather_munmap_vmas()'s checks, with its split at @start: cutting
- * into the first VMA needs room for one more VMA when the range ends
- * inside it too (-ENOMEM) and the VMA must not be sealed (-EPERM, before
- * the split); then no VMA of the range may be sealed (-EPERM; a split at
- * @start stays, as Linux leaves it). Returns the first VMA of [start,
- * end), NULL when nothing is mapped there, or an ERR_PTR.
+ * vms_gather_munmap_vmas(): cutting into the first VMA needs room for one
+ * more VMA when the range ends inside it too (-ENOMEM) and the VMA must
+ * not be sealed (-EPERM), then it splits at @start; no VMA of the range
+ * may be sealed (-EPERM; the split at @start stays, as Linux leaves it);
+ * then the last one splits at @end. The VMAs of [start, end) are then
+ * exactly the range's, and stay so when the caller gives up (a MAP_FIXED
+ * over the limits: vms_abort_munmap_vmas() leaves both splits). Returns
+ * the first VMA of the range, NULL when nothing is mapped there, or an
+ * ERR_PTR.
  */
 static struct vma *vma_gather_munmap(struct mm *mm, uint64_t start, uint64_t end)
 {
-	struct vma *vma = vma_first_overlap(mm, start, end), *v;
+	struct vma *vma = vma_first_overlap(mm, start, end), *v, *next, *nv;
 
 	if (!vma)
 		return NULL;
@@ -437,9 +440,17 @@ static struct vma *vma_gather_munmap(struct mm *mm, uint64_t start, uint64_t end
 			return vma;
 	}
 	/* Linux splits the end as it reaches the last VMA, after the others' checks */
-	for (v = vma; v && vma_start(v) < end; v = vma_next(v)) {
+	for (v = vma;; v = next) {
 		if (vma_is_sealed(v))
 			return lib_err_ptr(-EPERM);
+		next = vma_next(v);
+		if (!next || vma_start(next) >= end)
+			break;
+	}
+	if (vma_end(v) > end) {
+		nv = vma_split(mm, v, end);
+		if (lib_is_err(nv))
+			return nv;
 	}
 	return vma;
 }
@@ -516,7 +527,7 @@ long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t
 
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 {
-	struct vma *vma, *last, *next, *prev;
+	struct vma *vma, *next, *prev;
 
 	mm_assert_write_locked(mm);
 	vma = vma_gather_munmap(mm, start, end);
@@ -524,10 +535,6 @@ int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 		return 0;
 	if (lib_is_err(vma))
 		return lib_ptr_err(vma);
-	for (last = vma; (next = vma_next(last)) && vma_start(next) < end; last = next)
-		;
-	if (vma_end(last) > end && lib_is_err(vma_split(mm, last, end)))
-		return -ENOMEM;
 	prev = vma_prev(vma);
 	mm_zap_range(mm, start, end, false);
 	while (vma && vma_start(vma) < end) {

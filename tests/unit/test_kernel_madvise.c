@@ -24,7 +24,10 @@ struct madvise_row {
 	long expect;
 };
 
-/* A 4-page RW anonymous mapping at BASE, a shared one at BASE + 8 pages. */
+/*
+ * A 4-page RW anonymous mapping at BASE, a shared one at BASE + 8 pages, a
+ * read-only one at BASE + 12, a private mapping of /dev/zero at BASE + 16.
+ */
 static const struct madvise_row madvise_rows[] = {
 	{ "unknown_advice", BASE, PG, 7, -EINVAL },
 	{ "unknown_advice_before_alignment", BASE + 1, PG, 7, -EINVAL },
@@ -39,6 +42,9 @@ static const struct madvise_row madvise_rows[] = {
 	{ "free_on_private_anon", BASE, PG, MADV_FREE, 0 },
 	{ "remove_on_private_anon", BASE, PG, MADV_REMOVE, -EINVAL },
 	{ "wipeonfork_on_shared", BASE + 8 * PG, PG, MADV_WIPEONFORK_, -EINVAL },
+	{ "wipeonfork_on_private_anon", BASE, PG, MADV_WIPEONFORK_, 0 },
+	/* Linux keeps /dev/zero as the VMA's vm_file: WIPEONFORK wants none */
+	{ "wipeonfork_on_private_dev_zero", BASE + 16 * PG, PG, MADV_WIPEONFORK_, -EINVAL },
 	{ "upper_bits_of_advice_ignored", BASE, PG, (1ull << 32) | MADV_DONTNEED, 0 },
 	{ "populate_write_on_read_only", BASE + 12 * PG, PG, MADV_POPULATE_WRITE_, -EINVAL },
 	{ "populate_read_on_read_only", BASE + 12 * PG, PG, MADV_POPULATE_READ_, 0 },
@@ -47,6 +53,7 @@ static const struct madvise_row madvise_rows[] = {
 static struct mv_task *advice_task(struct mv_machine **m)
 {
 	struct mv_task *t = mvtest_task(m);
+	long zero;
 
 	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_mmap, BASE, 4 * PG, RW, ANON | MAP_FIXED, -1, 0),
 			 BASE);
@@ -54,6 +61,10 @@ static struct mv_task *advice_task(struct mv_machine **m)
 					MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0), BASE + 8 * PG);
 	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_mmap, BASE + 12 * PG, PG, PROT_READ,
 					ANON | MAP_FIXED, -1, 0), BASE + 12 * PG);
+	zero = MVTEST_SYSCALL(t, MV_SYS_openat, AT_FDCWD, "/dev/zero", O_RDWR, 0);
+	assert_true(zero >= 0);
+	assert_int_equal(MVTEST_SYSCALL(t, MV_SYS_mmap, BASE + 16 * PG, PG, RW,
+					MAP_PRIVATE | MAP_FIXED, zero, 0), BASE + 16 * PG);
 	return t;
 }
 

@@ -241,6 +241,45 @@ static void test_may_expand_vm_thread_shadow_stack_on_clone(void **state)
 	mv_machine_destroy(m);
 }
 
+static void expect_two_bytes(struct mv_task *t, uint64_t va, const char *want)
+{
+	char buf[2];
+
+	assert_int_equal(mv_user_read(t, va, buf, 2), 0);
+	assert_memory_equal(buf, want, 2);
+}
+
+/*
+ * __mmap_setup(): a MAP_FIXED that may_expand_vm() refuses has already
+ * gathered what it would replace, split at both ends (vms_gather_munmap_vmas),
+ * and vms_abort_munmap_vmas() puts those VMAs back as they are: both splits
+ * stay, every page mapped and holding its data.
+ */
+static void test_may_expand_vm_refused_map_fixed_leaves_both_splits(void **state)
+{
+	struct mv_machine *m;
+	struct mv_task *t = shtest_task(&m, 0, 0);
+	const uint64_t a = 0x500000000000ull, b = a + 6 * PG;
+	uint64_t limit, count;
+
+	assert_int_equal(do_mmap(t, a, 4, RW, ANON | MAP_FIXED), (long)a);
+	assert_int_equal(do_mmap(t, b, 2, RW, ANON | MAP_FIXED), (long)b);
+	assert_int_equal(mv_user_write(t, a + PG, "a1", 2), 0);
+	assert_int_equal(mv_user_write(t, b, "b0", 2), 0);
+	count = t->mm->map_count;
+	limit = counters(t).total * PG;
+	set_limit(t, RLIMIT_AS_, limit, limit);
+	/* [a + PG, b + PG): A's tail, the 2-page gap (growth), B's head */
+	assert_int_equal(do_mmap(t, a + PG, 6, RW, ANON | MAP_FIXED), -ENOMEM);
+	assert_int_equal(t->mm->map_count, count + 2);
+	assert_non_null(vma_find(t->mm, a + PG));
+	assert_int_equal(vma_start(vma_find(t->mm, a + PG)), a + PG);
+	assert_int_equal(vma_end(vma_find(t->mm, b)), b + PG);
+	expect_two_bytes(t, a + PG, "a1");
+	expect_two_bytes(t, b, "b0");
+	mv_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_may_expand_vm_mprotect_to_writable),
 		cmocka_unit_test(test_may_expand_vm_rlimit_data_zero_uses_hard_limit),
 		cmocka_unit_test(test_may_expand_vm_thread_shadow_stack_on_clone),
+		cmocka_unit_test(test_may_expand_vm_refused_map_fixed_leaves_both_splits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
