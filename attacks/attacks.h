@@ -43,7 +43,7 @@ struct attack_outcome {
 
 struct attack {
 	const char *name;         /* kebab-case, unique */
-	const char *mechanism;    /* shstk, gmem, kvm, heki, sgx, mte, snap */
+	const char *mechanism;    /* shstk, gmem, kvm, heki, sgx, mte, snap, mseal */
 	const char *what;         /* one line */
 	enum attack_claim claim;
 	/*
@@ -115,5 +115,6 @@ extern const struct attack attacks_heki[];
 extern const struct attack attacks_mte[];
 extern const struct attack attacks_sgx[];
 extern const struct attack attacks_snapshot[];
+extern const struct attack attacks_mseal[];
 
 #endif

@@ -12,6 +12,7 @@ static const struct attack *const attack_parts[] = {
 	attacks_mte,
 	attacks_sgx,
 	attacks_snapshot,
+	attacks_mseal,
 };
 
 #define ATTACK_MAX 128
