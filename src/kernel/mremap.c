@@ -72,11 +72,12 @@ static long mremap_check_params(const struct mremap_req *r)
 }
 
 /*
- * check_prep_vma(), for a call that grows or moves (vrm_will_map_new()):
- * may the VMA at addr become new_len long, here or elsewhere? It runs
- * before anything changes, the destination's unmap included. A sealed
- * VMA is -EPERM first (a sealed destination is the destination unmap's
- * -EPERM, in mremap_to()).
+ * check_prep_vma(): the VMA at addr must exist (-EFAULT) and not be
+ * sealed (-EPERM, even for a shrink; a sealed destination is the
+ * destination unmap's -EPERM, in mremap_to()); a call that grows or moves
+ * (vrm_will_map_new()) also asks whether it may become new_len long, here
+ * or elsewhere. It runs before anything changes, the destination's unmap
+ * included.
  */
 static long mremap_check_prep_vma(const struct mremap_req *r)
 {
@@ -89,6 +90,9 @@ static long mremap_check_prep_vma(const struct mremap_req *r)
 		return -EFAULT;
 	if (vma_is_sealed(vma))
 		return -EPERM;
+	/* vrm_will_map_new(): a shrink or a same-size call in place needs no more */
+	if (!mremap_implies_new_addr(r) && r->new_len <= r->old_len)
+		return 0;
 	/* duplicating a private mapping would make unrelated memory */
 	if (!r->old_len && !(vma->flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
@@ -355,17 +359,9 @@ static long mremap_locked(struct mremap_req *r)
 	if ((r->flags & MREMAP_FIXED) && r->old_len == r->new_len)
 		return mremap_remap_move(r);
 	r->vma = vma_find(r->t->mm, r->addr);
-	if (!r->vma)
-		return -EFAULT;
-	/* check_prep_vma(): a sealed VMA is not even shrunk */
-	if (vma_is_sealed(r->vma))
-		return -EPERM;
-	/* vrm_will_map_new(): a shrink or a same-size call in place needs no more */
-	if (mremap_implies_new_addr(r) || r->new_len > r->old_len) {
-		err = mremap_check_prep_vma(r);
-		if (err)
-			return err;
-	}
+	err = mremap_check_prep_vma(r);
+	if (err)
+		return err;
 	return mremap_implies_new_addr(r) ? mremap_to(r) : mremap_at(r);
 }
 

@@ -455,13 +455,36 @@ static struct vma *vma_gather_munmap(struct mm *mm, uint64_t start, uint64_t end
 	return vma;
 }
 
+/*
+ * vms_complete_munmap_vmas(): removes the VMAs vma_gather_munmap() gathered
+ * for [start, end) (@vma the first, NULL for none), their pages and the
+ * page tables no neighbour needs.
+ */
+static void vma_complete_munmap(struct mm *mm, struct vma *vma, uint64_t start, uint64_t end)
+{
+	struct vma *next, *prev;
+
+	if (!vma)
+		return;
+	prev = vma_prev(vma);
+	mm_zap_range(mm, start, end, false);
+	while (vma && vma_start(vma) < end) {
+		next = vma_next(vma);
+		vma_unlink(mm, vma);
+		vma_free(vma);
+		vma = next;
+	}
+	/* unmap_region(): the tables between the neighbours go too */
+	free_pgtables(mm, start, end, prev ? vma_end(prev) : 0, vma ? vma_start(vma) : K_TASK_SIZE);
+}
+
 long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t len,
 			  unsigned long vm_flags, unsigned long map_flags, uint64_t pgoff)
 {
 	struct mm *mm = t->mm;
 	struct file *shm = NULL;
 	uint64_t pages = len >> HW_PAGE_SHIFT;
-	struct vma *vma;
+	struct vma *vma = NULL;
 	long ret;
 
 	/* __mmap_setup(): what MAP_FIXED replaces is gathered before the limits are checked */
@@ -474,11 +497,7 @@ long mm_map_region_locked(struct mv_task *t, struct file *file, uint64_t addr, u
 	if (!mm_may_expand_vm(t, vm_flags, pages) &&
 	    !mm_may_expand_vm(t, vm_flags, pages - mm_count_vma_pages_range(mm, addr, addr + len)))
 		return -ENOMEM;
-	if ((map_flags & MAP_FIXED) && !(map_flags & MAP_FIXED_NOREPLACE)) {
-		ret = mm_unmap_locked(mm, addr, addr + len);
-		if (ret)
-			return ret;
-	}
+	vma_complete_munmap(mm, vma, addr, addr + len);
 	if (!file && (vm_flags & VM_SHARED)) {
 		/* Shared anonymous memory is a shmem file, so fork shares it. */
 		shm = shmem_file_create(mm->k, len, O_RDWR);
@@ -527,24 +546,13 @@ long mm_map_locked(struct mv_task *t, struct file *file, uint64_t addr, uint64_t
 
 int mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 {
-	struct vma *vma, *next, *prev;
+	struct vma *vma;
 
 	mm_assert_write_locked(mm);
 	vma = vma_gather_munmap(mm, start, end);
-	if (!vma)
-		return 0;
 	if (lib_is_err(vma))
 		return lib_ptr_err(vma);
-	prev = vma_prev(vma);
-	mm_zap_range(mm, start, end, false);
-	while (vma && vma_start(vma) < end) {
-		next = vma_next(vma);
-		vma_unlink(mm, vma);
-		vma_free(vma);
-		vma = next;
-	}
-	/* unmap_region(): the tables between the neighbours go too */
-	free_pgtables(mm, start, end, prev ? vma_end(prev) : 0, vma ? vma_start(vma) : K_TASK_SIZE);
+	vma_complete_munmap(mm, vma, start, end);
 	return 0;
 }
 
